@@ -1,0 +1,119 @@
+"""The TOML configuration file (DESIGN §7). Every key is optional and has a working default.
+
+Load with :func:`load_config`; a missing file means "all defaults", a malformed one raises
+:class:`ConfigError` naming the key. Secrets are never in this file: a provider names the
+environment variable (or OS keyring entry) that holds its token.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from posapp.errors import PosappError
+
+
+class ConfigError(PosappError):
+    """The configuration file is unreadable or has a bad value."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StoreConfig(_Section):
+    uf: str = Field(default="DF", pattern=r"^[A-Z]{2}$")
+    name: str = "POSAPP DEMONSTRACAO LTDA"
+    cnpj: str = "22769530000131"  # the vendor sandbox emitter (homologação)
+    ie: str = "0745233600176"
+    address: str = "SIA Trecho 3, Lote 1760"
+    city: str = "Brasilia"
+    codigo_municipio: int = 5300108
+    environment: Literal["homologacao", "producao"] = "homologacao"
+
+
+class EmitesConfig(_Section):
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(default=3434, ge=1, le=65535)
+    connect_timeout_s: float = Field(default=3, gt=0)
+    response_timeout_s: float = Field(default=90, gt=0)
+    text_policy: Literal["latin1", "ascii"] = "latin1"
+
+
+class EmitterDefaults(_Section):
+    """Emitter-level values the CREATE_NFCE request needs (DESIGN §7)."""
+
+    engine_de_calculo: str = "taxweb"
+    natureza_operacao: str = "venda"
+    codigo_natureza_operacao: str = Field(default="001", pattern=r"^[0-9]{3}$")
+    aplicacao: str = "C"  # produto: C consumo / R revenda / I industrializacao
+    fabricacao: int = 0  # 0 terceiros / 1 propria
+    indicador_presenca: int = 1  # presencial
+    tipo_impressao: int = 4  # DANFE NFC-e
+    informacoes_contribuinte: str | None = None
+
+
+class NfceConfig(_Section):
+    cancel_window_min: int = Field(default=30, ge=1, le=24 * 60)
+    cancel_safety_margin_s: int = Field(default=60, ge=0, le=600)
+    serie: int = Field(default=1, ge=0, le=999)
+    contingency_limit_h: int = Field(default=24, ge=1, le=168)
+
+
+class PrinterConfig(_Section):
+    uri: str = "preview"
+    paper_mm: Literal[58, 80] = 80
+    mode: Literal["native", "raster"] = "native"
+    codepage: str = "cp860"
+    codepage_table: int | None = None  # ESC t n override for clone firmwares
+    native_qr: bool = True  # False: print the QR code as a raster image
+    open_drawer_on_cash: bool = True
+    cut: bool = True
+
+
+class ProviderConfig(_Section):
+    name: Literal["focusnfe", "integranotas", "fastnotas"]
+    base_url: str
+    timeout_s: float = Field(default=60, gt=0)
+    token_env: str | None = None
+    keyring_service: str = "posapp"
+    enabled: bool = True
+
+
+class Config(_Section):
+    store: StoreConfig = StoreConfig()
+    emites: EmitesConfig = EmitesConfig()
+    emitter: EmitterDefaults = EmitterDefaults()
+    nfce: NfceConfig = NfceConfig()
+    printer: PrinterConfig = PrinterConfig()
+    providers: tuple[ProviderConfig, ...] = ()
+
+
+def load_config(path: Path | None) -> Config:
+    """Read ``path`` (TOML); ``None`` or a missing default file gives the defaults."""
+    if path is None:
+        return Config()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            f"config file not found: {path}", user_message=f"Arquivo de configuração não encontrado: {path}"
+        ) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"{path}: not valid TOML: {exc}",
+            user_message=f"Arquivo de configuração {path} inválido: {exc}",
+        ) from None
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(
+            f"{path}: {problems}", user_message=f"Configuração inválida em {path}: {problems}"
+        ) from None

@@ -1,0 +1,1 @@
+"""The pure domain: money, sales, documents, states and the cancel policy. No I/O."""

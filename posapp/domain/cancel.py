@@ -1,0 +1,65 @@
+"""The cancel policy: the legal window and the *motivo*, checked before anything is sent.
+
+Ajuste SINIEF 07/2018 allows cancelling an NFC-e within 30 minutes of its authorization
+(a state may shorten it; SEFAZ answers 501 after it). We refuse locally a little before
+the legal deadline (``safety_margin``) so a request that is slow on the wire does not
+arrive late.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from posapp.domain.errors import CancelRefused
+
+MOTIVO_MIN = 15
+MOTIVO_MAX = 255
+
+
+@dataclass(frozen=True, slots=True)
+class CancelPolicy:
+    window: timedelta = timedelta(minutes=30)
+    safety_margin: timedelta = timedelta(seconds=60)
+
+    def deadline(self, authorized_at: datetime) -> datetime:
+        """The last instant at which we still send a cancel."""
+        return as_utc(authorized_at) + self.window - self.safety_margin
+
+    def remaining(self, authorized_at: datetime, now: datetime) -> timedelta:
+        return max(self.deadline(authorized_at) - as_utc(now), timedelta(0))
+
+    def check_window(self, authorized_at: datetime, now: datetime) -> None:
+        if as_utc(now) >= self.deadline(authorized_at):
+            minutes = int(self.window.total_seconds() // 60)
+            raise CancelRefused(
+                f"cancel window closed at {self.deadline(authorized_at).isoformat()}",
+                user_message=(
+                    f"Prazo de cancelamento encerrado: a NFC-e só pode ser cancelada até {minutes} minutos "
+                    "após a autorização. Para desfazer a venda, emita uma NF-e de entrada (devolução)."
+                ),
+            )
+
+    def clock_behind(self, authorized_at: datetime, now: datetime) -> bool:
+        """A local clock well behind the authorization time is a configuration problem."""
+        return as_utc(now) + timedelta(minutes=5) < as_utc(authorized_at)
+
+
+def check_motivo(motivo: str) -> str:
+    """Strip and check the 15-255 character *motivo* (xJust); returns the cleaned text."""
+    text = " ".join(motivo.split())
+    if not MOTIVO_MIN <= len(text) <= MOTIVO_MAX:
+        raise CancelRefused(
+            f"motivo must have {MOTIVO_MIN}-{MOTIVO_MAX} characters, got {len(text)}",
+            user_message=(
+                f"O motivo do cancelamento deve ter entre {MOTIVO_MIN} e {MOTIVO_MAX} caracteres "
+                f"(tem {len(text)})."
+            ),
+        )
+    return text
+
+
+def as_utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: fiscal times must carry a timezone")
+    return moment.astimezone(UTC)

@@ -1,0 +1,25 @@
+"""Errors of the pure domain: bad input that must be fixed before anything is sent."""
+
+from __future__ import annotations
+
+from posapp.errors import PosappError
+
+
+class DomainError(PosappError):
+    """A value broke a business rule. Nothing was stored or sent."""
+
+
+class InvalidDocument(DomainError):
+    """A CPF, CNPJ or chave de acesso failed its format or check digits."""
+
+
+class InvalidSale(DomainError):
+    """A sale cannot become an NFC-e as it stands (no items, unpaid, item without NCM...)."""
+
+
+class IllegalTransition(DomainError):
+    """A sale was asked to move between states the state table does not connect."""
+
+
+class CancelRefused(DomainError):
+    """A cancel was refused locally (window closed or bad *motivo*); nothing was sent."""

@@ -1,0 +1,80 @@
+"""Money as :class:`~decimal.Decimal`, rounded the way NF-e values are rounded.
+
+NF-e amounts (``vProd``, ``vDesc``, ``vNF``, ``vPag``...) carry two decimals; quantities
+(``qCom``) up to four; unit prices (``vUnCom``) up to ten. Each item total is rounded
+on its own (``qCom * vUnCom`` to two places, half up, the *arredondamento comercial* the
+SEFAZ validation 629 tolerates) and the note total is the sum of rounded item totals,
+so the sum printed on the DANFE always equals the sum of its lines. Floats never enter:
+:func:`to_decimal` refuses them.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from posapp.domain.errors import DomainError
+
+CENT = Decimal("0.01")
+QUANTITY_STEP = Decimal("0.0001")
+UNIT_PRICE_STEP = Decimal("0.0000000001")
+ZERO = Decimal("0.00")
+
+
+def to_decimal(value: object, *, field: str = "valor") -> Decimal:
+    """Parse a string, int or Decimal into a finite Decimal; floats are refused.
+
+    JSON numbers should be parsed with ``parse_float=Decimal`` so they arrive here exact.
+    """
+    if isinstance(value, bool) or isinstance(value, float):
+        raise DomainError(
+            f"{field}: float {value!r} refused; pass a string or Decimal",
+            user_message=f"{field}: valor inválido ({value!r}).",
+        )
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, int):
+        result = Decimal(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        if text.count(",") == 1 and "." not in text:  # "4,99" typed the Brazilian way
+            text = text.replace(",", ".")
+        try:
+            result = Decimal(text)
+        except InvalidOperation:
+            raise DomainError(
+                f"{field}: {value!r} is not a number",
+                user_message=f"{field}: '{value}' não é um número.",
+            ) from None
+    else:
+        raise DomainError(f"{field}: unsupported type {type(value).__name__}")
+    if not result.is_finite():
+        raise DomainError(f"{field}: {value!r} is not finite", user_message=f"{field}: valor inválido.")
+    return result
+
+
+def round_money(value: Decimal) -> Decimal:
+    """Round to centavos, half up (NF-e two-decimal fields)."""
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def round_quantity(value: Decimal) -> Decimal:
+    """Round to the four decimals ``qCom`` allows."""
+    return value.quantize(QUANTITY_STEP, rounding=ROUND_HALF_UP)
+
+
+def line_total(quantity: Decimal, unit_price: Decimal) -> Decimal:
+    """``vProd`` of an item: quantity times unit price, rounded to centavos."""
+    return round_money(quantity * unit_price)
+
+
+def format_brl(value: Decimal) -> str:
+    """``1234.5`` -> ``'1.234,50'`` (Brazilian grouping, no currency sign)."""
+    rounded = round_money(value)
+    sign = "-" if rounded < 0 else ""
+    integer, _, cents = f"{abs(rounded):.2f}".partition(".")
+    groups = []
+    while len(integer) > 3:
+        groups.insert(0, integer[-3:])
+        integer = integer[:-3]
+    groups.insert(0, integer)
+    return f"{sign}{'.'.join(groups)},{cents}"

@@ -1,0 +1,1 @@
+"""The fiscal port (:mod:`.port`) and its adapters: Emites-Client, Focus NFe, Integra Notas."""

@@ -1,0 +1,1 @@
+"""Sans-IO Emites-Client protocol: framing, Latin-1 text policy, message models. No sockets."""
