@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from posapp.domain.errors import CancelRefused
+from posapp.domain.errors import CancelWindowClosed, InvalidMotivo
 
 MOTIVO_MIN = 15
 MOTIVO_MAX = 255
@@ -32,7 +32,7 @@ class CancelPolicy:
     def check_window(self, authorized_at: datetime, now: datetime) -> None:
         if as_utc(now) >= self.deadline(authorized_at):
             minutes = int(self.window.total_seconds() // 60)
-            raise CancelRefused(
+            raise CancelWindowClosed(
                 f"cancel window closed at {self.deadline(authorized_at).isoformat()}",
                 user_message=(
                     f"Prazo de cancelamento encerrado: a NFC-e só pode ser cancelada até {minutes} minutos "
@@ -49,7 +49,7 @@ def check_motivo(motivo: str) -> str:
     """Strip and check the 15-255 character *motivo* (xJust); returns the cleaned text."""
     text = " ".join(motivo.split())
     if not MOTIVO_MIN <= len(text) <= MOTIVO_MAX:
-        raise CancelRefused(
+        raise InvalidMotivo(
             f"motivo must have {MOTIVO_MIN}-{MOTIVO_MAX} characters, got {len(text)}",
             user_message=(
                 f"O motivo do cancelamento deve ter entre {MOTIVO_MIN} e {MOTIVO_MAX} caracteres "

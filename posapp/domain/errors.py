@@ -23,3 +23,11 @@ class IllegalTransition(DomainError):
 
 class CancelRefused(DomainError):
     """A cancel was refused locally (window closed or bad *motivo*); nothing was sent."""
+
+
+class CancelWindowClosed(CancelRefused):
+    """The legal cancel window (minus the safety margin) has passed."""
+
+
+class InvalidMotivo(CancelRefused):
+    """The *motivo* (xJust) is shorter than 15 or longer than 255 characters."""

@@ -1,0 +1,437 @@
+"""The command line (DESIGN §7, a stable contract: tests and support scripts rely on it).
+
+Exit codes: 0 done; 2 bad input (nothing sent, nothing stored); 3 rejected by the issuer
+(stored); 4 no issuer reachable (stored as QUEUED); 5 outcome unknown (stored as IN_DOUBT);
+6 cancel refused locally because the window has closed (nothing sent); 7 printer failure
+(``print`` commands only; a sale's fiscal state never depends on the printer).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TextIO
+
+from posapp import __version__
+from posapp.config import Config, ConfigError, load_config
+from posapp.domain.errors import CancelWindowClosed, DomainError
+from posapp.domain.states import SaleState
+from posapp.errors import PosappError
+from posapp.fiscal.port import CancelOutcome
+
+EXIT_OK = 0
+EXIT_BAD_INPUT = 2
+EXIT_REJECTED = 3
+EXIT_QUEUED = 4
+EXIT_IN_DOUBT = 5
+EXIT_WINDOW_CLOSED = 6
+EXIT_PRINTER = 7
+
+_CANCEL_EXIT = {
+    CancelOutcome.CANCELLED: EXIT_OK,
+    CancelOutcome.REFUSED: EXIT_REJECTED,
+    CancelOutcome.NOT_SENT: EXIT_QUEUED,
+    CancelOutcome.IN_DOUBT: EXIT_IN_DOUBT,
+}
+_STATE_EXIT = {
+    SaleState.AUTHORIZED: EXIT_OK,
+    SaleState.CANCELLED: EXIT_OK,
+    SaleState.REJECTED: EXIT_REJECTED,
+    SaleState.QUEUED: EXIT_QUEUED,
+    SaleState.IN_DOUBT: EXIT_IN_DOUBT,
+    SaleState.CANCELLING: EXIT_IN_DOUBT,
+}
+
+
+def default_data_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("posapp", appauthor=False))
+
+
+def default_config_path() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("posapp", appauthor=False)) / "posapp.toml"
+
+
+def _load_config(args: argparse.Namespace) -> Config:
+    path: Path | None = getattr(args, "config", None)
+    if path is None:
+        candidate = default_config_path()
+        path = candidate if candidate.exists() else None
+    return load_config(path)
+
+
+def _data_dir(args: argparse.Namespace) -> Path:
+    return Path(args.data_dir) if getattr(args, "data_dir", None) else default_data_dir()
+
+
+def _host_port(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"esperado HOST:PORTA, recebido {text!r}")
+    return host, int(port)
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(type(value).__name__)
+
+
+def _emit_json(obj: dict[str, Any], out: TextIO) -> None:
+    out.write(json.dumps(obj, default=_json_default, ensure_ascii=False) + "\n")
+
+
+def _error(message: str, *, as_json: bool, status: str = "error", **extra: Any) -> None:
+    if as_json:
+        _emit_json({"status": status, "errors": [message], **extra}, sys.stdout)
+    else:
+        print(f"erro: {message}", file=sys.stderr)
+
+
+# -- nfce -------------------------------------------------------------------------------
+
+
+def _report_dict(report: Any) -> dict[str, Any]:
+    note = getattr(report, "note", None)
+    return {
+        "status": report.state.value,
+        "sale_id": report.sale_id,
+        "backend": report.backend,
+        "chave_acesso": note.chave if note else None,
+        "numero": note.numero if note else None,
+        "serie": note.serie if note else None,
+        "protocolo": note.protocolo if note else None,
+        "authorized_at": note.authorized_at if note else None,
+        "cancel_deadline": report.cancel_deadline,
+        "contingency": note.contingency if note else None,
+        "errors": list(report.errors),
+        "message": report.message,
+        "printed": report.printed,
+        "print_error": report.print_error,
+    }
+
+
+def _print_report(report: Any, out: TextIO) -> None:
+    data = _report_dict(report)
+    out.write(f"{data['message']}\n")
+    for key in ("sale_id", "backend", "chave_acesso", "numero", "serie", "protocolo", "authorized_at",
+                "cancel_deadline"):  # fmt: skip
+        if data[key] is not None:
+            value = data[key].isoformat() if isinstance(data[key], datetime) else data[key]
+            out.write(f"  {key}: {value}\n")
+    for error in data["errors"]:
+        out.write(f"  erro: {error}\n")
+    if data["print_error"]:
+        out.write(f"  impressão: {data['print_error']}\n")
+
+
+def _run_service(args: argparse.Namespace, body: Callable[[Any], Any], *, with_printer: bool = False) -> int:
+    """Build the service, run ``body(service)`` on a fresh loop, close everything."""
+    from posapp.services.factory import build_service
+
+    config = _load_config(args)
+    emites = getattr(args, "emites", None)
+    printer = getattr(args, "printer", None)
+    service = build_service(
+        config, _data_dir(args), emites_address=emites, printer_uri=printer, with_printer=with_printer
+    )
+
+    async def main() -> int:
+        try:
+            await service.start()
+            result: int = await body(service)
+            return result
+        finally:
+            await service.aclose()
+
+    return asyncio.run(main())
+
+
+def cmd_nfce_emit(args: argparse.Namespace) -> int:
+    from posapp.domain.sale import Sale
+
+    try:
+        data = json.loads(Path(args.sale).read_text(encoding="utf-8"), parse_float=Decimal)
+        if not isinstance(data, dict):
+            raise DomainError("SALE.json must be an object", user_message="SALE.json deve ser um objeto JSON.")
+        sale = Sale.from_mapping(data)
+    except (OSError, ValueError) as exc:
+        _error(f"não foi possível ler {args.sale}: {exc}", as_json=args.json, status="invalid")
+        return EXIT_BAD_INPUT
+    except PosappError as exc:
+        _error(exc.user_message, as_json=args.json, status="invalid")
+        return EXIT_BAD_INPUT
+
+    async def body(service: Any) -> int:
+        try:
+            report = await service.issue(sale, print_receipt=args.printer is not None)
+        except DomainError as exc:
+            _error(exc.user_message, as_json=args.json, status="invalid")
+            return EXIT_BAD_INPUT
+        if args.json:
+            _emit_json(_report_dict(report), sys.stdout)
+        else:
+            _print_report(report, sys.stdout)
+        return _STATE_EXIT.get(report.state, EXIT_IN_DOUBT)
+
+    return _run_service(args, body, with_printer=args.printer is not None)
+
+
+def cmd_nfce_cancel(args: argparse.Namespace) -> int:
+    from posapp.journal.errors import UnknownSale
+    from posapp.services.errors import ServiceError
+
+    async def body(service: Any) -> int:
+        try:
+            row = await service.find_by_chave(args.chave)
+            report = await service.cancel(row.sale_id, args.motivo, operator=args.operator)
+        except CancelWindowClosed as exc:
+            _error(exc.user_message, as_json=args.json, status="window_closed")
+            return EXIT_WINDOW_CLOSED
+        except (DomainError, UnknownSale, ServiceError) as exc:
+            _error(exc.user_message, as_json=args.json, status="invalid")
+            return EXIT_BAD_INPUT
+        out = {
+            "status": report.state.value,
+            "sale_id": report.sale_id,
+            "backend": report.backend,
+            "chave_acesso": row.chave,
+            "numero": row.numero,
+            "serie": row.serie,
+            "protocolo": report.protocolo,
+            "authorized_at": row.authorized_at,
+            "cancel_deadline": service.cancel_deadline(row.authorized_at) if row.authorized_at else None,
+            "cancelled_at": report.cancelled_at,
+            "errors": list(report.errors),
+            "message": report.message,
+        }
+        if args.json:
+            _emit_json(out, sys.stdout)
+        else:
+            print(report.message)
+            for error in report.errors:
+                print(f"  erro: {error}")
+        return _CANCEL_EXIT[report.outcome]
+
+    return _run_service(args, body)
+
+
+def cmd_nfce_list(args: argparse.Namespace) -> int:
+    async def body(service: Any) -> int:
+        sales = await service.list_sales(limit=args.limit)
+        if args.json:
+            _emit_json({"sales": [_summary_dict(s) for s in sales]}, sys.stdout)
+            return EXIT_OK
+        if not sales:
+            print("Nenhuma venda registrada.")
+        for s in sales:
+            number = f"{s.serie}/{s.numero}" if s.numero is not None else "-"
+            print(f"{s.created_at:%d/%m/%Y %H:%M}  {s.state.label:<11} {number:>10}  R$ {s.total:>10}  "
+                  f"{s.chave or ''}  {s.sale_id}")  # fmt: skip
+        return EXIT_OK
+
+    return _run_service(args, body)
+
+
+def _summary_dict(s: Any) -> dict[str, Any]:
+    return {
+        "sale_id": s.sale_id,
+        "created_at": s.created_at,
+        "status": s.state.value,
+        "total": s.total,
+        "operator": s.operator,
+        "backend": s.backend,
+        "chave_acesso": s.chave,
+        "numero": s.numero,
+        "serie": s.serie,
+        "authorized_at": s.authorized_at,
+        "cancel_deadline": s.cancel_deadline,
+        "errors": [s.last_error] if s.last_error else [],
+    }
+
+
+def cmd_nfce_drain(args: argparse.Namespace) -> int:
+    async def body(service: Any) -> int:
+        reconciled = await service.reconcile()
+        report = await service.drain()
+        out = {
+            "attempted": report.attempted,
+            "authorized": report.authorized,
+            "rejected": report.rejected,
+            "in_doubt": report.in_doubt,
+            "still_queued": report.still_queued,
+            "reconciled": len(reconciled),
+        }
+        if args.json:
+            _emit_json(out, sys.stdout)
+        else:
+            print(f"Fila: {report.attempted} tentadas, {report.authorized} autorizadas, {report.rejected} rejeitadas, "
+                  f"{report.in_doubt} em dúvida, {report.still_queued} ainda na fila.")  # fmt: skip
+        return EXIT_QUEUED if report.still_queued else EXIT_OK
+
+    return _run_service(args, body)
+
+
+def cmd_nfce_reconcile(args: argparse.Namespace) -> int:
+    async def body(service: Any) -> int:
+        reports = await service.reconcile()
+        if args.json:
+            _emit_json({"sales": [_report_dict(r) for r in reports]}, sys.stdout)
+        else:
+            if not reports:
+                print("Nenhuma venda em dúvida.")
+            for r in reports:
+                print(f"{r.sale_id}: {r.state.label} — {r.message}")
+        return EXIT_IN_DOUBT if any(r.state is SaleState.IN_DOUBT for r in reports) else EXIT_OK
+
+    return _run_service(args, body)
+
+
+# -- other commands (implemented in their packages) ----------------------------------------
+
+
+def cmd_sim(args: argparse.Namespace) -> int:
+    if args.kind == "emites":
+        from posapp.sim.emites import main_sim_emites
+
+        return main_sim_emites(args)
+    if args.kind == "focusnfe":
+        from posapp.sim.focusnfe import main_sim_focusnfe
+
+        return main_sim_focusnfe(args)
+    from posapp.sim.integranotas import main_sim_integranotas
+
+    return main_sim_integranotas(args)
+
+
+def cmd_print_danfe(args: argparse.Namespace) -> int:
+    from posapp.printing.commands import print_danfe_command
+
+    def load_by_chave(chave: str) -> tuple[bytes | None, bytes | None]:
+        from posapp.domain.documents import parse_chave
+        from posapp.journal.store import Journal
+
+        journal = Journal.in_dir(_data_dir(args))
+        try:
+            row = journal.find_by_chave(parse_chave(chave).digits)
+            return journal.document(row.sale_id, "xml"), journal.document(row.sale_id, "danfe_pdf")
+        finally:
+            journal.close()
+
+    return print_danfe_command(args, load_by_chave)
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from posapp.doctor import run_doctor
+
+    return run_doctor(args.config, _data_dir(args), test_page=args.test_page, out=sys.stdout)
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    from posapp.ui.main import run_gui
+
+    return run_gui(_load_config(args), _data_dir(args))
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from posapp.ui.demo import run_demo
+
+    return run_demo(args)
+
+
+# -- parser -------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="posapp", description="Frente de caixa com emissão de NFC-e.")
+    parser.add_argument("--version", action="version", version=f"posapp {__version__}")
+    parser.add_argument("--config", type=Path, help="arquivo de configuração TOML")
+    parser.add_argument("--data-dir", help="pasta de dados (diário de vendas)")
+    parser.set_defaults(func=cmd_gui)
+    sub = parser.add_subparsers(dest="command")
+
+    demo = sub.add_parser("demo", help="GUI com simulador do Emites-Client e impressora na tela")
+    demo.set_defaults(func=cmd_demo)
+
+    sim = sub.add_parser("sim", help="simuladores de loopback dos emissores")
+    sim.add_argument("kind", choices=["emites", "focusnfe", "integranotas"])
+    sim.add_argument("--host", default="127.0.0.1")
+    sim.add_argument("--port", type=int, default=0)
+    sim.add_argument("--port-file", type=Path)
+    sim.set_defaults(func=cmd_sim)
+
+    common = argparse.ArgumentParser(add_help=False)
+    # SUPPRESS: an option given before the subcommand is not reset by the subparser's default.
+    common.add_argument("--data-dir", default=argparse.SUPPRESS, help="pasta de dados (diário de vendas)")
+    common.add_argument("--config", type=Path, default=argparse.SUPPRESS, help="arquivo de configuração TOML")
+    common.add_argument("--json", action="store_true", help="imprime um objeto JSON")
+
+    nfce = sub.add_parser("nfce", help="emitir, cancelar e listar NFC-e")
+    nfce_sub = nfce.add_subparsers(dest="nfce_command", required=True)
+    emit = nfce_sub.add_parser("emit", parents=[common], help="emite a venda de SALE.json")
+    emit.add_argument("sale", metavar="SALE.json")
+    emit.add_argument("--emites", type=_host_port, metavar="HOST:PORT")
+    emit.add_argument("--printer", metavar="URI")
+    emit.set_defaults(func=cmd_nfce_emit)
+    cancel = nfce_sub.add_parser("cancel", parents=[common], help="cancela uma NFC-e dentro do prazo")
+    cancel.add_argument("chave", metavar="CHAVE")
+    cancel.add_argument("--motivo", required=True)
+    cancel.add_argument("--operator")
+    cancel.add_argument("--emites", type=_host_port, metavar="HOST:PORT")
+    cancel.set_defaults(func=cmd_nfce_cancel)
+    listing = nfce_sub.add_parser("list", parents=[common], help="lista as vendas")
+    listing.add_argument("--limit", type=int, default=100)
+    listing.set_defaults(func=cmd_nfce_list)
+    drain = nfce_sub.add_parser("drain", parents=[common], help="emite as vendas da fila")
+    drain.add_argument("--emites", type=_host_port, metavar="HOST:PORT")
+    drain.set_defaults(func=cmd_nfce_drain)
+    reconcile = nfce_sub.add_parser("reconcile", parents=[common], help="consulta as vendas em dúvida")
+    reconcile.add_argument("--emites", type=_host_port, metavar="HOST:PORT")
+    reconcile.set_defaults(func=cmd_nfce_reconcile)
+
+    printing = sub.add_parser("print", help="impressão")
+    print_sub = printing.add_subparsers(dest="print_command", required=True)
+    danfe = print_sub.add_parser("danfe", help="imprime um DANFE NFC-e")
+    source = danfe.add_mutually_exclusive_group(required=True)
+    source.add_argument("--pdf", type=Path)
+    source.add_argument("--xml", type=Path)
+    source.add_argument("--chave")
+    danfe.add_argument("--printer", required=True, metavar="URI")
+    danfe.add_argument("--paper", type=int, choices=[58, 80], default=80)
+    danfe.add_argument("--mode", choices=["native", "raster"], default=None)
+    danfe.add_argument("--data-dir", default=argparse.SUPPRESS)
+    danfe.set_defaults(func=cmd_print_danfe)
+
+    doctor = sub.add_parser("doctor", help="confere configuração, emissores e impressora")
+    doctor.add_argument("--config", type=Path, default=argparse.SUPPRESS)
+    doctor.add_argument("--data-dir", default=argparse.SUPPRESS)
+    doctor.add_argument("--test-page", action="store_true", help="imprime uma página de teste")
+    doctor.set_defaults(func=cmd_doctor)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        print(f"erro: {exc.user_message}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

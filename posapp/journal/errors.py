@@ -1,0 +1,21 @@
+"""Journal errors: *known* ones a person can act on vs bugs (qutebrowser's split)."""
+
+from __future__ import annotations
+
+from posapp.errors import PosappError
+
+
+class JournalError(PosappError):
+    """Base of journal errors."""
+
+
+class JournalUnavailable(JournalError):
+    """The database file cannot be opened or written (disk full, permissions, corrupt)."""
+
+
+class UnknownSale(JournalError):
+    """No sale with that id or chave in this journal."""
+
+
+class SchemaTooNew(JournalError):
+    """The file was written by a newer posapp; refuse rather than corrupt it."""

@@ -1,0 +1,96 @@
+"""Schema migrations, applied in order; ``PRAGMA user_version`` records how far a file got.
+
+Never edit a released migration: append a new one. Each runs in one transaction with the
+version bump, so a crash mid-migration leaves the previous version intact.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: sales, attempts (the exact requests), documents, append-only events, print jobs, numbering.
+    """
+    CREATE TABLE sales (
+        sale_id TEXT PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        state TEXT NOT NULL,
+        sale_json TEXT NOT NULL,
+        total TEXT NOT NULL,
+        had_cash INTEGER NOT NULL DEFAULT 0,
+        operator TEXT,
+        backend TEXT,
+        attempt_id INTEGER,
+        chave TEXT UNIQUE,
+        numero INTEGER,
+        serie INTEGER,
+        protocolo TEXT,
+        authorized_at TEXT,
+        contingency INTEGER NOT NULL DEFAULT 0,
+        cancel_motivo TEXT,
+        cancel_protocolo TEXT,
+        cancelled_at TEXT,
+        last_error TEXT
+    );
+    CREATE INDEX sales_state ON sales(state, created_at);
+    CREATE INDEX sales_created ON sales(created_at);
+
+    CREATE TABLE attempts (
+        attempt_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        sale_id TEXT NOT NULL REFERENCES sales(sale_id),
+        kind TEXT NOT NULL CHECK (kind IN ('issue', 'cancel')),
+        backend TEXT NOT NULL,
+        reference TEXT NOT NULL,
+        request BLOB NOT NULL,
+        meta TEXT NOT NULL DEFAULT '{}',
+        created_at TEXT NOT NULL,
+        outcome TEXT,
+        response TEXT,
+        finished_at TEXT
+    );
+    CREATE INDEX attempts_sale ON attempts(sale_id);
+
+    CREATE TABLE documents (
+        sale_id TEXT NOT NULL REFERENCES sales(sale_id),
+        kind TEXT NOT NULL,
+        content BLOB NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (sale_id, kind)
+    );
+
+    CREATE TABLE events (
+        event_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        sale_id TEXT NOT NULL,
+        at TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        from_state TEXT,
+        to_state TEXT,
+        detail TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX events_sale ON events(sale_id, event_id);
+    CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+        BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+    CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+        BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+
+    CREATE TABLE print_jobs (
+        job_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        sale_id TEXT,
+        kind TEXT NOT NULL,
+        printer_uri TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        ok INTEGER,
+        error TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        finished_at TEXT
+    );
+
+    CREATE TABLE numbering (
+        backend TEXT NOT NULL,
+        serie INTEGER NOT NULL,
+        last_numero INTEGER NOT NULL,
+        PRIMARY KEY (backend, serie)
+    );
+    """,
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)

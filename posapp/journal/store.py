@@ -1,0 +1,581 @@
+"""The journal proper: a synchronous SQLite store, used from one executor thread.
+
+Durability: WAL with ``synchronous=FULL``, so a committed transaction survives a power cut
+or ``kill -9``. Every state change goes through :meth:`Journal.transition`, which checks
+the domain's transition table and appends an event in the same transaction; an illegal
+move raises and changes nothing. Events are append-only (triggers refuse UPDATE/DELETE).
+
+The promise "no sale is lost" rests on :meth:`Journal.begin_issue`: the sale, the exact
+request bytes and the ISSUING state are committed before the caller sends a byte.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from posapp.domain.errors import IllegalTransition
+from posapp.domain.payments import PaymentMethod
+from posapp.domain.sale import Sale
+from posapp.domain.states import SaleState, check_transition
+from posapp.fiscal.port import AuthorizedNote, PreparedIssue
+from posapp.journal.errors import JournalUnavailable, SchemaTooNew, UnknownSale
+from posapp.journal.schema import MIGRATIONS, SCHEMA_VERSION
+
+JOURNAL_FILENAME = "journal.sqlite3"
+
+
+def _iso(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise ValueError("journal timestamps must be timezone-aware")
+    return moment.isoformat()
+
+
+def _dt(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+@dataclass(frozen=True, slots=True)
+class SaleRow:
+    sale_id: str
+    created_at: datetime
+    updated_at: datetime
+    state: SaleState
+    sale: Sale
+    total: Decimal
+    had_cash: bool
+    operator: str | None
+    backend: str | None
+    attempt_id: int | None
+    chave: str | None
+    numero: int | None
+    serie: int | None
+    protocolo: str | None
+    authorized_at: datetime | None
+    contingency: bool
+    cancel_motivo: str | None
+    cancel_protocolo: str | None
+    cancelled_at: datetime | None
+    last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptRow:
+    attempt_id: int
+    sale_id: str
+    kind: str
+    backend: str
+    reference: str
+    request: bytes
+    meta: Mapping[str, Any]
+    created_at: datetime
+    outcome: str | None
+    response: str | None
+
+    def prepared(self) -> PreparedIssue:
+        return PreparedIssue(self.backend, self.reference, self.request, dict(self.meta))
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    event_id: int
+    sale_id: str
+    at: datetime
+    kind: str
+    from_state: SaleState | None
+    to_state: SaleState | None
+    detail: Mapping[str, Any]
+
+
+class Journal:
+    """One SQLite file. Thread-safe by a lock, but meant for one executor thread."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise JournalUnavailable(
+                f"cannot open journal {path}: {exc}",
+                user_message=f"Não foi possível abrir o diário de vendas ({path}): {exc}. Rode 'posapp doctor'.",
+            ) from exc
+        self._lock = threading.RLock()
+
+    @classmethod
+    def in_dir(cls, data_dir: Path) -> Journal:
+        return cls(data_dir / JOURNAL_FILENAME)
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- plumbing -------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            raise SchemaTooNew(
+                f"journal schema {version} is newer than this posapp ({SCHEMA_VERSION})",
+                user_message="O diário de vendas foi gravado por uma versão mais nova do posapp. Atualize o programa.",
+            )
+        for number in range(version, SCHEMA_VERSION):
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _split_sql(MIGRATIONS[number]):
+                    self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version={number + 1}")
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            else:
+                self._db.execute("COMMIT")
+
+    def schema_version(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    def integrity_check(self) -> str:
+        with self._lock:
+            return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
+
+    @staticmethod
+    def _event(
+        db: sqlite3.Connection,
+        sale_id: str,
+        at: datetime,
+        kind: str,
+        from_state: SaleState | None,
+        to_state: SaleState | None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> None:
+        db.execute(
+            "INSERT INTO events (sale_id, at, kind, from_state, to_state, detail) VALUES (?, ?, ?, ?, ?, ?)",
+            (sale_id, _iso(at), kind, from_state, to_state, json.dumps(detail or {}, default=str)),
+        )
+
+    def _state_of(self, db: sqlite3.Connection, sale_id: str) -> SaleState:
+        row = db.execute("SELECT state FROM sales WHERE sale_id = ?", (sale_id,)).fetchone()
+        if row is None:
+            raise UnknownSale(f"no sale {sale_id}", user_message=f"Venda {sale_id} não encontrada.")
+        return SaleState(row["state"])
+
+    def _move(
+        self,
+        db: sqlite3.Connection,
+        sale_id: str,
+        new: SaleState,
+        at: datetime,
+        kind: str,
+        detail: Mapping[str, Any] | None = None,
+        **fields: Any,
+    ) -> SaleState:
+        current = self._state_of(db, sale_id)
+        check_transition(current, new)
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        sql = "UPDATE sales SET state = ?, updated_at = ?" + (f", {assignments}" if fields else "")
+        db.execute(sql + " WHERE sale_id = ?", (new, _iso(at), *fields.values(), sale_id))
+        self._event(db, sale_id, at, kind, current, new, detail)
+        return current
+
+    # -- writing ----------------------------------------------------------------------
+
+    def _insert_sale(self, db: sqlite3.Connection, sale: Sale, at: datetime) -> None:
+        had_cash = any(p.method == PaymentMethod.DINHEIRO for p in sale.payments)
+        db.execute(
+            "INSERT INTO sales (sale_id, created_at, updated_at, state, sale_json, total, had_cash, operator)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                sale.sale_id,
+                _iso(at),
+                _iso(at),
+                SaleState.OPEN,
+                sale.model_dump_json(),
+                str(sale.total),
+                int(had_cash),
+                sale.operator,
+            ),
+        )
+        self._event(db, sale.sale_id, at, "created", None, SaleState.OPEN, {"total": str(sale.total)})
+
+    def exists(self, sale_id: str) -> bool:
+        with self._lock:
+            row = self._db.execute("SELECT 1 FROM sales WHERE sale_id = ?", (sale_id,)).fetchone()
+            return row is not None
+
+    def queue_new_sale(self, sale: Sale, at: datetime, reason: str) -> None:
+        """Store a sale that nothing could be sent for (no issuer available): QUEUED."""
+        with self._tx() as db:
+            self._insert_sale(db, sale, at)
+            self._move(db, sale.sale_id, SaleState.QUEUED, at, "queued", {"reason": reason}, last_error=reason)
+
+    def next_number(self, backend: str, serie: int) -> int:
+        """The number a client-numbered issuer (Integra) would get next; reserved by begin_issue."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT last_numero FROM numbering WHERE backend = ? AND serie = ?", (backend, serie)
+            ).fetchone()
+            return (int(row["last_numero"]) if row else 0) + 1
+
+    def begin_issue(
+        self,
+        sale: Sale,
+        prepared: PreparedIssue,
+        at: datetime,
+        *,
+        new_sale: bool,
+        reserved: tuple[int, int] | None = None,
+    ) -> int:
+        """Commit the sale (if new), the exact request and ISSUING, before anything is sent.
+
+        ``reserved`` is ``(serie, numero)`` for client-numbered issuers: the number is taken
+        here, in the same transaction, so a crash cannot hand it out twice.
+        """
+        with self._tx() as db:
+            if new_sale:
+                self._insert_sale(db, sale, at)
+            else:
+                db.execute(
+                    "UPDATE sales SET sale_json = ?, total = ? WHERE sale_id = ?",
+                    (sale.model_dump_json(), str(sale.total), sale.sale_id),
+                )
+            if reserved is not None:
+                serie, numero = reserved
+                db.execute(
+                    "INSERT INTO numbering (backend, serie, last_numero) VALUES (?, ?, ?)"
+                    " ON CONFLICT (backend, serie) DO UPDATE SET last_numero = MAX(last_numero, excluded.last_numero)",
+                    (prepared.backend, serie, numero),
+                )
+            cursor = db.execute(
+                "INSERT INTO attempts (sale_id, kind, backend, reference, request, meta, created_at)"
+                " VALUES (?, 'issue', ?, ?, ?, ?, ?)",
+                (
+                    sale.sale_id,
+                    prepared.backend,
+                    prepared.reference,
+                    prepared.payload,
+                    json.dumps(dict(prepared.meta), default=str),
+                    _iso(at),
+                ),
+            )
+            attempt_id = int(cursor.lastrowid or 0)
+            self._move(
+                db,
+                sale.sale_id,
+                SaleState.ISSUING,
+                at,
+                "issuing",
+                {"backend": prepared.backend, "attempt_id": attempt_id},
+                backend=prepared.backend,
+                attempt_id=attempt_id,
+                serie=reserved[0] if reserved else None,
+                numero=reserved[1] if reserved else None,
+            )
+            return attempt_id
+
+    def begin_cancel(self, sale_id: str, backend: str, request: bytes, motivo: str, at: datetime) -> int:
+        with self._tx() as db:
+            cursor = db.execute(
+                "INSERT INTO attempts (sale_id, kind, backend, reference, request, created_at)"
+                " VALUES (?, 'cancel', ?, ?, ?, ?)",
+                (sale_id, backend, sale_id, request, _iso(at)),
+            )
+            self._move(
+                db, sale_id, SaleState.CANCELLING, at, "cancelling", {"motivo": motivo}, cancel_motivo=motivo
+            )
+            return int(cursor.lastrowid or 0)
+
+    def finish_attempt(self, attempt_id: int, outcome: str, response: str | None, at: datetime) -> None:
+        with self._tx() as db:
+            self._finish_attempt(db, attempt_id, outcome, response, at)
+
+    @staticmethod
+    def _finish_attempt(
+        db: sqlite3.Connection, attempt_id: int, outcome: str, response: str | None, at: datetime
+    ) -> None:
+        db.execute(
+            "UPDATE attempts SET outcome = ?, response = ?, finished_at = ? WHERE attempt_id = ?",
+            (outcome, response, _iso(at), attempt_id),
+        )
+
+    def transition(
+        self,
+        sale_id: str,
+        new: SaleState,
+        at: datetime,
+        kind: str,
+        detail: Mapping[str, Any] | None = None,
+        *,
+        attempt: tuple[int, str, str | None] | None = None,
+        **fields: Any,
+    ) -> SaleState:
+        """Move a sale (checked against the table) and optionally close an attempt, atomically."""
+        with self._tx() as db:
+            if attempt is not None:
+                self._finish_attempt(db, attempt[0], attempt[1], attempt[2], at)
+            return self._move(db, sale_id, new, at, kind, detail, **fields)
+
+    def record_authorized(
+        self,
+        sale_id: str,
+        note: AuthorizedNote,
+        at: datetime,
+        *,
+        attempt: tuple[int, str, str | None] | None,
+        kind: str = "authorized",
+    ) -> None:
+        """AUTHORIZED with its note and documents, in one transaction."""
+        with self._tx() as db:
+            if attempt is not None:
+                self._finish_attempt(db, attempt[0], attempt[1], attempt[2], at)
+            self._move(
+                db,
+                sale_id,
+                SaleState.AUTHORIZED,
+                at,
+                kind,
+                {"chave": note.chave, "protocolo": note.protocolo, "contingency": note.contingency},
+                chave=note.chave,
+                numero=note.numero,
+                serie=note.serie,
+                protocolo=note.protocolo,
+                authorized_at=_iso(note.authorized_at),
+                contingency=int(note.contingency),
+                last_error=None,
+            )
+            if note.xml is not None:
+                self._put_document(db, sale_id, "xml", note.xml, at)
+            if note.danfe_pdf is not None:
+                self._put_document(db, sale_id, "danfe_pdf", note.danfe_pdf, at)
+
+    @staticmethod
+    def _put_document(db: sqlite3.Connection, sale_id: str, kind: str, content: bytes, at: datetime) -> None:
+        db.execute(
+            "INSERT INTO documents (sale_id, kind, content, created_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (sale_id, kind) DO UPDATE SET content = excluded.content, created_at = excluded.created_at",
+            (sale_id, kind, content, _iso(at)),
+        )
+
+    def put_document(self, sale_id: str, kind: str, content: bytes, at: datetime) -> None:
+        with self._tx() as db:
+            self._put_document(db, sale_id, kind, content, at)
+
+    def add_event(self, sale_id: str, at: datetime, kind: str, detail: Mapping[str, Any] | None = None) -> None:
+        """An event that changes no state (print outcome, manager note...)."""
+        with self._tx() as db:
+            self._event(db, sale_id, at, kind, None, None, detail)
+
+    def recover_interrupted(self, at: datetime) -> list[str]:
+        """At start-up: a sale left ISSUING was being sent when the process died. Whether
+        the request left is unknown, so it becomes IN_DOUBT (never silently resent)."""
+        moved = []
+        with self._tx() as db:
+            rows = db.execute("SELECT sale_id, attempt_id FROM sales WHERE state = ?", (SaleState.ISSUING,)).fetchall()
+            for row in rows:
+                if row["attempt_id"] is not None:
+                    self._finish_attempt(db, row["attempt_id"], "interrupted", None, at)
+                self._move(
+                    db,
+                    row["sale_id"],
+                    SaleState.IN_DOUBT,
+                    at,
+                    "recovered_in_doubt",
+                    {"reason": "process stopped while the request was being sent"},
+                    last_error="O programa foi interrompido durante a emissão; resultado desconhecido.",
+                )
+                moved.append(str(row["sale_id"]))
+        return moved
+
+    # -- print jobs (posapp.printing.spool.PrintRecorder) -------------------------------
+
+    def record_job(self, sale_id: str | None, kind: str, printer_uri: str) -> int:
+        from posapp.domain.cancel import as_utc  # local: keeps the import graph obvious
+
+        now = as_utc(datetime.now().astimezone())
+        with self._tx() as db:
+            cursor = db.execute(
+                "INSERT INTO print_jobs (sale_id, kind, printer_uri, created_at) VALUES (?, ?, ?, ?)",
+                (sale_id, kind, printer_uri, _iso(now)),
+            )
+            return int(cursor.lastrowid or 0)
+
+    def record_outcome(self, job_id: int, ok: bool, error: str | None, attempts: int) -> None:
+        now = datetime.now().astimezone()
+        with self._tx() as db:
+            db.execute(
+                "UPDATE print_jobs SET ok = ?, error = ?, attempts = ?, finished_at = ? WHERE job_id = ?",
+                (int(ok), error, attempts, _iso(now), job_id),
+            )
+
+    def print_jobs(self, sale_id: str) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM print_jobs WHERE sale_id = ? ORDER BY job_id", (sale_id,)
+            ).fetchall()
+            return [dict(r) for r in rows]
+
+    # -- reading ----------------------------------------------------------------------
+
+    @staticmethod
+    def _sale_row(row: sqlite3.Row) -> SaleRow:
+        return SaleRow(
+            sale_id=row["sale_id"],
+            created_at=datetime.fromisoformat(row["created_at"]),
+            updated_at=datetime.fromisoformat(row["updated_at"]),
+            state=SaleState(row["state"]),
+            sale=Sale.model_validate_json(row["sale_json"]),
+            total=Decimal(row["total"]),
+            had_cash=bool(row["had_cash"]),
+            operator=row["operator"],
+            backend=row["backend"],
+            attempt_id=row["attempt_id"],
+            chave=row["chave"],
+            numero=row["numero"],
+            serie=row["serie"],
+            protocolo=row["protocolo"],
+            authorized_at=_dt(row["authorized_at"]),
+            contingency=bool(row["contingency"]),
+            cancel_motivo=row["cancel_motivo"],
+            cancel_protocolo=row["cancel_protocolo"],
+            cancelled_at=_dt(row["cancelled_at"]),
+            last_error=row["last_error"],
+        )
+
+    def get_sale(self, sale_id: str) -> SaleRow:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM sales WHERE sale_id = ?", (sale_id,)).fetchone()
+        if row is None:
+            raise UnknownSale(f"no sale {sale_id}", user_message=f"Venda {sale_id} não encontrada.")
+        return self._sale_row(row)
+
+    def find_by_chave(self, chave: str) -> SaleRow:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM sales WHERE chave = ?", (chave,)).fetchone()
+        if row is None:
+            raise UnknownSale(
+                f"no sale with chave {chave}",
+                user_message="Nenhuma venda deste caixa tem essa chave de acesso.",
+            )
+        return self._sale_row(row)
+
+    def list_sales(
+        self,
+        *,
+        since: datetime | None = None,
+        states: Sequence[SaleState] | None = None,
+        limit: int = 500,
+        oldest_first: bool = False,
+    ) -> list[SaleRow]:
+        clauses, params = [], []
+        if since is not None:
+            clauses.append("created_at >= ?")
+            params.append(_iso(since))
+        if states:
+            clauses.append(f"state IN ({', '.join('?' for _ in states)})")
+            params.extend(states)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        order = "ASC" if oldest_first else "DESC"
+        sql = f"SELECT * FROM sales {where} ORDER BY created_at {order}, rowid {order} LIMIT ?"  # noqa: S608
+        with self._lock:
+            rows = self._db.execute(sql, (*params, limit)).fetchall()
+        return [self._sale_row(r) for r in rows]
+
+    def count_by_state(self) -> dict[SaleState, int]:
+        with self._lock:
+            rows = self._db.execute("SELECT state, COUNT(*) AS n FROM sales GROUP BY state").fetchall()
+        return {SaleState(r["state"]): int(r["n"]) for r in rows}
+
+    def attempt(self, attempt_id: int) -> AttemptRow:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM attempts WHERE attempt_id = ?", (attempt_id,)).fetchone()
+        if row is None:
+            raise UnknownSale(f"no attempt {attempt_id}")
+        return AttemptRow(
+            attempt_id=row["attempt_id"],
+            sale_id=row["sale_id"],
+            kind=row["kind"],
+            backend=row["backend"],
+            reference=row["reference"],
+            request=bytes(row["request"]),
+            meta=json.loads(row["meta"]),
+            created_at=datetime.fromisoformat(row["created_at"]),
+            outcome=row["outcome"],
+            response=row["response"],
+        )
+
+    def attempts(self, sale_id: str) -> list[AttemptRow]:
+        with self._lock:
+            ids = [r[0] for r in self._db.execute(
+                "SELECT attempt_id FROM attempts WHERE sale_id = ? ORDER BY attempt_id", (sale_id,)
+            )]
+        return [self.attempt(i) for i in ids]
+
+    def document(self, sale_id: str, kind: str) -> bytes | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT content FROM documents WHERE sale_id = ? AND kind = ?", (sale_id, kind)
+            ).fetchone()
+        return bytes(row["content"]) if row else None
+
+    def events(self, sale_id: str) -> list[EventRow]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM events WHERE sale_id = ? ORDER BY event_id", (sale_id,)
+            ).fetchall()
+        return [
+            EventRow(
+                event_id=r["event_id"],
+                sale_id=r["sale_id"],
+                at=datetime.fromisoformat(r["at"]),
+                kind=r["kind"],
+                from_state=SaleState(r["from_state"]) if r["from_state"] else None,
+                to_state=SaleState(r["to_state"]) if r["to_state"] else None,
+                detail=json.loads(r["detail"]),
+            )
+            for r in rows
+        ]
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration into statements, keeping trigger bodies (``BEGIN ... END;``) whole."""
+    statements, current = [], []
+    in_trigger = False
+    for line in script.splitlines():
+        if not line.strip():
+            continue
+        current.append(line)
+        upper = line.strip().upper()
+        if upper.startswith("CREATE TRIGGER"):
+            in_trigger = True
+        ended = upper.endswith("END;") if in_trigger else upper.endswith(";")
+        if ended:
+            statements.append("\n".join(current))
+            current, in_trigger = [], False
+    if current:
+        statements.append("\n".join(current))
+    return statements
+
+
+__all__ = ["JOURNAL_FILENAME", "AttemptRow", "EventRow", "IllegalTransition", "Journal", "SaleRow"]

@@ -1,0 +1,1 @@
+"""Use cases: issue, cancel, reprint, drain the queue, reconcile, list. No Qt here."""

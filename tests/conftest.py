@@ -1,0 +1,60 @@
+"""Suite-wide settings: offscreen Qt, Hypothesis profiles, and a sample sale."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from decimal import Decimal  # noqa: E402
+from typing import Any  # noqa: E402
+
+import pytest  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+settings.register_profile("ci", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("dev", max_examples=60, deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+
+def sale_mapping(**overrides: Any) -> dict[str, Any]:
+    """The DESIGN §7 example sale, as SALE.json would carry it."""
+    data: dict[str, Any] = {
+        "items": [
+            {
+                "code": "14600",
+                "gtin": "7891000315507",
+                "description": "Cerveja Pilsen 350ml",
+                "ncm": "22030000",
+                "cfop": "5102",
+                "unit": "UN",
+                "quantity": "6",
+                "unit_price": "4.99",
+                "origin": 0,
+                "discount": "0.00",
+            },
+            {
+                "code": "200",
+                "gtin": "SEM GTIN",
+                "description": "Pão de Açúcar francês (kg)",
+                "ncm": "19059090",
+                "cfop": "5102",
+                "unit": "KG",
+                "quantity": "0.375",
+                "unit_price": "15.90",
+                "origin": 0,
+            },
+        ],
+        "payments": [{"method": "dinheiro", "amount": "50.00"}],
+        "customer": {"document": "529.982.247-25"},
+    }
+    data.update(overrides)
+    return data
+
+
+@pytest.fixture
+def sale_data() -> dict[str, Any]:
+    return sale_mapping()
+
+
+TOTAL_OF_SAMPLE = Decimal("35.90")  # 6 x 4.99 = 29.94; 0.375 x 15.90 = 5.9625 -> 5.96

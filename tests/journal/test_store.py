@@ -1,0 +1,133 @@
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from posapp.domain.errors import IllegalTransition
+from posapp.domain.sale import Sale
+from posapp.domain.states import SaleState
+from posapp.fiscal.port import AuthorizedNote, PreparedIssue
+from posapp.journal.errors import SchemaTooNew, UnknownSale
+from posapp.journal.schema import SCHEMA_VERSION
+from posapp.journal.store import Journal
+from tests.conftest import sale_mapping
+
+T0 = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def journal(tmp_path: Path):
+    j = Journal.in_dir(tmp_path)
+    yield j
+    j.close()
+
+
+def _prepared(sale: Sale) -> PreparedIssue:
+    return PreparedIssue("emites", sale.sale_id, b"123:CREATE_NFCE:{...\xe3...}", {"k": 1})
+
+
+def test_pragmas_and_version(journal: Journal) -> None:
+    db = sqlite3.connect(journal.path)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert journal.integrity_check() == "ok"
+
+
+def test_request_committed_before_send_is_visible_to_another_connection(journal: Journal) -> None:
+    sale = Sale.from_mapping(sale_mapping())
+    attempt_id = journal.begin_issue(sale, _prepared(sale), T0, new_sale=True)
+    # A second connection (as after a crash) sees the sale, the exact bytes and ISSUING.
+    other = Journal(journal.path)
+    row = other.get_sale(sale.sale_id)
+    assert row.state is SaleState.ISSUING
+    assert row.sale == sale
+    assert other.attempt(attempt_id).request == b"123:CREATE_NFCE:{...\xe3...}"
+    other.close()
+
+
+def test_authorized_with_documents_and_events(journal: Journal) -> None:
+    sale = Sale.from_mapping(sale_mapping())
+    attempt_id = journal.begin_issue(sale, _prepared(sale), T0, new_sale=True)
+    note = AuthorizedNote(
+        chave="53181222769530000131650090000001731531212514",
+        numero=173,
+        serie=9,
+        authorized_at=T0,
+        protocolo="353180004176525",
+        xml=b"<nfeProc/>",
+        danfe_pdf=b"%PDF-1.4",
+    )
+    journal.record_authorized(sale.sale_id, note, T0, attempt=(attempt_id, "authorized", "{}"))
+    row = journal.find_by_chave(note.chave)
+    assert (row.state, row.numero, row.serie, row.authorized_at) == (SaleState.AUTHORIZED, 173, 9, T0)
+    assert journal.document(sale.sale_id, "xml") == b"<nfeProc/>"
+    kinds = [(e.kind, e.to_state) for e in journal.events(sale.sale_id)]
+    assert kinds == [
+        ("created", SaleState.OPEN),
+        ("issuing", SaleState.ISSUING),
+        ("authorized", SaleState.AUTHORIZED),
+    ]
+
+
+def test_illegal_transition_changes_nothing(journal: Journal) -> None:
+    sale = Sale.from_mapping(sale_mapping())
+    journal.queue_new_sale(sale, T0, "offline")
+    before = journal.events(sale.sale_id)
+    with pytest.raises(IllegalTransition):
+        journal.transition(sale.sale_id, SaleState.CANCELLED, T0, "bogus")
+    assert journal.get_sale(sale.sale_id).state is SaleState.QUEUED
+    assert journal.events(sale.sale_id) == before
+
+
+def test_events_are_append_only(journal: Journal) -> None:
+    sale = Sale.from_mapping(sale_mapping())
+    journal.queue_new_sale(sale, T0, "offline")
+    db = sqlite3.connect(journal.path)
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        db.execute("UPDATE events SET kind = 'x'")
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        db.execute("DELETE FROM events")
+
+
+def test_recover_interrupted_marks_in_doubt(journal: Journal) -> None:
+    sale = Sale.from_mapping(sale_mapping())
+    journal.begin_issue(sale, _prepared(sale), T0, new_sale=True)
+    assert journal.recover_interrupted(T0 + timedelta(seconds=5)) == [sale.sale_id]
+    row = journal.get_sale(sale.sale_id)
+    assert row.state is SaleState.IN_DOUBT
+    assert journal.attempts(sale.sale_id)[0].outcome == "interrupted"
+    assert journal.recover_interrupted(T0) == []
+
+
+def test_numbering_reserved_once(journal: Journal) -> None:
+    sale = Sale.from_mapping(sale_mapping())
+    prepared = PreparedIssue("integranotas", sale.sale_id, b"{}", {"serie": 1, "numero": 1})
+    assert journal.next_number("integranotas", 1) == 1
+    journal.begin_issue(sale, prepared, T0, new_sale=True, reserved=(1, 1))
+    assert journal.next_number("integranotas", 1) == 2
+    assert journal.next_number("integranotas", 2) == 1  # per series
+    assert journal.next_number("emites", 1) == 1  # per issuer
+
+
+def test_list_oldest_first_and_by_state(journal: Journal) -> None:
+    sales = [Sale.from_mapping(sale_mapping()) for _ in range(3)]
+    for i, sale in enumerate(sales):
+        journal.queue_new_sale(sale, T0 + timedelta(seconds=i), "offline")
+    queued = journal.list_sales(states=[SaleState.QUEUED], oldest_first=True)
+    assert [r.sale_id for r in queued] == [s.sale_id for s in sales]
+    assert journal.count_by_state() == {SaleState.QUEUED: 3}
+
+
+def test_unknown_sale(journal: Journal) -> None:
+    with pytest.raises(UnknownSale):
+        journal.get_sale("nope")
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite3"
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+    db.close()
+    with pytest.raises(SchemaTooNew):
+        Journal(path)
