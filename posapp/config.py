@@ -50,8 +50,9 @@ class EmitterDefaults(_Section):
     engine_de_calculo: str = "taxweb"
     natureza_operacao: str = "venda"
     codigo_natureza_operacao: str = Field(default="001", pattern=r"^[0-9]{3}$")
-    aplicacao: str = "C"  # produto: C consumo / R revenda / I industrializacao
-    fabricacao: int = 0  # 0 terceiros / 1 propria
+    # Vendor enum: I industrializacao, C comercializacao, U uso e consumo, A ativo imobilizado.
+    aplicacao: Literal["I", "C", "U", "A"] = "C"  # a shop resells: comercializacao
+    fabricacao: Literal[0, 1] = 1  # 0 propria, 1 terceiros: a shop sells what others made
     indicador_presenca: int = 1  # presencial
     tipo_impressao: int = 4  # DANFE NFC-e
     informacoes_contribuinte: str | None = None

@@ -64,6 +64,7 @@ class IssueResult:
     errors: tuple[str, ...] = ()
     raw_response: str | None = None  # the answer as received (tokens never in it)
     detail: str = ""  # for logs: why NOT_SENT / IN_DOUBT
+    retry_after_s: float | None = None  # NOT_SENT by a rate limit: when the issuer takes requests again
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +77,7 @@ class CancelResult:
     errors: tuple[str, ...] = ()
     raw_response: str | None = None
     detail: str = ""
+    retry_after_s: float | None = None  # NOT_SENT by a rate limit: when to try again
 
 
 @dataclass(frozen=True, slots=True)

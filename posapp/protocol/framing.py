@@ -19,7 +19,9 @@ from posapp.protocol.errors import LocalProtocolError, RemoteProtocolError
 
 ENCODING = "iso-8859-1"
 DEFAULT_MAX_FRAME_SIZE = 64 * 1024 * 1024  # a DANFE PDF + XML in base64 is a few hundred KB
-IDENTIFIER = re.compile(rb"^[A-Z][A-Z0-9_]{0,63}$")
+# Use ``fullmatch``: ``$`` alone would also accept a trailing newline.
+IDENTIFIER = re.compile(rb"[A-Z][A-Z0-9_]{0,63}")
+_MAX_IDENTIFIER = 64
 _MAX_SIZE_DIGITS = 12
 
 
@@ -36,7 +38,7 @@ class Frame:
 def encode_frame(identifier: str, payload: bytes) -> bytes:
     """Frame an already-encoded payload. Raises :class:`LocalProtocolError` on a bad identifier."""
     ident = identifier.encode("ascii", errors="replace")
-    if not IDENTIFIER.match(ident):
+    if not IDENTIFIER.fullmatch(ident):
         raise LocalProtocolError(f"invalid frame identifier {identifier!r}")
     body = b":" + ident + b":" + payload
     return str(len(body)).encode("ascii") + body
@@ -57,6 +59,9 @@ class FrameDecoder:
     """Incremental decoder: ``feed(chunk)`` then ``next_frame()`` until it returns ``None``.
 
     ``feed(b"")`` marks end of stream; :meth:`close` then reports a truncated frame.
+    A caller that pulls every complete frame after each ``feed`` never holds more than
+    one partial frame (``max_frame_size`` at most) plus the last chunk: a bad size or
+    identifier is reported as soon as its bytes are in, not after the declared size.
     """
 
     def __init__(self, *, max_frame_size: int = DEFAULT_MAX_FRAME_SIZE) -> None:
@@ -75,19 +80,43 @@ class FrameDecoder:
             self._eof = True
             return
         self._buffer += data
-        # Fail early on a malformed header rather than buffering garbage.
-        self._parse_header()
+        # Fail early on a malformed header or identifier rather than buffering garbage
+        # until a (possibly huge) declared size has arrived.
+        header = self._parse_header()
+        if header is not None:
+            self._check_identifier_prefix(*header)
+
+    def _check_identifier_prefix(self, size: int, colon: int) -> None:
+        """Validate the identifier as soon as its bytes are in, before the payload.
+
+        After the size's ``:`` come ``size - 1`` bytes: identifier, ``:``, payload; the
+        identifier's ``:`` must therefore show up within ``_MAX_IDENTIFIER + 1`` bytes.
+        """
+        limit = min(size - 1, _MAX_IDENTIFIER + 1)
+        window = bytes(self._buffer[colon + 1 : colon + 1 + limit])
+        sep = window.find(b":")
+        if sep >= 0:
+            ident, complete = window[:sep], True
+        else:
+            ident, complete = window, len(window) == limit
+            if complete:
+                raise RemoteProtocolError(f"frame has no ':' after its identifier: {window[:40]!r}")
+        # Any non-empty prefix of a valid identifier is itself identifier-shaped.
+        if (ident or complete) and not IDENTIFIER.fullmatch(ident):
+            raise RemoteProtocolError(f"invalid frame identifier {ident[:40]!r}")
 
     def _parse_header(self) -> tuple[int, int] | None:
         """Return ``(size, header_length)`` once the size digits and first ``:`` are in."""
         buf = self._buffer
         colon = buf.find(b":", 0, _MAX_SIZE_DIGITS + 1)
         if colon < 0:
-            head = bytes(buf[:_MAX_SIZE_DIGITS + 1])
+            head = bytes(buf[: _MAX_SIZE_DIGITS + 1])
             if not head.isdigit() and head:
                 raise RemoteProtocolError(f"frame size is not decimal digits: {head[:20]!r}")
             if len(buf) > _MAX_SIZE_DIGITS:
                 raise RemoteProtocolError("frame size header too long")
+            if len(head) > 1 and head.startswith(b"0"):
+                raise RemoteProtocolError(f"frame size has leading zeros: {head!r}")
             return None
         digits = bytes(buf[:colon])
         if not digits or not digits.isdigit():
@@ -114,7 +143,7 @@ class FrameDecoder:
         if sep < 0:
             raise RemoteProtocolError("frame has no ':' after its identifier")
         ident = body[:sep]
-        if not IDENTIFIER.match(ident):
+        if not IDENTIFIER.fullmatch(ident):
             raise RemoteProtocolError(f"invalid frame identifier {ident[:40]!r}")
         del self._buffer[:end]
         return Frame(ident.decode("ascii"), body[sep + 1 :])

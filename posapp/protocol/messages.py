@@ -1,0 +1,672 @@
+"""Emites-Client messages: the CREATE_NFCE and CANCEL_NFCE requests, and their answers.
+
+Pure functions over plain data; no sockets. The request side turns a
+:class:`~posapp.domain.sale.Sale` (plus the emitter configuration) into the payload the
+vendor schema ``nfce/schema/create_nfce_request_schema.yaml`` describes, and
+:func:`encode_request` makes the exact frame bytes. The answer side,
+:func:`parse_response`, reads every variant the vendor documents disagree about and
+raises :class:`~posapp.protocol.errors.RemoteProtocolError` for anything it cannot read,
+which the caller must treat as *outcome unknown*, never as *rejected*.
+
+Decisions the schema leaves open (kept here so they are made once):
+
+* **Idempotency identity.** The sale id (``IssueContext.reference``) goes into
+  ``informacoes_adicionais.informacoes_contribuinte`` as ``PDV-REF:<id>``. It is free
+  text (2000 characters) that Emites echoes in every answer, lands in the XML's
+  ``infCpl`` and on the DANFE, so an answer can be checked against the request and a
+  manager reconciling an in-doubt sale can find the note by it. ``num_pedido`` (15
+  characters) cannot hold a 32-character sale id.
+* **Change (troco).** The schema has no ``vTroco`` field. We send what the consumer
+  *tendered* in ``valor_do_pagamento`` (the NF-e 4.00 meaning of ``vPag``: the sum of
+  payments may exceed ``vNF`` and the difference is the change), so Emites can fill
+  ``vTroco``. No undocumented field is invented.
+* **PIX.** ``tipo_de_pagamento`` ``"17"`` (PIX) and ``"20"`` (static PIX) are sent as they
+  are, although the vendor's enum predates them: they are the codes SEFAZ requires today.
+* **Homologação.** SEFAZ requires the first item's description to be
+  :data:`HOMOLOGACAO_ITEM_DESCRIPTION` (cStat 373) and the consumer's name to be
+  :data:`HOMOLOGACAO_CUSTOMER_NAME`; in ``producao`` the real values go.
+* **Numbers** are JSON numbers with exact decimals written from :class:`~decimal.Decimal`
+  (money 2 places, quantities up to 4, unit prices up to 10), never through ``float``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+from json.encoder import encode_basestring  # what json.dumps(ensure_ascii=False) uses
+from typing import TYPE_CHECKING, Any, Final
+
+from posapp.domain.cancel import check_motivo
+from posapp.domain.documents import parse_chave
+from posapp.domain.errors import InvalidSale
+from posapp.domain.money import QUANTITY_STEP, UNIT_PRICE_STEP, round_money
+from posapp.domain.sale import Item, Payment, Sale
+from posapp.protocol.errors import LocalProtocolError, RemoteProtocolError
+from posapp.protocol.framing import ENCODING, Frame, encode_frame
+from posapp.protocol.text import TextPolicy, clean_text
+
+if TYPE_CHECKING:  # annotations only: the protocol package stays free of config and ports at run time
+    from posapp.config import Config
+    from posapp.fiscal.port import IssueContext
+
+CREATE_NFCE: Final = "CREATE_NFCE"
+CREATE_CFE: Final = "CREATE_CFE"  # what SAT/MFE states answer to a CREATE_NFCE
+CANCEL_NFCE: Final = "CANCEL_NFCE"
+ISSUE_ANSWER_IDENTIFIERS: Final = frozenset({CREATE_NFCE, CREATE_CFE})
+CANCEL_ANSWER_IDENTIFIERS: Final = frozenset({CANCEL_NFCE})
+RESPONSE_IDENTIFIERS: Final = ISSUE_ANSWER_IDENTIFIERS | CANCEL_ANSWER_IDENTIFIERS
+
+HOMOLOGACAO_CUSTOMER_NAME: Final = "NF-E EMITIDA EM AMBIENTE DE HOMOLOGACAO - SEM VALOR FISCAL"
+HOMOLOGACAO_ITEM_DESCRIPTION: Final = "NOTA FISCAL EMITIDA EM AMBIENTE DE HOMOLOGACAO - SEM VALOR FISCAL"
+UNNAMED_CUSTOMER: Final = "CONSUMIDOR"  # the schema requires a nome; the NFC-e does not
+
+REFERENCE_TAG: Final = "PDV-REF:"
+_REFERENCE = re.compile(r"[0-9A-Za-z_-]{1,64}")  # fullmatch: "$" would allow a trailing newline
+_REFERENCE_IN_TEXT = re.compile(re.escape(REFERENCE_TAG) + r"([0-9A-Za-z_-]{1,64})")
+
+# Field sizes from the vendor schema; cleaning may lengthen text ("€" -> "EUR").
+_MAX_DESCRICAO = 120
+_MAX_CODIGO_PRODUTO = 60
+_MAX_UNIDADE = 6
+_MAX_NOME = 60
+_MAX_INFO_CONTRIBUINTE = 2000
+_MAX_AUTORIZACAO = 20
+
+_CARD_CODES: Final = frozenset({"03", "04"})
+
+
+# --------------------------------------------------------------------------- requests
+
+
+def _money(value: Decimal) -> Decimal:
+    """Two places, always (``29.90``)."""
+    return round_money(value)
+
+
+def _trimmed(value: Decimal, min_places: int) -> Decimal:
+    """Drop trailing zeros but keep ``min_places`` decimals and never an exponent."""
+    normal = value.normalize()
+    exponent = normal.as_tuple().exponent
+    if not isinstance(exponent, int):  # NaN or infinity; the domain models never let one in
+        raise LocalProtocolError(f"non-finite number {value!r} cannot be sent")
+    if exponent > -min_places:
+        return normal.quantize(Decimal(1).scaleb(-min_places))
+    return normal
+
+
+def _quantity(value: Decimal) -> Decimal:
+    """Up to four places (``qCom``): ``6``, ``1.5``, ``0.3335``."""
+    return _trimmed(value.quantize(QUANTITY_STEP, rounding=ROUND_HALF_UP), 0)
+
+
+def _unit_price(value: Decimal) -> Decimal:
+    """Up to ten places, at least two (``vUnCom``): ``4.99``, ``0.4086``."""
+    return _trimmed(value.quantize(UNIT_PRICE_STEP, rounding=ROUND_HALF_UP), 2)
+
+
+def _text(value: str, policy: TextPolicy, max_length: int) -> str:
+    return clean_text(value, policy)[:max_length].rstrip()
+
+
+def _required_text(value: str, policy: TextPolicy, max_length: int, *, what: str) -> str:
+    text = _text(value, policy, max_length)
+    if not text:
+        raise InvalidSale(
+            f"{what} {value!r} has no character the issuer accepts",
+            user_message=f"{what}: '{value}' não tem nenhum caractere aceito pela SEFAZ.",
+        )
+    return text
+
+
+def reference_note(reference: str) -> str:
+    """The text that carries the sale id in ``informacoes_contribuinte``."""
+    return f"{REFERENCE_TAG}{reference}"
+
+
+def extract_reference(text: str | None) -> str | None:
+    """The sale id tagged in an echoed ``informacoes_contribuinte`` (or an XML ``infCpl``)."""
+    if not text:
+        return None
+    match = _REFERENCE_IN_TEXT.search(text)
+    return match.group(1) if match else None
+
+
+def _product(item: Item, index: int, config: Config, policy: TextPolicy) -> dict[str, Any]:
+    homologacao = config.store.environment == "homologacao"
+    description = HOMOLOGACAO_ITEM_DESCRIPTION if homologacao and index == 0 else item.description
+    product: dict[str, Any] = {
+        "codigo_produto": _required_text(item.code, policy, _MAX_CODIGO_PRODUTO, what=f"Item {index + 1}"),
+        "codigo_ean": item.gtin,
+        "ean_unidade_trib": item.gtin,
+        "descricao": _required_text(description, policy, _MAX_DESCRICAO, what=f"Item {index + 1}"),
+        "ncm": item.ncm,
+        "cfop": item.cfop,
+        "codigo_origem_produto": item.origin,
+        "aplicacao": config.emitter.aplicacao,
+        "fabricacao": config.emitter.fabricacao,
+        "unidade_comercial": _required_text(
+            item.unit, policy, _MAX_UNIDADE, what=f"Unidade do item {index + 1}"
+        ),
+        "unidade_tributavel": _required_text(
+            item.unit, policy, _MAX_UNIDADE, what=f"Unidade do item {index + 1}"
+        ),
+        "quantidade_comercial": _quantity(item.quantity),
+        "quantidade_tributavel": _quantity(item.quantity),
+        "valor_unitario_comercial": _unit_price(item.unit_price),
+        "valor_unitario_tributario": _unit_price(item.unit_price),
+        "valor_total_produto": _money(item.gross_total),
+    }
+    if item.cest is not None:
+        product["cest"] = item.cest
+    if item.discount > 0:
+        product["valor_desconto"] = _money(item.discount)
+    return product
+
+
+def _payment(payment: Payment, policy: TextPolicy) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "tipo_de_pagamento": payment.method.value,  # "17"/"20" (PIX) sent although not in the old enum
+        "valor_do_pagamento": _money(payment.amount),  # tendered: the change is the excess
+        "modalidade": 0,  # a vista
+    }
+    card = payment.card
+    if payment.method.value in _CARD_CODES or card is not None:
+        cartao: dict[str, Any] = {"tipo_integracao": card.integration if card else 2}
+        if card is not None:
+            if card.acquirer_cnpj:
+                cartao["cnpj_credenciadora"] = card.acquirer_cnpj
+            if card.brand:
+                cartao["bandeira_operadora"] = card.brand
+            if card.authorization:
+                authorization = _text(card.authorization, policy, _MAX_AUTORIZACAO)
+                if authorization:
+                    cartao["numero_autorizacao_operacao"] = authorization
+        entry["cartao"] = cartao
+    return entry
+
+
+def _customer(sale: Sale, config: Config, policy: TextPolicy) -> dict[str, Any] | None:
+    customer = sale.customer
+    if customer is None:
+        return None
+    if config.store.environment == "homologacao":
+        name = HOMOLOGACAO_CUSTOMER_NAME
+    else:
+        name = _text(customer.name or "", policy, _MAX_NOME)
+        if len(name) < 2:
+            name = UNNAMED_CUSTOMER
+    return {
+        "cpf_cnpj": customer.document,
+        "pessoa_fisica_juridica": "company" if customer.is_company else "person",
+        "nome": name,
+    }
+
+
+def build_create_nfce(context: IssueContext, config: Config) -> dict[str, Any]:
+    """The CREATE_NFCE payload for ``context.sale``; see the module docstring for choices.
+
+    Raises :class:`~posapp.domain.errors.InvalidSale` when a required text has nothing left
+    after cleaning, :class:`LocalProtocolError` for a reference that cannot be tagged.
+    """
+    if not _REFERENCE.fullmatch(context.reference):
+        raise LocalProtocolError(f"reference {context.reference!r} must match {_REFERENCE.pattern}")
+    policy: TextPolicy = config.emites.text_policy
+    sale = context.sale
+    emitter = config.emitter
+    tag = reference_note(context.reference)
+    info = _text(emitter.informacoes_contribuinte or "", policy, _MAX_INFO_CONTRIBUINTE - len(tag) - 1)
+    payload: dict[str, Any] = {
+        "destino_operacao": 1,  # interna: an NFC-e is always in-state
+        "engine_de_calculo": _required_text(emitter.engine_de_calculo, policy, 60, what="engine_de_calculo"),
+        "finalidade_nfe": 1,  # normal
+        "indicador_consumidor_final": 1,
+        "indicador_presenca": emitter.indicador_presenca,
+        "natureza_operacao": _required_text(emitter.natureza_operacao, policy, 60, what="natureza_operacao"),
+        "codigo_natureza_operacao": emitter.codigo_natureza_operacao,
+        "tipo_operacao": 1,  # saida
+        "tipo_impressao": emitter.tipo_impressao,
+        "forma_de_pagamento": [_payment(p, policy) for p in sale.payments],
+        "produtos": [_product(item, i, config, policy) for i, item in enumerate(sale.items)],
+        "transporte": {"codigo_modalidade": 9},  # required by the schema; NFC-e: sem frete
+        "informacoes_adicionais": {"informacoes_contribuinte": f"{info} {tag}" if info else tag},
+    }
+    customer = _customer(sale, config, policy)
+    if customer is not None:
+        payload["cliente"] = customer
+    return payload
+
+
+def build_cancel(chave: str, motivo: str, policy: TextPolicy = "latin1") -> dict[str, Any]:
+    """The CANCEL_NFCE payload. The *motivo* is checked (15-255) *after* cleaning, since
+    that is what arrives; raises :class:`~posapp.domain.errors.InvalidDocument` or
+    :class:`~posapp.domain.errors.CancelRefused`."""
+    key = parse_chave(chave).digits
+    return {"chave_acesso": key, "motivo": check_motivo(clean_text(motivo, policy))}
+
+
+def _clean_payload(value: Any, policy: TextPolicy, path: str) -> Any:
+    if isinstance(value, str):
+        text = clean_text(value, policy)
+        if not text:
+            raise LocalProtocolError(f"{path}: empty text would be sent (omit the field instead)")
+        return text
+    if isinstance(value, Mapping):
+        cleaned: dict[str, Any] = {}
+        for key, item in value.items():
+            if not isinstance(key, str) or not key.isascii():
+                raise LocalProtocolError(f"{path}: field name {key!r} is not ASCII text")
+            if item is not None:  # a missing optional is omitted, never sent as ""
+                cleaned[key] = _clean_payload(item, policy, f"{path}.{key}" if path else key)
+        return cleaned
+    if isinstance(value, list | tuple):
+        return [_clean_payload(item, policy, f"{path}[{i}]") for i, item in enumerate(value)]
+    return value
+
+
+def dumps_json(value: Any) -> str:
+    """Compact JSON where a :class:`Decimal` is written as the number it is (``29.90``).
+
+    :mod:`json` would need ``float`` for that; a float is refused here, like anywhere money
+    is handled.
+    """
+    parts: list[str] = []
+    _dump(value, parts)
+    return "".join(parts)
+
+
+def _dump(value: Any, out: list[str]) -> None:
+    if value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif isinstance(value, int):
+        out.append(str(value))
+    elif isinstance(value, Decimal):
+        if not value.is_finite():
+            raise LocalProtocolError(f"non-finite number {value!r} cannot be sent")
+        out.append(format(value, "f"))
+    elif isinstance(value, str):
+        out.append(encode_basestring(value))
+    elif isinstance(value, Mapping):
+        out.append("{")
+        for i, (key, item) in enumerate(value.items()):
+            if i:
+                out.append(",")
+            out.append(encode_basestring(str(key)))
+            out.append(":")
+            _dump(item, out)
+        out.append("}")
+    elif isinstance(value, list | tuple):
+        out.append("[")
+        for i, item in enumerate(value):
+            if i:
+                out.append(",")
+            _dump(item, out)
+        out.append("]")
+    else:
+        raise LocalProtocolError(f"cannot send a {type(value).__name__} ({value!r}); use Decimal, int or str")
+
+
+def encode_request(identifier: str, payload: Mapping[str, Any], policy: TextPolicy = "latin1") -> bytes:
+    """The exact bytes of a request frame: strings cleaned, JSON, ISO-8859-1, framed.
+
+    Raises :class:`LocalProtocolError` for a payload that cannot go on the wire.
+    """
+    cleaned = _clean_payload(payload, policy, "")
+    try:
+        data = dumps_json(cleaned).encode(ENCODING)
+    except UnicodeEncodeError as exc:  # pragma: no cover - clean_text guarantees Latin-1
+        raise LocalProtocolError(f"payload not encodable in ISO-8859-1: {exc}") from None
+    return encode_frame(identifier, data)
+
+
+# --------------------------------------------------------------------------- responses
+
+
+class ResponseStatus(StrEnum):
+    SUCESSO = "sucesso"
+    REJEITADA = "rejeitada"
+    ERRO = "erro"
+    PROCESSANDO = "processando"
+    CANCELADA = "cancelada"
+    CANCELAMENTO_REJEITADO = "cancelamento_rejeitado"
+
+
+@dataclass(frozen=True, slots=True)
+class EmissionReceipt:
+    """``resposta_emissao``."""
+
+    chave_acesso: str | None = None
+    numero_protocolo: str | None = None
+    data_emissao: datetime | None = None  # UTC
+    codigo_verificacao: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CancellationReceipt:
+    """``resposta_cancelamento``."""
+
+    chave_acesso: str | None = None
+    numero_protocolo: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentEcho:
+    tipo_de_pagamento: str | None
+    valor_do_pagamento: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class XmlFacts:
+    """What the returned XML says (an ``nfeProc`` for an issue, an event for a cancel)."""
+
+    chave: str | None = None
+    numero: int | None = None
+    serie: int | None = None
+    tp_emis: int | None = None
+    tp_amb: int | None = None
+    emitted_at: datetime | None = None  # ide/dhEmi
+    received_at: datetime | None = None  # protNFe/infProt/dhRecbto
+    protocolo: str | None = None  # infProt/nProt
+    c_stat: str | None = None
+    event_at: datetime | None = None  # infEvento/dhEvento (or dhRegEvento when registered)
+    additional_info: str | None = None  # infAdic/infCpl
+
+
+@dataclass(frozen=True, slots=True)
+class EmitesResponse:
+    """One answer from Emites-Client, every documented spelling folded into one shape."""
+
+    identifier: str
+    status: ResponseStatus
+    numero: int | None = None  # nfe_numero / nfce_number / numero
+    serie: int | None = None
+    emites_id: int | None = None
+    errors: tuple[str, ...] = ()
+    emissao: EmissionReceipt | None = None
+    cancelamento: CancellationReceipt | None = None
+    xml: bytes | None = None
+    danfe: bytes | None = None
+    payments: tuple[PaymentEcho, ...] = ()
+    reference: str | None = None  # the PDV-REF tag echoed back
+    xml_facts: XmlFacts = field(default_factory=XmlFacts)
+    data: Mapping[str, Any] = field(default_factory=dict, repr=False)  # the JSON, numbers as Decimal
+    text: str = field(default="", repr=False)
+
+    @property
+    def chave(self) -> str | None:
+        if self.emissao and self.emissao.chave_acesso:
+            return self.emissao.chave_acesso
+        if self.cancelamento and self.cancelamento.chave_acesso:
+            return self.cancelamento.chave_acesso
+        return self.xml_facts.chave
+
+    @property
+    def authorized_at(self) -> datetime | None:
+        """``resposta_emissao.data_emissao``, else the XML's ``protNFe/infProt/dhRecbto``."""
+        if self.emissao and self.emissao.data_emissao:
+            return self.emissao.data_emissao
+        return self.xml_facts.received_at
+
+    @property
+    def contingency(self) -> bool:
+        """Issued in offline contingency: ``tpEmis`` 9 in the XML or in the chave."""
+        if self.xml_facts.tp_emis == 9:
+            return True
+        key = self.chave
+        return bool(key and len(key) == 44 and key.isdigit() and key[34] == "9")
+
+
+def decode_payload(payload: bytes) -> str:
+    """The payload as text. The protocol says ISO-8859-1; a payload that is valid UTF-8
+    with non-ASCII bytes was almost surely sent as UTF-8 (Latin-1 text is practically
+    never valid UTF-8), and reading it as such keeps ``"Uberlândia"`` readable."""
+    if payload.isascii():
+        return payload.decode("ascii")
+    try:
+        return payload.decode("utf-8")
+    except UnicodeDecodeError:
+        return payload.decode(ENCODING)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise RemoteProtocolError(f"JSON constant {name} in answer")
+
+
+def _loads(text: str) -> Any:
+    try:
+        return json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, or an int past the digit limit
+        raise RemoteProtocolError(f"answer is not valid JSON: {exc}") from None
+
+
+def _opt_str(data: Mapping[str, Any], *keys: str) -> str | None:
+    for key in keys:
+        value = data.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+            raise RemoteProtocolError(f"field {key!r} is not text: {value!r}"[:200])
+        text = str(value).strip()
+        if text:
+            return text
+    return None
+
+
+def _opt_int(data: Mapping[str, Any], *keys: str) -> int | None:
+    for key in keys:
+        value = data.get(key)
+        if value is None or value == "":
+            continue
+        if isinstance(value, bool):
+            raise RemoteProtocolError(f"field {key!r} is not a number: {value!r}")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, Decimal) and value == value.to_integral_value():
+            return int(value)
+        if isinstance(value, str) and value.strip().isdigit():
+            return int(value.strip())
+        raise RemoteProtocolError(f"field {key!r} is not an integer: {value!r}"[:200])
+    return None
+
+
+def _opt_object(data: Mapping[str, Any], key: str) -> Mapping[str, Any] | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise RemoteProtocolError(f"field {key!r} is not an object")
+    return value
+
+
+def parse_datetime(text: str | None) -> datetime | None:
+    """An ISO 8601 instant, timezone-aware in UTC; a naive one is taken as UTC (Emites
+    documents ``data_emissao`` as UTC). Unreadable text gives ``None``."""
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def flatten_errors(value: Any, prefix: str = "") -> tuple[str, ...]:
+    """``["msg"]`` or ``{"campo": ["msg", ...]}`` (nested too) as ``"campo: msg"`` lines."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        text = value.strip()
+        return (f"{prefix}: {text}" if prefix else text,) if text else ()
+    if isinstance(value, Mapping):
+        lines: list[str] = []
+        for key, item in value.items():
+            lines.extend(flatten_errors(item, f"{prefix}.{key}" if prefix else str(key)))
+        return tuple(lines)
+    if isinstance(value, list | tuple):
+        return tuple(line for item in value for line in flatten_errors(item, prefix))
+    text = str(value)
+    return (f"{prefix}: {text}" if prefix else text,)
+
+
+def _b64(data: Mapping[str, Any], key: str) -> bytes | None:
+    value = data.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise RemoteProtocolError(f"field {key!r} is not base64 text")
+    compact = "".join(value.split())  # MIME encoders wrap lines
+    try:
+        return base64.b64decode(compact, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise RemoteProtocolError(f"field {key!r} is not valid base64: {exc}") from None
+
+
+def _payments(data: Mapping[str, Any]) -> tuple[PaymentEcho, ...]:
+    value = data.get("forma_de_pagamento", data.get("forma_pagamento"))
+    if not isinstance(value, list):
+        return ()
+    echoes = []
+    for entry in value:
+        if not isinstance(entry, Mapping):
+            continue
+        amount = entry.get("valor_do_pagamento")
+        echoes.append(
+            PaymentEcho(
+                tipo_de_pagamento=_opt_str(entry, "tipo_de_pagamento"),
+                valor_do_pagamento=(
+                    Decimal(amount)
+                    if isinstance(amount, int | Decimal) and not isinstance(amount, bool)
+                    else None
+                ),
+            )
+        )
+    return tuple(echoes)
+
+
+def _xml_text(root: ET.Element, path: str) -> str | None:
+    node = root.find(path)
+    if node is None or node.text is None:
+        return None
+    return node.text.strip() or None
+
+
+def _xml_int(root: ET.Element, path: str) -> int | None:
+    text = _xml_text(root, path)
+    return int(text) if text is not None and text.isdigit() else None
+
+
+def parse_xml_facts(xml: bytes | None) -> XmlFacts:
+    """Read the few facts we need from an NF-e XML. Never raises: an XML we cannot read
+    gives empty facts, and the JSON fields stay the primary source.
+
+    The XML comes from the local daemon, signed by SEFAZ; an NF-e never has a DTD, so a
+    document declaring one is not parsed at all (no entity expansion can happen).
+    """
+    if not xml or b"<!DOCTYPE" in xml or b"<!ENTITY" in xml:
+        return XmlFacts()
+    try:
+        root = ET.fromstring(xml)  # noqa: S314 - trusted local peer, DTDs refused above
+    except ET.ParseError:
+        return XmlFacts()
+    chave = _xml_text(root, ".//{*}infProt/{*}chNFe") or _xml_text(root, ".//{*}infEvento/{*}chNFe")
+    if chave is None:
+        inf_nfe = root.find(".//{*}infNFe")
+        if inf_nfe is not None:
+            chave = inf_nfe.get("Id", "").removeprefix("NFe") or None
+    event_at = _xml_text(root, ".//{*}dhRegEvento") or _xml_text(root, ".//{*}infEvento/{*}dhEvento")
+    return XmlFacts(
+        chave=chave,
+        numero=_xml_int(root, ".//{*}ide/{*}nNF"),
+        serie=_xml_int(root, ".//{*}ide/{*}serie"),
+        tp_emis=_xml_int(root, ".//{*}ide/{*}tpEmis"),
+        tp_amb=_xml_int(root, ".//{*}ide/{*}tpAmb") or _xml_int(root, ".//{*}infEvento/{*}tpAmb"),
+        emitted_at=parse_datetime(_xml_text(root, ".//{*}ide/{*}dhEmi")),
+        received_at=parse_datetime(_xml_text(root, ".//{*}infProt/{*}dhRecbto")),
+        protocolo=_xml_text(root, ".//{*}infProt/{*}nProt"),
+        c_stat=_xml_text(root, ".//{*}infProt/{*}cStat"),
+        event_at=parse_datetime(event_at),
+        additional_info=_xml_text(root, ".//{*}infAdic/{*}infCpl"),
+    )
+
+
+def parse_response(frame: Frame) -> EmitesResponse:
+    """Read an answer frame. Raises :class:`RemoteProtocolError` for an unknown
+    identifier or status, invalid JSON, a non-object payload, bad base64 or a field of
+    the wrong type: all mean *we cannot tell what happened*."""
+    if frame.identifier not in RESPONSE_IDENTIFIERS:
+        raise RemoteProtocolError(f"unexpected answer identifier {frame.identifier!r}")
+    text = decode_payload(frame.payload)
+    data = _loads(text)
+    if not isinstance(data, Mapping):
+        raise RemoteProtocolError(f"answer is JSON {type(data).__name__}, not an object")
+    raw_status = data.get("status")
+    try:
+        status = ResponseStatus(str(raw_status).strip().lower())
+    except ValueError:
+        raise RemoteProtocolError(f"unknown answer status {raw_status!r}"[:200]) from None
+
+    emissao_data = _opt_object(data, "resposta_emissao")
+    emissao = None
+    if emissao_data is not None:
+        emissao = EmissionReceipt(
+            chave_acesso=_opt_str(emissao_data, "chave_acesso"),
+            numero_protocolo=_opt_str(emissao_data, "numero_protocolo"),
+            data_emissao=parse_datetime(_opt_str(emissao_data, "data_emissao")),
+            codigo_verificacao=_opt_str(emissao_data, "codigo_verificacao"),
+        )
+    cancel_data = _opt_object(data, "resposta_cancelamento")
+    cancelamento = None
+    if cancel_data is not None:
+        cancelamento = CancellationReceipt(
+            chave_acesso=_opt_str(cancel_data, "chave_acesso"),
+            numero_protocolo=_opt_str(cancel_data, "numero_protocolo"),
+        )
+    info = _opt_object(data, "informacoes_adicionais")
+    xml = _b64(data, "xml")
+    facts = parse_xml_facts(xml)
+    echoed = info.get("informacoes_contribuinte") if info is not None else None
+    reference = extract_reference(echoed if isinstance(echoed, str) else None)
+    return EmitesResponse(
+        identifier=frame.identifier,
+        status=status,
+        numero=_opt_int(data, "nfe_numero", "nfce_number", "numero"),
+        serie=_opt_int(data, "serie"),
+        emites_id=_opt_int(data, "id"),
+        errors=flatten_errors(data.get("erros")) + flatten_errors(data.get("errors")),
+        emissao=emissao,
+        cancelamento=cancelamento,
+        xml=xml,
+        danfe=_b64(data, "danfe"),
+        payments=_payments(data),
+        reference=reference or extract_reference(facts.additional_info),
+        xml_facts=facts,
+        data=data,
+        text=text,
+    )
+
+
+def parse_request(frame: Frame) -> dict[str, Any]:
+    """A request's JSON object (numbers as :class:`Decimal`), for simulators and tests.
+    Raises :class:`RemoteProtocolError` (remote from the receiving side's point of view)."""
+    data = _loads(decode_payload(frame.payload))
+    if not isinstance(data, dict):
+        raise RemoteProtocolError(f"request is JSON {type(data).__name__}, not an object")
+    return data
+
+
+def encode_response(identifier: str, payload: Mapping[str, Any], policy: TextPolicy = "latin1") -> bytes:
+    """Frame an answer the way Emites-Client does; for simulators and tests."""
+    return encode_request(identifier, payload, policy)
