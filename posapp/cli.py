@@ -369,6 +369,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument("--port", type=int, default=0)
     sim.add_argument("--port-file", type=Path)
+    sim.add_argument("--token", help="token aceito pelos simuladores de provedores (padrão: $POSAPP_SIM_TOKEN)")
     sim.set_defaults(func=cmd_sim)
 
     common = argparse.ArgumentParser(add_help=False)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from posapp.fiscal.port import FiscalBackend, Health, Outcome
+from posapp.fiscal.port import CancelOutcome, FiscalBackend, Health, Outcome
 
 
 class IssuerRouter(Protocol):
@@ -15,7 +15,9 @@ class IssuerRouter(Protocol):
 
     def ordered_for_issue(self) -> list[FiscalBackend]: ...
 
-    def record(self, backend_name: str, outcome: Outcome) -> None: ...
+    def record(
+        self, backend_name: str, outcome: Outcome | CancelOutcome, *, retry_after_s: float | None = None
+    ) -> None: ...
 
     def get(self, name: str) -> FiscalBackend: ...
 

@@ -43,6 +43,7 @@ from posapp.fiscal.port import (
 )
 from posapp.journal.store import Journal, SaleRow
 from posapp.protocol.errors import LocalProtocolError
+from posapp.services.crashpoints import crash_point
 from posapp.services.errors import NothingToDo, ServiceError
 from posapp.services.ports import CancelledMark, IssuerRouter, PrintResult, ReceiptPrinter
 from posapp.services.results import (
@@ -169,8 +170,10 @@ class PosService:
                 self.journal.begin_issue, sale, prepared, self.now(), new_sale=not stored, reserved=reserved
             )
             stored = True
+            crash_point("after_journal")
             result = await backend.send_issue(prepared)
-            self.router.record(backend.name, result.outcome)
+            crash_point("after_answer")
+            self.router.record(backend.name, result.outcome, retry_after_s=result.retry_after_s)
             tried.append(backend.name)
             if result.outcome is Outcome.NOT_SENT:
                 # Known unsent: safe to offer to the next issuer. Pass through QUEUED so the
@@ -204,7 +207,9 @@ class PosService:
         if backend.capabilities.needs_client_numbering:
             serie = self.config.nfce.serie
             previous = await self._previous_number(backend.name, sale.sale_id)
-            numero = previous or await self._db(self.journal.next_number, backend.name, serie)
+            numero = previous if previous is not None else await self._db(
+                self.journal.next_number, backend.name, serie
+            )
             reserved = (serie, numero)
         context = IssueContext(
             sale=sale, reference=sale.sale_id, serie=serie, numero=numero, emitted_at=self.now()
@@ -288,6 +293,7 @@ class PosService:
     async def _maybe_print(self, report: IssueReport, print_receipt: bool) -> IssueReport:
         if not print_receipt or report.state is not SaleState.AUTHORIZED or self.printer is None:
             return report
+        crash_point("before_print")
         result = await self._print_sale(report.sale_id)
         return _with_print(report, result)
 
@@ -368,6 +374,7 @@ class PosService:
         if operator:
             await self._db(self.journal.add_event, sale_id, self.now(), "cancel_requested", {"operator": operator})
         result = await backend.cancel(target, motivo)
+        self.router.record(backend.name, result.outcome, retry_after_s=result.retry_after_s)
         now = self.now()
         attempt = (attempt_id, result.outcome.value, result.raw_response)
         if result.outcome is CancelOutcome.CANCELLED:

@@ -1,0 +1,546 @@
+"""Focus NFe (API v2) behind the fiscal port: issue, query by ``ref``, cancel, probe.
+
+Contract (``notes/providers.md`` §1, the Focus API reference): ``POST /v2/nfce?ref=REF`` is
+synchronous and answers the final status; ``GET /v2/nfce/REF`` answers the same fields;
+``DELETE /v2/nfce/REF`` with ``{"justificativa"}`` cancels. HTTP Basic with the token as
+user and an empty password. ``ref`` is the idempotency key: unique per token, reusable only
+while the note is in ``erro_autorizacao``, and burned once authorized. We use the sale id,
+so every resend of the same sale carries the same ``ref``, and a lost answer is reconciled by
+``GET`` with it (404 means Focus never got the request: safe to send again).
+
+Focus answers a DANFE as HTML, so no PDF is returned; the authorized XML is downloaded
+from ``caminho_xml_nota_fiscal`` so the native DANFE prints from it.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from posapp.config import Config, ProviderConfig
+from posapp.domain.cancel import check_motivo
+from posapp.domain.sale import Sale
+from posapp.fiscal.errors import BackendMisconfigured
+from posapp.fiscal.http_base import (
+    Budget,
+    Exchange,
+    ProviderHttp,
+    ProviderRequestError,
+    SlidingWindow,
+    as_text,
+    build_note,
+    chave_digits,
+    decimal_text,
+    json_bytes,
+    messages_of,
+    money_text,
+    parse_datetime,
+    parse_json,
+    read_nfeproc,
+)
+from posapp.fiscal.port import (
+    CancelOutcome,
+    CancelResult,
+    CancelTarget,
+    Capabilities,
+    Health,
+    IssueContext,
+    IssueResult,
+    Outcome,
+    PreparedIssue,
+)
+from posapp.fiscal.secrets import SecretToken, TokenNotFound, resolve_token
+
+NAME = "focusnfe"
+ISSUE_PATH = "/v2/nfce"
+PROBE_REF = "posappprobe"  # a ref nobody issues: 404 proves host and token work
+REQUESTS_PER_MINUTE = 100  # per token, documented ("limite de requisições")
+_REF = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+# Error codes that mean "this account cannot issue right now": nothing was created, the
+# sale may go to another issuer.
+_ACCOUNT_CODES = frozenset(
+    {
+        "permissao_negada",
+        "empresa_nao_habilitada",
+        "empresa_nao_configurada",
+        "ambiente_nao_configurado",
+        "certificado_vencido",
+        "nao_autorizado",
+    }
+)
+_ALREADY_USED_CODES = frozenset({"nfe_autorizada", "nfce_autorizada", "em_processamento"})
+_NOT_FOUND_CODES = frozenset({"nao_encontrado", "nfce_nao_encontrada", "nfe_nao_encontrada"})
+_NOTE_STATUSES = frozenset(
+    {"autorizado", "erro_autorizacao", "denegado", "cancelado", "processando_autorizacao"}
+)
+
+
+class FocusNfeBackend:
+    """The Focus NFe adapter. One instance per configured provider entry."""
+
+    name = NAME
+
+    def __init__(
+        self,
+        provider: ProviderConfig,
+        config: Config,
+        *,
+        token: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        icms_situacao_tributaria: str = "102",
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
+        if provider.name != NAME:
+            raise BackendMisconfigured(f"FocusNfeBackend given provider {provider.name!r}")
+        self._provider = provider
+        self._config = config
+        self._icms_cst = icms_situacao_tributaria
+        self._now = now or (lambda: datetime.now(UTC))
+        self._token_problem = ""
+        secret: SecretToken | None = None
+        if token:
+            secret = SecretToken(token)
+        else:
+            try:
+                secret = resolve_token(provider)
+            except TokenNotFound as exc:
+                self._token_problem = exc.user_message
+        self._has_token = secret is not None
+        self._http = ProviderHttp(
+            base_url=provider.base_url,
+            timeout_s=provider.timeout_s,
+            token=secret,
+            auth=httpx.BasicAuth(secret.reveal(), "") if secret is not None else None,
+            transport=transport,
+            clock=clock,
+            wall_clock=wall_clock,
+            default_block_s=60.0,
+        )
+        self._budget = SlidingWindow(REQUESTS_PER_MINUTE, 60.0, clock=clock)
+
+    # -- port --------------------------------------------------------------------------
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return Capabilities(
+            issues_nfce=self._has_token,
+            needs_client_numbering=False,
+            can_query=True,
+            returns_danfe_pdf=False,
+            reason=self._token_problem,
+        )
+
+    def blocked_s(self) -> float:
+        """Seconds the provider asked us to wait (429 / exhausted rate budget); 0 if none."""
+        return self._http.blocked_s(("*",), (Budget(self._budget, "token"),))
+
+    def prepare_issue(self, context: IssueContext) -> PreparedIssue:
+        """The JSON body for ``POST /v2/nfce?ref=``; ``reference`` becomes the ``ref``.
+
+        ``data_emissao`` is ``context.emitted_at`` (Focus refuses one more than 5 minutes
+        off): a sale waiting in the queue must be prepared again before it is resent.
+        """
+        ref = check_reference(context.reference)
+        emitted_at = context.emitted_at or self._now()
+        if emitted_at.tzinfo is None:
+            raise ProviderRequestError("emitted_at must carry a timezone")
+        body = build_focus_body(
+            context.sale,
+            self._config,
+            emitted_at=emitted_at,
+            icms_situacao_tributaria=self._icms_cst,
+        )
+        return PreparedIssue(
+            backend=NAME, reference=ref, payload=json_bytes(body), meta={"ref": ref, "path": ISSUE_PATH}
+        )
+
+    async def send_issue(self, prepared: PreparedIssue) -> IssueResult:
+        self._check_prepared(prepared)
+        if not self._has_token:
+            return IssueResult(Outcome.NOT_SENT, NAME, detail=f"token missing: {self._token_problem}")
+        exchange = await self._call(
+            "POST", ISSUE_PATH, params={"ref": prepared.reference}, body=prepared.payload
+        )
+        if exchange.failure is not None:
+            return _failed_issue(exchange, exchange.failure)
+        return await self._interpret_issue(exchange, prepared.reference, after_post=True)
+
+    async def query_issue(self, prepared: PreparedIssue) -> IssueResult:
+        """``GET /v2/nfce/REF``. 404: Focus never got the request (``NOT_SENT``); any failure
+        to ask leaves the outcome unknown (``IN_DOUBT``)."""
+        self._check_prepared(prepared)
+        if not self._has_token:
+            return IssueResult(Outcome.IN_DOUBT, NAME, detail=f"token missing: {self._token_problem}")
+        return await self._query(prepared.reference)
+
+    async def cancel(self, target: CancelTarget, motivo: str) -> CancelResult:
+        """``DELETE /v2/nfce/REF`` with the *justificativa* (15-255 characters, checked here)."""
+        justificativa = check_motivo(motivo)
+        ref = check_reference(target.reference)
+        if not self._has_token:
+            return CancelResult(CancelOutcome.NOT_SENT, NAME, detail=f"token missing: {self._token_problem}")
+        exchange = await self._call(
+            "DELETE", f"{ISSUE_PATH}/{ref}", body=json_bytes({"justificativa": justificativa})
+        )
+        if exchange.failure is not None:
+            return CancelResult(
+                CancelOutcome(exchange.failure.value),
+                NAME,
+                raw_response=exchange.raw_text,
+                detail=exchange.detail,
+            )
+        return await self._interpret_cancel(exchange, ref)
+
+    async def probe(self) -> Health:
+        """``GET`` of a ref nobody uses: a 404 proves the host answers and the token works."""
+        if not self._has_token:
+            return Health.DOWN
+        exchange = await self._call("GET", f"{ISSUE_PATH}/{PROBE_REF}")
+        if exchange.failure is not None or exchange.response is None:
+            return Health.DOWN
+        return Health.UP if exchange.status in (200, 404) else Health.DOWN
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # -- interpretation ----------------------------------------------------------------
+
+    async def _query(self, ref: str) -> IssueResult:
+        exchange = await self._call("GET", f"{ISSUE_PATH}/{ref}")
+        if exchange.failure is not None:
+            return _failed_issue(exchange, Outcome.IN_DOUBT)
+        return await self._interpret_issue(exchange, ref, after_post=False)
+
+    async def _interpret_issue(self, exchange: Exchange, ref: str, *, after_post: bool) -> IssueResult:
+        status = exchange.status or 0
+        data = parse_json(exchange.response)
+        body: Mapping[str, Any] = data if isinstance(data, dict) else {}
+        raw = exchange.raw_text
+        note_status = as_text(body.get("status"))
+        codigo = (as_text(body.get("codigo")) or "").lower()
+        mensagem = as_text(body.get("mensagem")) or ""
+
+        if note_status is not None and (
+            200 <= status < 300 or (note_status in _NOTE_STATUSES and status < 500)
+        ):
+            return await self._from_note_status(note_status, body, raw)
+        if status in (401, 403) or codigo in _ACCOUNT_CODES:
+            outcome = Outcome.NOT_SENT if after_post else Outcome.IN_DOUBT
+            return IssueResult(
+                outcome,
+                NAME,
+                errors=_errors(mensagem, body)
+                or ("Focus NFe recusou o token ou a conta não está habilitada.",),
+                raw_response=raw,
+                detail=f"HTTP {status} {codigo}: account cannot issue",
+            )
+        if status == 404 and (after_post or codigo in _NOT_FOUND_CODES):
+            # POST: no such route, nothing was created. GET: Focus's own "not found" for this
+            # ref, so it never received (or never kept) the request. A bare 404 page on a GET
+            # (a wrong host) proves nothing and falls through to IN_DOUBT.
+            return IssueResult(
+                Outcome.NOT_SENT, NAME, raw_response=raw, detail=f"HTTP 404 {codigo}: no note for ref {ref}"
+            )
+        if after_post and (
+            codigo in _ALREADY_USED_CODES or (status == 422 and "autorizad" in mensagem.lower())
+        ):
+            # A previous send with this ref got through: the answer to it is the note itself.
+            reconciled = await self._query(ref)
+            if reconciled.outcome is Outcome.NOT_SENT:
+                return IssueResult(
+                    Outcome.IN_DOUBT, NAME, raw_response=raw, detail="ref in use but not found"
+                )
+            return reconciled
+        if after_post and status in (400, 415, 422):
+            return IssueResult(
+                Outcome.REJECTED,
+                NAME,
+                errors=_errors(mensagem, body) or (f"Requisição recusada pelo Focus NFe (HTTP {status}).",),
+                raw_response=raw,
+                detail=f"HTTP {status} {codigo}",
+            )
+        return IssueResult(
+            Outcome.IN_DOUBT, NAME, raw_response=raw, detail=f"HTTP {status} {codigo}: no verdict"
+        )
+
+    async def _from_note_status(
+        self, note_status: str, body: Mapping[str, Any], raw: str | None
+    ) -> IssueResult:
+        sefaz = _sefaz_line(body)
+        if note_status in ("autorizado", "cancelado"):
+            return await self._authorized(body, raw, cancelled=note_status == "cancelado")
+        if note_status == "erro_autorizacao":
+            return IssueResult(
+                Outcome.REJECTED,
+                NAME,
+                errors=(sefaz or "Rejeitada pela SEFAZ.", *messages_of(body.get("erros"))),
+                raw_response=raw,
+                detail="erro_autorizacao: fix and resend with the same ref",
+            )
+        if note_status == "denegado":
+            return IssueResult(
+                Outcome.REJECTED,
+                NAME,
+                errors=(f"Uso denegado pela SEFAZ: {sefaz}" if sefaz else "Uso denegado pela SEFAZ.",),
+                raw_response=raw,
+                detail="denegado: number consumed; this ref cannot be resent",
+            )
+        # processando_autorizacao and anything we do not know yet: ask again later.
+        return IssueResult(
+            Outcome.IN_DOUBT, NAME, raw_response=raw, detail=f"status {note_status}: query again"
+        )
+
+    async def _authorized(self, body: Mapping[str, Any], raw: str | None, *, cancelled: bool) -> IssueResult:
+        xml, xml_problem = await self._download(as_text(body.get("caminho_xml_nota_fiscal")))
+        facts = read_nfeproc(xml) if xml else None
+        chave = chave_digits(body.get("chave_nfe")) or (facts.chave if facts else None)
+        if chave is None:
+            return IssueResult(
+                Outcome.IN_DOUBT, NAME, raw_response=raw, detail="autorizado without a valid chave"
+            )
+        contingency = (
+            body.get("contingencia_offline") is True
+            and body.get("contingencia_offline_efetivada") is not True
+        )
+        note = build_note(
+            chave=chave,
+            numero=_int(body.get("numero")),
+            serie=_int(body.get("serie")),
+            xml=xml,
+            protocolo=as_text(body.get("protocolo")) or as_text(body.get("numero_protocolo")),
+            authorized_at=parse_datetime(body.get("data_autorizacao")),
+            contingency=contingency,
+            now=self._now,
+        )
+        details = [d for d in (xml_problem, "note already cancelled" if cancelled else "") if d]
+        return IssueResult(Outcome.AUTHORIZED, NAME, note=note, raw_response=raw, detail="; ".join(details))
+
+    async def _interpret_cancel(self, exchange: Exchange, ref: str) -> CancelResult:
+        status = exchange.status or 0
+        data = parse_json(exchange.response)
+        body: Mapping[str, Any] = data if isinstance(data, dict) else {}
+        raw = exchange.raw_text
+        note_status = as_text(body.get("status"))
+        codigo = (as_text(body.get("codigo")) or "").lower()
+        mensagem = as_text(body.get("mensagem")) or ""
+        if 200 <= status < 300 and note_status == "cancelado":
+            return await self._cancelled(body, raw)
+        if 200 <= status < 300 and note_status is not None:
+            return CancelResult(
+                CancelOutcome.REFUSED,
+                NAME,
+                errors=(_sefaz_line(body) or f"Cancelamento não efetuado (status {note_status}).",),
+                raw_response=raw,
+                detail=f"status {note_status}",
+            )
+        if codigo in ("nfe_cancelada", "nfce_cancelada"):
+            # Already cancelled (a retried DELETE): fetch the cancel protocol.
+            query = await self._call("GET", f"{ISSUE_PATH}/{ref}")
+            queried = parse_json(query.response) if query.failure is None else None
+            if isinstance(queried, dict) and as_text(queried.get("status")) == "cancelado":
+                return await self._cancelled(queried, query.raw_text)
+            return CancelResult(
+                CancelOutcome.IN_DOUBT, NAME, raw_response=raw, detail="said cancelled, query failed"
+            )
+        if status in (401, 403) or codigo in _ACCOUNT_CODES:
+            return CancelResult(
+                CancelOutcome.NOT_SENT,
+                NAME,
+                errors=_errors(mensagem, body),
+                raw_response=raw,
+                detail=f"HTTP {status} {codigo}",
+            )
+        if status in (400, 404, 415, 422):
+            return CancelResult(
+                CancelOutcome.REFUSED,
+                NAME,
+                errors=_errors(mensagem, body) or (f"Cancelamento recusado (HTTP {status}).",),
+                raw_response=raw,
+                detail=f"HTTP {status} {codigo}",
+            )
+        return CancelResult(
+            CancelOutcome.IN_DOUBT, NAME, raw_response=raw, detail=f"HTTP {status}: no verdict"
+        )
+
+    async def _cancelled(self, body: Mapping[str, Any], raw: str | None) -> CancelResult:
+        xml, _problem = await self._download(as_text(body.get("caminho_xml_cancelamento")))
+        return CancelResult(
+            CancelOutcome.CANCELLED,
+            NAME,
+            protocolo=as_text(body.get("numero_protocolo")) or _event_protocol(xml),
+            cancelled_at=_event_time(xml) or self._now(),
+            xml=xml,
+            raw_response=raw,
+        )
+
+    # -- plumbing ----------------------------------------------------------------------
+
+    async def _call(
+        self, method: str, path: str, *, params: Mapping[str, str] | None = None, body: bytes | None = None
+    ) -> Exchange:
+        return await self._http.request(
+            method, path, params=params, body=body, scopes=("*",), budgets=(Budget(self._budget, "token"),)
+        )
+
+    async def _download(self, path: str | None) -> tuple[bytes | None, str]:
+        """A file Focus points to (``/arquivos/...``), fetched with the same auth.
+
+        Only paths on the configured host are followed: an absolute URL elsewhere would
+        carry our token to a host we did not choose.
+        """
+        if not path:
+            return None, "no file path in the answer"
+        if "://" in path:
+            url = httpx.URL(path)
+            if url.host != self._http.base_url.host or url.port != self._http.base_url.port:
+                return None, f"file on another host not fetched: {url.host}"
+            path = url.raw_path.decode("ascii")
+        exchange = await self._call("GET", path)
+        if exchange.failure is not None or exchange.response is None or exchange.status != 200:
+            return None, f"file not downloaded ({exchange.detail})"
+        return exchange.response.content, ""
+
+    @staticmethod
+    def _check_prepared(prepared: PreparedIssue) -> None:
+        if prepared.backend != NAME:
+            raise ProviderRequestError(f"a request prepared for {prepared.backend!r} was given to {NAME}")
+
+
+# -- the request body ---------------------------------------------------------------------
+
+
+def check_reference(reference: str) -> str:
+    """Focus ``ref``: alphanumeric (``-``/``_`` tolerated), at most 64 characters."""
+    if not _REF.match(reference):
+        raise ProviderRequestError(
+            f"reference {reference!r} is not a valid Focus ref",
+            user_message="Referência da venda inválida para o Focus NFe (use só letras e números).",
+        )
+    return reference
+
+
+def build_focus_body(
+    sale: Sale, config: Config, *, emitted_at: datetime, icms_situacao_tributaria: str = "102"
+) -> dict[str, Any]:
+    """The NFC-e as Focus's flat JSON (``notes/providers.md`` §1.3); values as exact strings."""
+    body: dict[str, Any] = {
+        "cnpj_emitente": config.store.cnpj,
+        "data_emissao": emitted_at.isoformat(timespec="seconds"),
+        "natureza_operacao": config.emitter.natureza_operacao,
+        "presenca_comprador": str(config.emitter.indicador_presenca),
+        "modalidade_frete": "9",
+        "local_destino": "1",
+    }
+    if sale.customer is not None:
+        key = "cnpj_destinatario" if sale.customer.is_company else "cpf_destinatario"
+        body[key] = sale.customer.document
+        if sale.customer.name:
+            body["nome_destinatario"] = sale.customer.name
+        body["indicador_inscricao_estadual_destinatario"] = "9"
+    if config.emitter.informacoes_contribuinte:
+        body["informacoes_adicionais_contribuinte"] = config.emitter.informacoes_contribuinte
+    items = []
+    for number, item in enumerate(sale.items, start=1):
+        line: dict[str, Any] = {
+            "numero_item": str(number),
+            "codigo_produto": item.code,
+            "descricao": item.description,
+            "codigo_ncm": item.ncm,
+            "cfop": item.cfop,
+            "codigo_barras_comercial": item.gtin,
+            "codigo_barras_tributavel": item.gtin,
+            "unidade_comercial": item.unit,
+            "unidade_tributavel": item.unit,
+            "quantidade_comercial": decimal_text(item.quantity, min_places=2, max_places=4),
+            "quantidade_tributavel": decimal_text(item.quantity, min_places=2, max_places=4),
+            "valor_unitario_comercial": decimal_text(item.unit_price),
+            "valor_unitario_tributavel": decimal_text(item.unit_price),
+            "valor_bruto": money_text(item.gross_total),
+            "icms_origem": str(item.origin),
+            "icms_situacao_tributaria": icms_situacao_tributaria,
+        }
+        if item.discount > 0:
+            line["valor_desconto"] = money_text(item.discount)
+        if item.cest:
+            line["cest"] = item.cest
+        items.append(line)
+    body["items"] = items
+    payments = []
+    for payment in sale.payments:
+        entry: dict[str, Any] = {
+            "forma_pagamento": payment.method.value,
+            "valor_pagamento": money_text(payment.amount),
+        }
+        if payment.method.is_card or payment.card is not None:
+            card = payment.card
+            entry["tipo_integracao"] = str(card.integration if card else 2)
+            if card is not None and card.acquirer_cnpj:
+                entry["cnpj_credenciadora"] = card.acquirer_cnpj
+            if card is not None and card.brand:
+                entry["bandeira_operadora"] = card.brand
+            if card is not None and card.authorization:
+                entry["numero_autorizacao"] = card.authorization
+        payments.append(entry)
+    body["formas_pagamento"] = payments
+    if sale.change > 0:
+        body["valor_troco"] = money_text(sale.change)
+    return body
+
+
+# -- small helpers ------------------------------------------------------------------------
+
+
+def _failed_issue(exchange: Exchange, outcome: Outcome) -> IssueResult:
+    return IssueResult(
+        outcome,
+        NAME,
+        raw_response=exchange.raw_text,
+        detail=exchange.detail,
+        retry_after_s=exchange.retry_after_s,
+    )
+
+
+def _sefaz_line(body: Mapping[str, Any]) -> str:
+    code = as_text(body.get("status_sefaz"))
+    message = as_text(body.get("mensagem_sefaz"))
+    if code and message:
+        return f"{code} - {message}"
+    return message or code or ""
+
+
+def _errors(mensagem: str, body: Mapping[str, Any]) -> tuple[str, ...]:
+    found = messages_of(body.get("erros"))
+    return ((mensagem,) if mensagem else ()) + found
+
+
+def _int(value: object) -> int | None:
+    text = as_text(value)
+    return int(text) if text is not None and text.isdigit() else None
+
+
+def _event_protocol(xml: bytes | None) -> str | None:
+    """The cancel event's own protocol: ``retEvento``'s ``nProt`` (``detEvento`` has the note's)."""
+    return _xml_tag(xml, b"nProt", after=b"retEvento")
+
+
+def _event_time(xml: bytes | None) -> datetime | None:
+    return parse_datetime(_xml_tag(xml, b"dhRegEvento", after=b"retEvento"))
+
+
+def _xml_tag(xml: bytes | None, tag: bytes, *, after: bytes = b"") -> str | None:
+    """The text of the first ``<tag>`` following ``<after``, in a small event XML."""
+    if not xml:
+        return None
+    start = xml.find(b"<" + after) if after else 0
+    if start < 0:
+        return None
+    match = re.search(rb"<(?:\w+:)?" + tag + rb">([^<]{1,100})</", xml[start:])
+    return match.group(1).decode("ascii", errors="replace").strip() if match else None

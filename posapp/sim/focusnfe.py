@@ -1,0 +1,434 @@
+"""A loopback Focus NFe (API v2, NFC-e routes), following the documented contract.
+
+Routes: ``POST /v2/nfce?ref=REF`` (synchronous issue), ``GET /v2/nfce/REF``,
+``DELETE /v2/nfce/REF`` with ``{"justificativa"}``, the XML files under ``/arquivos/...``
+named by ``caminho_xml_nota_fiscal`` / ``caminho_xml_cancelamento``, and the HTML DANFCe.
+HTTP Basic with the token as user. ``ref`` rules as documented: reusable after
+``erro_autorizacao``, burned once authorized (422 ``nfe_autorizada``). Every answer carries
+``Rate-Limit-Limit``/``-Remaining``/``-Reset`` and over 100 calls a minute gets 429.
+
+What the next issue answers is scripted with :meth:`FocusNfeSimulator.queue_outcome`
+(``autorizado`` by default, ``erro_autorizacao``, ``denegado``, ``processando_autorizacao``,
+``contingencia``); the fault knobs come from :mod:`posapp.sim.http_sim`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import itertools
+import re
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from posapp.sim.http_sim import (
+    HttpSimulator,
+    IssuedItem,
+    IssuedNote,
+    SimRequest,
+    SimResponse,
+    cancel_xml,
+    local_time,
+    make_chave,
+    note_xml,
+    run_until_signal,
+    sim_arguments,
+)
+
+OUTCOMES = ("autorizado", "erro_autorizacao", "denegado", "processando_autorizacao", "contingencia")
+_REF = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
+_NOTE_PATH = re.compile(r"^/v2/nfce/([^/]+)$")
+_FILE_PATH = re.compile(r"^/arquivos/(\d{14})/(\d{6})/XMLs/(\d{44})-(nfe|can)\.xml$")
+_DANFE_PATH = re.compile(r"^/notas_fiscais_consumidor/NFe(\d{44})\.html$")
+
+
+@dataclass
+class FocusNote:
+    """One ``ref`` as the simulated Focus keeps it."""
+
+    ref: str
+    cnpj: str
+    status: str
+    note: IssuedNote | None = None
+    status_sefaz: str = ""
+    mensagem_sefaz: str = ""
+    xml: bytes | None = None
+    queries_until_done: int = 0
+    cancel_protocolo: str | None = None
+    cancel_xml: bytes | None = None
+
+
+class FocusNfeSimulator(HttpSimulator):
+    """Focus NFe over loopback. ``notes`` maps ``ref`` to what was issued under it."""
+
+    name = "focusnfe"
+
+    def __init__(
+        self,
+        *,
+        token: str | None = None,
+        clock: Callable[[], float] = time.time,
+        uf: str = "DF",
+        serie: int = 1,
+        first_number: int = 1,
+        cancel_window_s: float = 30 * 60,
+        processing_queries: int = 1,
+        rate_limit_per_minute: int = 100,
+    ) -> None:
+        super().__init__(token=token, clock=clock)
+        self.uf = uf
+        self.serie = serie
+        self.cancel_window_s = cancel_window_s
+        self.processing_queries = processing_queries
+        self.rate_limit_per_minute = rate_limit_per_minute
+        self.notes: dict[str, FocusNote] = {}
+        self._numbers = itertools.count(first_number)
+        self._outcomes: deque[str] = deque()
+        self._calls: deque[float] = deque()
+        self._protocols = itertools.count(353_260_000_000_001)
+
+    def queue_outcome(self, *outcomes: str) -> None:
+        """Script what the next issues answer, in order; then ``autorizado`` again."""
+        for outcome in outcomes:
+            if outcome not in OUTCOMES:
+                raise ValueError(f"unknown outcome {outcome!r}; one of {OUTCOMES}")
+        with self.lock:
+            self._outcomes.extend(outcomes)
+
+    def issued(self) -> list[FocusNote]:
+        """Notes that consumed a number (authorized, contingency, denied, cancelled)."""
+        with self.lock:
+            return [n for n in self.notes.values() if n.note is not None]
+
+    # -- HttpSimulator -----------------------------------------------------------------
+
+    def authorized(self, request: SimRequest) -> bool:
+        header = request.headers.get("authorization", "")
+        if header.startswith("Basic "):
+            try:
+                user, _, _password = (
+                    base64.b64decode(header[6:], validate=True).decode("utf-8").partition(":")
+                )
+            except (binascii.Error, UnicodeDecodeError):
+                return False
+            return self.matches_token(user)
+        return self.matches_token(request.query.get("token"))
+
+    def unauthorized(self) -> SimResponse:
+        # Focus documents 403 for token trouble; the simulator contract asks for 401, and the
+        # client treats both alike.
+        return SimResponse.json(
+            401, {"codigo": "permissao_negada", "mensagem": "Acesso negado: token inválido"}
+        )
+
+    def handle(self, request: SimRequest) -> SimResponse:
+        with self.lock:
+            remaining = self._count_call()
+            response = self.rate_limited() if remaining < 0 else self._route(request)
+        headers = {
+            "Rate-Limit-Limit": str(self.rate_limit_per_minute),
+            "Rate-Limit-Remaining": str(max(remaining, 0)),
+            "Rate-Limit-Reset": "60",
+            **response.headers,
+        }
+        return replace(response, headers=headers)
+
+    # -- routes ------------------------------------------------------------------------
+
+    def _route(self, request: SimRequest) -> SimResponse:
+        path = request.path
+        if path == "/v2/nfce" and request.method == "POST":
+            return self._issue(request)
+        match = _NOTE_PATH.match(path)
+        if match and request.method == "GET":
+            return self._query(match.group(1))
+        if match and request.method == "DELETE":
+            return self._cancel(match.group(1), request)
+        match = _FILE_PATH.match(path)
+        if match and request.method == "GET":
+            return self._file(match.group(3), match.group(4))
+        match = _DANFE_PATH.match(path)
+        if match and request.method == "GET":
+            html = f"<html><body><h1>DANFCe</h1><p>{match.group(1)}</p></body></html>".encode()
+            return SimResponse(200, html, content_type="text/html; charset=utf-8")
+        return _not_found()
+
+    def _issue(self, request: SimRequest) -> SimResponse:
+        ref = request.query.get("ref", "")
+        if not ref:
+            return SimResponse.json(400, {"codigo": "ref_ausente", "mensagem": "Parâmetro ref não informado"})
+        if not _REF.match(ref):
+            return SimResponse.json(400, {"codigo": "requisicao_invalida", "mensagem": "ref inválida"})
+        try:
+            payload = request.json()
+        except ValueError:
+            return SimResponse.json(415, {"codigo": "requisicao_invalida", "mensagem": "JSON inválido"})
+        existing = self.notes.get(ref)
+        if existing is not None and existing.status == "processando_autorizacao":
+            return SimResponse.json(422, {"codigo": "em_processamento", "mensagem": "Nota em processamento"})
+        if existing is not None and existing.status != "erro_autorizacao":
+            return SimResponse.json(
+                422, {"codigo": "nfe_autorizada", "mensagem": "Nota fiscal já autorizada"}
+            )
+        problems = _validate(payload)
+        if problems:
+            return SimResponse.json(
+                400, {"codigo": "requisicao_invalida", "mensagem": "Requisição inválida", "erros": problems}
+            )
+        now = self.clock()
+        emitted_at = datetime.fromisoformat(payload["data_emissao"])
+        if abs(emitted_at.timestamp() - now) > 300:
+            record = FocusNote(
+                ref,
+                payload["cnpj_emitente"],
+                "erro_autorizacao",
+                status_sefaz="704",
+                mensagem_sefaz="Rejeição: NFC-e com Data-Hora de emissão atrasada",
+            )
+            self.notes[ref] = record
+            return SimResponse.json(201, self._body(record), accepted=True)
+        outcome = self._outcomes.popleft() if self._outcomes else "autorizado"
+        record = self._decide(ref, payload, outcome, now)
+        self.notes[ref] = record
+        return SimResponse.json(201, self._body(record), accepted=True)
+
+    def _decide(self, ref: str, payload: dict[str, Any], outcome: str, now: float) -> FocusNote:
+        cnpj = payload["cnpj_emitente"]
+        if outcome == "erro_autorizacao":
+            return FocusNote(
+                ref,
+                cnpj,
+                "erro_autorizacao",
+                status_sefaz="591",
+                mensagem_sefaz="Rejeição: CSOSN informado para emissor fora do Simples Nacional [nItem:1]",
+            )
+        contingency = outcome == "contingencia"
+        note = self._note(payload, now, contingency=contingency, denied=outcome == "denegado")
+        if outcome == "denegado":
+            return FocusNote(
+                ref,
+                cnpj,
+                "denegado",
+                note,
+                "302",
+                "Uso Denegado: Irregularidade fiscal do destinatário",
+                xml=note_xml(note),
+            )
+        status = "processando_autorizacao" if outcome == "processando_autorizacao" else "autorizado"
+        return FocusNote(
+            ref,
+            cnpj,
+            status,
+            note,
+            "100",
+            "Autorizado o uso da NF-e",
+            xml=note_xml(note),
+            queries_until_done=self.processing_queries if status != "autorizado" else 0,
+        )
+
+    def _note(self, payload: dict[str, Any], now: float, *, contingency: bool, denied: bool) -> IssuedNote:
+        numero = next(self._numbers)
+        emitted_at = datetime.fromisoformat(payload["data_emissao"])
+        cnpj = payload["cnpj_emitente"]
+        chave = make_chave(
+            uf=self.uf,
+            emitted_at=emitted_at,
+            cnpj=cnpj,
+            serie=self.serie,
+            numero=numero,
+            contingency=contingency,
+            code=numero * 7919 + 13,
+        )
+        items = tuple(
+            IssuedItem(
+                code=str(item["codigo_produto"]),
+                description=str(item["descricao"]),
+                ncm=str(item["codigo_ncm"]),
+                cfop=str(item["cfop"]),
+                unit=str(item["unidade_comercial"]),
+                quantity=Decimal(str(item["quantidade_comercial"])),
+                unit_price=Decimal(str(item["valor_unitario_comercial"])),
+                gross=Decimal(str(item["valor_bruto"])),
+                discount=Decimal(str(item.get("valor_desconto", "0.00"))),
+                gtin=str(item.get("codigo_barras_comercial", "SEM GTIN")),
+            )
+            for item in _items(payload)
+        )
+        payments = tuple(
+            (str(p["forma_pagamento"]), Decimal(str(p["valor_pagamento"])))
+            for p in payload["formas_pagamento"]
+        )
+        return IssuedNote(
+            chave=chave,
+            serie=self.serie,
+            numero=numero,
+            emitted_at=emitted_at,
+            authorized_at=local_time(now),
+            protocolo=None if contingency else str(next(self._protocols)),
+            cnpj=cnpj,
+            uf=self.uf,
+            items=items,
+            payments=payments,
+            change=Decimal(str(payload["valor_troco"])) if "valor_troco" in payload else None,
+            customer=payload.get("cpf_destinatario") or payload.get("cnpj_destinatario"),
+            contingency=contingency,
+        )
+
+    def _query(self, ref: str) -> SimResponse:
+        record = self.notes.get(ref)
+        if record is None:
+            return _not_found()
+        if record.status == "processando_autorizacao":
+            if record.queries_until_done <= 0:
+                record.status = "autorizado"
+            else:
+                record.queries_until_done -= 1
+        return SimResponse.json(200, self._body(record))
+
+    def _cancel(self, ref: str, request: SimRequest) -> SimResponse:
+        record = self.notes.get(ref)
+        try:
+            justificativa = str(request.json().get("justificativa", "")) if request.body else ""
+        except (ValueError, AttributeError):
+            justificativa = ""
+        if not 15 <= len(justificativa.strip()) <= 255:
+            return SimResponse.json(
+                400,
+                {
+                    "codigo": "requisicao_invalida",
+                    "mensagem": "Parâmetro justificativa deve ter entre 15 e 255 caracteres",
+                },
+            )
+        if record is None:
+            return _not_found()
+        if record.status == "cancelado":
+            return SimResponse.json(400, {"codigo": "nfe_cancelada", "mensagem": "Nota fiscal já cancelada"})
+        if record.status != "autorizado" or record.note is None:
+            return SimResponse.json(
+                422, {"codigo": "nfe_nao_autorizada", "mensagem": "Nota fiscal não autorizada"}
+            )
+        now = self.clock()
+        if now - record.note.authorized_at.timestamp() > self.cancel_window_s:
+            return SimResponse.json(
+                200,
+                {
+                    "status": "erro_cancelamento",
+                    "status_sefaz": "501",
+                    "mensagem_sefaz": "Rejeição: Prazo de Cancelamento Superior ao Previsto na Legislação",
+                },
+            )
+        record.status = "cancelado"
+        record.status_sefaz = "135"
+        record.mensagem_sefaz = "Evento registrado e vinculado a NF-e"
+        record.cancel_protocolo = str(next(self._protocols))
+        record.cancel_xml = cancel_xml(
+            record.note, protocolo=record.cancel_protocolo, motivo=justificativa.strip(), at=local_time(now)
+        )
+        return SimResponse.json(200, self._body(record), accepted=True)
+
+    def _file(self, chave: str, kind: str) -> SimResponse:
+        for record in self.notes.values():
+            if record.note is not None and record.note.chave == chave:
+                data = record.xml if kind == "nfe" else record.cancel_xml
+                if data is None:
+                    break
+                return SimResponse(200, data, content_type="application/xml")
+        return _not_found()
+
+    # -- answers -----------------------------------------------------------------------
+
+    def _body(self, record: FocusNote) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "cnpj_emitente": record.cnpj,
+            "ref": record.ref,
+            "status": record.status,
+            "status_sefaz": record.status_sefaz,
+            "mensagem_sefaz": record.mensagem_sefaz,
+        }
+        note = record.note
+        if note is None or record.status == "processando_autorizacao":
+            return body
+        folder = f"/arquivos/{note.cnpj}/{note.emitted_at:%Y%m}/XMLs"
+        body.update(
+            {
+                "chave_nfe": f"NFe{note.chave}",
+                "numero": str(note.numero),
+                "serie": str(note.serie),
+                "caminho_xml_nota_fiscal": f"{folder}/{note.chave}-nfe.xml",
+                "caminho_danfe": f"/notas_fiscais_consumidor/NFe{note.chave}.html",
+                "qrcode_url": f"https://www.fazenda.df.gov.br/nfce/qrcode?p={note.chave}|2|2|1|SIMULADO",
+                "url_consulta_nf": "https://www.fazenda.df.gov.br/nfce/consulta",
+            }
+        )
+        if note.contingency:
+            body["contingencia_offline"] = True
+            body["contingencia_offline_efetivada"] = False
+        if record.status == "cancelado":
+            body["caminho_xml_cancelamento"] = f"{folder}/{note.chave}-can.xml"
+            body["numero_protocolo"] = record.cancel_protocolo
+        return body
+
+    def _count_call(self) -> int:
+        """Count this call in the per-minute window; the calls left (negative: over)."""
+        now = self.clock()
+        while self._calls and self._calls[0] <= now - 60:
+            self._calls.popleft()
+        self._calls.append(now)
+        return self.rate_limit_per_minute - len(self._calls)
+
+
+def _not_found() -> SimResponse:
+    return SimResponse.json(404, {"codigo": "nao_encontrado", "mensagem": "Nota fiscal não encontrada"})
+
+
+def _items(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    items = payload.get("items", payload.get("itens"))
+    return items if isinstance(items, list) else []
+
+
+def _validate(payload: object) -> list[str]:
+    """The checks a real Focus does before SEFAZ sees the note (enough to catch our bugs)."""
+    if not isinstance(payload, dict):
+        return ["corpo deve ser um objeto JSON"]
+    problems = []
+    for key in ("cnpj_emitente", "data_emissao", "formas_pagamento"):
+        if not payload.get(key):
+            problems.append(f"{key}: não informado")
+    try:
+        datetime.fromisoformat(str(payload.get("data_emissao")))
+    except ValueError:
+        problems.append("data_emissao: formato inválido")
+    items = _items(payload)
+    if not items:
+        problems.append("items: ao menos um item")
+    for number, item in enumerate(items, start=1):
+        for key in (
+            "codigo_produto",
+            "descricao",
+            "codigo_ncm",
+            "cfop",
+            "quantidade_comercial",
+            "valor_bruto",
+        ):
+            if key not in item:
+                problems.append(f"item {number}: {key} não informado")
+        for key in ("quantidade_comercial", "valor_unitario_comercial", "valor_bruto"):
+            if isinstance(item.get(key), float):
+                problems.append(f"item {number}: {key} com ponto flutuante")
+            try:
+                Decimal(str(item.get(key)))
+            except InvalidOperation:
+                problems.append(f"item {number}: {key} inválido")
+    return problems
+
+
+def main_sim_focusnfe(args: argparse.Namespace | Sequence[str] | None = None) -> int:
+    """``posapp sim focusnfe [--host H] [--port N] [--port-file F] [--token T]``."""
+    options = sim_arguments(args, "posapp sim focusnfe")
+    return run_until_signal(FocusNfeSimulator(token=options.token), options)

@@ -1,0 +1,492 @@
+"""Shared plumbing of the loopback HTTP simulators (Focus NFe, Integra Notas, ...).
+
+A simulator is a real HTTP/1.1 server (stdlib ``ThreadingHTTPServer`` in a thread) bound to
+127.0.0.1, so the real httpx clients talk to it over real sockets, timeouts and all. The
+subclass says what a request means (:meth:`HttpSimulator.handle`) and how it is
+authenticated (:meth:`HttpSimulator.authorized`); this module adds what every provider
+shares: the request log, the token check, and the fault knobs tests turn on and off:
+
+``slow_s``            sleep before answering (still answers)
+``hang``              read the request, never answer (the client's read timeout fires)
+``status_5xx``        answer every request with this 5xx status, unprocessed
+``rate_limit``        answer 429 with ``Retry-After`` and ``Rate-Limit-*`` headers, unprocessed
+``drop_after_accept`` process an issue request (the note *is* issued), then close the
+                      connection without a byte of answer: the case that must end IN_DOUBT
+                      and be reconciled, never resent blindly
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import Any, ClassVar, Self
+from urllib.parse import parse_qsl, urlsplit
+
+from posapp.sim import nfce_xml
+from posapp.sim.nfce_xml import SANDBOX_EMITTER, SimEmitter, SimItem, SimNote, SimPayment
+
+logger = logging.getLogger(__name__)
+
+MAX_SIM_BODY = 16 * 1024 * 1024
+BRASILIA = timezone(timedelta(hours=-3), "BRT")
+
+
+@dataclass
+class SimFaults:
+    """Fault knobs, read on every request; set them from the test thread at any time."""
+
+    slow_s: float = 0.0
+    hang: bool = False
+    status_5xx: int | None = None
+    rate_limit: bool = False
+    retry_after_s: int = 2
+    drop_after_accept: bool = False
+
+    def clear(self) -> None:
+        self.slow_s = 0.0
+        self.hang = False
+        self.status_5xx = None
+        self.rate_limit = False
+        self.retry_after_s = 2
+        self.drop_after_accept = False
+
+
+@dataclass(frozen=True, slots=True)
+class SimRequest:
+    """One request as the simulator received it (headers with lower-case names)."""
+
+    method: str
+    path: str
+    query: Mapping[str, str]
+    headers: Mapping[str, str]
+    body: bytes
+    received_at: float
+
+    def json(self) -> Any:
+        return json.loads(self.body.decode("utf-8"))
+
+
+@dataclass(frozen=True, slots=True)
+class SimResponse:
+    """An answer; ``accepted`` marks one that issued something (``drop_after_accept``)."""
+
+    status: int
+    body: bytes = b""
+    content_type: str = "application/json; charset=utf-8"
+    headers: Mapping[str, str] = field(default_factory=dict)
+    accepted: bool = False
+
+    @classmethod
+    def json(
+        cls,
+        status: int,
+        document: object,
+        *,
+        headers: Mapping[str, str] | None = None,
+        accepted: bool = False,
+    ) -> SimResponse:
+        body = json.dumps(document, ensure_ascii=False).encode("utf-8")
+        return cls(status, body, headers=dict(headers or {}), accepted=accepted)
+
+
+class HttpSimulator:
+    """Base of the provider simulators. Subclasses implement :meth:`handle`/:meth:`authorized`.
+
+    ``token=None`` accepts any non-empty credential (the demo); a string must match exactly.
+    """
+
+    name: ClassVar[str] = "http"
+    path_prefix: ClassVar[str] = ""
+    max_body_bytes: ClassVar[int | None] = None  # larger bodies get 413 before being read
+
+    def __init__(self, *, token: str | None = None, clock: Callable[[], float] = time.time) -> None:
+        self.token = token
+        self.clock = clock
+        self.faults = SimFaults()
+        self.lock = threading.RLock()
+        self._requests: list[SimRequest] = []
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self.host = "127.0.0.1"
+        self.port = 0
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
+        """Bind and serve in a daemon thread; returns the bound port."""
+        if self._server is not None:
+            raise RuntimeError(f"{self.name} simulator already started")
+        server = ThreadingHTTPServer((host, port), _make_handler(self))
+        server.daemon_threads = True
+        server.block_on_close = False
+        self._server = server
+        self.host, self.port = host, int(server.server_address[1])
+        self._stopping.clear()
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"sim-{self.name}", daemon=True
+        )
+        self._thread.start()
+        logger.info("%s simulator listening on %s", self.name, self.url)
+        return self.port
+
+    def stop(self) -> None:
+        """Stop serving; hanging handlers are released and their connections closed."""
+        self._stopping.set()
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> Self:
+        if self._server is None:
+            self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """The base URL a client is configured with (includes the provider's path prefix)."""
+        return f"http://{self.host}:{self.port}{self.path_prefix}"
+
+    # -- request log -------------------------------------------------------------------
+
+    @property
+    def requests(self) -> list[SimRequest]:
+        with self.lock:
+            return list(self._requests)
+
+    def requests_to(self, method: str, path: str) -> list[SimRequest]:
+        """Logged requests with this method and path; a path ending in ``/`` is a prefix."""
+        if path.endswith("/"):
+            return [r for r in self.requests if r.method == method and r.path.startswith(path)]
+        return [r for r in self.requests if r.method == method and r.path == path]
+
+    def clear_requests(self) -> None:
+        with self.lock:
+            self._requests.clear()
+
+    # -- for subclasses ----------------------------------------------------------------
+
+    def authorized(self, request: SimRequest) -> bool:
+        raise NotImplementedError
+
+    def handle(self, request: SimRequest) -> SimResponse:
+        raise NotImplementedError
+
+    def unauthorized(self) -> SimResponse:
+        return SimResponse.json(401, {"codigo": "nao_autorizado", "mensagem": "Token inválido"})
+
+    def rate_limited(self) -> SimResponse:
+        seconds = str(self.faults.retry_after_s)
+        headers = {
+            "Retry-After": seconds,
+            "Rate-Limit-Limit": "100",
+            "Rate-Limit-Remaining": "0",
+            "Rate-Limit-Reset": seconds,
+        }
+        return SimResponse.json(
+            429,
+            {"codigo": "muitas_requisicoes", "mensagem": "Limite de requisições atingido"},
+            headers=headers,
+        )
+
+    def server_error(self, status: int) -> SimResponse:
+        return SimResponse.json(status, {"codigo": "erro_interno", "mensagem": "Erro interno do servidor"})
+
+    def too_large(self) -> SimResponse:
+        return SimResponse.json(413, {"sucesso": False, "mensagem": "Requisição maior que o permitido"})
+
+    def matches_token(self, presented: str | None) -> bool:
+        if not presented:
+            return False
+        return self.token is None or presented == self.token
+
+    # -- dispatch (runs on handler threads) -------------------------------------------
+
+    def _wait(self, seconds: float | None) -> None:
+        self._stopping.wait(seconds)
+
+    def _record(self, request: SimRequest) -> None:
+        with self.lock:
+            self._requests.append(request)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """One connection; ``simulator`` is set on the per-simulator subclass."""
+
+    simulator: ClassVar[HttpSimulator]
+    protocol_version = "HTTP/1.1"
+    timeout = 30  # an idle keep-alive connection does not pin a thread forever
+    server_version = "posapp-sim"
+    sys_version = ""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("%s: " + format, self.simulator.name, *args)
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    def do_POST(self) -> None:
+        self._dispatch()
+
+    def do_DELETE(self) -> None:
+        self._dispatch()
+
+    def do_PUT(self) -> None:
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        sim = self.simulator
+        parts = urlsplit(self.path)
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        length = int(headers.get("content-length", "0") or "0")
+        limit = sim.max_body_bytes
+        if limit is not None and length > limit:
+            # Refused unprocessed. The body is drained first (as nginx does) so the client is
+            # not reset mid-upload and actually reads the 413.
+            remaining = min(length, MAX_SIM_BODY)
+            while remaining > 0:
+                chunk = self.rfile.read(min(remaining, 65536))
+                if not chunk:
+                    break
+                remaining -= len(chunk)
+            sim._record(SimRequest(self.command, parts.path, {}, headers, b"", sim.clock()))
+            self.close_connection = True
+            self._send(sim.too_large())
+            return
+        body = self.rfile.read(min(length, MAX_SIM_BODY)) if length else b""
+        request = SimRequest(
+            method=self.command,
+            path=parts.path,
+            query=dict(parse_qsl(parts.query, keep_blank_values=True)),
+            headers=headers,
+            body=body,
+            received_at=sim.clock(),
+        )
+        sim._record(request)
+        faults = sim.faults
+        if faults.hang:
+            sim._wait(None)  # until stop(): the client's read timeout fires first
+            self.close_connection = True
+            return
+        if faults.slow_s > 0:
+            sim._wait(faults.slow_s)
+        if not sim.authorized(request):
+            self._send(sim.unauthorized())
+            return
+        if faults.rate_limit:
+            self._send(sim.rate_limited())
+            return
+        if faults.status_5xx is not None:
+            self._send(sim.server_error(faults.status_5xx))
+            return
+        try:
+            response = sim.handle(request)
+        except Exception:  # a simulator bug answers 500, and the log shows it
+            logger.exception("%s simulator failed on %s %s", sim.name, self.command, parts.path)
+            response = sim.server_error(500)
+        if response.accepted and faults.drop_after_accept:
+            # The note is issued; the answer is lost on the way back.
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        self._send(response)
+
+    def _send(self, response: SimResponse) -> None:
+        try:
+            self.send_response(response.status)
+            self.send_header("Content-Type", response.content_type)
+            self.send_header("Content-Length", str(len(response.body)))
+            for name, value in response.headers.items():
+                self.send_header(name, value)
+            if self.close_connection:
+                self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(response.body)
+        except OSError:  # the client went away; nothing to answer to
+            self.close_connection = True
+
+
+def _make_handler(simulator: HttpSimulator) -> type[_Handler]:
+    return type(f"{type(simulator).__name__}Handler", (_Handler,), {"simulator": simulator})
+
+
+# -- command line -------------------------------------------------------------------------
+
+
+def sim_arguments(args: argparse.Namespace | Sequence[str] | None, prog: str) -> argparse.Namespace:
+    """``--host``, ``--port``, ``--port-file``, ``--token`` from a parsed namespace or argv."""
+    if isinstance(args, argparse.Namespace):
+        return argparse.Namespace(
+            host=getattr(args, "host", "127.0.0.1"),
+            port=int(getattr(args, "port", 0) or 0),
+            port_file=getattr(args, "port_file", None),
+            token=getattr(args, "token", None) or os.environ.get("POSAPP_SIM_TOKEN") or None,
+        )
+    parser = argparse.ArgumentParser(prog=prog, description="simulador de loopback")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--port-file", type=Path)
+    parser.add_argument("--token", default=os.environ.get("POSAPP_SIM_TOKEN") or None)
+    return parser.parse_args(list(args) if args is not None else None)
+
+
+def run_until_signal(simulator: HttpSimulator, options: argparse.Namespace) -> int:
+    """Serve until SIGINT/SIGTERM; write the bound port to ``--port-file`` once listening."""
+    try:
+        port = simulator.start(options.host, options.port)
+    except OSError as exc:
+        print(f"não foi possível abrir {options.host}:{options.port}: {exc}")
+        return 2
+    if options.port_file is not None:
+        target = Path(options.port_file)
+        partial = target.with_name(target.name + ".tmp")
+        partial.write_text(f"{port}\n", encoding="ascii")
+        partial.replace(target)  # readers never see a half-written file
+    print(f"{simulator.name} simulator listening on {simulator.url}", flush=True)
+    done = threading.Event()
+
+    def _stop(signum: int, frame: object) -> None:
+        done.set()
+
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while not done.wait(0.5):
+            pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        simulator.stop()
+    return 0
+
+
+# -- the issued note and its XML -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedItem:
+    code: str
+    description: str
+    ncm: str
+    cfop: str
+    unit: str
+    quantity: Decimal
+    unit_price: Decimal
+    gross: Decimal
+    discount: Decimal = Decimal("0.00")
+    gtin: str = "SEM GTIN"
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedNote:
+    """What a provider simulator knows about a note it issued, provider-neutral.
+
+    Both simulators turn their own JSON into this, and :func:`note_xml` turns it into the
+    nfeProc XML with the shared builder in :mod:`posapp.sim.nfce_xml`.
+    """
+
+    chave: str
+    serie: int
+    numero: int
+    emitted_at: datetime
+    authorized_at: datetime
+    protocolo: str | None
+    cnpj: str
+    uf: str
+    items: tuple[IssuedItem, ...]
+    payments: tuple[tuple[str, Decimal], ...]
+    change: Decimal | None = None
+    customer: str | None = None
+    contingency: bool = False
+
+
+def emitter_for(cnpj: str, uf: str) -> SimEmitter:
+    """The simulated emitter: the sandbox's, with the account's CNPJ and UF."""
+    return replace(SANDBOX_EMITTER, cnpj=cnpj, uf=uf)
+
+
+def make_chave(
+    *, uf: str, emitted_at: datetime, cnpj: str, serie: int, numero: int, contingency: bool, code: int
+) -> str:
+    """A valid chave for a simulated note, consistent with the XML the builder writes."""
+    return nfce_xml.make_chave(
+        emitter=emitter_for(cnpj, uf),
+        serie=serie,
+        numero=numero,
+        emitted_at=emitted_at,
+        code=f"{code % 100_000_000:08d}",
+        tp_emis=9 if contingency else 1,
+    )
+
+
+def note_xml(note: IssuedNote) -> bytes:
+    """The nfeProc XML of ``note`` (the bare signed NFe for an untransmitted contingency)."""
+    sim_note = SimNote(
+        chave=note.chave,
+        numero=note.numero,
+        serie=note.serie,
+        emitted_at=note.emitted_at,
+        authorized_at=note.authorized_at,
+        protocolo=note.protocolo,
+        emitter=emitter_for(note.cnpj, note.uf),
+        items=tuple(
+            SimItem(
+                code=item.code,
+                description=item.description,
+                ncm=item.ncm,
+                quantity=item.quantity,
+                unit_price=item.unit_price,
+                gtin=item.gtin,
+                cfop=item.cfop,
+                unit=item.unit,
+                gross_total=item.gross,
+                discount=item.discount,
+            )
+            for item in note.items
+        ),
+        payments=tuple(SimPayment(tpag=tpag, amount=amount) for tpag, amount in note.payments),
+        tp_emis=9 if note.contingency else 1,
+        change=note.change,
+        customer_document=note.customer,
+    )
+    return nfce_xml.build_nfeproc_xml(sim_note)
+
+
+def cancel_xml(note: IssuedNote, *, protocolo: str, motivo: str, at: datetime) -> bytes:
+    """The registered cancel event (procEventoNFe, 110111, cStat 135) for ``note``."""
+    return nfce_xml.nfe_cancel_event_xml(
+        chave=note.chave,
+        note_protocolo=note.protocolo or "",
+        cancel_protocolo=protocolo,
+        motivo=motivo,
+        cancelled_at=at,
+        cnpj=note.cnpj,
+    )
+
+
+def local_time(epoch: float) -> datetime:
+    """A simulated instant in Brasília time, as SEFAZ stamps NFC-e."""
+    return datetime.fromtimestamp(epoch, tz=BRASILIA)

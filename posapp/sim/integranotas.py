@@ -1,0 +1,473 @@
+"""A loopback Integra Notas (Cloud-DFe API v1, NFC-e routes), following the documented contract.
+
+Routes under ``/v1``: ``POST /nfce``, ``GET /nfce/{chave}``, ``POST /nfce/busca``,
+``POST /nfce/cancela``, ``GET /nfce/pdf/{chave}``, ``GET /nfce/status``, ``GET /nfce/offline``.
+``Authorization: <token>`` (no "Bearer"). Documented behaviour reproduced: ``sucesso`` /
+``codigo`` answers (2 offline, 5001/5002 validation, 5008 and >= 7000 SEFAZ trouble with the
+chave, 5023 processing); a document answered ``sucesso=false`` is deleted and may be resent
+with the same number; bodies over 2 MB get 413 unprocessed; 60 calls a minute per token,
+2 a minute per token+chave on ``/{chave}`` routes, and a 5-minute block when exceeded.
+
+The emitter (CNPJ, UF) is implied by the token, as on the real service. What the next issue
+answers is scripted with :meth:`IntegraNotasSimulator.queue_outcome`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import io
+import itertools
+import re
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from posapp.sim.http_sim import (
+    HttpSimulator,
+    IssuedItem,
+    IssuedNote,
+    SimRequest,
+    SimResponse,
+    cancel_xml,
+    local_time,
+    make_chave,
+    note_xml,
+    run_until_signal,
+    sim_arguments,
+)
+
+OUTCOMES = (
+    "autorizado",
+    "offline",
+    "rejeitado",
+    "validacao",
+    "sefaz_erro",
+    "erro_comunicacao",
+    "processando",
+)
+GENERAL_PER_MINUTE = 60
+PER_CHAVE_PER_MINUTE = 2
+BLOCK_S = 300.0
+_CHAVE_PATH = re.compile(r"^/nfce/(\d{44})$")
+_PDF_PATH = re.compile(r"^/nfce/pdf/(\d{44})$")
+
+
+@dataclass
+class IntegraDocument:
+    """A document the simulated Integra keeps (rejected ones are deleted, as documented)."""
+
+    note: IssuedNote
+    status: str  # autorizado | offline | processando | cancelado
+    xml: bytes | None
+    queries_until_done: int = 0
+    cancel_protocolo: str | None = None
+    cancel_xml: bytes | None = None
+
+
+class IntegraNotasSimulator(HttpSimulator):
+    """Integra Notas over loopback. ``documents`` maps ``(serie, numero)`` to the note."""
+
+    name = "integranotas"
+    path_prefix = "/v1"
+    max_body_bytes = 2 * 1024 * 1024
+
+    def __init__(
+        self,
+        *,
+        token: str | None = None,
+        clock: Callable[[], float] = time.time,
+        uf: str = "DF",
+        cnpj: str = "22769530000131",
+        cancel_window_s: float = 30 * 60,
+        processing_queries: int = 1,
+        enforce_rate_limits: bool = True,
+        xml_in_issue_answer: bool = True,
+        pdf_mode: str = "pdf",
+        sefaz_online: bool = True,
+    ) -> None:
+        super().__init__(token=token, clock=clock)
+        self.uf = uf
+        self.cnpj = cnpj
+        self.cancel_window_s = cancel_window_s
+        self.processing_queries = processing_queries
+        self.enforce_rate_limits = enforce_rate_limits
+        self.xml_in_issue_answer = xml_in_issue_answer
+        self.pdf_mode = pdf_mode  # "pdf", "html" (not a PDF) or "none"
+        self.sefaz_online = sefaz_online
+        self.documents: dict[tuple[int, int], IntegraDocument] = {}
+        self._outcomes: deque[str] = deque()
+        self._protocols = itertools.count(353_260_000_100_001)
+        self._general: dict[str, deque[float]] = {}
+        self._per_chave: dict[tuple[str, str], deque[float]] = {}
+        self._blocked_until: dict[str, float] = {}
+
+    def queue_outcome(self, *outcomes: str) -> None:
+        """Script what the next issues answer, in order; then ``autorizado`` again."""
+        for outcome in outcomes:
+            if outcome not in OUTCOMES:
+                raise ValueError(f"unknown outcome {outcome!r}; one of {OUTCOMES}")
+        with self.lock:
+            self._outcomes.extend(outcomes)
+
+    # -- HttpSimulator -----------------------------------------------------------------
+
+    def authorized(self, request: SimRequest) -> bool:
+        return self.matches_token(request.headers.get("authorization", "").strip())
+
+    def unauthorized(self) -> SimResponse:
+        return SimResponse.json(
+            401, {"sucesso": False, "codigo": 401, "mensagem": "Token inválido ou expirado"}
+        )
+
+    def rate_limited(self) -> SimResponse:
+        return SimResponse.json(
+            429,
+            {
+                "sucesso": False,
+                "codigo": 429,
+                "mensagem": "Limite de requisições excedido; aguarde 5 minutos",
+            },
+            headers={"Retry-After": str(self.faults.retry_after_s)},
+        )
+
+    def handle(self, request: SimRequest) -> SimResponse:
+        path = request.path.removeprefix(self.path_prefix)
+        with self.lock:
+            blocked = self._over_limit(request, path)
+            if blocked is not None:
+                return blocked
+            return self._route(request, path)
+
+    # -- routes ------------------------------------------------------------------------
+
+    def _route(self, request: SimRequest, path: str) -> SimResponse:
+        method = request.method
+        if method == "POST" and path == "/nfce":
+            return self._issue(request)
+        if method == "GET" and path == "/nfce/status":
+            if self.sefaz_online:
+                return _ok({"codigo": 107, "mensagem": "Serviço em Operação"})
+            return SimResponse.json(200, {"sucesso": False, "codigo": 108, "mensagem": "Serviço Paralisado"})
+        if method == "POST" and path == "/nfce/busca":
+            return self._search(request)
+        if method == "POST" and path == "/nfce/cancela":
+            return self._cancel(request)
+        if method == "GET" and path == "/nfce/offline":
+            offline = [self._summary(d) for d in self.documents.values() if d.status == "offline"]
+            return _ok({"codigo": 100, "data": offline})
+        match = _PDF_PATH.match(path)
+        if method == "GET" and match:
+            return self._pdf(match.group(1))
+        match = _CHAVE_PATH.match(path)
+        if method == "GET" and match:
+            return self._query(match.group(1))
+        return SimResponse.json(404, {"sucesso": False, "codigo": 404, "mensagem": "Rota não encontrada"})
+
+    def _issue(self, request: SimRequest) -> SimResponse:
+        try:
+            payload = request.json()
+        except ValueError:
+            return _fail(400, 5002, "JSON inválido")
+        if not isinstance(payload, dict):
+            return _fail(400, 5002, "corpo deve ser um objeto JSON")
+        missing = [k for k in ("serie", "numero", "data_emissao", "itens", "pagamento") if not payload.get(k)]
+        if missing:
+            return _fail(
+                400, 5001, "Campos obrigatórios não informados", [f"{k}: obrigatório" for k in missing]
+            )
+        errors = _validate(payload)
+        if errors:
+            return _fail(400, 5002, "Erro de validação", errors)
+        serie, numero = int(payload["serie"]), int(payload["numero"])
+        if (serie, numero) in self.documents:
+            return _fail(200, 204, "Rejeição: Duplicidade de NF-e")
+        outcome = self._outcomes.popleft() if self._outcomes else "autorizado"
+        if outcome == "validacao":
+            return _fail(400, 5002, "Erro de validação", ["destinatario.cpf: CPF inválido"])
+        if outcome == "rejeitado":
+            # Deleted on their side; the same number may be sent again once fixed.
+            return _fail(200, 778, "Rejeição: Informado NCM inexistente [nItem:1]", accepted=True)
+        now = self.clock()
+        note = self._note(payload, serie, numero, now, contingency=outcome == "offline")
+        status = {"offline": "offline", "autorizado": "autorizado"}.get(outcome, "processando")
+        document = IntegraDocument(
+            note,
+            status,
+            note_xml(note),
+            queries_until_done=self.processing_queries if status == "processando" else 0,
+        )
+        self.documents[(serie, numero)] = document
+        if outcome == "sefaz_erro":
+            return _fail(200, 5008, "Erro de comunicação com a SEFAZ", chave=note.chave, accepted=True)
+        if outcome == "erro_comunicacao":
+            return _fail(200, 7001, "Timeout na comunicação com a SEFAZ", chave=note.chave, accepted=True)
+        if outcome == "processando":
+            return _fail(200, 5023, "Lote em processamento", chave=note.chave, accepted=True)
+        return SimResponse.json(200, self._answer(document, with_xml=self.xml_in_issue_answer), accepted=True)
+
+    def _note(
+        self, payload: dict[str, Any], serie: int, numero: int, now: float, *, contingency: bool
+    ) -> IssuedNote:
+        emitted_at = datetime.fromisoformat(payload["data_emissao"])
+        items = tuple(
+            IssuedItem(
+                code=str(item["codigo_produto"]),
+                description=str(item["descricao"]),
+                ncm=str(item["codigo_ncm"]),
+                cfop=str(item["cfop"]),
+                unit=str(item["unidade_comercial"]),
+                quantity=Decimal(str(item["quantidade_comercial"])),
+                unit_price=Decimal(str(item["valor_unitario_comercial"])),
+                gross=Decimal(str(item["valor_bruto"])),
+                discount=Decimal(str(item.get("valor_desconto", "0.00"))),
+                gtin=str(item.get("codigo_barras_comercial", "SEM GTIN")),
+            )
+            for item in payload["itens"]
+        )
+        pagamento = payload["pagamento"]
+        payments = tuple(
+            (str(p["meio_pagamento"]), Decimal(str(p["valor"]))) for p in pagamento["formas_pagamento"]
+        )
+        destinatario = payload.get("destinatario") or {}
+        return IssuedNote(
+            chave=make_chave(
+                uf=self.uf,
+                emitted_at=emitted_at,
+                cnpj=self.cnpj,
+                serie=serie,
+                numero=numero,
+                contingency=contingency,
+                code=numero * 104_729 + serie,
+            ),
+            serie=serie,
+            numero=numero,
+            emitted_at=emitted_at,
+            authorized_at=local_time(now),
+            protocolo=None if contingency else str(next(self._protocols)),
+            cnpj=self.cnpj,
+            uf=self.uf,
+            items=items,
+            payments=payments,
+            change=Decimal(str(pagamento["troco"])) if "troco" in pagamento else None,
+            customer=destinatario.get("cpf") or destinatario.get("cnpj"),
+            contingency=contingency,
+        )
+
+    def _find(self, chave: str) -> IntegraDocument | None:
+        for document in self.documents.values():
+            if document.note.chave == chave:
+                return document
+        return None
+
+    def _query(self, chave: str) -> SimResponse:
+        document = self._find(chave)
+        if document is None:
+            return _fail(404, 5013, "Documento não encontrado")
+        if document.status == "processando":
+            if document.queries_until_done > 0:
+                document.queries_until_done -= 1
+                return _fail(200, 5023, "Lote em processamento", chave=chave)
+            document.status = "autorizado"
+        return SimResponse.json(200, self._answer(document, with_xml=True))
+
+    def _search(self, request: SimRequest) -> SimResponse:
+        try:
+            criteria = request.json()
+            first, last = int(criteria["numero_inicial"]), int(criteria["numero_final"])
+            serie = int(criteria["serie"])
+        except (ValueError, KeyError, TypeError):
+            return _fail(400, 5002, "numero_inicial, numero_final e serie são obrigatórios")
+        found = [
+            self._summary(d)
+            for (s, n), d in sorted(self.documents.items())
+            if s == serie and first <= n <= last
+        ]
+        return _ok({"codigo": 100, "mensagem": f"{len(found)} documento(s)", "data": found})
+
+    def _cancel(self, request: SimRequest) -> SimResponse:
+        try:
+            data = request.json()
+            chave, justificativa = str(data["chave"]), str(data.get("justificativa", ""))
+        except (ValueError, KeyError, TypeError):
+            return _fail(400, 5002, "chave e justificativa são obrigatórias")
+        if not 15 <= len(justificativa.strip()) <= 255:
+            return _fail(400, 5002, "justificativa deve ter entre 15 e 255 caracteres")
+        document = self._find(chave)
+        if document is None:
+            return _fail(404, 5013, "Documento não encontrado")
+        if document.status == "cancelado":
+            return _fail(200, 218, "Rejeição: NF-e já está cancelada na base de dados da SEFAZ")
+        if document.status != "autorizado":
+            return _fail(200, 5019, "Documento não autorizado não pode ser cancelado")
+        now = self.clock()
+        if now - document.note.authorized_at.timestamp() > self.cancel_window_s:
+            return _fail(200, 501, "Rejeição: Prazo de Cancelamento Superior ao Previsto na Legislação")
+        document.status = "cancelado"
+        document.cancel_protocolo = str(next(self._protocols))
+        document.cancel_xml = cancel_xml(
+            document.note,
+            protocolo=document.cancel_protocolo,
+            motivo=justificativa.strip(),
+            at=local_time(now),
+        )
+        return SimResponse.json(
+            200,
+            {
+                "sucesso": True,
+                "codigo": 135,
+                "mensagem": "Evento registrado e vinculado a NF-e",
+                "chave": chave,
+                "protocolo": document.cancel_protocolo,
+                "data_evento": local_time(now).isoformat(timespec="seconds"),
+                "xml": base64.b64encode(document.cancel_xml).decode("ascii"),
+            },
+            accepted=True,
+        )
+
+    def _pdf(self, chave: str) -> SimResponse:
+        document = self._find(chave)
+        if document is None or self.pdf_mode == "none":
+            return _fail(404, 5013, "Documento não encontrado")
+        content = _danfe_pdf(chave) if self.pdf_mode == "pdf" else b"<html><body>DANFCe</body></html>"
+        return _ok({"codigo": 100, "pdf": base64.b64encode(content).decode("ascii")})
+
+    # -- answers and limits ------------------------------------------------------------
+
+    def _answer(self, document: IntegraDocument, *, with_xml: bool) -> dict[str, Any]:
+        note = document.note
+        answer: dict[str, Any] = {
+            "sucesso": True,
+            "codigo": 2 if document.status == "offline" else 100,
+            "mensagem": "Documento offline. Aguarde a notificação."
+            if document.status == "offline"
+            else "Autorizado o uso da NF-e",
+            "chave": note.chave,
+            "numero": str(note.numero),
+            "serie": str(note.serie),
+            "protocolo": note.protocolo,
+            "data_emissao": note.emitted_at.isoformat(timespec="seconds"),
+            "status": "cancelado" if document.status == "cancelado" else "autorizado",
+        }
+        if with_xml and document.xml is not None:
+            answer["xml"] = base64.b64encode(document.xml).decode("ascii")
+        return answer
+
+    def _summary(self, document: IntegraDocument) -> dict[str, Any]:
+        note = document.note
+        return {
+            "chave": note.chave,
+            "numero": str(note.numero),
+            "serie": str(note.serie),
+            "status": document.status,
+            "data_emissao": note.emitted_at.isoformat(timespec="seconds"),
+        }
+
+    def _over_limit(self, request: SimRequest, path: str) -> SimResponse | None:
+        """The documented per-token limits; exceeding one blocks the token for 5 minutes."""
+        if not self.enforce_rate_limits:
+            return None
+        token = request.headers.get("authorization", "")
+        now = self.clock()
+        if self._blocked_until.get(token, 0.0) > now:
+            return self._blocked(token, now)
+        match = _CHAVE_PATH.match(path) or _PDF_PATH.match(path)
+        window = (
+            self._per_chave.setdefault((token, match.group(1)), deque())
+            if match
+            else self._general.setdefault(token, deque())
+        )
+        limit = PER_CHAVE_PER_MINUTE if match else GENERAL_PER_MINUTE
+        while window and window[0] <= now - 60:
+            window.popleft()
+        if len(window) >= limit:
+            self._blocked_until[token] = now + BLOCK_S
+            return self._blocked(token, now)
+        window.append(now)
+        return None
+
+    def _blocked(self, token: str, now: float) -> SimResponse:
+        seconds = max(int(self._blocked_until[token] - now), 1)
+        return SimResponse.json(
+            429,
+            {
+                "sucesso": False,
+                "codigo": 429,
+                "mensagem": "Limite de requisições excedido; bloqueado por 5 minutos",
+            },
+            headers={"Retry-After": str(seconds)},
+        )
+
+
+def _ok(document: dict[str, Any]) -> SimResponse:
+    return SimResponse.json(200, {"sucesso": True, **document})
+
+
+def _fail(
+    status: int,
+    codigo: int,
+    mensagem: str,
+    erros: list[str] | None = None,
+    *,
+    chave: str | None = None,
+    accepted: bool = False,
+) -> SimResponse:
+    body: dict[str, Any] = {"sucesso": False, "codigo": codigo, "mensagem": mensagem}
+    if erros:
+        body["erros"] = erros
+    if chave:
+        body["chave"] = chave
+    return SimResponse.json(status, body, accepted=accepted)
+
+
+def _validate(payload: dict[str, Any]) -> list[str]:
+    problems = []
+    itens = payload.get("itens")
+    if not isinstance(itens, list) or not itens:
+        return ["itens: ao menos um item"]
+    for number, item in enumerate(itens, start=1):
+        if not isinstance(item, dict):
+            problems.append(f"itens[{number}]: objeto esperado")
+            continue
+        for key in (
+            "codigo_produto",
+            "descricao",
+            "codigo_ncm",
+            "cfop",
+            "quantidade_comercial",
+            "valor_bruto",
+        ):
+            if key not in item:
+                problems.append(f"itens[{number}].{key}: obrigatório")
+        for key in ("quantidade_comercial", "valor_unitario_comercial", "valor_bruto"):
+            if isinstance(item.get(key), float):
+                problems.append(f"itens[{number}].{key}: ponto flutuante")
+    formas = (payload.get("pagamento") or {}).get("formas_pagamento")
+    if not isinstance(formas, list) or not formas:
+        problems.append("pagamento.formas_pagamento: obrigatório")
+    return problems
+
+
+def _danfe_pdf(chave: str) -> bytes:
+    """A small real PDF standing in for the DANFCe."""
+    from reportlab.lib.units import mm
+    from reportlab.pdfgen import canvas
+
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=(80 * mm, 60 * mm), invariant=True)
+    pdf.setFont("Helvetica", 7)
+    pdf.drawString(4 * mm, 50 * mm, "DANFE NFC-e (simulador Integra Notas)")
+    pdf.drawString(4 * mm, 44 * mm, " ".join(chave[i : i + 4] for i in range(0, 44, 4))[:60])
+    pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
+
+
+def main_sim_integranotas(args: argparse.Namespace | Sequence[str] | None = None) -> int:
+    """``posapp sim integranotas [--host H] [--port N] [--port-file F] [--token T]``."""
+    options = sim_arguments(args, "posapp sim integranotas")
+    return run_until_signal(IntegraNotasSimulator(token=options.token), options)

@@ -1,0 +1,150 @@
+"""Fast Notas: the start-up capability check, over loopback against a server that answers
+``GET /document_schemas`` as the public docs show (an NFS-e schema only)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from posapp.config import Config, ProviderConfig
+from posapp.domain.sale import Sale
+from posapp.fiscal.errors import BackendUnsupported
+from posapp.fiscal.fastnotas import FastNotasBackend
+from posapp.fiscal.port import Health, IssueContext, Outcome, PreparedIssue
+from posapp.fiscal.router import FailoverRouter
+from posapp.sim.http_sim import HttpSimulator, SimRequest, SimResponse
+from tests.conftest import sale_mapping
+
+API_KEY = "fastnotas-test-api-key-0001"
+
+# The document_schema the Fast Notas reference shows ("Retornando tipos de documento").
+NFSE_SCHEMA = {
+    "id": "b7658863-988b-4e44-9632-a93a282dd41a",
+    "name": "Nota fiscal de serviço",
+    "code": "NFS-e",
+    "type": "Invoice::Nfse",
+    "status": "active",
+    "serie": "FASTN",
+    "sequence": 1,
+    "credentials": {"certificate": "[FILTERED]", "password": "[FILTERED]", "expiration_date": "2020-12-30"},
+    "parameters": {"municipal_registration": "12211"},
+}
+
+
+class FastNotasSimulator(HttpSimulator):
+    """Just enough of Fast Notas for the capability check and the documented issue call."""
+
+    name = "fastnotas"
+    path_prefix = "/v1"
+
+    def __init__(self, schemas: list[dict[str, Any]]) -> None:
+        super().__init__(token=API_KEY)
+        self.schemas = schemas
+
+    def authorized(self, request: SimRequest) -> bool:
+        header = request.headers.get("authorization", "")
+        if not header.startswith("Basic "):
+            return False
+        user = base64.b64decode(header[6:]).decode().partition(":")[0]
+        return self.matches_token(user)
+
+    def handle(self, request: SimRequest) -> SimResponse:
+        path = request.path.removeprefix("/v1")
+        if request.method == "GET" and path == "/document_schemas":
+            return SimResponse.json(200, self.schemas)
+        if request.method == "POST" and path == "/documents":
+            document = {"id": "728a124f", "status": "processing", "last_operation": {"status": "processing"}}
+            return SimResponse.json(201, [document], accepted=True)
+        return SimResponse.json(404, {"errors": ["not found"]})
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+@pytest.fixture
+def nfse_only() -> Iterator[FastNotasSimulator]:
+    with FastNotasSimulator([NFSE_SCHEMA]) as simulator:
+        yield simulator
+
+
+def backend_for(sim: FastNotasSimulator, token: str = API_KEY) -> FastNotasBackend:
+    return FastNotasBackend(
+        ProviderConfig(name="fastnotas", base_url=sim.url, timeout_s=3), Config(), token=token
+    )
+
+
+def context() -> IssueContext:
+    return IssueContext(sale=Sale.from_mapping(sale_mapping()), reference="s1")
+
+
+def test_unchecked_account_is_never_chosen() -> None:
+    backend = FastNotasBackend(
+        ProviderConfig(name="fastnotas", base_url="http://127.0.0.1:9"), Config(), token=API_KEY
+    )
+    caps = backend.capabilities
+    assert caps.issues_nfce is False and "não verificada" in caps.reason
+    assert FailoverRouter([backend]).ordered_for_issue() == []
+    run(backend.aclose())
+
+
+def test_nfse_account_is_reported_unable_to_issue_nfce(nfse_only: FastNotasSimulator) -> None:
+    async def scenario() -> None:
+        backend = backend_for(nfse_only)
+        router = FailoverRouter([backend])
+        try:
+            health = await router.probe_all()  # the start-up probe runs the capability check
+            assert health == {"fastnotas": Health.UP}
+            caps = backend.capabilities
+            assert caps.issues_nfce is False and caps.can_query is False
+            assert "não emite NFC-e" in caps.reason and "Invoice::Nfse" in caps.reason
+            assert [s.type for s in backend.schemas] == ["Invoice::Nfse"]
+            assert router.ordered_for_issue() == []
+            with pytest.raises(BackendUnsupported) as unsupported:
+                backend.prepare_issue(context())
+            assert unsupported.value.user_message == caps.reason
+            result = await backend.send_issue(PreparedIssue("fastnotas", "s1", b"{}"))
+            assert result.outcome is Outcome.NOT_SENT
+        finally:
+            await backend.aclose()
+
+    run(scenario())
+    assert not nfse_only.requests_to("POST", "/v1/documents")
+    assert len(nfse_only.requests_to("GET", "/v1/document_schemas")) == 1
+
+
+def test_refused_api_key_is_down_and_says_why(nfse_only: FastNotasSimulator) -> None:
+    async def scenario() -> None:
+        backend = backend_for(nfse_only, token="wrong-key-000000000")
+        try:
+            assert await backend.probe() is Health.DOWN
+            assert "recusou a chave" in backend.capabilities.reason
+        finally:
+            await backend.aclose()
+
+    run(scenario())
+
+
+def test_an_account_with_a_consumer_receipt_schema_would_be_used() -> None:
+    schema = {**NFSE_SCHEMA, "id": "nfce-1", "type": "DocumentSchema::Invoice::Nfce::Df", "code": "NFC-e"}
+    with FastNotasSimulator([NFSE_SCHEMA, schema]) as sim:
+
+        async def scenario() -> None:
+            backend = backend_for(sim)
+            try:
+                caps = await backend.check_capabilities()
+                assert caps.issues_nfce is True
+                prepared = backend.prepare_issue(context())
+                assert b'"document_schema_id":"nfce-1"' in prepared.payload
+                result = await backend.send_issue(prepared)
+                # processing, and no idempotency key to look it up by: a person decides
+                assert result.outcome is Outcome.IN_DOUBT
+            finally:
+                await backend.aclose()
+
+        run(scenario())
+        assert len(sim.requests_to("POST", "/v1/documents")) == 1

@@ -1,0 +1,411 @@
+"""Integra Notas adapter against the loopback Integra simulator (real sockets, real httpx)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from posapp.config import Config, ProviderConfig
+from posapp.domain.documents import parse_chave
+from posapp.domain.errors import CancelRefused
+from posapp.domain.sale import Sale
+from posapp.fiscal import integranotas
+from posapp.fiscal.http_base import ProviderRequestError, read_nfeproc
+from posapp.fiscal.integranotas import IntegraNotasBackend, chave_prefix
+from posapp.fiscal.port import CancelOutcome, CancelTarget, Health, IssueContext, Outcome, PreparedIssue
+from posapp.sim.integranotas import IntegraNotasSimulator
+from tests.conftest import sale_mapping
+
+TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.integra-test"
+
+
+class FakeClock:
+    def __init__(self, start: float = 5000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+@pytest.fixture
+def sim() -> Iterator[IntegraNotasSimulator]:
+    with IntegraNotasSimulator(token=TOKEN, processing_queries=0) as simulator:
+        yield simulator
+
+
+def backend_for(sim: IntegraNotasSimulator, **kwargs: Any) -> IntegraNotasBackend:
+    provider = ProviderConfig(name="integranotas", base_url=sim.url, timeout_s=kwargs.pop("timeout_s", 3.0))
+    return IntegraNotasBackend(
+        provider, Config(), token=kwargs.pop("token", TOKEN), enforce_min_timeout=False, **kwargs
+    )
+
+
+def context(
+    numero: int = 101, *, sale_id: str = "sale0001", serie: int = 2, **overrides: Any
+) -> IssueContext:
+    sale = Sale.from_mapping(sale_mapping(**overrides), sale_id=sale_id)
+    return IssueContext(
+        sale=sale, reference=sale_id, serie=serie, numero=numero, emitted_at=datetime.now(UTC)
+    )
+
+
+def test_prepared_body_carries_the_reserved_number_and_exact_values() -> None:
+    provider = ProviderConfig(name="integranotas", base_url="http://127.0.0.1:9/v1")
+    backend = IntegraNotasBackend(provider, Config(), token=TOKEN)
+    assert backend.capabilities.needs_client_numbering is True
+    ctx = context(101008)
+    prepared = backend.prepare_issue(ctx)
+    body = json.loads(prepared.payload, parse_float=Decimal)
+    assert (body["serie"], body["numero"]) == ("2", "101008")
+    assert prepared.meta["serie"] == 2 and prepared.meta["numero"] == 101008
+    assert prepared.meta["chave_prefix"] == chave_prefix(Config(), ctx.emitted_at, 2, 101008)  # type: ignore[arg-type]
+    assert str(prepared.meta["chave_prefix"]).endswith("65002000101008")
+    beer = body["itens"][0]
+    assert (beer["quantidade_comercial"], beer["valor_unitario_comercial"], beer["valor_bruto"]) == (
+        "6.00",
+        "4.99",
+        "29.94",
+    )
+    assert beer["imposto"]["icms"] == {"situacao_tributaria": "102"}
+    assert body["pagamento"] == {
+        "formas_pagamento": [{"meio_pagamento": "01", "valor": "50.00"}],
+        "troco": "14.10",
+    }
+    assert body["destinatario"] == {"cpf": "52998224725"}
+    assert TOKEN not in prepared.payload.decode() and TOKEN not in repr(prepared.meta)
+    with pytest.raises(ProviderRequestError):
+        backend.prepare_issue(IssueContext(sale=ctx.sale, reference="x"))
+
+
+def test_minimum_timeout_of_sixty_seconds_is_enforced() -> None:
+    provider = ProviderConfig(name="integranotas", base_url="http://127.0.0.1:9/v1", timeout_s=5)
+    backend = IntegraNotasBackend(provider, Config(), token=TOKEN)
+    assert backend._http.deadline_s >= 60
+    run(backend.aclose())
+
+
+def test_authorized_with_xml_and_real_pdf(sim: IntegraNotasSimulator) -> None:
+    async def scenario() -> None:
+        backend = backend_for(sim)
+        try:
+            result = await backend.send_issue(backend.prepare_issue(context(101)))
+        finally:
+            await backend.aclose()
+        assert result.outcome is Outcome.AUTHORIZED, result
+        note = result.note
+        assert note is not None
+        assert (note.serie, note.numero, note.contingency) == (2, 101, False)
+        assert note.chave.startswith(chave_prefix(Config(), datetime.now(UTC), 2, 101)[:20])
+        assert parse_chave(note.chave).number == 101
+        assert note.danfe_pdf is not None and note.danfe_pdf.startswith(b"%PDF-")
+        assert note.xml is not None
+        facts = read_nfeproc(note.xml)
+        assert facts is not None and (facts.chave, facts.protocolo) == (note.chave, note.protocolo)
+        assert facts.serie == 2 and facts.numero == 101
+        assert b"<vTroco>14.10</vTroco>" in note.xml
+        posts = sim.requests_to("POST", "/v1/nfce")
+        assert len(posts) == 1 and posts[0].headers["authorization"] == TOKEN  # raw token, no "Bearer"
+        assert result.raw_response is not None and TOKEN not in result.raw_response
+
+    run(scenario())
+
+
+def test_xml_missing_from_the_answer_is_fetched_and_html_is_no_pdf() -> None:
+    with IntegraNotasSimulator(token=TOKEN, xml_in_issue_answer=False, pdf_mode="html") as sim:
+
+        async def scenario() -> None:
+            backend = backend_for(sim)
+            try:
+                result = await backend.send_issue(backend.prepare_issue(context(7)))
+            finally:
+                await backend.aclose()
+            assert result.outcome is Outcome.AUTHORIZED and result.note is not None
+            assert result.note.xml is not None
+            assert result.note.danfe_pdf is None
+            chave = result.note.chave
+            assert len(sim.requests_to("GET", f"/v1/nfce/{chave}")) == 1
+
+        run(scenario())
+
+
+def test_offline_codigo_2_is_an_authorized_contingency_note(sim: IntegraNotasSimulator) -> None:
+    sim.queue_outcome("offline")
+
+    async def scenario() -> None:
+        backend = backend_for(sim)
+        try:
+            result = await backend.send_issue(backend.prepare_issue(context(5)))
+        finally:
+            await backend.aclose()
+        assert result.outcome is Outcome.AUTHORIZED and result.note is not None
+        assert result.note.contingency is True and result.note.protocolo is None
+        assert parse_chave(result.note.chave).emission_type == 9
+        assert result.note.xml is not None and b"<tpEmis>9</tpEmis>" in result.note.xml
+
+    run(scenario())
+
+
+@pytest.mark.parametrize("outcome", ["validacao", "rejeitado"])
+def test_rejection_is_fixed_and_resent_with_the_same_number(sim: IntegraNotasSimulator, outcome: str) -> None:
+    sim.queue_outcome(outcome)
+
+    async def scenario() -> None:
+        backend = backend_for(sim)
+        try:
+            rejected = await backend.send_issue(backend.prepare_issue(context(300)))
+            assert rejected.outcome is Outcome.REJECTED
+            assert rejected.errors and ("5002" in rejected.errors[0] or "778" in rejected.errors[0])
+            assert sim.documents == {}  # deleted on their side, as documented
+            again = await backend.send_issue(backend.prepare_issue(context(300)))
+            assert again.outcome is Outcome.AUTHORIZED and again.note is not None
+            assert again.note.numero == 300
+        finally:
+            await backend.aclose()
+
+    run(scenario())
+
+
+def test_sefaz_trouble_means_query_first(sim: IntegraNotasSimulator) -> None:
+    sim.queue_outcome("sefaz_erro")
+
+    async def scenario() -> None:
+        backend = backend_for(sim)
+        try:
+            result = await backend.send_issue(backend.prepare_issue(context(11)))
+        finally:
+            await backend.aclose()
+        assert result.outcome is Outcome.AUTHORIZED and result.note is not None
+        assert len(sim.requests_to("GET", f"/v1/nfce/{result.note.chave}")) == 1
+
+    run(scenario())
+
+
+def test_still_processing_stays_in_doubt_then_reconciles() -> None:
+    clock = FakeClock()
+    with IntegraNotasSimulator(token=TOKEN, processing_queries=1) as sim:
+        sim.queue_outcome("erro_comunicacao")
+
+        async def scenario() -> None:
+            backend = backend_for(sim, clock=clock)
+            try:
+                prepared = backend.prepare_issue(context(12))
+                first = await backend.send_issue(prepared)
+                assert first.outcome is Outcome.IN_DOUBT and "7001" in first.detail
+                later = await backend.query_issue(prepared)
+                assert later.outcome is Outcome.AUTHORIZED and later.note is not None
+                assert later.note.numero == 12
+            finally:
+                await backend.aclose()
+
+        run(scenario())
+        assert not [r for r in sim.requests if r.path.endswith("/status")]
+        assert len(sim.documents) == 1
+
+
+def test_answer_lost_after_accept_is_in_doubt_and_found_by_number(sim: IntegraNotasSimulator) -> None:
+    sim.faults.drop_after_accept = True
+
+    async def scenario() -> None:
+        backend = backend_for(sim)
+        try:
+            prepared = backend.prepare_issue(context(42))
+            lost = await backend.send_issue(prepared)
+            assert lost.outcome is Outcome.IN_DOUBT, lost
+            sim.faults.clear()
+            fresh = backend_for(sim)  # as after a restart: nothing remembered in memory
+            try:
+                found = await fresh.query_issue(prepared)
+            finally:
+                await fresh.aclose()
+            assert found.outcome is Outcome.AUTHORIZED and found.note is not None
+            assert found.note.chave == sim.documents[(2, 42)].note.chave
+            # A blind resend of the same number is a duplicate at SEFAZ, resolved to the same note.
+            resent = await backend.send_issue(prepared)
+            assert resent.outcome is Outcome.AUTHORIZED and resent.note is not None
+            assert resent.note.chave == found.note.chave
+        finally:
+            await backend.aclose()
+
+    run(scenario())
+    assert len(sim.documents) == 1
+    assert len(sim.requests_to("POST", "/v1/nfce")) == 2  # the lost send, and the blind resend
+    assert len(sim.requests_to("POST", "/v1/nfce/busca")) == 2  # each client searched once
+
+
+def test_query_of_a_number_integra_never_got_is_not_sent(sim: IntegraNotasSimulator) -> None:
+    async def scenario() -> None:
+        backend = backend_for(sim)
+        try:
+            result = await backend.query_issue(backend.prepare_issue(context(999)))
+        finally:
+            await backend.aclose()
+        assert result.outcome is Outcome.NOT_SENT
+
+    run(scenario())
+
+
+def test_two_queries_a_minute_per_chave_are_respected_locally() -> None:
+    clock = FakeClock(datetime.now(UTC).timestamp())
+    with IntegraNotasSimulator(token=TOKEN, processing_queries=5, clock=clock) as sim:
+        sim.queue_outcome("processando")
+
+        async def scenario() -> None:
+            backend = backend_for(sim, clock=clock, fetch_pdf=False)
+            try:
+                prepared = backend.prepare_issue(context(13))
+                assert (await backend.send_issue(prepared)).outcome is Outcome.IN_DOUBT
+                chave = next(iter(sim.documents.values())).note.chave
+                outcomes = [(await backend.query_issue(prepared)) for _ in range(3)]
+                assert [o.outcome for o in outcomes] == [Outcome.IN_DOUBT] * 3
+                assert outcomes[2].retry_after_s is not None and outcomes[2].retry_after_s > 0
+                assert len(sim.requests_to("GET", f"/v1/nfce/{chave}")) == 2  # the third held back
+                clock.advance(61)
+                fourth = await backend.query_issue(prepared)
+                assert fourth.outcome is Outcome.IN_DOUBT and "5023" in fourth.detail  # asked, not blocked
+                assert len(sim.requests_to("GET", f"/v1/nfce/{chave}")) == 3
+            finally:
+                await backend.aclose()
+
+        run(scenario())
+
+
+def test_429_blocks_for_the_announced_time(sim: IntegraNotasSimulator) -> None:
+    clock = FakeClock()
+    sim.faults.rate_limit = True
+    sim.faults.retry_after_s = 300
+
+    async def scenario() -> None:
+        backend = backend_for(sim, clock=clock)
+        try:
+            prepared = backend.prepare_issue(context(20))
+            limited = await backend.send_issue(prepared)
+            assert limited.outcome is Outcome.NOT_SENT and limited.retry_after_s == 300
+            seen = len(sim.requests)
+            assert (await backend.send_issue(prepared)).outcome is Outcome.NOT_SENT
+            assert len(sim.requests) == seen
+            sim.faults.clear()
+            clock.advance(301)
+            assert (await backend.send_issue(prepared)).outcome is Outcome.AUTHORIZED
+        finally:
+            await backend.aclose()
+
+    run(scenario())
+
+
+def test_body_over_two_megabytes(sim: IntegraNotasSimulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def scenario() -> None:
+        backend = backend_for(sim)
+        try:
+            huge = PreparedIssue(
+                "integranotas", "big", b'{"x":"' + b"a" * (2 * 1024 * 1024) + b'"}', {"serie": 2, "numero": 1}
+            )
+            result = await backend.send_issue(huge)
+            assert result.outcome is Outcome.REJECTED and "2 MB" in result.errors[0]
+        finally:
+            await backend.aclose()
+
+    run(scenario())
+    assert sim.documents == {}
+    monkeypatch.setattr(integranotas, "MAX_BODY_BYTES", 100)
+    provider = ProviderConfig(name="integranotas", base_url=sim.url)
+    with pytest.raises(ProviderRequestError) as refused:
+        IntegraNotasBackend(provider, Config(), token=TOKEN).prepare_issue(context(1))
+    assert "2 MB" in refused.value.user_message
+
+
+def test_bad_token_is_not_sent(sim: IntegraNotasSimulator) -> None:
+    async def scenario() -> None:
+        backend = backend_for(sim, token="Bearer " + TOKEN)
+        try:
+            result = await backend.send_issue(backend.prepare_issue(context(1)))
+            assert result.outcome is Outcome.NOT_SENT
+            assert await backend.probe() is Health.DOWN
+        finally:
+            await backend.aclose()
+
+    run(scenario())
+    assert sim.documents == {}
+
+
+def test_probe_reports_sefaz_trouble_as_contingency(sim: IntegraNotasSimulator) -> None:
+    async def scenario() -> None:
+        backend = backend_for(sim)
+        try:
+            assert await backend.probe() is Health.UP
+            sim.sefaz_online = False
+            assert await backend.probe() is Health.CONTINGENCY
+        finally:
+            await backend.aclose()
+
+    run(scenario())
+
+
+def test_cancel_and_the_window(sim: IntegraNotasSimulator) -> None:
+    async def scenario() -> None:
+        backend = backend_for(sim)
+        try:
+            issued = await backend.send_issue(backend.prepare_issue(context(50)))
+            assert issued.note is not None
+            target = CancelTarget("sale0001", "sale0001", issued.note.chave, 50, 2)
+            with pytest.raises(CancelRefused):
+                await backend.cancel(target, "curto")
+            cancelled = await backend.cancel(target, "Cliente desistiu da compra")
+            assert cancelled.outcome is CancelOutcome.CANCELLED
+            assert cancelled.protocolo and cancelled.xml and b"110111" in cancelled.xml
+            body = sim.requests_to("POST", "/v1/nfce/cancela")[0].json()
+            assert body == {"chave": issued.note.chave, "justificativa": "Cliente desistiu da compra"}
+            again = await backend.cancel(target, "Cliente desistiu da compra")
+            assert again.outcome is CancelOutcome.REFUSED  # 218: already cancelled at SEFAZ
+        finally:
+            await backend.aclose()
+
+    run(scenario())
+
+
+def test_cancel_past_thirty_minutes_is_refused() -> None:
+    base = datetime.now(UTC).timestamp()
+    offset = [0.0]
+    with IntegraNotasSimulator(token=TOKEN, clock=lambda: base + offset[0]) as sim:
+
+        async def scenario() -> None:
+            backend = backend_for(sim)
+            try:
+                issued = await backend.send_issue(backend.prepare_issue(context(60)))
+                assert issued.note is not None
+                offset[0] = 31 * 60
+                refused = await backend.cancel(
+                    CancelTarget("s", "s", issued.note.chave), "Cliente desistiu da compra"
+                )
+                assert refused.outcome is CancelOutcome.REFUSED and "501" in refused.errors[0]
+            finally:
+                await backend.aclose()
+
+        run(scenario())
+
+
+def test_hang_is_in_doubt_not_resent(sim: IntegraNotasSimulator) -> None:
+    sim.faults.hang = True
+
+    async def scenario() -> None:
+        backend = backend_for(sim, timeout_s=0.5)
+        try:
+            result = await backend.send_issue(backend.prepare_issue(context(70)))
+        finally:
+            await backend.aclose()
+        assert result.outcome is Outcome.IN_DOUBT
+
+    run(scenario())
+    assert len(sim.requests_to("POST", "/v1/nfce")) == 1
