@@ -72,7 +72,7 @@ def format_brl(value: Decimal) -> str:
     rounded = round_money(value)
     sign = "-" if rounded < 0 else ""
     integer, _, cents = f"{abs(rounded):.2f}".partition(".")
-    groups = []
+    groups: list[str] = []
     while len(integer) > 3:
         groups.insert(0, integer[-3:])
         integer = integer[:-3]

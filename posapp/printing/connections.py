@@ -1,0 +1,648 @@
+"""Printer connections, opened from a URI.
+
+=====================================  ===================================================
+URI                                     link
+=====================================  ===================================================
+``tcp:HOST[:PORT]`` (9100)              raw TCP ("JetDirect"); reads status (``DLE EOT``)
+``serial:/dev/ttyUSB0?baudrate=115200``  pyserial (also ``COM3``, ``loop://``, ``socket://``);
+                                         reads status
+``file:/dev/usb/lp0`` (or any path)     a device node or a plain file (appended)
+``usb:VID:PID`` (hex)                   Linux ``usblp`` device found through sysfs, else
+                                         pyusb through python-escpos when installed
+``cups:NAME``                           one raw CUPS job per write (``lp -o raw``)
+``win32:NAME``                          one RAW spooler job per write (pywin32)
+``preview``                             bytes collected in memory for the on-screen printer
+``none``                                bytes discarded
+=====================================  ===================================================
+
+Every call here **blocks** (connect, write, status read): run them in an executor, never
+on the GUI / asyncio thread. Errors are :class:`PrinterOffline` (cannot reach it, or it
+went away mid-job), :class:`PaperOut` and :class:`PrinterError`, each with a Portuguese
+``user_message`` a cashier can act on. Status is read only where the link can answer
+(TCP, serial, USB); elsewhere it is *unknown*, never "no paper".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import socket
+import subprocess
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import Any, BinaryIO, Protocol, Self, runtime_checkable
+from urllib.parse import parse_qs, unquote
+
+from posapp.printing.errors import InvalidPrinterUri, PrinterError, PrinterOffline
+from posapp.printing.status import (
+    DLE_EOT_PAPER,
+    DLE_EOT_PRINTER,
+    UNKNOWN,
+    PrinterStatus,
+    parse_paper_status,
+    parse_printer_status,
+)
+
+DEFAULT_TCP_PORT = 9100
+CONNECT_TIMEOUT_S = 3.0
+WRITE_TIMEOUT_S = 30.0  # a raster DANFE to a slow printer takes several seconds
+STATUS_TIMEOUT_S = 0.5
+
+
+@runtime_checkable
+class PrinterConnection(Protocol):
+    uri: str
+
+    def write(self, data: bytes) -> None:
+        """Send ``data``; blocks until the link accepted all of it."""
+        ...
+
+    def status(self) -> PrinterStatus: ...
+
+    def close(self) -> None: ...
+
+
+class _Base:
+    uri: str
+
+    def status(self) -> PrinterStatus:
+        return UNKNOWN
+
+    def close(self) -> None:
+        return None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+# -- in-memory links ------------------------------------------------------------------------
+
+
+class PreviewSink:
+    """Where ``preview`` printers put their bytes; the GUI listens here.
+
+    Listeners are called from the thread that wrote (an executor thread): a Qt widget
+    must hop back to the GUI thread (a queued signal) before touching itself."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._jobs: list[bytes] = []
+        self._listeners: list[Callable[[bytes], None]] = []
+
+    def add_listener(self, listener: Callable[[bytes], None]) -> None:
+        with self._lock:
+            self._listeners.append(listener)
+
+    def remove_listener(self, listener: Callable[[bytes], None]) -> None:
+        with self._lock:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+    def publish(self, data: bytes) -> None:
+        with self._lock:
+            self._jobs.append(data)
+            del self._jobs[:-50]  # a bounded history: the screen shows the last receipts
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener(data)
+
+    def jobs(self) -> list[bytes]:
+        with self._lock:
+            return list(self._jobs)
+
+    def last(self) -> bytes | None:
+        with self._lock:
+            return self._jobs[-1] if self._jobs else None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._jobs.clear()
+
+
+PREVIEW_SINK = PreviewSink()
+
+
+class PreviewConnection(_Base):
+    """Collects what one job wrote; publishes it to the sink as one receipt on close."""
+
+    def __init__(self, sink: PreviewSink) -> None:
+        self.uri = "preview"
+        self.sink = sink
+        self.data = bytearray()
+        self._closed = False
+
+    def write(self, data: bytes) -> None:
+        self.data += data
+
+    def status(self) -> PrinterStatus:
+        return PrinterStatus(online=True, paper="ok", detail="visualização na tela")
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            if self.data:
+                self.sink.publish(bytes(self.data))
+
+
+class NullConnection(_Base):
+    def __init__(self) -> None:
+        self.uri = "none"
+
+    def write(self, data: bytes) -> None:
+        return None
+
+    def status(self) -> PrinterStatus:
+        return PrinterStatus(online=None, paper="unknown", detail="nenhuma impressora configurada")
+
+
+# -- TCP ------------------------------------------------------------------------------------
+
+
+class TcpConnection(_Base):
+    def __init__(
+        self,
+        uri: str,
+        host: str,
+        port: int,
+        *,
+        connect_timeout: float = CONNECT_TIMEOUT_S,
+        write_timeout: float = WRITE_TIMEOUT_S,
+        status_timeout: float = STATUS_TIMEOUT_S,
+    ) -> None:
+        self.uri = uri
+        self.host, self.port = host, port
+        self.write_timeout, self.status_timeout = write_timeout, status_timeout
+        where = f"{host}:{port}"
+        try:
+            self._sock: socket.socket | None = socket.create_connection((host, port), timeout=connect_timeout)
+        except ConnectionRefusedError:
+            raise PrinterOffline(
+                f"{uri}: connection refused",
+                user_message=f"A impressora em {where} recusou a conexão: está ligada? a porta está certa?",
+            ) from None
+        except TimeoutError:
+            raise PrinterOffline(
+                f"{uri}: connect timeout",
+                user_message=f"A impressora em {where} não respondeu: confira se está ligada e na rede.",
+            ) from None
+        except socket.gaierror:
+            raise PrinterOffline(
+                f"{uri}: unknown host", user_message=f"Endereço da impressora não encontrado: {host}."
+            ) from None
+        except OSError as exc:
+            raise PrinterOffline(
+                f"{uri}: {exc}",
+                user_message=f"Não foi possível conectar à impressora em {where} ({exc.strerror}).",
+            ) from None
+        self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def _socket(self) -> socket.socket:
+        if self._sock is None:
+            raise PrinterError(
+                f"{self.uri}: connection closed", user_message="Conexão com a impressora fechada."
+            )
+        return self._sock
+
+    def _lost(self, exc: BaseException | None = None) -> PrinterOffline:
+        return PrinterOffline(
+            f"{self.uri}: connection lost ({exc!r})",
+            user_message=f"A impressora em {self.host}:{self.port} desconectou durante a impressão.",
+        )
+
+    def write(self, data: bytes) -> None:
+        sock = self._socket()
+        sock.settimeout(self.write_timeout)
+        try:
+            sock.sendall(data)
+        except TimeoutError:
+            raise PrinterOffline(
+                f"{self.uri}: write timeout",
+                user_message="A impressora parou de receber dados (sem papel, tampa aberta ou travada).",
+            ) from None
+        except OSError as exc:
+            raise self._lost(exc) from None
+
+    def _drain(self, sock: socket.socket) -> None:
+        """Drop stale bytes (a late answer to an earlier query) before asking again."""
+        sock.setblocking(False)
+        try:
+            while True:
+                try:
+                    chunk = sock.recv(256)
+                except (BlockingIOError, InterruptedError):
+                    return
+                except OSError as exc:
+                    raise self._lost(exc) from None
+                if not chunk:
+                    raise self._lost()
+        finally:
+            sock.setblocking(True)
+
+    def _query(self, sock: socket.socket, command: bytes) -> int | None:
+        try:
+            sock.settimeout(self.status_timeout)
+            sock.sendall(command)
+            answer = sock.recv(1)
+        except TimeoutError:
+            return None
+        except OSError as exc:
+            raise self._lost(exc) from None
+        if not answer:
+            raise self._lost()
+        return answer[0]
+
+    def status(self) -> PrinterStatus:
+        """``DLE EOT 1`` then ``DLE EOT 4``. Raises :class:`PrinterOffline` when the peer
+        closed the connection (that is how a dead job shows up after a write)."""
+        sock = self._socket()
+        self._drain(sock)
+        printer = self._query(sock, DLE_EOT_PRINTER)
+        if printer is None:
+            return PrinterStatus(online=None, paper="unknown", detail="a impressora não respondeu ao status")
+        paper = self._query(sock, DLE_EOT_PAPER)
+        return PrinterStatus(online=parse_printer_status(printer), paper=parse_paper_status(paper))
+
+    def close(self) -> None:
+        sock, self._sock = self._sock, None
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+
+# -- files and device nodes -------------------------------------------------------------------
+
+
+class FileConnection(_Base):
+    def __init__(self, uri: str, path: Path) -> None:
+        self.uri = uri
+        self.path = path
+        try:
+            self._file: BinaryIO | None = open(path, "ab", buffering=0)  # noqa: SIM115 - closed in close()
+        except FileNotFoundError:
+            raise PrinterOffline(
+                f"{uri}: {path} not found",
+                user_message=f"Impressora não encontrada em {path}: "
+                "confira o cabo, se está ligada e o caminho.",
+            ) from None
+        except PermissionError:
+            raise PrinterError(
+                f"{uri}: permission denied",
+                user_message=f"Sem permissão para usar {path}: "
+                "adicione o usuário ao grupo 'lp' e entre de novo.",
+            ) from None
+        except IsADirectoryError:
+            raise InvalidPrinterUri(
+                f"{uri}: is a directory", user_message=f"{path} é uma pasta, não uma impressora."
+            ) from None
+        except OSError as exc:
+            raise PrinterOffline(
+                f"{uri}: {exc}",
+                user_message=f"Não foi possível abrir a impressora em {path} ({exc.strerror}).",
+            ) from None
+
+    def write(self, data: bytes) -> None:
+        if self._file is None:
+            raise PrinterError(f"{self.uri}: closed", user_message="Conexão com a impressora fechada.")
+        try:
+            self._file.write(data)
+            self._file.flush()
+        except OSError as exc:
+            raise PrinterOffline(
+                f"{self.uri}: write failed: {exc}",
+                user_message=f"A impressora em {self.path} parou de responder (desconectada?).",
+            ) from None
+
+    def close(self) -> None:
+        file, self._file = self._file, None
+        if file is not None:
+            with contextlib.suppress(OSError):
+                file.close()
+
+
+# -- serial -----------------------------------------------------------------------------------
+
+
+class SerialConnection(_Base):
+    def __init__(self, uri: str, port: str, options: dict[str, str]) -> None:
+        import serial  # pyserial
+
+        self.uri = uri
+        self.port = port
+        try:
+            baudrate = int(options.get("baudrate", "9600"))
+            status_timeout = float(options.get("status_timeout", str(STATUS_TIMEOUT_S)))
+            write_timeout = float(options.get("write_timeout", str(WRITE_TIMEOUT_S)))
+        except ValueError:
+            raise InvalidPrinterUri(
+                f"bad serial option in {uri}", user_message=f"Opção inválida no endereço da impressora: {uri}"
+            ) from None
+        flow = options.get("flow", "").lower()
+        try:
+            self._port: Any = serial.serial_for_url(
+                port,
+                baudrate=baudrate,
+                timeout=status_timeout,
+                write_timeout=write_timeout,
+                rtscts=flow == "rtscts",
+                xonxoff=flow == "xonxoff",
+                dsrdtr=flow == "dsrdtr",
+            )
+        except (serial.SerialException, ValueError) as exc:
+            raise PrinterOffline(
+                f"{uri}: {exc}",
+                user_message=f"Não foi possível abrir a porta serial {port}: "
+                "confira o cabo e se a impressora está ligada.",
+            ) from None
+        self._errors: tuple[type[BaseException], ...] = (serial.SerialException, OSError)
+        self._timeout_error: type[BaseException] = serial.SerialTimeoutException
+
+    def write(self, data: bytes) -> None:
+        try:
+            self._port.write(data)
+            self._port.flush()
+        except self._timeout_error:
+            raise PrinterOffline(
+                f"{self.uri}: write timeout",
+                user_message="A impressora parou de receber dados (sem papel, tampa aberta ou desligada).",
+            ) from None
+        except self._errors as exc:
+            raise PrinterOffline(
+                f"{self.uri}: {exc}", user_message=f"A porta serial {self.port} falhou (cabo desconectado?)."
+            ) from None
+
+    def _query(self, command: bytes) -> int | None:
+        try:
+            self._port.reset_input_buffer()
+            self._port.write(command)
+            answer = self._port.read(1)
+        except self._errors as exc:
+            raise PrinterOffline(
+                f"{self.uri}: {exc}", user_message=f"A porta serial {self.port} falhou (cabo desconectado?)."
+            ) from None
+        return answer[0] if answer else None
+
+    def status(self) -> PrinterStatus:
+        printer = self._query(DLE_EOT_PRINTER)
+        if printer is None:
+            return PrinterStatus(online=None, paper="unknown", detail="a impressora não respondeu ao status")
+        paper = self._query(DLE_EOT_PAPER)
+        return PrinterStatus(online=parse_printer_status(printer), paper=parse_paper_status(paper))
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._port.close()
+
+
+# -- USB ----------------------------------------------------------------------------------------
+
+
+def find_usblp_device(vendor: int, product: int, *, sysfs: Path = Path("/sys/class/usbmisc")) -> Path | None:
+    """``/dev/usb/lpN`` of a printer bound to Linux' ``usblp`` driver, by VID:PID."""
+    if not sysfs.is_dir():
+        return None
+    for entry in sorted(sysfs.glob("lp*")):
+        node = (entry / "device").resolve()
+        for parent in (node, *node.parents):
+            vid_file, pid_file = parent / "idVendor", parent / "idProduct"
+            if vid_file.is_file() and pid_file.is_file():
+                try:
+                    vid = int(vid_file.read_text().strip(), 16)
+                    pid = int(pid_file.read_text().strip(), 16)
+                except (OSError, ValueError):
+                    break
+                if (vid, pid) == (vendor, product):
+                    return Path("/dev/usb") / entry.name
+                break
+    return None
+
+
+class PyUsbConnection(_Base):
+    """pyusb through python-escpos' ``Usb`` class (imported only here: it configures
+    logging and writes a capabilities cache at import)."""
+
+    def __init__(self, uri: str, vendor: int, product: int) -> None:
+        self.uri = uri
+        try:
+            printer_module = importlib.import_module("escpos.printer")
+            self._printer: Any = printer_module.Usb(vendor, product, timeout=int(WRITE_TIMEOUT_S * 1000))
+            self._printer.open()
+        except ImportError:
+            raise PrinterError(
+                f"{uri}: pyusb not installed",
+                user_message="Impressora USB: instale o pacote pyusb ou use o endereço file:/dev/usb/lp0.",
+            ) from None
+        except Exception as exc:  # python-escpos raises several unrelated types here
+            raise PrinterOffline(
+                f"{uri}: {exc}",
+                user_message=f"Impressora USB {vendor:04x}:{product:04x} não encontrada: "
+                "confira o cabo e se está ligada.",
+            ) from None
+
+    def write(self, data: bytes) -> None:
+        try:
+            self._printer._raw(data)
+        except Exception as exc:
+            raise PrinterOffline(
+                f"{self.uri}: {exc}", user_message="A impressora USB parou de responder (desconectada?)."
+            ) from None
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._printer.close()
+
+
+# -- spoolers -------------------------------------------------------------------------------------
+
+
+class CupsConnection(_Base):
+    """Each write is one raw CUPS job; status is the queue's, not the device's."""
+
+    def __init__(self, uri: str, name: str) -> None:
+        self.uri, self.name = uri, name
+
+    def write(self, data: bytes) -> None:
+        try:
+            result = subprocess.run(
+                ["lp", "-d", self.name, "-o", "raw"],
+                input=data,
+                capture_output=True,
+                timeout=WRITE_TIMEOUT_S,
+                check=False,
+            )
+        except FileNotFoundError:
+            raise PrinterError(
+                f"{self.uri}: lp not found",
+                user_message="CUPS não está instalado (comando 'lp' não encontrado).",
+            ) from None
+        except subprocess.TimeoutExpired:
+            raise PrinterOffline(
+                f"{self.uri}: lp timeout", user_message="O CUPS não aceitou o trabalho a tempo."
+            ) from None
+        if result.returncode != 0:
+            reason = result.stderr.decode("utf-8", "replace").strip()
+            raise PrinterError(
+                f"{self.uri}: lp failed: {reason}", user_message=f"O CUPS recusou o trabalho: {reason}"
+            )
+
+    def status(self) -> PrinterStatus:
+        try:
+            result = subprocess.run(
+                ["lpstat", "-p", self.name], capture_output=True, timeout=STATUS_TIMEOUT_S * 4, check=False
+            )
+        except (FileNotFoundError, subprocess.TimeoutExpired):
+            return UNKNOWN
+        text = result.stdout.decode("utf-8", "replace").lower()
+        if result.returncode != 0:
+            return PrinterStatus(online=False, detail=f"fila CUPS '{self.name}' não existe")
+        if "disabled" in text or "desabilitad" in text:
+            return PrinterStatus(online=False, detail=f"fila CUPS '{self.name}' desabilitada")
+        return PrinterStatus(
+            online=None, detail=f"fila CUPS '{self.name}' ativa (estado do papel desconhecido)"
+        )
+
+
+class Win32Connection(_Base):
+    """Each write is one RAW job on the Windows spooler (pywin32)."""
+
+    def __init__(self, uri: str, name: str) -> None:
+        self.uri, self.name = uri, name
+        try:
+            self._win32print: Any = importlib.import_module("win32print")
+        except ImportError:
+            raise PrinterError(
+                f"{uri}: pywin32 unavailable",
+                user_message="Impressora 'win32:' só funciona no Windows com o pacote pywin32 instalado.",
+            ) from None
+
+    def write(self, data: bytes) -> None:
+        w = self._win32print
+        try:
+            handle = w.OpenPrinter(self.name)
+        except Exception as exc:
+            raise PrinterOffline(
+                f"{self.uri}: {exc}", user_message=f"Impressora '{self.name}' não encontrada no Windows."
+            ) from None
+        try:
+            w.StartDocPrinter(handle, 1, ("posapp", None, "RAW"))
+            try:
+                w.StartPagePrinter(handle)
+                w.WritePrinter(handle, data)
+                w.EndPagePrinter(handle)
+            finally:
+                w.EndDocPrinter(handle)
+        except Exception as exc:
+            raise PrinterError(
+                f"{self.uri}: {exc}", user_message=f"O Windows recusou a impressão: {exc}"
+            ) from None
+        finally:
+            w.ClosePrinter(handle)
+
+
+# -- URI parsing ----------------------------------------------------------------------------------
+
+
+def _bad_uri(uri: str, why: str) -> InvalidPrinterUri:
+    return InvalidPrinterUri(
+        f"bad printer URI {uri!r}: {why}",
+        user_message=(
+            f"Endereço de impressora inválido: '{uri}' ({why}). Exemplos: tcp:192.168.0.50:9100, "
+            "serial:/dev/ttyUSB0?baudrate=115200, file:/dev/usb/lp0, usb:04b8:0202, cups:NOME, preview, none."
+        ),
+    )
+
+
+def _split_query(rest: str) -> tuple[str, dict[str, str]]:
+    path, _, query = rest.partition("?")
+    options = {key: values[-1] for key, values in parse_qs(query, keep_blank_values=True).items()}
+    return path, options
+
+
+def _float_option(uri: str, options: dict[str, str], key: str, default: float) -> float:
+    try:
+        value = float(options.get(key, default))
+    except ValueError:
+        raise _bad_uri(uri, f"{key} deve ser um número") from None
+    if value <= 0:
+        raise _bad_uri(uri, f"{key} deve ser positivo")
+    return value
+
+
+def _parse_tcp(uri: str, rest: str) -> TcpConnection:
+    target, options = _split_query(rest.removeprefix("//"))
+    target = target.rstrip("/")
+    if target.startswith("["):  # [IPv6]:port
+        host, _, tail = target[1:].partition("]")
+        port_text = tail.removeprefix(":")
+    else:
+        host, _, port_text = target.partition(":")
+    if not host:
+        raise _bad_uri(uri, "falta o endereço")
+    try:
+        port = int(port_text) if port_text else DEFAULT_TCP_PORT
+    except ValueError:
+        raise _bad_uri(uri, "porta inválida") from None
+    if not 0 < port < 65536:
+        raise _bad_uri(uri, "porta fora do intervalo")
+    return TcpConnection(
+        uri,
+        host,
+        port,
+        connect_timeout=_float_option(uri, options, "connect_timeout", CONNECT_TIMEOUT_S),
+        write_timeout=_float_option(uri, options, "write_timeout", WRITE_TIMEOUT_S),
+        status_timeout=_float_option(uri, options, "status_timeout", STATUS_TIMEOUT_S),
+    )
+
+
+def _parse_usb(uri: str, rest: str) -> PrinterConnection:
+    parts = rest.split(":")
+    if len(parts) != 2:
+        raise _bad_uri(uri, "use usb:VID:PID em hexadecimal")
+    try:
+        vendor, product = (int(part.removeprefix("0x"), 16) for part in parts)
+    except ValueError:
+        raise _bad_uri(uri, "VID e PID devem ser hexadecimais") from None
+    device = find_usblp_device(vendor, product)
+    if device is not None:
+        return FileConnection(uri, device)
+    return PyUsbConnection(uri, vendor, product)
+
+
+def open_connection(uri: str, *, preview_sink: PreviewSink | None = None) -> PrinterConnection:
+    """Open the printer named by ``uri`` (table in the module docstring). Blocking."""
+    text = uri.strip()
+    if text == "none":
+        return NullConnection()
+    if text == "preview":
+        return PreviewConnection(PREVIEW_SINK if preview_sink is None else preview_sink)
+    scheme, sep, rest = text.partition(":")
+    scheme = scheme.lower()
+    if not sep or not rest:
+        raise _bad_uri(uri, "falta o tipo ou o destino")
+    if scheme == "tcp":
+        return _parse_tcp(uri, rest)
+    if scheme == "serial":
+        port, options = _split_query(rest)
+        if not port:
+            raise _bad_uri(uri, "falta a porta serial")
+        return SerialConnection(uri, port, options)
+    if scheme == "file":
+        path = unquote(rest.removeprefix("//"))
+        if not path:
+            raise _bad_uri(uri, "falta o caminho")
+        return FileConnection(uri, Path(os.path.expanduser(path)))
+    if scheme == "usb":
+        return _parse_usb(uri, rest)
+    if scheme == "cups":
+        return CupsConnection(uri, rest)
+    if scheme == "win32":
+        return Win32Connection(uri, rest)
+    raise _bad_uri(uri, f"tipo '{scheme}' desconhecido")

@@ -1,0 +1,328 @@
+"""The print spool: one job at a time per printer, retries with backoff, every job and
+its outcome recorded.
+
+A print is the *last* step of a sale and never part of its fiscal state: whatever
+happens here (printer off, unplugged mid-job, out of paper) the note stays authorized.
+The spool only reports — a :class:`PrintOutcome` with a Portuguese message for the
+cashier — and keeps the failed job so it can be printed again (:meth:`PrintSpool.retry`);
+any sale can also be reprinted from the journal's documents (:func:`print_danfe`).
+
+Threads: device I/O blocks, so each attempt runs in the loop's default executor; the
+recorder (the SQLite journal) is called from one dedicated thread owned by the spool,
+never on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from typing import Protocol, TypeVar
+
+from posapp.printing.connections import PrinterConnection, open_connection
+from posapp.printing.errors import InvalidPrinterUri, PaperOut, PrinterError, PrinterOffline, PrintingError
+from posapp.printing.options import ReceiptOptions
+from posapp.printing.render import render_danfe
+from posapp.printing.status import PrinterStatus
+
+log = logging.getLogger("posapp.printing")
+
+T = TypeVar("T")
+ConnectionFactory = Callable[[str], PrinterConnection]
+
+
+class PrintRecorder(Protocol):
+    """Where jobs are written down (the lead's journal implements it on SQLite)."""
+
+    def record_job(self, sale_id: str | None, kind: str, printer_uri: str) -> int: ...
+
+    def record_outcome(self, job_id: int, ok: bool, error: str | None, attempts: int) -> None: ...
+
+
+@dataclass
+class RecordedJob:
+    job_id: int
+    sale_id: str | None
+    kind: str
+    printer_uri: str
+    ok: bool | None = None
+    error: str | None = None
+    attempts: int = 0
+
+
+class MemoryRecorder:
+    """In-memory :class:`PrintRecorder` for tests and the demo."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.jobs: dict[int, RecordedJob] = {}
+
+    def record_job(self, sale_id: str | None, kind: str, printer_uri: str) -> int:
+        with self._lock:
+            job_id = len(self.jobs) + 1
+            self.jobs[job_id] = RecordedJob(job_id, sale_id, kind, printer_uri)
+            return job_id
+
+    def record_outcome(self, job_id: int, ok: bool, error: str | None, attempts: int) -> None:
+        with self._lock:
+            job = self.jobs[job_id]
+            job.ok, job.error, job.attempts = ok, error, attempts
+
+
+@dataclass(frozen=True, slots=True)
+class PrintJob:
+    printer_uri: str
+    data: bytes
+    kind: str = "danfe"  # danfe, reprint, test, report...
+    sale_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PrintOutcome:
+    job_id: int
+    ok: bool
+    attempts: int
+    error: str | None = None  # technical, for the journal and logs
+    user_message: str | None = None  # Portuguese, for the cashier
+    reprint_pending: bool = False  # failed: kept by the spool, see PrintSpool.retry()
+    status: PrinterStatus | None = None  # what the printer said after the job, if anything
+
+
+def deliver(connection_factory: ConnectionFactory, uri: str, data: bytes) -> PrinterStatus:
+    """One blocking attempt: open, check, write, check again, close.
+
+    The check *after* the write is what catches a printer that died mid-job: a TCP
+    peer that closed shows up as :class:`PrinterOffline`, an empty roll as
+    :class:`PaperOut`. Links that cannot answer report "unknown" and the job counts as
+    printed (there is nothing better to know)."""
+    connection = connection_factory(uri)
+    try:
+        before = connection.status()
+        if before.paper == "out":
+            raise PaperOut(
+                f"{uri}: paper out", user_message="Impressora sem papel (ou tampa aberta). Troque a bobina."
+            )
+        if before.online is False:
+            raise PrinterOffline(
+                f"{uri}: printer offline",
+                user_message="Impressora offline: confira tampa, papel e luzes de erro.",
+            )
+        connection.write(data)
+        after = connection.status()
+        if after.paper == "out":
+            raise PaperOut(
+                f"{uri}: paper ran out during the job",
+                user_message="O papel acabou durante a impressão. Troque a bobina e reimprima.",
+            )
+        return after
+    finally:
+        with contextlib.suppress(Exception):
+            connection.close()
+
+
+def read_status(connection_factory: ConnectionFactory, uri: str) -> PrinterStatus:
+    """Open, read the status, close. Blocking."""
+    connection = connection_factory(uri)
+    try:
+        return connection.status()
+    finally:
+        with contextlib.suppress(Exception):
+            connection.close()
+
+
+@dataclass
+class _Queued:
+    job: PrintJob
+    job_id: int
+    future: asyncio.Future[PrintOutcome]
+
+
+class PrintSpool:
+    """Asyncio print queue; one worker task per printer URI."""
+
+    def __init__(
+        self,
+        connection_factory: ConnectionFactory = open_connection,
+        recorder: PrintRecorder | None = None,
+        *,
+        retries: int = 3,
+        backoff_s: float = 0.5,
+        max_backoff_s: float = 8.0,
+    ) -> None:
+        if retries < 0:
+            raise ValueError("retries must be >= 0")
+        self._factory = connection_factory
+        self._recorder: PrintRecorder = recorder if recorder is not None else MemoryRecorder()
+        self.retries = retries
+        self.backoff_s = backoff_s
+        self.max_backoff_s = max_backoff_s
+        self._queues: dict[str, asyncio.Queue[_Queued]] = {}
+        self._workers: dict[str, asyncio.Task[None]] = {}
+        self._busy: dict[str, asyncio.Lock] = {}  # held while a job or a status read uses the printer
+        self._failed: dict[int, PrintJob] = {}
+        self._journal_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="print-journal")
+        self._closed = False
+
+    # -- public ---------------------------------------------------------------------------
+
+    async def submit(self, job: PrintJob) -> PrintOutcome:
+        """Queue ``job`` behind the printer's other jobs; return when it printed or gave up.
+        Never raises for printer trouble."""
+        if self._closed:
+            raise PrintingError("spool closed", user_message="A fila de impressão foi encerrada.")
+        job_id = await self._record_job(job)
+        future: asyncio.Future[PrintOutcome] = asyncio.get_running_loop().create_future()
+        self._queue_for(job.printer_uri).put_nowait(_Queued(job, job_id, future))
+        return await future
+
+    async def status(self, uri: str) -> PrinterStatus:
+        """The printer's status, read off the loop and never during one of its jobs (a
+        network printer often takes one connection at a time). A printer that cannot be
+        reached is ``online=False`` with the reason in ``detail``; never raises for it."""
+        async with self._lock_for(uri):
+            try:
+                return await asyncio.get_running_loop().run_in_executor(None, read_status, self._factory, uri)
+            except PrinterError as exc:
+                return PrinterStatus(online=False, paper="unknown", detail=exc.user_message)
+
+    def failed_jobs(self) -> dict[int, PrintJob]:
+        """Jobs that gave up, by job id: each is a reprint waiting for the cashier."""
+        return dict(self._failed)
+
+    async def retry(self, job_id: int) -> PrintOutcome:
+        """Print a failed job again (recorded as a new ``reprint`` job)."""
+        job = self._failed.pop(job_id, None)
+        if job is None:
+            raise PrintingError(f"no failed job {job_id}", user_message="Impressão pendente não encontrada.")
+        return await self.submit(replace(job, kind="reprint"))
+
+    async def aclose(self) -> None:
+        """Stop the workers (queued jobs are cancelled) and the journal thread."""
+        self._closed = True
+        workers = list(self._workers.values())
+        for task in workers:
+            task.cancel()
+        for task in workers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for queue in self._queues.values():
+            while not queue.empty():
+                queue.get_nowait().future.cancel()
+        self._workers.clear()
+        await asyncio.get_running_loop().run_in_executor(
+            None, functools.partial(self._journal_thread.shutdown, wait=True)
+        )
+
+    # -- internals --------------------------------------------------------------------------
+
+    async def _in_journal_thread(self, fn: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._journal_thread, fn)
+
+    async def _record_job(self, job: PrintJob) -> int:
+        try:
+            return await self._in_journal_thread(
+                lambda: self._recorder.record_job(job.sale_id, job.kind, job.printer_uri)
+            )
+        except Exception:  # a print is harmless: a broken journal must not stop the receipt
+            log.exception("could not record print job for sale %s", job.sale_id)
+            return 0
+
+    async def _record_outcome(self, outcome: PrintOutcome) -> None:
+        if outcome.job_id == 0:
+            return
+        try:
+            await self._in_journal_thread(
+                lambda: self._recorder.record_outcome(
+                    outcome.job_id, outcome.ok, outcome.error, outcome.attempts
+                )
+            )
+        except Exception:
+            log.exception("could not record outcome of print job %s", outcome.job_id)
+
+    def _lock_for(self, uri: str) -> asyncio.Lock:
+        lock = self._busy.get(uri)
+        if lock is None:
+            lock = self._busy[uri] = asyncio.Lock()
+        return lock
+
+    def _queue_for(self, uri: str) -> asyncio.Queue[_Queued]:
+        queue = self._queues.get(uri)
+        if queue is None:
+            queue = self._queues[uri] = asyncio.Queue()
+        worker = self._workers.get(uri)
+        if worker is None or worker.done():
+            self._workers[uri] = asyncio.create_task(self._work(uri, queue), name=f"print-spool {uri}")
+        return queue
+
+    async def _work(self, uri: str, queue: asyncio.Queue[_Queued]) -> None:
+        while True:
+            item = await queue.get()
+            try:
+                async with self._lock_for(uri):
+                    outcome = await self._run(item)
+            except asyncio.CancelledError:
+                item.future.cancel()
+                raise
+            await self._record_outcome(outcome)
+            if not item.future.done():
+                item.future.set_result(outcome)
+
+    async def _run(self, item: _Queued) -> PrintOutcome:
+        loop = asyncio.get_running_loop()
+        job = item.job
+        error: BaseException | None = None
+        attempt = 0
+        for attempt in range(1, self.retries + 2):
+            try:
+                status = await loop.run_in_executor(None, deliver, self._factory, job.printer_uri, job.data)
+            except InvalidPrinterUri as exc:
+                error = exc
+                break  # configuration: retrying cannot help
+            except PrinterError as exc:
+                error = exc
+                log.warning("print job %s attempt %d failed: %s", item.job_id, attempt, exc)
+            except Exception as exc:  # a bug in a connection class: report, keep the spool alive
+                log.exception("print job %s crashed", item.job_id)
+                error = exc
+                break
+            else:
+                return PrintOutcome(item.job_id, ok=True, attempts=attempt, status=status)
+            if attempt <= self.retries:
+                await asyncio.sleep(min(self.backoff_s * 2 ** (attempt - 1), self.max_backoff_s))
+        assert error is not None
+        self._failed[item.job_id] = job
+        user = getattr(error, "user_message", None) or "Falha inesperada na impressão."
+        return PrintOutcome(
+            item.job_id,
+            ok=False,
+            attempts=attempt,
+            error=f"{type(error).__name__}: {error}",
+            user_message=f"{user} A venda continua válida; reimprima quando a impressora voltar.",
+            reprint_pending=True,
+        )
+
+
+async def print_danfe(
+    spool: PrintSpool,
+    *,
+    printer_uri: str,
+    options: ReceiptOptions,
+    xml: bytes | None,
+    pdf: bytes | None,
+    sale_id: str | None = None,
+    kind: str = "danfe",
+) -> tuple[bytes, PrintOutcome]:
+    """Render (in an executor) and print a DANFE; also the way to reprint any sale from
+    the journal's stored documents. Returns the bytes (for the on-screen preview) and the
+    outcome. Raises :class:`~posapp.printing.errors.DocumentError` if it cannot render."""
+    loop = asyncio.get_running_loop()
+    data = await loop.run_in_executor(
+        None, functools.partial(render_danfe, xml=xml, pdf=pdf, options=options)
+    )
+    outcome = await spool.submit(PrintJob(printer_uri, data, kind=kind, sale_id=sale_id))
+    return data, outcome

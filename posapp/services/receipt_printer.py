@@ -1,0 +1,67 @@
+"""The :class:`~posapp.services.ports.ReceiptPrinter` the application uses: renders the
+DANFE with :mod:`posapp.printing` and prints it through the spool, whose jobs and outcomes
+are recorded in the journal. Printer trouble becomes a :class:`PrintResult` with a
+Portuguese message; it never raises and never touches the sale's fiscal state."""
+
+from __future__ import annotations
+
+import logging
+
+from posapp.config import PrinterConfig
+from posapp.journal.store import Journal
+from posapp.printing import (
+    CancelMark,
+    DocumentError,
+    PrintJob,
+    PrintSpool,
+    ReceiptOptions,
+    open_connection,
+    print_danfe,
+)
+from posapp.services.ports import CancelledMark, PrintResult
+
+log = logging.getLogger("posapp.services.printing")
+
+
+class SpoolReceiptPrinter:
+    def __init__(self, config: PrinterConfig, journal: Journal, *, spool: PrintSpool | None = None) -> None:
+        self._config = config
+        self._spool = spool or PrintSpool(open_connection, journal)
+
+    @property
+    def uri(self) -> str:
+        return self._config.uri
+
+    @property
+    def spool(self) -> PrintSpool:
+        return self._spool
+
+    async def print_danfe(
+        self,
+        sale_id: str,
+        *,
+        xml: bytes | None,
+        pdf: bytes | None,
+        had_cash: bool,
+        cancelled: CancelledMark | None = None,
+        kind: str = "danfe",
+    ) -> PrintResult:
+        mark = CancelMark(cancelled.protocolo, cancelled.cancelled_at) if cancelled else None
+        # The drawer opens for a cash sale's first print only, not on reprints.
+        config = self._config if kind == "danfe" else self._config.model_copy(update={"open_drawer_on_cash": False})
+        options = ReceiptOptions.from_config(config, cancelled=mark, had_cash=had_cash)
+        try:
+            data, outcome = await print_danfe(
+                self._spool, printer_uri=self.uri, options=options, xml=xml, pdf=pdf, sale_id=sale_id, kind=kind
+            )
+        except DocumentError as exc:
+            log.error("cannot render the DANFE of %s: %s", sale_id, exc)
+            return PrintResult(False, exc.user_message, None)
+        return PrintResult(outcome.ok, None if outcome.ok else outcome.user_message, data)
+
+    async def print_bytes(self, data: bytes, *, kind: str, sale_id: str | None = None) -> PrintResult:
+        outcome = await self._spool.submit(PrintJob(self.uri, data, kind=kind, sale_id=sale_id))
+        return PrintResult(outcome.ok, None if outcome.ok else outcome.user_message, data)
+
+    async def aclose(self) -> None:
+        await self._spool.aclose()
