@@ -302,6 +302,8 @@ def cmd_nfce_reconcile(args: argparse.Namespace) -> int:
 
 
 def cmd_sim(args: argparse.Namespace) -> int:
+    if args.port is None:
+        args.port = 3434 if args.kind == "emites" else 0
     if args.kind == "emites":
         from posapp.sim.emites import main_sim_emites
 
@@ -367,7 +369,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim = sub.add_parser("sim", help="simuladores de loopback dos emissores")
     sim.add_argument("kind", choices=["emites", "focusnfe", "integranotas"])
     sim.add_argument("--host", default="127.0.0.1")
-    sim.add_argument("--port", type=int, default=0)
+    sim.add_argument(
+        "--port", type=int, default=None, help="porta (padrão: 3434 para emites, como [emites] port; livre para os demais)"
+    )
     sim.add_argument("--port-file", type=Path)
     sim.add_argument("--token", help="token aceito pelos simuladores de provedores (padrão: $POSAPP_SIM_TOKEN)")
     sim.set_defaults(func=cmd_sim)

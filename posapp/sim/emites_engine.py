@@ -1,0 +1,480 @@
+"""The simulated Emites-Client's brain: what it answers to a request, without any sockets.
+
+:class:`EmitesEngine` takes ``(identifier, payload bytes, now)`` and returns the answer as
+plain data; :mod:`posapp.sim.emites` puts it on the wire (and applies the wire faults).
+Keeping the decisions here makes them testable without a server and keeps the server
+about bytes only.
+
+What it does, per identifier:
+
+``CREATE_NFCE``
+    Validates like the vendor (:mod:`posapp.sim.emites_validation`): schema errors answer
+    ``rejeitada`` with ``erros`` as ``{field: [messages]}``, SEFAZ-like refusals as
+    ``{"rejeicao": ["NNN - Rejeição: ..."]}``. Otherwise it *issues*: the next number of the
+    series (from 1), a valid chave, a protocol, the ``nfeProc`` XML and the DANFE PDF, and
+    answers ``sucesso`` with the request echoed (``forma_de_pagamento`` renamed
+    ``forma_pagamento`` and ``tributacao`` added per product, as the vendor's response
+    example does) plus ``id``, ``nfe_numero``, ``serie``, ``danfe_url``, ``xml_url``,
+    ``resposta_emissao``, ``danfe`` and ``xml``. A resent request is a new note: like the
+    real daemon as far as its documents say, the simulator does not deduplicate.
+``CANCEL_NFCE``
+    ``{"chave_acesso", "motivo"}``. A malformed chave or a *motivo* outside 15-255
+    characters: ``cancelamento_rejeitado`` with field errors. A chave it never issued (or
+    a contingency note not yet transmitted): ``217 - Rejeição: NF-e não consta na base de
+    dados da SEFAZ``. Past the window (``faults.refuse_cancel_after``, 30 min):
+    ``501 - Rejeicao: Prazo de Cancelamento Superior ao Previsto na Legislacao`` (spelled
+    as in the vendor README). Otherwise ``cancelada`` with ``resposta_cancelamento``,
+    ``cancel_xml_url`` and ``xml`` (the cancel event). **Cancelling an already cancelled
+    note answers ``cancelada`` again, with the same protocol and event** (idempotent: a
+    client that lost the first answer can ask again safely; real SEFAZ would say 218/573,
+    which Emites is assumed to fold into the note's current state). A missing *motivo*
+    is allowed (the README calls it optional) and a default text is used.
+anything else
+    ``{"status": "erro", "erros": ["Tipo de mensagem desconhecido: X"]}`` under the same
+    identifier. A payload that is not a JSON object answers ``erro`` too.
+
+The :class:`EmitesFaults` knobs that change *decisions* live here (``status_override``,
+``contingency``, ``reject_next``, ``refuse_cancel_after``, ``errors_as_list``,
+``response_style``); the wire knobs are applied by the server. Thread-safe: the server
+runs :meth:`EmitesEngine.handle` in a worker thread (rendering a PDF takes tens of ms).
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import random
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Literal
+
+from posapp.domain.documents import UF_CODES, only_digits
+from posapp.domain.money import ZERO, round_money
+from posapp.sim.danfe_pdf import build_danfe_pdf
+from posapp.sim.emites_validation import (
+    BLANK,
+    NOT_TEXT,
+    chave_problem,
+    payments_key,
+    sefaz_rejections,
+    validate_create,
+)
+from posapp.sim.jsonwire import ENCODING, loads_decimal
+from posapp.sim.nfce_xml import (
+    SANDBOX_EMITTER,
+    SIM_CSC,
+    SIM_CSC_ID,
+    SimEmitter,
+    SimItem,
+    SimNote,
+    SimPayment,
+    build_nfeproc_xml,
+    local_timezone,
+    make_chave,
+    nfe_cancel_event_xml,
+    nfe_digest_value,
+    qr_code_url,
+)
+
+CREATE_NFCE = "CREATE_NFCE"
+CANCEL_NFCE = "CANCEL_NFCE"
+
+REJEICAO_501 = "501 - Rejeicao: Prazo de Cancelamento Superior ao Previsto na Legislacao"
+REJEICAO_217 = "217 - Rejeição: NF-e não consta na base de dados da SEFAZ"
+DEFAULT_MOTIVO = "Cancelamento solicitado pelo emitente"
+CONTINGENCY_REASON = "Sem comunicacao com a SEFAZ: emissao em contingencia off-line"  # xJust
+SIMULATED_ERROR = "Erro simulado: falha de comunicação com a SEFAZ"
+MOTIVO_RANGE = (15, 255)
+
+#: A flat stand-in for the IBPT table (federal + state) behind the Lei 12.741 value.
+APPROX_TAX_RATE = Decimal("0.3145")
+_STATUSES_WITH_ERRORS = ("erro", "rejeitada", "cancelamento_rejeitado")
+
+
+@dataclass
+class EmitesFaults:
+    """Run-time knobs; tests change them between (or during) requests.
+
+    Wire faults (applied by the server to the *answer*; the request is processed as
+    usual, so a note may exist that the client never heard about, which is exactly the
+    in-doubt case): ``delay_s``, ``hang``, ``close_mid_answer``, ``garbage``,
+    ``invalid_json``. Decision faults (applied here): ``status_override`` (every request
+    is answered with this status and nothing is issued or cancelled), ``contingency``
+    (issue offline, tpEmis 9, still ``sucesso``), ``reject_next`` (the next CREATE_NFCE is
+    rejected with this SEFAZ text, then the knob clears itself), ``refuse_cancel_after``
+    (the cancel window), ``errors_as_list`` (``erros`` as a flat list of strings, the
+    response schema's shape) and ``response_style`` (``"example"``: ``nfe_numero`` and
+    ``forma_pagamento`` as in the vendor's response example; ``"schema"``:
+    ``nfce_number``, ``forma_de_pagamento`` and ``client`` as in the response schema).
+    """
+
+    delay_s: float = 0.0
+    hang: bool = False
+    close_mid_answer: bool = False
+    garbage: bool = False
+    invalid_json: bool = False
+    status_override: str | None = None
+    contingency: bool = False
+    refuse_cancel_after: timedelta = timedelta(minutes=30)
+    reject_next: str | None = None
+    errors_as_list: bool = False
+    response_style: Literal["example", "schema"] = "example"
+
+    def reset(self) -> None:
+        """Back to a well-behaved daemon."""
+        fresh = EmitesFaults()
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(fresh, name))
+
+
+@dataclass
+class IssuedNote:
+    """A note the simulator issued, and its cancel once there is one."""
+
+    note: SimNote
+    xml: bytes
+    answer: dict[str, Any]  # the sucesso answer as first sent (before styling)
+    cancel_answer: dict[str, Any] | None = None
+    cancel_xml: bytes | None = None
+    cancelled_at: datetime | None = None
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancel_answer is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    identifier: str
+    body: dict[str, Any]
+
+
+@dataclass
+class _Counters:
+    numbers: dict[int, int] = field(default_factory=dict)  # serie -> last number
+    protocol: int = 0
+    emites_id: int = 0
+
+
+class EmitesEngine:
+    """Decides every answer. ``emitter`` is the store the daemon is configured for (its UF
+    and CNPJ go into every chave); ``serie`` may be changed at run time."""
+
+    def __init__(
+        self,
+        *,
+        emitter: SimEmitter = SANDBOX_EMITTER,
+        serie: int = 1,
+        environment: int = 2,
+        csc_id: str = SIM_CSC_ID,
+        csc: str = SIM_CSC,
+        strict_schema: bool = False,
+        faults: EmitesFaults | None = None,
+        seed: int | None = None,
+    ) -> None:
+        self.emitter = emitter
+        self.serie = serie
+        self.environment = environment
+        self.csc_id = csc_id
+        self.csc = csc
+        self.strict_schema = strict_schema
+        self.faults = faults if faults is not None else EmitesFaults()
+        self.notes: dict[str, IssuedNote] = {}
+        self._counters = _Counters()
+        self._random = random.Random(seed)
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ entry point
+
+    def handle(self, identifier: str, payload: bytes, now: datetime) -> Answer:
+        """The answer to one request frame. ``now`` is the (possibly fake) clock, tz-aware."""
+        with self._lock:
+            body = self._dispatch(identifier, payload, now.astimezone(UTC).replace(microsecond=0))
+            return Answer(identifier, self._styled(body))
+
+    def _dispatch(self, identifier: str, payload: bytes, now: datetime) -> dict[str, Any]:
+        if identifier not in (CREATE_NFCE, CANCEL_NFCE):
+            return {"status": "erro", "erros": [f"Tipo de mensagem desconhecido: {identifier}"]}
+        try:
+            request = loads_decimal(payload.decode(ENCODING))
+        except (ValueError, RecursionError) as exc:
+            return {"status": "erro", "erros": [f"JSON inválido: {exc}"]}
+        if not isinstance(request, dict):
+            return {"status": "erro", "erros": ["A mensagem deve ser um objeto JSON"]}
+        if identifier == CREATE_NFCE:
+            return self._create(request, now)
+        return self._cancel(request, now)
+
+    # ------------------------------------------------------------------ create
+
+    def _create(self, request: dict[str, Any], now: datetime) -> dict[str, Any]:
+        faults = self.faults
+        if faults.status_override is not None:
+            return self._overridden(_echo(request), faults.status_override)
+        if faults.reject_next is not None:
+            reason, faults.reject_next = faults.reject_next, None
+            return {**_echo(request), "status": "rejeitada", "erros": {"rejeicao": [reason]}}
+        errors = validate_create(request, emitter_uf=self.emitter.uf, strict=self.strict_schema)
+        if errors:
+            return {**_echo(request), "status": "rejeitada", "erros": errors}
+        rejections = sefaz_rejections(request)
+        if rejections:
+            return {**_echo(request), "status": "rejeitada", "erros": {"rejeicao": rejections}}
+        return copy.deepcopy(self._issue(request, now, contingency=faults.contingency).answer)
+
+    def _issue(self, request: dict[str, Any], now: datetime, *, contingency: bool) -> IssuedNote:
+        serie = self.serie
+        numero = self._counters.numbers.get(serie, 0) + 1
+        self._counters.numbers[serie] = numero
+        tp_emis = 9 if contingency else 1
+        code = self._code(numero)
+        chave = make_chave(
+            emitter=self.emitter, serie=serie, numero=numero, emitted_at=now, code=code, tp_emis=tp_emis
+        )
+        items = tuple(_item(p) for p in request["produtos"])
+        payments = tuple(_payment(p) for p in request[payments_key(request)])
+        cliente = request.get("cliente") if isinstance(request.get("cliente"), Mapping) else None
+        info = request.get("informacoes_adicionais") or {}
+        note = SimNote(
+            chave=chave,
+            numero=numero,
+            serie=serie,
+            emitted_at=now,
+            authorized_at=now,
+            protocolo=None if contingency else self._protocol(now),
+            emitter=self.emitter,
+            items=items,
+            payments=payments,
+            environment=self.environment,
+            tp_emis=tp_emis,
+            contingency_at=now if contingency else None,
+            contingency_reason=CONTINGENCY_REASON if contingency else None,
+            customer_document=_customer_document(cliente),
+            customer_name=cliente.get("nome") if cliente else None,
+            inf_cpl=info.get("informacoes_contribuinte") or None,
+            inf_ad_fisco=info.get("informacoes_fisco") or None,
+            csc_id=self.csc_id,
+            csc=self.csc,
+            nat_op=str(request.get("natureza_operacao") or "VENDA")[:60],
+            ind_pres=int(request.get("indicador_presenca", 1)),
+        )
+        xml = build_nfeproc_xml(note)
+        digest = nfe_digest_value(xml) or ""
+        pdf = build_danfe_pdf(note, qr_url=qr_code_url(note, digest))
+        self._counters.emites_id += 1
+        emites_id = self._counters.emites_id
+        receipt: dict[str, Any] = {
+            "chave_acesso": chave,
+            "codigo_verificacao": digest,
+            "data_emissao": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        if note.protocolo is not None:
+            receipt["numero_protocolo"] = note.protocolo
+        echo = _echo(request)
+        for product, item in zip(echo["produtos"], items, strict=True):
+            product["tributacao"] = self._taxes(item)
+        answer = {
+            **echo,
+            "id": emites_id,
+            "status": "sucesso",
+            "nfe_numero": numero,
+            "serie": serie,
+            "danfe_url": _url("pdf_files", emites_id, "danfe.pdf"),
+            "xml_url": _url("xml_files", emites_id, "nfe.xml"),
+            "resposta_emissao": receipt,
+            "danfe": base64.b64encode(pdf).decode("ascii"),
+            "xml": base64.b64encode(xml).decode("ascii"),
+        }
+        issued = IssuedNote(note=note, xml=xml, answer=answer)
+        self.notes[chave] = issued
+        return issued
+
+    def _code(self, numero: int) -> str:
+        """``cNF``: 8 random digits, never equal to the number (SEFAZ refuses that)."""
+        while True:
+            code = f"{self._random.randrange(10**8):08d}"
+            if int(code) != numero:
+                return code
+
+    def _protocol(self, now: datetime) -> str:
+        """15 digits like ``353180004134006``: 3, cUF, year, a sequence."""
+        self._counters.protocol += 1
+        year = now.astimezone(local_timezone(self.emitter.uf)).strftime("%y")
+        return f"3{UF_CODES[self.emitter.uf]}{year}{self._counters.protocol:010d}"
+
+    def _taxes(self, item: SimItem) -> dict[str, Any]:
+        """The per-product ``tributacao`` Emites adds (a small, consistent subset)."""
+        base = item.net_total
+        if self.emitter.crt in (1, 2):
+            icms: dict[str, Any] = {"situacao_simples_nacional": "102", "codigo_origem_produto": item.origin}
+        else:
+            icms = {
+                "situacao_tributaria": "00",
+                "modalidade_base_calculo": 3,
+                "aliquota_icms": item.icms_rate,
+                "valor_base_calculo": base,
+                "valor_icms": round_money(base * item.icms_rate / 100),
+            }
+        return {"icms": icms, "valor_aproximado_total": item.approx_tax}
+
+    # ------------------------------------------------------------------ cancel
+
+    def _cancel(self, request: dict[str, Any], now: datetime) -> dict[str, Any]:
+        chave = request.get("chave_acesso")
+        motivo = request.get("motivo")
+        echo = {"chave_acesso": chave, "motivo": motivo}
+        if self.faults.status_override is not None:
+            return self._overridden(echo, self.faults.status_override)
+        errors: dict[str, list[str]] = {}
+        problem = chave_problem(chave)
+        if problem is not None and problem[0] == "validation":
+            errors["chave_acesso"] = [problem[1]]
+        if motivo is not None:
+            if not isinstance(motivo, str):
+                errors["motivo"] = [NOT_TEXT]
+            elif not MOTIVO_RANGE[0] <= len(motivo) <= MOTIVO_RANGE[1]:
+                errors["motivo"] = [f"tamanho deve estar entre {MOTIVO_RANGE[0]} e {MOTIVO_RANGE[1]}"]
+            elif not motivo.strip():
+                errors["motivo"] = [BLANK]
+        if errors:
+            return {**echo, "status": "cancelamento_rejeitado", "erros": errors}
+        if problem is not None:
+            return {**echo, "status": "cancelamento_rejeitado", "erros": {"rejeicao": [problem[1]]}}
+        assert isinstance(chave, str)  # chave_problem() accepted it
+        issued = self.notes.get(chave)
+        if issued is None or issued.note.protocolo is None:
+            return {**echo, "status": "cancelamento_rejeitado", "erros": {"rejeicao": [REJEICAO_217]}}
+        if issued.cancel_answer is not None:
+            return copy.deepcopy(issued.cancel_answer)
+        summary = {k: v for k, v in issued.answer.items() if k not in ("danfe", "xml")}
+        if now - issued.note.authorized_at > self.faults.refuse_cancel_after:
+            return {
+                **copy.deepcopy(summary),
+                "status": "cancelamento_rejeitado",
+                "erros": {"rejeicao": [REJEICAO_501]},
+            }
+        text = motivo if isinstance(motivo, str) else DEFAULT_MOTIVO
+        protocol = self._protocol(now)
+        event = nfe_cancel_event_xml(
+            chave=chave,
+            note_protocolo=issued.note.protocolo,
+            cancel_protocolo=protocol,
+            motivo=text,
+            cancelled_at=now,
+            environment=issued.note.environment,
+        )
+        answer = {
+            **copy.deepcopy(summary),
+            "status": "cancelada",
+            "xml": base64.b64encode(event).decode("ascii"),
+            "resposta_cancelamento": {"chave_acesso": chave, "numero_protocolo": protocol},
+            "cancel_xml_url": _url("cancel_xml_files", int(summary["id"]), "cancel_nfe.xml"),
+        }
+        issued.cancel_answer = answer
+        issued.cancel_xml = event
+        issued.cancelled_at = now
+        return copy.deepcopy(answer)
+
+    # ------------------------------------------------------------------ shapes
+
+    @staticmethod
+    def _overridden(echo: dict[str, Any], status: str) -> dict[str, Any]:
+        body = {**echo, "status": status}
+        if status in _STATUSES_WITH_ERRORS:
+            body["erros"] = [SIMULATED_ERROR]
+        return body
+
+    def _styled(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Apply ``errors_as_list`` and ``response_style`` to an answer."""
+        faults = self.faults
+        if faults.errors_as_list and isinstance(body.get("erros"), Mapping):
+            body = {**body, "erros": _flatten(body["erros"])}
+        if faults.response_style == "schema":
+            renames = {
+                "nfe_numero": "nfce_number",
+                "forma_pagamento": "forma_de_pagamento",
+                "cliente": "client",
+            }
+            body = {renames.get(k, k): v for k, v in body.items()}
+        return body
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _echo(request: Mapping[str, Any]) -> dict[str, Any]:
+    """The request as the answer repeats it: ``forma_de_pagamento`` becomes ``forma_pagamento``."""
+    return {
+        ("forma_pagamento" if k == "forma_de_pagamento" else k): copy.deepcopy(v) for k, v in request.items()
+    }
+
+
+def _flatten(errors: Mapping[str, Any]) -> list[str]:
+    flat: list[str] = []
+    for key, messages in errors.items():
+        for message in messages if isinstance(messages, list) else [messages]:
+            flat.append(str(message) if key == "rejeicao" else f"{key} {message}")
+    return flat
+
+
+def _url(kind: str, emites_id: int, name: str) -> str:
+    digits = f"{emites_id:09d}"
+    return f"http://emites-sim.invalid/nfce/{kind}/{digits[:3]}/{digits[3:6]}/{digits[6:]}/original/{name}"
+
+
+def _decimal(value: object) -> Decimal:
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)
+    return ZERO
+
+
+def _item(product: Mapping[str, Any]) -> SimItem:
+    quantity = _decimal(product["quantidade_comercial"])
+    gross = round_money(_decimal(product["valor_total_produto"]))
+    discount = round_money(_decimal(product.get("valor_desconto")))
+    order_item = product.get("num_item_pedido")
+    return SimItem(
+        code=str(product["codigo_produto"]),
+        description=str(product["descricao"]),
+        ncm=str(product["ncm"]),
+        quantity=quantity,
+        unit_price=_decimal(product["valor_unitario_comercial"]),
+        gtin=str(product["codigo_ean"]),
+        cfop=str(product.get("cfop") or "5102"),
+        cest=product.get("cest") or None,
+        unit=str(product["unidade_comercial"]),
+        gross_total=gross,
+        discount=discount,
+        origin=int(product.get("codigo_origem_produto") or 0),
+        approx_tax=round_money((gross - discount) * APPROX_TAX_RATE),
+        order_number=product.get("num_pedido") or None,
+        order_item=order_item if isinstance(order_item, int) else None,
+        extra_info=product.get("informacoes_adicionais") or None,
+    )
+
+
+def _payment(payment: Mapping[str, Any]) -> SimPayment:
+    card = payment.get("cartao") if isinstance(payment.get("cartao"), Mapping) else {}
+    integration = card.get("tipo_integracao") if card else None
+    return SimPayment(
+        tpag=str(payment["tipo_de_pagamento"]),
+        amount=round_money(_decimal(payment["valor_do_pagamento"])),
+        card_integration=integration if isinstance(integration, int) else None,
+        card_cnpj=card.get("cnpj_credenciadora") if card else None,
+        card_brand=card.get("bandeira_operadora") if card else None,
+        card_authorization=card.get("numero_autorizacao_operacao") if card else None,
+    )
+
+
+def _customer_document(cliente: Mapping[str, Any] | None) -> str | None:
+    if not cliente:
+        return None
+    document = str(cliente.get("cpf_cnpj") or "")
+    if cliente.get("pessoa_fisica_juridica") == "foreign":
+        return document or None
+    return only_digits(document) or None

@@ -1,0 +1,261 @@
+"""Issue and cancel from the command line against the Emites-Client simulator over
+loopback, with real SQLite journals: the headless core's acceptance tests.
+
+The simulator runs on its own loop in a thread (the CLI runs ``asyncio.run`` itself);
+what it received is the evidence for "nothing sent" and "no second CREATE".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from posapp import cli
+from posapp.domain.documents import parse_chave
+from posapp.journal.store import Journal
+from posapp.protocol.framing import FrameDecoder
+from tests.conftest import sale_mapping
+from tests.support.emites_thread import EmitesInThread
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def emites() -> Iterator[EmitesInThread]:
+    with EmitesInThread() as sim:
+        yield sim
+
+
+@pytest.fixture
+def sale_file(tmp_path: Path) -> Path:
+    path = tmp_path / "sale.json"
+    path.write_text(json.dumps(sale_mapping()), encoding="utf-8")
+    return path
+
+
+def write_config(tmp_path: Path, *, response_timeout_s: float = 5, window_min: int = 30) -> Path:
+    path = tmp_path / "posapp.toml"
+    path.write_text(
+        f"[emites]\nconnect_timeout_s = 1\nresponse_timeout_s = {response_timeout_s}\n"
+        f"[nfce]\ncancel_window_min = {window_min}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, Any]]:
+    code = cli.main(list(argv))
+    out = capsys.readouterr().out
+    return code, json.loads(out.strip().splitlines()[-1])
+
+
+def emit(capsys, tmp_path: Path, sim: EmitesInThread, sale: Path, *extra: str) -> tuple[int, dict[str, Any]]:
+    return run_cli(
+        capsys, "nfce", "emit", str(sale), "--data-dir", str(tmp_path / "data"),
+        "--emites", f"127.0.0.1:{sim.port}", "--json", *extra,
+    )  # fmt: skip
+
+
+def creates(sim: EmitesInThread) -> list[bytes]:
+    return [r.payload for r in sim.requests() if r.identifier == "CREATE_NFCE"]
+
+
+def test_emit_then_cancel_with_the_documented_json(capsys, tmp_path, emites, sale_file) -> None:
+    code, out = emit(capsys, tmp_path, emites, sale_file)
+    assert code == 0, out
+    assert out["status"] == "authorized"
+    assert out["backend"] == "emites"
+    chave = parse_chave(out["chave_acesso"])
+    assert (chave.number, chave.series) == (out["numero"], out["serie"])
+    authorized_at = datetime.fromisoformat(out["authorized_at"])
+    assert authorized_at.tzinfo is not None
+    assert datetime.fromisoformat(out["cancel_deadline"]) == authorized_at + timedelta(minutes=29)
+    assert out["protocolo"] and out["errors"] == []
+
+    # The journal holds the answer's XML and PDF, and the XML carries our items.
+    journal = Journal.in_dir(tmp_path / "data")
+    xml = journal.document(out["sale_id"], "xml")
+    assert xml is not None and b"14600" in xml and out["chave_acesso"].encode() in xml
+    assert (journal.document(out["sale_id"], "danfe_pdf") or b"").startswith(b"%PDF")
+    journal.close()
+
+    code, cancelled = run_cli(
+        capsys, "nfce", "cancel", out["chave_acesso"], "--motivo", "Desistencia do comprador",
+        "--data-dir", str(tmp_path / "data"), "--emites", f"127.0.0.1:{emites.port}", "--json",
+    )  # fmt: skip
+    assert code == 0, cancelled
+    assert cancelled["status"] == "cancelled"
+    assert cancelled["protocolo"] and cancelled["protocolo"] != out["protocolo"]
+
+    code, listing = run_cli(capsys, "nfce", "list", "--data-dir", str(tmp_path / "data"), "--json")
+    assert code == 0
+    assert [s["status"] for s in listing["sales"]] == ["cancelled"]
+
+
+def test_latin1_on_the_wire_and_exact_size_header(capsys, tmp_path, emites, sale_file) -> None:
+    code, _ = emit(capsys, tmp_path, emites, sale_file)
+    assert code == 0
+    (raw,) = creates(emites)
+    assert b"P\xe3o de A\xe7\xfacar" in raw  # "ã" is the single byte 0xE3, "ç" 0xE7, "ú" 0xFA
+    assert "ã".encode() not in raw  # never UTF-8
+    journal = Journal.in_dir(tmp_path / "data")
+    (sale,) = journal.list_sales()
+    request = journal.attempts(sale.sale_id)[0].request
+    journal.close()
+    size, _, rest = request.partition(b":")
+    assert int(size) == len(rest) + 1  # the size counts ":" + identifier + ":" + payload
+    decoder = FrameDecoder()
+    decoder.feed(request)
+    frame = decoder.next_frame()
+    assert frame is not None and frame.identifier == "CREATE_NFCE" and frame.payload == raw
+    assert decoder.buffered == 0
+
+
+@pytest.mark.parametrize(
+    ("fault", "value", "status", "code"),
+    [
+        ("hang", True, "in_doubt", 5),
+        ("delay_s", 3.0, "in_doubt", 5),
+        ("close_mid_answer", True, "in_doubt", 5),
+        ("garbage", True, "in_doubt", 5),
+        ("invalid_json", True, "in_doubt", 5),
+        ("status_override", "processando", "in_doubt", 5),
+        ("status_override", "erro", "in_doubt", 5),
+        ("reject_next", "471 - Rejeição: Informado NCM=00 indevidamente", "rejected", 3),
+        ("contingency", True, "authorized", 0),
+    ],
+)
+def test_misbehaviour_maps_to_state_and_exit_code(
+    capsys, tmp_path, emites, sale_file, fault: str, value: object, status: str, code: int
+) -> None:
+    setattr(emites.faults, fault, value)
+    config = write_config(tmp_path, response_timeout_s=1)
+    exit_code, out = emit(capsys, tmp_path, emites, sale_file, "--config", str(config))
+    assert (exit_code, out["status"]) == (code, status), out
+    assert len(creates(emites)) == 1  # sent exactly once, never retried blindly
+    journal = Journal.in_dir(tmp_path / "data")
+    (row,) = journal.list_sales()
+    assert row.state.value == status
+    journal.close()
+    if status == "rejected":
+        assert any("471" in e for e in out["errors"])
+    if fault == "contingency":
+        assert out["contingency"] is True and parse_chave(out["chave_acesso"]).emission_type == 9
+
+
+def test_issuer_down_queues_the_sale_and_drain_sends_it_later(capsys, tmp_path, emites, sale_file) -> None:
+    emites.stop()
+    config = write_config(tmp_path)
+    code, out = emit(capsys, tmp_path, emites, sale_file, "--config", str(config))
+    assert (code, out["status"]) == (4, "queued")
+    assert creates(emites) == []
+    emites.start()
+    code, drained = run_cli(
+        capsys, "nfce", "drain", "--data-dir", str(tmp_path / "data"), "--config", str(config),
+        "--emites", f"127.0.0.1:{emites.port}", "--json",
+    )  # fmt: skip
+    assert code == 0 and drained["authorized"] == 1 and drained["still_queued"] == 0
+    assert len(creates(emites)) == 1
+
+
+def test_bad_input_sends_and_stores_nothing(capsys, tmp_path, emites) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(sale_mapping(customer={"document": "529.982.247-24"})), encoding="utf-8")
+    code, out = emit(capsys, tmp_path, emites, bad)
+    assert code == 2 and out["status"] == "invalid"
+    assert "CPF" in out["errors"][0]
+    assert emites.requests() == []
+    assert not (tmp_path / "data" / "journal.sqlite3").exists()
+
+
+def test_cancel_past_the_window_is_refused_locally(capsys, tmp_path, emites, sale_file) -> None:
+    code, out = emit(capsys, tmp_path, emites, sale_file)
+    assert code == 0
+    # Age the note: the journal says it was authorized 31 minutes ago.
+    old = (datetime.now(UTC) - timedelta(minutes=31)).isoformat()
+    db = sqlite3.connect(tmp_path / "data" / "journal.sqlite3")
+    db.execute("UPDATE sales SET authorized_at = ?", (old,))
+    db.commit()
+    db.close()
+    code, refused = run_cli(
+        capsys, "nfce", "cancel", out["chave_acesso"], "--motivo", "Desistencia do comprador",
+        "--data-dir", str(tmp_path / "data"), "--emites", f"127.0.0.1:{emites.port}", "--json",
+    )  # fmt: skip
+    assert code == 6 and refused["status"] == "window_closed"
+    assert "30 minutos" in refused["errors"][0]
+    assert [r.identifier for r in emites.requests()] == ["CREATE_NFCE"]  # no CANCEL_NFCE went out
+
+
+def test_sefaz_501_keeps_the_note_authorized_with_the_reason(capsys, tmp_path, emites, sale_file) -> None:
+    # Our window is configured longer than the issuer's: the issuer's 501 must be handled.
+    config = write_config(tmp_path, window_min=60)
+    code, out = emit(capsys, tmp_path, emites, sale_file, "--config", str(config))
+    assert code == 0
+    emites.simulator.advance_clock(timedelta(minutes=31))
+    code, refused = run_cli(
+        capsys, "nfce", "cancel", out["chave_acesso"], "--motivo", "Desistencia do comprador",
+        "--data-dir", str(tmp_path / "data"), "--config", str(config),
+        "--emites", f"127.0.0.1:{emites.port}", "--json",
+    )  # fmt: skip
+    assert code == 3 and refused["status"] == "authorized"
+    assert any("501" in e for e in refused["errors"])
+
+
+def test_short_motivo_is_bad_input(capsys, tmp_path, emites, sale_file) -> None:
+    code, out = emit(capsys, tmp_path, emites, sale_file)
+    assert code == 0
+    code, refused = run_cli(
+        capsys, "nfce", "cancel", out["chave_acesso"], "--motivo", "muito curto",
+        "--data-dir", str(tmp_path / "data"), "--emites", f"127.0.0.1:{emites.port}", "--json",
+    )  # fmt: skip
+    assert code == 2 and "15" in refused["errors"][0]
+    assert [r.identifier for r in emites.requests()] == ["CREATE_NFCE"]
+
+
+@pytest.mark.slow
+def test_kill_9_while_waiting_for_the_issuer_leaves_the_sale_in_doubt(tmp_path, emites, sale_file) -> None:
+    emites.faults.hang = True
+    data = tmp_path / "data"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    args = [sys.executable, "-m", "posapp", "nfce", "emit", str(sale_file), "--data-dir", str(data),
+            "--emites", f"127.0.0.1:{emites.port}", "--json"]  # fmt: skip
+    process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while not creates(emites):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the request never reached the simulator"
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGKILL)
+    process.communicate(timeout=10)
+    assert process.returncode == -signal.SIGKILL
+
+    # What the dead process committed: the sale, the exact request, ISSUING.
+    journal = Journal.in_dir(data)
+    (row,) = journal.list_sales()
+    assert row.state.value == "issuing"
+    assert journal.attempts(row.sale_id)[0].request.endswith(creates(emites)[0])
+    journal.close()
+
+    # The next start reports it IN_DOUBT and does not resend it, not even on drain.
+    emites.faults.hang = False
+    listing = subprocess.run([sys.executable, "-m", "posapp", "nfce", "list", "--data-dir", str(data), "--json"],
+                             env=env, capture_output=True, text=True, check=True)  # fmt: skip
+    assert [s["status"] for s in json.loads(listing.stdout)["sales"]] == ["in_doubt"]
+    drained = subprocess.run(
+        [sys.executable, "-m", "posapp", "nfce", "drain", "--data-dir", str(data),
+         "--emites", f"127.0.0.1:{emites.port}", "--json"],
+        env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert drained.returncode == 0, drained.stderr
+    assert len(creates(emites)) == 1
