@@ -296,15 +296,21 @@ class Journal:
             return attempt_id
 
     def begin_cancel(self, sale_id: str, backend: str, request: bytes, motivo: str, at: datetime) -> int:
+        """Commit the cancel request and CANCELLING before it is sent. A sale already
+        CANCELLING (an earlier cancel went unanswered) gets another attempt: resending a
+        cancel is harmless, the issuer answers "already cancelled" if the first one landed."""
         with self._tx() as db:
             cursor = db.execute(
                 "INSERT INTO attempts (sale_id, kind, backend, reference, request, created_at)"
                 " VALUES (?, 'cancel', ?, ?, ?, ?)",
                 (sale_id, backend, sale_id, request, _iso(at)),
             )
-            self._move(
-                db, sale_id, SaleState.CANCELLING, at, "cancelling", {"motivo": motivo}, cancel_motivo=motivo
-            )
+            if self._state_of(db, sale_id) is SaleState.CANCELLING:
+                self._event(db, sale_id, at, "cancel_retry", None, None, {"motivo": motivo})
+            else:
+                self._move(
+                    db, sale_id, SaleState.CANCELLING, at, "cancelling", {"motivo": motivo}, cancel_motivo=motivo
+                )
             return int(cursor.lastrowid or 0)
 
     def finish_attempt(self, attempt_id: int, outcome: str, response: str | None, at: datetime) -> None:

@@ -352,7 +352,8 @@ class PosService:
         checked here, before anything is stored or sent (raises ``CancelRefused``)."""
         motivo = check_motivo(motivo)
         row = await self._db(self.journal.get_sale, sale_id)
-        if row.state is not SaleState.AUTHORIZED or row.chave is None or row.authorized_at is None:
+        cancellable = (SaleState.AUTHORIZED, SaleState.CANCELLING)  # CANCELLING: retry an unanswered cancel
+        if row.state not in cancellable or row.chave is None or row.authorized_at is None:
             raise NothingToDo(
                 f"sale {sale_id} is {row.state}; only authorized notes are cancelled",
                 user_message=f"Só NFC-e autorizadas podem ser canceladas (esta está '{row.state.label}').",

@@ -259,3 +259,21 @@ def test_kill_9_while_waiting_for_the_issuer_leaves_the_sale_in_doubt(tmp_path, 
     )  # fmt: skip
     assert drained.returncode == 0, drained.stderr
     assert len(creates(emites)) == 1
+
+
+def test_unanswered_cancel_stays_cancelling_and_can_be_retried(capsys, tmp_path, emites, sale_file) -> None:
+    config = write_config(tmp_path, response_timeout_s=1)
+    code, out = emit(capsys, tmp_path, emites, sale_file, "--config", str(config))
+    assert code == 0
+    cancel = ("nfce", "cancel", out["chave_acesso"], "--motivo", "Desistencia do comprador",
+              "--data-dir", str(tmp_path / "data"), "--config", str(config),
+              "--emites", f"127.0.0.1:{emites.port}", "--json")  # fmt: skip
+    emites.faults.hang = True
+    code, first = run_cli(capsys, *cancel)
+    assert (code, first["status"]) == (5, "cancelling")
+    emites.faults.hang = False
+    code, second = run_cli(capsys, *cancel)
+    assert (code, second["status"]) == (0, "cancelled")
+    # The first cancel had landed (the simulator processed it, only the answer hung): the
+    # retry is answered "cancelled" again, and nothing was issued.
+    assert [r.identifier for r in emites.requests()] == ["CREATE_NFCE", "CANCEL_NFCE", "CANCEL_NFCE"]
