@@ -2,6 +2,6 @@
 
 import sys
 
-from posapp.cli import main
+from posapp.cli import run
 
-sys.exit(main())
+sys.exit(run())

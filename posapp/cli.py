@@ -426,6 +426,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def run() -> int:
+    """The process entry point (console script, ``python -m posapp``, the frozen app):
+    logging to the user's log folder and the crash handler, then :func:`main`.
+
+    Tests call :func:`main` directly, so they do not install process-wide hooks.
+    ``POSAPP_LOG_DIR`` overrides the log folder (support, and the test suite's subprocesses).
+    """
+    import os
+
+    from posapp.crash import install_crash_handler
+    from posapp.logging_setup import setup_logging
+
+    log_dir = os.environ.get("POSAPP_LOG_DIR")
+    log_path = setup_logging(Path(log_dir) if log_dir else None)
+    install_crash_handler(log_path)
+    return main()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -439,4 +457,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Subprocesses started by tests (``python -m posapp ...``) log here, not in the user's folder.
+os.environ.setdefault("POSAPP_LOG_DIR", os.path.join(os.environ.get("TMPDIR", "/tmp"), "posapp-test-logs"))
 
 from decimal import Decimal  # noqa: E402
 from typing import Any  # noqa: E402

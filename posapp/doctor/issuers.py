@@ -1,0 +1,175 @@
+"""Checks of the issuers: Emites-Client on its TCP port, the online providers over HTTP, and
+the local clock measured against a provider's ``Date`` header."""
+
+from __future__ import annotations
+
+import email.utils
+import os
+import socket
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import httpx
+
+from posapp.config import EmitesConfig, ProviderConfig
+from posapp.doctor.result import CheckResult, fail, ok, warn
+
+CLOCK_WARN_S = 120.0
+CLOCK_FAIL_S = 600.0
+HTTP_TIMEOUT_CAP_S = 10.0  # a provider's timeout_s is for issuing; the doctor needs less patience
+
+
+# --- Emites-Client ---------------------------------------------------------------------------
+
+
+def check_emites(emites: EmitesConfig) -> CheckResult:
+    """A TCP connect with the configured timeout; no request is sent (nothing gets issued)."""
+    title = "Emites-Client"
+    where = f"{emites.host}:{emites.port}"
+    if not emites.enabled:
+        return ok(title, "Desativado na configuração; as vendas vão direto aos provedores online.")
+    started = time.perf_counter()
+    try:
+        with socket.create_connection((emites.host, emites.port), timeout=emites.connect_timeout_s):
+            elapsed_ms = (time.perf_counter() - started) * 1000
+    except TimeoutError:
+        return fail(
+            title,
+            f"{where} não respondeu em {emites.connect_timeout_s:g} s.",
+            "Verifique se o serviço Emites-Client está rodando e se o firewall libera a porta.",
+        )
+    except OSError as exc:
+        return fail(
+            title,
+            f"Sem conexão com {where} ({exc.strerror or exc}).",
+            "Inicie o serviço Emites-Client (ou confira host/porta em [emites] na configuração). "
+            "Enquanto isso as vendas vão para o provedor online ou ficam na fila.",
+        )
+    return ok(title, f"Aceitando conexões em {where} ({elapsed_ms:.0f} ms).")
+
+
+# --- providers and the clock -----------------------------------------------------------------
+
+
+def _label(name: str) -> str:
+    try:
+        from posapp.fiscal.secrets import provider_label
+    except ImportError:  # pragma: no cover - the fiscal package ships with the app
+        return name
+    return provider_label(name)
+
+
+def _describe_skew(skew_s: float) -> str:
+    direction = "adiantado" if skew_s > 0 else "atrasado"
+    seconds = abs(skew_s)
+    amount = f"{seconds / 60:.1f} min" if seconds >= 90 else f"{seconds:.0f} s"
+    return f"{amount} {direction}"
+
+
+def check_clock_skew(skew_s: float, source: str) -> CheckResult:
+    """Grade ``local - server`` seconds: warn past 2 min, fail past 10 min."""
+    title = "Relógio"
+    if abs(skew_s) > CLOCK_FAIL_S:
+        return fail(
+            title,
+            f"O relógio deste computador está {_describe_skew(skew_s)} em relação a {source}.",
+            "Acerte data, hora e fuso horário (ative a sincronização automática). Com o relógio errado "
+            "a SEFAZ rejeita notas e o prazo de cancelamento de 30 minutos é calculado errado.",
+        )
+    if abs(skew_s) > CLOCK_WARN_S:
+        return warn(
+            title,
+            f"O relógio deste computador está {_describe_skew(skew_s)} em relação a {source}.",
+            "Ative a sincronização automática de horário; o prazo de cancelamento depende dele.",
+        )
+    return ok(title, f"Diferença de {_describe_skew(skew_s)} em relação a {source}.")
+
+
+def _provider_reachability(
+    provider: ProviderConfig, client: httpx.Client, now: Callable[[], datetime]
+) -> list[CheckResult]:
+    label = _label(provider.name)
+    title = f"Provedor {label}"
+    before = now()
+    try:
+        response = client.get(provider.base_url, timeout=min(provider.timeout_s, HTTP_TIMEOUT_CAP_S))
+    except httpx.TimeoutException:
+        return [
+            fail(
+                title,
+                f"{provider.base_url} não respondeu a tempo.",
+                "Verifique a conexão com a internet deste caixa.",
+            )
+        ]
+    except httpx.HTTPError as exc:
+        text = str(exc) or type(exc).__name__
+        hint = "Verifique a conexão com a internet, o endereço base_url e o proxy/firewall."
+        if "CERTIFICATE" in text.upper() or "SSL" in text.upper():
+            hint = "Falha no certificado TLS: confira data e hora deste computador e o proxy da rede."
+        return [fail(title, f"Sem conexão com {provider.base_url} ({text}).", hint)]
+    after = now()
+    results = [ok(title, f"{provider.base_url} respondeu (HTTP {response.status_code}).")]
+    date_header = response.headers.get("date")
+    server_time: datetime | None = None
+    if date_header:
+        try:
+            server_time = email.utils.parsedate_to_datetime(date_header)
+        except (TypeError, ValueError):
+            server_time = None
+    if server_time is None or server_time.tzinfo is None:
+        results.append(
+            warn(
+                "Relógio",
+                f"{label} não informou a hora (cabeçalho Date); não foi possível medir o relógio.",
+                "Confira manualmente a data e a hora deste computador.",
+            )
+        )
+        return results
+    midpoint = before + (after - before) / 2
+    skew = (midpoint - server_time).total_seconds()
+    results.append(check_clock_skew(skew, f"{label} ({provider.base_url})"))
+    return results
+
+
+def _provider_token(provider: ProviderConfig) -> CheckResult:
+    label = _label(provider.name)
+    title = f"Token {label}"
+    try:
+        from posapp.fiscal.secrets import resolve_token
+    except ImportError:  # pragma: no cover - the fiscal package ships with the app
+        return warn(title, "Não verificado (módulo fiscal indisponível).", "Reinstale o posapp.")
+    try:
+        resolve_token(provider)
+    except Exception as exc:  # TokenNotFound, or a keyring backend that blew up
+        message = (
+            getattr(exc, "user_message", None) or f"Não foi possível ler o token ({type(exc).__name__})."
+        )
+        return fail(title, message, "Sem o token o provedor recusa todas as notas.")
+    source = (
+        f"variável de ambiente {provider.token_env}"
+        if provider.token_env and os.environ.get(provider.token_env, "").strip()
+        else f"cofre de senhas do sistema (serviço '{provider.keyring_service}')"
+    )
+    return ok(title, f"Token presente ({source}).")  # the value itself is never shown
+
+
+def check_provider(
+    provider: ProviderConfig,
+    *,
+    client: httpx.Client | None = None,
+    now: Callable[[], datetime] | None = None,
+) -> list[CheckResult]:
+    """Reachability, clock skew from the ``Date`` header, and token presence for one provider."""
+    if not provider.enabled:
+        return [ok(f"Provedor {_label(provider.name)}", "Desativado na configuração.")]
+    clock = now if now is not None else (lambda: datetime.now(UTC))
+    own_client = client is None
+    http = client if client is not None else httpx.Client(follow_redirects=False)
+    try:
+        results = _provider_reachability(provider, http, clock)
+    finally:
+        if own_client:
+            http.close()
+    results.append(_provider_token(provider))
+    return results
