@@ -343,7 +343,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 def cmd_gui(args: argparse.Namespace) -> int:
     from posapp.ui.main import run_gui
 
-    return run_gui(_load_config(args), _data_dir(args))
+    return run_gui(_load_config(args), _data_dir(args), config_path=getattr(args, "config", None))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -1,0 +1,366 @@
+"""Benchmark of the counter's speed with a big catalog and a long cart.
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_gui.py [--products 200000] [--lines 300]
+
+It generates its own catalog (``--products`` rows with accents, valid GTINs and fiscal
+fields) as a CSV and measures, against the real code paths:
+
+* CSV import (``posapp.catalog.csv_import.import_csv``) — target <= 15 s;
+* name search (``Catalog.search``, FTS5) over many queries — target <= 30 ms median;
+* scan to row on screen: a code typed in the checkout field and Enter, until the new row
+  is in the cart model and the table has painted it (Qt paints while the loop waits; a
+  paint is forced when it has not), for a ``--lines`` cart — target <= 16 ms median (a
+  full-window repaint is reported apart, as a worst case);
+* start-up to a ready checkout, in a fresh process (Python and Qt imports, store and
+  journal open, window shown) — target <= 2 s.
+
+Nothing is sent anywhere: the issuer points to a closed loopback port and no printer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+WORDS = [
+    "Arroz",
+    "Feijão",
+    "Açúcar",
+    "Café",
+    "Óleo",
+    "Azeite",
+    "Macarrão",
+    "Farinha",
+    "Leite",
+    "Manteiga",
+    "Queijo",
+    "Requeijão",
+    "Iogurte",
+    "Pão",
+    "Biscoito",
+    "Chocolate",
+    "Achocolatado",
+    "Molho",
+    "Maionese",
+    "Sal",
+    "Sardinha",
+    "Banana",
+    "Tomate",
+    "Cebola",
+    "Batata",
+    "Maçã",
+    "Frango",
+    "Carne",
+    "Linguiça",
+    "Cerveja",
+    "Refrigerante",
+    "Água",
+    "Suco",
+    "Sorvete",
+    "Papel",
+    "Creme",
+    "Sabonete",
+    "Detergente",
+    "Amaciante",
+    "Vinagre",
+    "Milho",
+    "Ervilha",
+    "Atum",
+    "Presunto",
+    "Mortadela",
+    "Salsicha",
+    "Bolacha",
+    "Granola",
+    "Aveia",
+    "Mel",
+    "Geleia",
+]
+QUALIFIERS = [
+    "Integral",
+    "Tradicional",
+    "Light",
+    "Zero",
+    "Orgânico",
+    "Especial",
+    "Premium",
+    "Econômico",
+    "Refinado",
+    "Cristal",
+    "Extra",
+]
+SIZES = ("200g", "500g", "1kg", "5kg", "350ml", "1L", "2L", "90g", "12un", "395g")
+
+
+def gtin13(number: int) -> str:
+    body = f"789{number:09d}"
+    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(body))
+    return body + str((10 - total % 10) % 10)
+
+
+def write_catalog(path: Path, count: int, seed: int = 7) -> list[str]:
+    """Write ``count`` products; returns their GTINs (for scans)."""
+    rng = random.Random(seed)
+    gtins = []
+    with path.open("w", encoding="utf-8", newline="") as out:
+        out.write("code,gtin,description,ncm,cfop,cest,unit,price,origin\n")
+        for i in range(count):
+            gtin = gtin13(i + 1)
+            gtins.append(gtin)
+            description = (
+                f"{rng.choice(WORDS)} {rng.choice(QUALIFIERS)} {rng.choice(WORDS)} {rng.choice(SIZES)}"
+            )
+            cents = rng.randint(99, 99_999)
+            out.write(f"P{i:06d},{gtin},{description},22030000,5102,,UN,{cents // 100}.{cents % 100:02d},0\n")
+    return gtins
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def summary(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {
+        "median_ms": round(statistics.median(ordered) * 1000, 3),
+        "p95_ms": round(ordered[int(len(ordered) * 0.95) - 1] * 1000, 3),
+        "max_ms": round(ordered[-1] * 1000, 3),
+        "n": len(ordered),
+    }
+
+
+def bench_catalog(data_dir: Path, products: int) -> tuple[dict[str, object], list[str]]:
+    from posapp.catalog.csv_import import import_csv
+    from posapp.catalog.products import Catalog
+    from posapp.catalog.storedb import StoreDB
+
+    csv_path = data_dir / "catalog.csv"
+    started = time.perf_counter()
+    gtins = write_catalog(csv_path, products)
+    generated = time.perf_counter() - started
+    store = StoreDB.in_data_dir(data_dir)
+    catalog = Catalog(store)
+    started = time.perf_counter()
+    report = import_csv(catalog, csv_path)
+    imported = time.perf_counter() - started
+    rng = random.Random(11)
+    queries = []
+    for _ in range(300):
+        word = rng.choice(WORDS + QUALIFIERS)
+        kind = rng.randint(0, 2)
+        if kind == 0:
+            queries.append(word[: rng.randint(1, 4)])
+        elif kind == 1:
+            queries.append(f"{word} {rng.choice(QUALIFIERS)[:3]}")
+        else:
+            queries.append(word.lower().replace("ã", "a").replace("ç", "c").replace("é", "e"))
+    catalog.search("aquecimento")  # warm the page cache once
+    samples = []
+    hits = 0
+    for query in queries:
+        started = time.perf_counter()
+        hits += len(catalog.search(query, limit=200))
+        samples.append(time.perf_counter() - started)
+    lookups = []
+    for gtin in rng.sample(gtins, 300):
+        started = time.perf_counter()
+        catalog.find(gtin)
+        lookups.append(time.perf_counter() - started)
+    store.close()
+    return (
+        {
+            "products": products,
+            "csv_generate_s": round(generated, 2),
+            "csv_import_s": round(imported, 2),
+            "csv_rows_accepted": report.accepted,
+            "csv_rows_rejected": len(report.rejected),
+            "name_search": summary(samples),
+            "name_search_avg_results": round(hits / len(queries), 1),
+            "gtin_lookup": summary(lookups),
+        },
+        gtins,
+    )
+
+
+def paint_clock(widget: object) -> object:
+    """Records when ``widget`` last received a paint event."""
+    from posapp.ui.qt import QEvent, QObject
+
+    class _Clock(QObject):
+        last = 0.0
+
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.Paint:
+                self.last = time.perf_counter()
+            return False
+
+    clock = _Clock()
+    widget.installEventFilter(clock)  # type: ignore[attr-defined]
+    return clock
+
+
+async def _scan_latency(data_dir: Path, codes: list[str]) -> dict[str, object]:
+    from posapp.config import Config, EmitesConfig, PrinterConfig
+    from posapp.operators.accounts import Role
+    from posapp.ui.main import open_context
+    from posapp.ui.main_window import MainWindow
+
+    config = Config(
+        emites=EmitesConfig(host="127.0.0.1", port=closed_port()), printer=PrinterConfig(uri="none")
+    )
+    ctx = await open_context(config, data_dir)
+    try:
+        if ctx.operators.get("bench") is None:
+            ctx.operators.create("bench", "Benchmark", Role.CASHIER, "0000")
+        ctx.operator = ctx.operators.get("bench")
+        window = MainWindow(ctx)
+        window.show()
+        window.start()
+        await asyncio.sleep(0.2)
+        painted = paint_clock(window.table.viewport())
+        inserted = [0.0]
+        window.vm.model.rowsInserted.connect(lambda *_: inserted.__setitem__(0, time.perf_counter()))
+        samples = []
+        full = []
+        forced = 0
+        for code in codes:
+            rows = window.vm.model.rowCount()
+            started = time.perf_counter()
+            window.code.setText(code)
+            window.submit_code()
+            await window.vm.scans.wait_idle()
+            # Qt paints the table while the loop waits; if it has not yet, paint it now.
+            if painted.last < inserted[0]:
+                forced += 1
+                window.table.viewport().repaint()
+            samples.append(time.perf_counter() - started)
+            assert window.vm.model.rowCount() == rows + 1
+            started = time.perf_counter()
+            window.repaint()  # the whole window, for reference (worst case)
+            full.append(time.perf_counter() - started)
+        result: dict[str, object] = {
+            "lines": len(codes),
+            "scan_to_row": summary(samples),
+            "scan_to_row_last_50": summary(samples[-50:]),
+            "full_window_repaint": summary(full),
+            "scans_painted_by_qt_before_idle": len(codes) - forced,
+            "cart_total": str(window.vm.cart.total),
+        }
+        await window.shutdown()
+        window.close()
+        return result
+    finally:
+        await ctx.aclose()
+
+
+def bench_scans(data_dir: Path, gtins: list[str], lines: int) -> dict[str, object]:
+    from posapp.ui.main import run_loop
+
+    codes = random.Random(3).sample(gtins, lines)
+    box: dict[str, object] = {}
+
+    async def main() -> int:
+        box.update(await _scan_latency(data_dir, codes))
+        return 0
+
+    run_loop(main)
+    return box
+
+
+STARTUP_CHILD = r"""
+import asyncio, os, sys, time
+t0 = time.perf_counter()
+from pathlib import Path
+from posapp.config import Config, EmitesConfig, PrinterConfig
+from posapp.ui.main import open_context, run_loop
+from posapp.ui.main_window import MainWindow
+from posapp.ui.qt import QApplication
+
+async def main():
+    emites = EmitesConfig(host="127.0.0.1", port=int(sys.argv[2]))
+    config = Config(emites=emites, printer=PrinterConfig(uri="none"))
+    ctx = await open_context(config, Path(sys.argv[1]))
+    ctx.operator = ctx.operators.get("bench")
+    window = MainWindow(ctx)
+    window.show()
+    window.start()
+    await asyncio.sleep(0)
+    window.repaint()
+    print("READY", time.perf_counter() - t0, flush=True)
+    await window.shutdown()
+    await ctx.aclose()
+    return 0
+
+run_loop(main)
+"""
+
+
+def bench_startup(data_dir: Path, runs: int = 3) -> dict[str, object]:
+    samples = []
+    inner = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, "-c", STARTUP_CHILD, str(data_dir), str(closed_port())],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT)},
+            check=False,
+        )
+        ready = [line for line in proc.stdout.splitlines() if line.startswith("READY")]
+        if not ready:
+            raise RuntimeError(f"start-up child failed: {proc.stderr[-2000:]}")
+        samples.append(time.perf_counter() - started)
+        inner.append(float(ready[0].split()[1]))
+    return {
+        "process_spawn_to_ready_s": round(statistics.median(samples), 3),
+        "interpreter_to_ready_s": round(statistics.median(inner), 3),
+        "runs": runs,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--products", type=int, default=200_000)
+    parser.add_argument("--lines", type=int, default=300)
+    parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="posapp-bench-") as tmp:
+        data_dir = Path(tmp)
+        results: dict[str, object] = {}
+        catalog, gtins = bench_catalog(data_dir, args.products)
+        results["catalog"] = catalog
+        results["checkout"] = bench_scans(data_dir, gtins, args.lines)
+        results["startup"] = bench_startup(data_dir)
+    targets = {
+        "scan_to_row_median_ms<=16": results["checkout"]["scan_to_row"]["median_ms"] <= 16,  # type: ignore[index]
+        "name_search_median_ms<=30": catalog["name_search"]["median_ms"] <= 30,  # type: ignore[index]
+        "csv_import_s<=15": catalog["csv_import_s"] <= 15,  # type: ignore[operator]
+        "startup_s<=2": results["startup"]["process_spawn_to_ready_s"] <= 2,  # type: ignore[index]
+    }
+    results["targets_met"] = targets
+    if args.json:
+        print(json.dumps(results, ensure_ascii=False))
+    else:
+        print(json.dumps(results, ensure_ascii=False, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,278 @@
+"""Import the catalog from a CSV file, with a line-by-line report of what was refused.
+
+Columns (header required, any order, case-insensitive; Portuguese names accepted)::
+
+    code,gtin,description,ncm,cfop,cest,unit,price,origin
+    codigo,gtin,descricao,ncm,cfop,cest,unidade,preco,origem
+
+* ``code`` (required) the store's code, unique; a later line with the same code is refused.
+* ``gtin`` optional; 8/12/13/14 digits with a valid check digit, or empty / ``SEM GTIN``.
+* ``description`` (required) up to 120 characters.
+* ``ncm`` (required) 8 digits (dots allowed). ``cfop`` defaults to 5102, ``cest`` optional
+  (7 digits), ``unit`` defaults to UN, ``origin`` 0-8 (default 0).
+* ``price`` > 0, ``4.99``, ``4,99`` or ``1.234,56``.
+
+The delimiter is ``,`` or ``;`` (spreadsheets in Brazil save with ``;``), detected from
+the header. The file is UTF-8 (with or without BOM), else Windows-1252. Every row is
+checked with the same rules an NFC-e item is built with (:class:`posapp.domain.sale.Item`),
+so a product that imports can always be sold. Accepted rows are written in one
+transaction: an import is all or nothing for the rows it accepts, never half a file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from posapp.catalog.errors import CatalogFileError
+from posapp.catalog.products import (
+    Catalog,
+    Product,
+    rebuild_index,
+    suspend_index,
+    upsert_rows,
+    utc_now_iso,
+)
+from posapp.domain.errors import DomainError
+from posapp.domain.sale import SEM_GTIN, Item, describe_validation_error
+
+COLUMNS = ("code", "gtin", "description", "ncm", "cfop", "cest", "unit", "price", "origin")
+REQUIRED = ("code", "description", "ncm", "price")
+_ALIASES = {
+    "codigo": "code",
+    "código": "code",
+    "cod": "code",
+    "ean": "gtin",
+    "descricao": "description",
+    "descrição": "description",
+    "nome": "description",
+    "unidade": "unit",
+    "un": "unit",
+    "preco": "price",
+    "preço": "price",
+    "origem": "origin",
+}
+
+_BATCH = 5000
+BULK_ROWS = 2000  # above this, rebuild the search index once instead of row by row
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedRow:
+    line: int  # 1-based line number in the file (the header is line 1)
+    code: str
+    reason: str  # Portuguese, for the manager
+
+
+@dataclass(slots=True)
+class ImportReport:
+    path: str
+    rows: int = 0
+    inserted: int = 0
+    updated: int = 0
+    rejected: list[RejectedRow] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def accepted(self) -> int:
+        return self.inserted + self.updated
+
+    def summary(self) -> str:
+        return (
+            f"{self.rows} linhas lidas: {self.inserted} produtos novos, {self.updated} atualizados, "
+            f"{len(self.rejected)} recusados."
+        )
+
+    def lines(self) -> list[str]:
+        """The report as text lines: the summary, then one line per refused row."""
+        return [self.summary()] + [
+            f"linha {r.line} ({r.code or 'sem código'}): {r.reason}" for r in self.rejected
+        ]
+
+
+def _decode(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace")
+
+
+def _header_map(header: list[str]) -> dict[str, int]:
+    mapping: dict[str, int] = {}
+    for index, name in enumerate(header):
+        key = name.strip().lower()
+        key = _ALIASES.get(key, key)
+        if key in COLUMNS and key not in mapping:
+            mapping[key] = index
+    missing = [c for c in REQUIRED if c not in mapping]
+    if missing:
+        raise CatalogFileError(
+            f"CSV header lacks {missing}: {header}",
+            user_message=(
+                f"Cabeçalho do CSV sem as colunas obrigatórias: {', '.join(missing)}. "
+                f"Colunas aceitas: {', '.join(COLUMNS)}."
+            ),
+        )
+    return mapping
+
+
+def parse_price(text: str) -> Decimal:
+    """``4.99``, ``4,99``, ``1.234,56``, ``1,234.56``, ``R$ 4,99`` -> Decimal; refuses floats
+    by construction (strings only) and anything that is not a positive amount."""
+    value = text.strip().removeprefix("R$").strip().replace(" ", "")
+    if "," in value and "." in value:
+        if value.rfind(",") > value.rfind("."):
+            value = value.replace(".", "").replace(",", ".")
+        else:
+            value = value.replace(",", "")
+    elif "," in value:
+        value = value.replace(",", ".")
+    try:
+        price = Decimal(value)
+    except InvalidOperation:
+        raise ValueError(f"preço '{text}' não é um número") from None
+    if not price.is_finite() or price <= 0:
+        raise ValueError(f"preço '{text}' deve ser maior que zero")
+    if price.as_tuple().exponent < -10:  # type: ignore[operator]
+        raise ValueError(f"preço '{text}' tem casas decimais demais (máx. 10)")
+    return price
+
+
+def product_from_row(values: dict[str, str]) -> Product:
+    """Validate one row (already mapped to column names); raises ``ValueError`` with a
+    Portuguese reason."""
+    price = parse_price(values.get("price", ""))
+    origin_text = values.get("origin", "").strip() or "0"
+    if not origin_text.isdigit():
+        raise ValueError(f"origem '{origin_text}' deve ser um número de 0 a 8")
+    try:
+        item = Item(
+            code=values.get("code", ""),
+            gtin=values.get("gtin", "") or SEM_GTIN,
+            description=" ".join(values.get("description", "").split()),
+            ncm=values.get("ncm", ""),
+            cfop=values.get("cfop", "").strip() or "5102",
+            cest=values.get("cest", "") or None,
+            unit=(values.get("unit", "").strip() or "UN").upper(),
+            quantity=Decimal(1),
+            unit_price=price,
+            origin=int(origin_text),
+        )
+    except ValidationError as exc:
+        raise ValueError(describe_validation_error(exc).replace("\n", "; ")) from None
+    except DomainError as exc:
+        raise ValueError(exc.user_message) from None
+    return Product(
+        code=item.code,
+        gtin=None if item.gtin == SEM_GTIN else item.gtin,
+        description=item.description,
+        ncm=item.ncm,
+        cfop=item.cfop,
+        cest=item.cest,
+        unit=item.unit,
+        price=price,
+        origin=item.origin,
+    )
+
+
+def _rows(text: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    first_line = text.split("\n", 1)[0]
+    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise CatalogFileError("empty CSV", user_message="O arquivo CSV está vazio.") from None
+
+    def numbered() -> Iterator[tuple[int, list[str]]]:
+        for row in reader:
+            yield reader.line_num, row
+
+    return header, numbered()
+
+
+def import_csv(
+    catalog: Catalog,
+    path: Path,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Read ``path``, validate every row, write the accepted ones; blocking (use an executor).
+
+    ``progress`` is called with the number of rows read so far, every few thousand rows,
+    from the calling thread.
+    """
+    started = time.perf_counter()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise CatalogFileError(
+            f"cannot read {path}: {exc}", user_message=f"Não foi possível ler o arquivo {path}: {exc}"
+        ) from exc
+    text = _decode(raw)
+    bulk = text.count("\n") > BULK_ROWS
+    header, rows = _rows(text)
+    mapping = _header_map(header)
+    report = ImportReport(path=str(path))
+    existing = catalog.all_codes()
+    seen: dict[str, int] = {}
+    batch: list[tuple[object, ...]] = []
+    now = utc_now_iso()
+
+    with catalog.store.transaction() as conn:
+        if bulk:
+            suspend_index(conn)
+        for line, row in rows:
+            if not any(cell.strip() for cell in row):
+                continue
+            report.rows += 1
+            values = {name: row[index].strip() if index < len(row) else "" for name, index in mapping.items()}
+            code = values.get("code", "")
+            if code in seen:
+                report.rejected.append(RejectedRow(line, code, f"código repetido (já na linha {seen[code]})"))
+                continue
+            try:
+                product = product_from_row(values)
+            except ValueError as exc:
+                report.rejected.append(RejectedRow(line, code, str(exc)))
+                continue
+            seen[product.code] = line
+            if product.code in existing:
+                report.updated += 1
+            else:
+                report.inserted += 1
+            batch.append(
+                (
+                    product.code,
+                    product.gtin,
+                    product.description,
+                    product.ncm,
+                    product.cfop,
+                    product.cest,
+                    product.unit,
+                    str(product.price),
+                    product.origin,
+                    product.search_text,
+                    now,
+                )
+            )
+            if len(batch) >= _BATCH:
+                upsert_rows(conn, batch)
+                batch.clear()
+                if progress is not None:
+                    progress(report.rows)
+        if batch:
+            upsert_rows(conn, batch)
+        if bulk:
+            rebuild_index(conn)
+    if progress is not None:
+        progress(report.rows)
+    report.seconds = time.perf_counter() - started
+    return report

@@ -1,0 +1,214 @@
+"""The checkout's view-model: what a scan or a typed code does to the cart.
+
+Every code goes through :class:`~posapp.ui.scan_input.ScanQueue`, so codes are handled
+in arrival order, one at a time, and wait while a dialog is open. The lookup runs on the
+store's thread; the cart and its model change on the GUI thread. No fiscal rule lives
+here: the cart becomes a :class:`~posapp.domain.sale.Sale`, and the domain validates it.
+
+Signals:
+    line_added(int): a row was appended (its row index).
+    totals_changed(): the total or item count changed.
+    last_item(str, str): description and price text of the line just rung up.
+    message(str, str): text for the cashier and its level ("", "warning", "error").
+    customer_changed(str): the consumer document shown (formatted), or "".
+    cart_reset(): a new sale started.
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+
+from pydantic import ValidationError
+
+from posapp.catalog.products import Product
+from posapp.catalog.scale import parse_scale_label, quantity_for_price
+from posapp.domain.documents import format_cpf_cnpj
+from posapp.domain.sale import Customer, describe_validation_error
+from posapp.errors import PosappError
+from posapp.operators.audit import Action
+from posapp.ui.cart import Cart, CartLine
+from posapp.ui.context import AppContext
+from posapp.ui.formatting import brl, quantity_text
+from posapp.ui.models import CartModel
+from posapp.ui.qt import QObject, Signal, tr
+from posapp.ui.scan_input import EntryError, ScanQueue, parse_entry
+
+log = logging.getLogger("posapp.ui")
+
+
+class CheckoutViewModel(QObject):
+    line_added = Signal(int)
+    totals_changed = Signal()
+    last_item = Signal(str, str)
+    message = Signal(str, str)
+    customer_changed = Signal(str)
+    cart_reset = Signal()
+
+    def __init__(self, ctx: AppContext, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.cart = Cart()
+        self.model = CartModel(self.cart, self)
+        self.scans = ScanQueue(self._handle)
+
+    def start(self) -> None:
+        self.scans.start()
+
+    async def stop(self) -> None:
+        await self.scans.stop()
+
+    # -- input ---------------------------------------------------------------------------
+
+    def submit(self, text: str) -> None:
+        """A code typed (or read by a keyboard-wedge scanner) and Enter."""
+        text = text.strip()
+        if text:
+            self.scans.push(text)
+
+    async def _handle(self, text: str) -> None:
+        try:
+            entry = parse_entry(text)
+        except EntryError as exc:
+            self.message.emit(str(exc), "error")
+            return
+        try:
+            resolved = await self._resolve(entry.code, entry.quantity)
+        except PosappError as exc:
+            self.message.emit(exc.user_message, "error")
+            return
+        if resolved is None:
+            return
+        product, quantity, unit_price, barcode = resolved
+        self.add(product, quantity, unit_price=unit_price, scale_barcode=barcode)
+
+    async def _resolve(
+        self, code: str, quantity: Decimal | None
+    ) -> tuple[Product, Decimal, Decimal | None, str | None] | None:
+        store, catalog = self.ctx.store, self.ctx.catalog
+        label = parse_scale_label(code, self.ctx.terminal.scale)
+        if label is not None:
+            product = None
+            for candidate in label.code_candidates():
+                product = await store.run(catalog.by_code, candidate)
+                if product is not None:
+                    break
+            if product is not None:
+                if quantity is not None:
+                    self.message.emit(
+                        tr("Etiqueta de balança já traz a quantidade: não multiplique."),
+                        "error",
+                    )
+                    return None
+                if label.price is not None:
+                    try:
+                        weight = quantity_for_price(label.price, product.price)
+                    except ValueError as exc:
+                        self.message.emit(str(exc), "error")
+                        return None
+                    return product, weight, None, code
+                assert label.weight is not None
+                return product, label.weight, None, code
+        product = await store.run(catalog.find, code)
+        if product is None:
+            self.message.emit(tr("Produto não encontrado: ") + code, "error")
+            return None
+        quantity = quantity if quantity is not None else Decimal(1)
+        if quantity != quantity.to_integral_value() and not product.sold_by_weight:
+            self.message.emit(
+                tr("Quantidade fracionada só para produtos vendidos por peso ou medida (")
+                + product.unit
+                + ").",
+                "error",
+            )
+            return None
+        return product, quantity, None, None
+
+    def add(
+        self,
+        product: Product,
+        quantity: Decimal,
+        *,
+        unit_price: Decimal | None = None,
+        scale_barcode: str | None = None,
+    ) -> CartLine | None:
+        if self.cart.rejected:
+            self.message.emit(
+                tr("Venda rejeitada: corrija e tecle F10 para reenviar (itens novos são aceitos)."),
+                "warning",
+            )
+        try:
+            line = self.cart.add(product, quantity, unit_price=unit_price, scale_barcode=scale_barcode)
+        except ValidationError as exc:
+            self.message.emit(
+                tr("Cadastro do produto não permite a venda: ") + describe_validation_error(exc),
+                "error",
+            )
+            return None
+        self.model.line_appended()
+        self.last_item.emit(
+            line.product.description,
+            f"{quantity_text(line.quantity)} {line.product.unit} x {brl(line.unit_price)} "
+            f"= {brl(line.total)}",
+        )
+        self.message.emit("", "")
+        self.totals_changed.emit()
+        return line
+
+    # -- changes that may need a manager ---------------------------------------------------
+
+    async def void_line(self, number: int, *, authorized_by: str | None) -> CartLine | None:
+        try:
+            line = self.cart.void(number)
+        except KeyError:
+            self.message.emit(tr("Não existe o item ") + str(number) + ".", "error")
+            return None
+        except ValueError:
+            self.message.emit(tr("O item ") + str(number) + tr(" já está cancelado."), "error")
+            return None
+        self.model.line_changed(number)
+        self.totals_changed.emit()
+        self.message.emit(
+            tr("Item ") + f"{number:03d}" + tr(" cancelado: ") + line.product.description,
+            "warning",
+        )
+        await self.ctx.store.run(
+            self.ctx.audit.record,
+            Action.VOID_LINE,
+            operator=self.ctx.operator_login,
+            authorized_by=authorized_by,
+            sale_id=self.cart.sale_id,
+            detail=f"item {number}: {line.product.code} {quantity_text(line.quantity)} x {line.unit_price}",
+        )
+        return line
+
+    async def abort(self, *, authorized_by: str | None) -> None:
+        if self.cart.rejected:
+            self.message.emit(
+                tr("Esta venda já está no registro fiscal (rejeitada): trate-a no histórico (F12)."),
+                "error",
+            )
+            return
+        cart = self.cart
+        await self.ctx.store.run(
+            self.ctx.audit.record,
+            Action.ABORT_SALE,
+            operator=self.ctx.operator_login,
+            authorized_by=authorized_by,
+            sale_id=cart.sale_id,
+            detail=f"{cart.item_count} item(ns), {brl(cart.total)}",
+        )
+        self.new_sale()
+        self.message.emit(tr("Venda descartada."), "warning")
+
+    def set_customer(self, document: str | None) -> None:
+        self.cart.customer = Customer(document=document) if document else None
+        self.customer_changed.emit(format_cpf_cnpj(self.cart.customer.document) if self.cart.customer else "")
+
+    def new_sale(self) -> None:
+        self.cart = Cart()
+        self.model.set_cart(self.cart)
+        self.customer_changed.emit("")
+        self.last_item.emit("", "")
+        self.totals_changed.emit()
+        self.cart_reset.emit()

@@ -1,0 +1,124 @@
+"""Everything a window needs, built once at start-up: the store (catalog, operators,
+audit, cash), the terminal settings, the fiscal service and who is logged in.
+
+The service is built by a factory so the settings dialog can rebuild it after a change
+of issuer or printer, and so tests can inject a clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from posapp.catalog.products import Catalog
+from posapp.catalog.storedb import StoreDB
+from posapp.config import Config
+from posapp.operators.accounts import Operator, Operators
+from posapp.operators.audit import Action, AuditLog
+from posapp.operators.cash import CashBook
+from posapp.services.pos import PosService
+from posapp.ui.config_file import save_config
+from posapp.ui.terminal_settings import TerminalSettings, load_terminal_settings, save_terminal_settings
+
+log = logging.getLogger("posapp.ui")
+
+ServiceFactory = Callable[[Config], PosService]
+
+
+def default_service_factory(data_dir: Path) -> ServiceFactory:
+    def build(config: Config) -> PosService:
+        from posapp.services.factory import build_service
+
+        return build_service(config, data_dir)
+
+    return build
+
+
+@dataclass
+class AppContext:
+    config: Config
+    data_dir: Path
+    store: StoreDB
+    catalog: Catalog
+    audit: AuditLog
+    operators: Operators
+    cash: CashBook
+    terminal: TerminalSettings
+    service: PosService
+    service_factory: ServiceFactory
+    config_path: Path | None = None
+    demo: bool = False
+    operator: Operator | None = None
+    last_print_error: str | None = None
+    last_print_ok: bool | None = None
+    _closed: bool = field(default=False, repr=False)
+
+    @classmethod
+    def open(
+        cls,
+        config: Config,
+        data_dir: Path,
+        *,
+        service_factory: ServiceFactory | None = None,
+        config_path: Path | None = None,
+        demo: bool = False,
+    ) -> AppContext:
+        """Blocking (opens SQLite files): call it through ``asyncio.to_thread`` from the loop."""
+        store = StoreDB.in_data_dir(data_dir)
+        audit = AuditLog(store)
+        factory = service_factory or default_service_factory(data_dir)
+        return cls(
+            config=config,
+            data_dir=data_dir,
+            store=store,
+            catalog=Catalog(store),
+            audit=audit,
+            operators=Operators(store, audit),
+            cash=CashBook(store),
+            terminal=load_terminal_settings(store),
+            service=factory(config),
+            service_factory=factory,
+            config_path=config_path,
+            demo=demo,
+        )
+
+    @property
+    def operator_login(self) -> str | None:
+        return self.operator.login if self.operator else None
+
+    async def start(self) -> list[str]:
+        """Start-up recovery of the journal (interrupted issues become IN_DOUBT)."""
+        return await self.service.start()
+
+    async def apply_config(self, config: Config) -> None:
+        """Save ``config`` and rebuild the service with it (the old one is closed)."""
+        if self.config_path is not None:
+            await asyncio.to_thread(save_config, config, self.config_path)
+        old = self.service
+        self.service = self.service_factory(config)
+        self.config = config
+        await self.service.start()
+        await old.aclose()
+        await self.store.run(
+            self.audit.record,
+            Action.SETTINGS,
+            operator=self.operator_login,
+            detail="configuração fiscal/impressora",
+        )
+
+    async def apply_terminal(self, settings: TerminalSettings) -> None:
+        await self.store.run(save_terminal_settings, self.store, settings)
+        self.terminal = settings
+        await self.store.run(
+            self.audit.record, Action.SETTINGS, operator=self.operator_login, detail="terminal"
+        )
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        await self.service.aclose()
+        await asyncio.to_thread(self.store.close)

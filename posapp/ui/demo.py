@@ -1,0 +1,105 @@
+"""``posapp demo``: everything needed to ring up, print and cancel a sale in the first
+minute, with no configuration — the built-in Emites-Client simulator on 127.0.0.1 (same
+loop), the on-screen printer, the sample catalog (real-looking products, with accents)
+and two operators, in a throw-away data folder that is removed on exit.
+
+Operators: manager ``gerente`` PIN 1234, cashier ``caixa`` PIN 0000 (the login screen
+shows them in demo mode).
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from posapp.catalog.csv_import import ImportReport, import_csv
+from posapp.catalog.products import Catalog
+from posapp.catalog.storedb import StoreDB
+from posapp.config import Config, EmitesConfig, PrinterConfig
+from posapp.operators.accounts import Operators, Role
+from posapp.operators.audit import AuditLog
+
+log = logging.getLogger("posapp.ui")
+
+DEMO_OPERATORS = (
+    ("gerente", "Gerente Demonstração", Role.MANAGER, "1234"),
+    ("caixa", "Caixa Um", Role.CASHIER, "0000"),
+)
+
+
+def demo_config(emites_port: int, *, base: Config | None = None) -> Config:
+    """The demo configuration: the simulator on loopback and the on-screen printer."""
+    config = base or Config()
+    return config.model_copy(
+        update={
+            "emites": EmitesConfig(
+                host="127.0.0.1", port=emites_port, connect_timeout_s=2, response_timeout_s=20
+            ),
+            "printer": PrinterConfig(uri="preview", paper_mm=80),
+            "providers": (),
+        }
+    )
+
+
+def prepare_demo_data(data_dir: Path, *, catalog_csv: Path | None = None) -> ImportReport | None:
+    """Blocking: import the sample catalog and create the demo operators (once)."""
+    from posapp.resources import resource_path
+
+    store = StoreDB.in_data_dir(data_dir)
+    try:
+        catalog = Catalog(store)
+        report = None
+        if catalog.count() == 0:
+            report = import_csv(catalog, catalog_csv or resource_path("catalog_demo.csv"))
+        operators = Operators(store, AuditLog(store))
+        for login, name, role, pin in DEMO_OPERATORS:
+            if operators.get(login) is None:
+                operators.create(login, name, role, pin, created_by="demo")
+        return report
+    finally:
+        store.close()
+
+
+async def _maybe_await(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
+
+
+async def start_simulator() -> tuple[Any, int]:
+    from posapp.sim.emites import EmitesSimulator
+
+    simulator = EmitesSimulator()
+    port = int(await _maybe_await(simulator.start()))
+    return simulator, port
+
+
+async def demo_main(data_dir: Path) -> int:
+    import asyncio
+
+    from posapp.ui.main import gui_main
+
+    simulator, port = await start_simulator()
+    try:
+        await asyncio.to_thread(prepare_demo_data, data_dir)
+        config = demo_config(port)
+        return await gui_main(config, data_dir, demo=True, config_path=data_dir / "posapp.toml")
+    finally:
+        await _maybe_await(simulator.stop())
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    """The ``posapp demo`` command."""
+    from posapp.ui.main import run_loop
+
+    keep = bool(getattr(args, "keep_data", False))
+    data_dir = Path(tempfile.mkdtemp(prefix="posapp-demo-"))
+    log.info("demo data folder: %s", data_dir)
+    try:
+        return run_loop(lambda: demo_main(data_dir))
+    finally:
+        if not keep:
+            shutil.rmtree(data_dir, ignore_errors=True)

@@ -1,0 +1,298 @@
+"""Checkout dialogs: operator login (and the first manager), the consumer's CPF/CNPJ,
+voiding a line, and the cash movements."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from posapp.catalog.storedb import StoreDB
+from posapp.domain.documents import format_cpf_cnpj, validate_cpf_or_cnpj
+from posapp.domain.errors import InvalidDocument
+from posapp.errors import PosappError
+from posapp.operators.accounts import Operator, Operators, Role
+from posapp.operators.cash import CashKind
+from posapp.ui.formatting import brl, parse_decimal
+from posapp.ui.qt import (
+    QComboBox,
+    QDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    Qt,
+    QVBoxLayout,
+    QWidget,
+    tr,
+)
+from posapp.ui.tasks import async_slot
+from posapp.ui.widgets import set_role
+
+
+def _buttons(
+    dialog: QDialog, ok_text: str, on_ok: object, *, role: str = "primary"
+) -> tuple[QHBoxLayout, QPushButton]:
+    row = QHBoxLayout()
+    back = QPushButton(tr("Voltar (Esc)"), dialog)
+    back.setAutoDefault(False)
+    back.clicked.connect(dialog.reject)
+    ok = QPushButton(ok_text, dialog)
+    ok.setAutoDefault(False)
+    set_role(ok, role)
+    ok.clicked.connect(on_ok)
+    row.addWidget(back)
+    row.addStretch(1)
+    row.addWidget(ok)
+    return row, ok
+
+
+class LoginDialog(QDialog):
+    """Operator login at start (and when the operator changes)."""
+
+    def __init__(
+        self, store: StoreDB, operators: Operators, *, hint: str = "", parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(tr("posapp — entrada do operador"))
+        self._store = store
+        self._operators = operators
+        self.operator: Operator | None = None
+        layout = QVBoxLayout(self)
+        title = QLabel(tr("Entrada do operador"), self)
+        title.setObjectName("totalCaption")
+        layout.addWidget(title)
+        form = QFormLayout()
+        self.login = QLineEdit(self)
+        self.login.setPlaceholderText(tr("login"))
+        self.pin = QLineEdit(self)
+        self.login.returnPressed.connect(self.pin.setFocus)
+        self.pin.setEchoMode(QLineEdit.EchoMode.Password)
+        self.pin.setMaxLength(12)
+        self.pin.returnPressed.connect(self.submit)
+        form.addRow(tr("Operador"), self.login)
+        form.addRow(tr("PIN"), self.pin)
+        layout.addLayout(form)
+        self.hint = QLabel(hint, self)
+        self.hint.setWordWrap(True)
+        set_role(self.hint, "warning")
+        self.hint.setVisible(bool(hint))
+        layout.addWidget(self.hint)
+        self.error = QLabel("", self)
+        set_role(self.error, "error")
+        layout.addWidget(self.error)
+        row, self.ok = _buttons(self, tr("Entrar (Enter)"), self.submit)
+        layout.addLayout(row)
+        self.setMinimumWidth(520)
+        self.login.setFocus()
+
+    @async_slot
+    async def submit(self) -> None:
+        login, pin = self.login.text().strip(), self.pin.text()
+        if not login:
+            self.login.setFocus()
+            return
+        self.ok.setEnabled(False)
+        try:
+            self.operator = await self._store.run(self._operators.authenticate, login, pin)
+        except PosappError as exc:
+            self.error.setText(exc.user_message)
+            self.pin.clear()
+            self.pin.setFocus()
+            return
+        finally:
+            self.ok.setEnabled(True)
+        self.accept()
+
+
+class FirstManagerDialog(QDialog):
+    """First start with no operators: create the store's manager."""
+
+    def __init__(self, store: StoreDB, operators: Operators, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(tr("posapp — primeiro acesso"))
+        self._store = store
+        self._operators = operators
+        self.operator: Operator | None = None
+        layout = QVBoxLayout(self)
+        intro = QLabel(
+            tr("Nenhum operador cadastrado. Crie o gerente da loja (ele cadastra os demais)."), self
+        )
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
+        form = QFormLayout()
+        self.login = QLineEdit("gerente", self)
+        self.name = QLineEdit(self)
+        self.pin = QLineEdit(self)
+        self.pin.setEchoMode(QLineEdit.EchoMode.Password)
+        self.pin2 = QLineEdit(self)
+        self.pin2.setEchoMode(QLineEdit.EchoMode.Password)
+        self.pin2.returnPressed.connect(self.submit)
+        form.addRow(tr("Login"), self.login)
+        form.addRow(tr("Nome"), self.name)
+        form.addRow(tr("PIN (4 a 12 dígitos)"), self.pin)
+        form.addRow(tr("Repita o PIN"), self.pin2)
+        layout.addLayout(form)
+        self.error = QLabel("", self)
+        set_role(self.error, "error")
+        layout.addWidget(self.error)
+        row, self.ok = _buttons(self, tr("Criar gerente (Enter)"), self.submit)
+        layout.addLayout(row)
+        self.name.setFocus()
+
+    @async_slot
+    async def submit(self) -> None:
+        if self.pin.text() != self.pin2.text():
+            self.error.setText(tr("Os PINs não conferem."))
+            return
+        try:
+            self.operator = await self._store.run(
+                self._operators.create,
+                self.login.text(),
+                self.name.text() or self.login.text(),
+                Role.MANAGER,
+                self.pin.text(),
+            )
+        except PosappError as exc:
+            self.error.setText(exc.user_message)
+            return
+        self.accept()
+
+
+class CustomerDialog(QDialog):
+    """The consumer's CPF or CNPJ, checked digit by digit before it is accepted.
+
+    An empty field removes the identification.
+    """
+
+    def __init__(self, current: str | None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(tr("CPF/CNPJ do consumidor"))
+        self.document: str | None = current
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel(tr("CPF ou CNPJ na nota (deixe vazio para não identificar):"), self))
+        self.field = QLineEdit(format_cpf_cnpj(current) if current else "", self)
+        self.field.setMaxLength(18)
+        self.field.setPlaceholderText("000.000.000-00")
+        self.field.returnPressed.connect(self.submit)
+        layout.addWidget(self.field)
+        self.error = QLabel("", self)
+        set_role(self.error, "error")
+        self.error.setWordWrap(True)
+        layout.addWidget(self.error)
+        self.field.textEdited.connect(lambda _text: self.error.setText(""))
+        row, _ = _buttons(self, tr("Confirmar (Enter)"), self.submit)
+        layout.addLayout(row)
+        self.setMinimumWidth(520)
+        self.field.selectAll()
+        self.field.setFocus()
+
+    def submit(self) -> None:
+        text = self.field.text().strip()
+        if not text:
+            self.document = None
+            self.accept()
+            return
+        try:
+            self.document = validate_cpf_or_cnpj(text)
+        except InvalidDocument as exc:
+            self.error.setText(exc.user_message)
+            self.field.selectAll()
+            return
+        self.accept()
+
+
+class VoidLineDialog(QDialog):
+    """Which line to void (defaults to the last one)."""
+
+    def __init__(self, last_line: int, max_line: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(tr("Cancelar item"))
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel(tr("Número do item a cancelar:"), self))
+        self.number = QSpinBox(self)
+        self.number.setRange(1, max(max_line, 1))
+        self.number.setValue(last_line)
+        self.number.lineEdit().returnPressed.connect(self.accept)
+        layout.addWidget(self.number)
+        row, _ = _buttons(self, tr("Cancelar item (Enter)"), self.accept, role="danger")
+        layout.addLayout(row)
+        self.number.selectAll()
+        self.number.setFocus()
+
+
+class CashMovementDialog(QDialog):
+    """Opening float, *sangria* or *suprimento*: kind, amount and a note."""
+
+    def __init__(self, parent: QWidget | None = None, *, kind: CashKind = CashKind.SANGRIA) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(tr("Movimento de caixa"))
+        self.amount: Decimal | None = None
+        layout = QVBoxLayout(self)
+        form = QFormLayout()
+        self.kind = QComboBox(self)
+        for option in CashKind:
+            self.kind.addItem(tr(option.label), option)
+        self.kind.setCurrentIndex(list(CashKind).index(kind))
+        self.value = QLineEdit(self)
+        self.value.setPlaceholderText("0,00")
+        self.value.returnPressed.connect(self.submit)
+        self.note = QLineEdit(self)
+        self.note.setMaxLength(200)
+        self.note.returnPressed.connect(self.submit)
+        form.addRow(tr("Tipo"), self.kind)
+        form.addRow(tr("Valor (R$)"), self.value)
+        form.addRow(tr("Observação"), self.note)
+        layout.addLayout(form)
+        self.error = QLabel("", self)
+        set_role(self.error, "error")
+        layout.addWidget(self.error)
+        row, _ = _buttons(self, tr("Registrar (Enter)"), self.submit)
+        layout.addLayout(row)
+        self.setMinimumWidth(520)
+        self.value.setFocus()
+
+    @property
+    def selected_kind(self) -> CashKind:
+        return CashKind(self.kind.currentData())
+
+    def submit(self) -> None:
+        amount = parse_decimal(self.value.text())
+        if amount is None or amount <= 0 or amount != amount.quantize(Decimal("0.01")):
+            self.error.setText(tr("Informe um valor em reais maior que zero (ex.: 50,00)."))
+            self.value.selectAll()
+            self.value.setFocus()
+            return
+        self.amount = amount
+        self.accept()
+
+    def summary(self) -> str:
+        return f"{self.selected_kind.label}: {brl(self.amount or Decimal(0))}"
+
+
+class TextReportDialog(QDialog):
+    """A fixed-width text report (the day close) with a print button."""
+
+    def __init__(self, title: str, lines: list[str], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.print_requested = False
+        layout = QVBoxLayout(self)
+        from posapp.ui.qt import QFont, QFontDatabase, QPlainTextEdit
+
+        self.text = QPlainTextEdit("\n".join(lines), self)
+        self.text.setReadOnly(True)
+        font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        font.setPointSize(12)
+        font.setStyleHint(QFont.StyleHint.Monospace)
+        self.text.setFont(font)
+        self.text.setMinimumSize(620, 560)
+        layout.addWidget(self.text)
+        row, self.print_button = _buttons(self, tr("Imprimir (Enter)"), self._print)
+        layout.addLayout(row)
+        self.print_button.setDefault(True)
+        self.text.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+
+    def _print(self) -> None:
+        self.print_requested = True
+        self.accept()

@@ -1,0 +1,583 @@
+"""F12: the sales history (manager): today's and past sales, the cancel countdown, and
+what a manager does with a sale — reprint, details and XML, cancel, resend, resolve.
+
+Keys: ↑/↓ choose, Enter details, F5 reprint, F6 resend (queued/rejected), F7 resolve an
+in-doubt sale, F8 cancel (authorized, inside the window), F9 check pending sales (asks the
+issuers, then sends the queue), Esc closes. The countdown ticks every second; the cancel
+key and button disable themselves when the selected sale's window closes.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, time, timedelta
+
+from posapp.domain.cancel import MOTIVO_MAX, MOTIVO_MIN
+from posapp.domain.documents import format_cpf_cnpj
+from posapp.domain.money import ZERO
+from posapp.domain.states import SaleState
+from posapp.errors import PosappError
+from posapp.operators.audit import Action
+from posapp.services.results import CancelReport, SaleSummary
+from posapp.ui.context import AppContext
+from posapp.ui.formatting import brl, countdown, local_datetime, price_text, quantity_text
+from posapp.ui.models import HistoryModel
+from posapp.ui.qt import (
+    QAbstractItemView,
+    QDate,
+    QDateEdit,
+    QDialog,
+    QFont,
+    QFontDatabase,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    Qt,
+    QTableView,
+    QTabWidget,
+    QTimer,
+    QVBoxLayout,
+    QWidget,
+    tr,
+)
+from posapp.ui.receipt_preview import ReceiptView
+from posapp.ui.tasks import async_slot, run_dialog
+from posapp.ui.widgets import key_button, set_role
+
+log = logging.getLogger("posapp.ui")
+
+
+def day_bounds(day: QDate) -> tuple[datetime, datetime]:
+    """Local midnight to midnight of ``day``, as aware datetimes."""
+    start = datetime.combine(date(day.year(), day.month(), day.day()), time(0, 0)).astimezone()
+    return start, start + timedelta(days=1)
+
+
+class HistoryDialog(QDialog):
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(tr("Vendas (F12)"))
+        self.ctx = ctx
+        layout = QVBoxLayout(self)
+        top = QHBoxLayout()
+        top.addWidget(QLabel(tr("Dia:"), self))
+        self.day = QDateEdit(QDate.currentDate(), self)
+        self.day.setCalendarPopup(True)
+        self.day.setDisplayFormat("dd/MM/yyyy")
+        self.day.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.day.dateChanged.connect(lambda _d: self.reload())
+        top.addWidget(self.day)
+        previous = key_button(tr("Dia anterior"), "Ctrl+Left", lambda: self._shift_day(-1), parent=self)
+        following = key_button(tr("Dia seguinte"), "Ctrl+Right", lambda: self._shift_day(1), parent=self)
+        for button in (previous, following):
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            button.setAutoDefault(False)
+            top.addWidget(button)
+        top.addStretch(1)
+        self.summary = QLabel("", self)
+        top.addWidget(self.summary)
+        layout.addLayout(top)
+
+        self.model = HistoryModel(ctx.service.now, self)
+        self.table = QTableView(self)
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setAlternatingRowColors(True)
+        self.table.doubleClicked.connect(lambda _index: self.details())
+        self.table.selectionModel().currentRowChanged.connect(lambda _c, _p: self._update_actions())
+        self.table.setMinimumSize(1000, 460)
+        layout.addWidget(self.table)
+        self.message = QLabel("", self)
+        self.message.setWordWrap(True)
+        layout.addWidget(self.message)
+
+        row = QHBoxLayout()
+        self.details_button = key_button(
+            tr("Detalhes/XML"), "Return", self.details, parent=self, focusable=False
+        )
+        self.reprint_button = key_button(tr("Reimprimir"), "F5", self.reprint, parent=self, focusable=False)
+        self.resend_button = key_button(tr("Reenviar"), "F6", self.resend, parent=self, focusable=False)
+        self.resolve_button = key_button(
+            tr("Resolver dúvida"), "F7", self.resolve, parent=self, focusable=False
+        )
+        self.cancel_button = key_button(
+            tr("Cancelar NFC-e"), "F8", self.cancel, parent=self, role="danger", focusable=False
+        )
+        self.pending_button = key_button(tr("Verificar pendentes"), "F9", self.check_pending, parent=self)
+        self.pending_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        close = key_button(tr("Fechar"), "Esc", self.reject, parent=self, focusable=False)
+        self.details_button.setText(tr("Enter  Detalhes/XML"))
+        for button in (
+            self.details_button,
+            self.reprint_button,
+            self.resend_button,
+            self.resolve_button,
+            self.cancel_button,
+            self.pending_button,
+            close,
+        ):
+            button.setAutoDefault(False)
+            row.addWidget(button)
+        layout.addLayout(row)
+
+        self._timer = QTimer(self)
+        self._timer.setInterval(1000)
+        self._timer.timeout.connect(self.tick)
+        self._timer.start()
+        self.table.setFocus()
+        self._update_actions()
+
+    # -- data ----------------------------------------------------------------------------
+
+    @async_slot
+    async def reload(self) -> None:
+        start, end = day_bounds(self.day.date())
+        selected = self.current()
+        try:
+            rows = await self.ctx.service.list_sales(since=start, limit=5000)
+        except PosappError as exc:
+            self._say(exc.user_message, "error")
+            return
+        rows = [r for r in rows if r.created_at < end]
+        self.model.set_rows(rows)
+        authorized = [r for r in rows if r.state is SaleState.AUTHORIZED]
+        self.summary.setText(
+            f"{len(rows)} venda(s) · {len(authorized)} autorizada(s) · "
+            f"{brl(sum((r.total for r in authorized), ZERO))}"
+        )
+        row = self.model.row_of(selected.sale_id) if selected else None
+        self.table.selectRow(row if row is not None else 0)
+        self._update_actions()
+
+    def _shift_day(self, days: int) -> None:
+        self.day.setDate(self.day.date().addDays(days))
+
+    def current(self) -> SaleSummary | None:
+        index = self.table.currentIndex()
+        if not index.isValid():
+            return None
+        return self.model.summary(index.row())
+
+    def tick(self) -> None:
+        self.model.tick()
+        self._update_actions()
+
+    def _update_actions(self) -> None:
+        sale = self.current()
+        state = sale.state if sale else None
+        remaining = self.model.remaining(sale) if sale else None
+        self.cancel_button.setEnabled(remaining is not None and remaining > timedelta(0))
+        self.reprint_button.setEnabled(
+            state in (SaleState.AUTHORIZED, SaleState.CANCELLED, SaleState.CANCELLING)
+        )
+        self.resend_button.setEnabled(state in (SaleState.QUEUED, SaleState.REJECTED))
+        self.resolve_button.setEnabled(state is SaleState.IN_DOUBT)
+        self.details_button.setEnabled(sale is not None)
+
+    def _say(self, text: str, level: str | None = None) -> None:
+        self.message.setText(text)
+        set_role(self.message, level)
+
+    # -- actions ---------------------------------------------------------------------------
+
+    @async_slot
+    async def details(self) -> None:
+        sale = self.current()
+        if sale is None:
+            return
+        dialog = SaleDetailsDialog(self.ctx, sale, self)
+        await dialog.load()
+        await run_dialog(dialog)
+
+    @async_slot
+    async def reprint(self) -> None:
+        sale = self.current()
+        if sale is None or not self.reprint_button.isEnabled():
+            return
+        try:
+            report = await self.ctx.service.reprint(sale.sale_id)
+        except PosappError as exc:
+            self._say(exc.user_message, "error")
+            return
+        await self.ctx.store.run(
+            self.ctx.audit.record, Action.REPRINT, operator=self.ctx.operator_login, sale_id=sale.sale_id
+        )
+        if report.printed:
+            self._say(tr("Cupom reimpresso."))
+        else:
+            self._say(tr("Falha na reimpressão: ") + (report.print_error or ""), "error")
+        if report.receipt:
+            preview = QDialog(self)
+            preview.setWindowTitle(tr("Cupom"))
+            box = QVBoxLayout(preview)
+            view = ReceiptView(preview)
+            view.setMinimumSize(460, 640)
+            box.addWidget(view)
+            await view.show_receipt(report.receipt, self.ctx.config.printer.paper_mm)
+            await run_dialog(preview)
+
+    @async_slot
+    async def resend(self) -> None:
+        sale = self.current()
+        if sale is None or sale.state not in (SaleState.QUEUED, SaleState.REJECTED):
+            return
+        self._say(tr("Reenviando…"))
+        try:
+            report = await self.ctx.service.resend(sale.sale_id)
+        except PosappError as exc:
+            self._say(exc.user_message, "error")
+            return
+        await self.ctx.store.run(
+            self.ctx.audit.record,
+            Action.RESEND,
+            operator=self.ctx.operator_login,
+            sale_id=sale.sale_id,
+            detail=report.state.value,
+        )
+        self._say(report.message, "error" if report.state is not SaleState.AUTHORIZED else None)
+        self.reload()
+
+    @async_slot
+    async def resolve(self) -> None:
+        sale = self.current()
+        if sale is None or sale.state is not SaleState.IN_DOUBT:
+            return
+        dialog = ResolveInDoubtDialog(self)
+        if await run_dialog(dialog) != QDialog.DialogCode.Accepted:
+            return
+        try:
+            report = await self.ctx.service.resolve_in_doubt(
+                sale.sale_id, issued_chave=dialog.chave, operator=self.ctx.operator_login or "?"
+            )
+        except PosappError as exc:
+            self._say(exc.user_message, "error")
+            return
+        await self.ctx.store.run(
+            self.ctx.audit.record,
+            Action.RESEND,
+            operator=self.ctx.operator_login,
+            sale_id=sale.sale_id,
+            detail=f"dúvida resolvida: {report.state.value}",
+        )
+        self._say(report.message)
+        self.reload()
+
+    @async_slot
+    async def check_pending(self) -> None:
+        self._say(tr("Consultando os emissores…"))
+        try:
+            reconciled = await self.ctx.service.reconcile()
+            drained = await self.ctx.service.drain()
+        except PosappError as exc:
+            self._say(exc.user_message, "error")
+            return
+        self._say(
+            f"Em dúvida conferidas: {len(reconciled)}. Fila: {drained.authorized} autorizada(s), "
+            f"{drained.still_queued} ainda na fila."
+        )
+        self.reload()
+
+    @async_slot
+    async def cancel(self) -> None:
+        sale = self.current()
+        if sale is None or not self.cancel_button.isEnabled():
+            return
+        dialog = CancelDialog(self.ctx, sale, self)
+        await run_dialog(dialog)
+        if dialog.result_report is not None:
+            report = dialog.result_report
+            self._say(report.message, None if report.state is SaleState.CANCELLED else "error")
+        self.reload()
+
+
+class CancelDialog(QDialog):
+    """Cancel an authorized NFC-e: *motivo* (15-255 characters, counted live), the PIN of
+    a manager, and the time left. The button turns itself off when the window closes."""
+
+    def __init__(self, ctx: AppContext, sale: SaleSummary, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.sale = sale
+        self.result_report: CancelReport | None = None
+        self.setWindowTitle(tr("Cancelar NFC-e"))
+        layout = QVBoxLayout(self)
+        layout.addWidget(
+            QLabel(
+                tr("NFC-e ")
+                + ("—" if sale.numero is None else str(sale.numero))
+                + " / "
+                + ("—" if sale.serie is None else str(sale.serie))
+                + "  ·  "
+                + brl(sale.total),
+                self,
+            )
+        )
+        self.remaining_label = QLabel("", self)
+        self.remaining_label.setObjectName("itemPrice")
+        layout.addWidget(self.remaining_label)
+        form = QFormLayout()
+        self.motivo = QLineEdit(self)
+        self.motivo.setMaxLength(MOTIVO_MAX)
+        self.motivo.setPlaceholderText(tr("ex.: cliente desistiu da compra"))
+        self.motivo.textChanged.connect(lambda _t: self.refresh())
+        self.counter = QLabel("", self)
+        self.pin = QLineEdit(self)
+        self.motivo.returnPressed.connect(self.pin.setFocus)
+        self.pin.setEchoMode(QLineEdit.EchoMode.Password)
+        self.pin.setMaxLength(12)
+        self.pin.textChanged.connect(lambda _t: self.refresh())
+        self.pin.returnPressed.connect(self.submit)
+        form.addRow(tr("Motivo"), self.motivo)
+        form.addRow("", self.counter)
+        form.addRow(tr("PIN do gerente"), self.pin)
+        layout.addLayout(form)
+        self.error = QLabel("", self)
+        self.error.setWordWrap(True)
+        set_role(self.error, "error")
+        layout.addWidget(self.error)
+        row = QHBoxLayout()
+        back = QPushButton(tr("Voltar (Esc)"), self)
+        back.setAutoDefault(False)
+        back.clicked.connect(self.reject)
+        self.confirm = QPushButton(tr("Cancelar NFC-e (Enter)"), self)
+        self.confirm.setAutoDefault(False)
+        set_role(self.confirm, "danger")
+        self.confirm.clicked.connect(self.submit)
+        row.addWidget(back)
+        row.addStretch(1)
+        row.addWidget(self.confirm)
+        layout.addLayout(row)
+        self._busy = False
+        self._timer = QTimer(self)
+        self._timer.setInterval(1000)
+        self._timer.timeout.connect(self.refresh)
+        self._timer.start()
+        self.setMinimumWidth(640)
+        self.refresh()
+        self.motivo.setFocus()
+
+    def remaining(self) -> timedelta:
+        if self.sale.cancel_deadline is None:
+            return timedelta(0)
+        return max(self.sale.cancel_deadline - self.ctx.service.now(), timedelta(0))
+
+    def motivo_length(self) -> int:
+        return len(" ".join(self.motivo.text().split()))
+
+    @property
+    def window_open(self) -> bool:
+        return self.remaining() > timedelta(0)
+
+    def refresh(self) -> None:
+        remaining = self.remaining()
+        length = self.motivo_length()
+        if remaining > timedelta(0):
+            self.remaining_label.setText(tr("Prazo para cancelar: ") + countdown(remaining))
+        else:
+            self.remaining_label.setText(tr("Prazo de cancelamento encerrado"))
+            self.error.setText(
+                tr(
+                    "Passou o prazo: esta NFC-e não pode mais ser cancelada. "
+                    "Para desfazer a venda, emita uma NF-e de devolução."
+                )
+            )
+        self.counter.setText(f"{length}/{MOTIVO_MAX} " + tr("caracteres (mínimo ") + f"{MOTIVO_MIN})")
+        set_role(self.counter, None if MOTIVO_MIN <= length <= MOTIVO_MAX else "warning")
+        self.confirm.setEnabled(
+            not self._busy
+            and remaining > timedelta(0)
+            and MOTIVO_MIN <= length <= MOTIVO_MAX
+            and bool(self.pin.text())
+        )
+
+    @async_slot
+    async def submit(self) -> None:
+        self.refresh()
+        if not self.confirm.isEnabled():
+            if self.motivo_length() < MOTIVO_MIN:
+                self.error.setText(tr("O motivo precisa de pelo menos 15 caracteres."))
+                self.motivo.setFocus()
+            return
+        self._busy = True
+        self.refresh()
+        ctx = self.ctx
+        try:
+            manager = await ctx.store.run(ctx.operators.check_manager_pin, self.pin.text())
+        except PosappError as exc:
+            self._busy = False
+            self.error.setText(exc.user_message)
+            self.pin.clear()
+            self.refresh()
+            return
+        motivo = " ".join(self.motivo.text().split())
+        try:
+            report = await ctx.service.cancel(self.sale.sale_id, motivo, operator=manager.login)
+        except PosappError as exc:
+            await ctx.store.run(
+                ctx.audit.record,
+                Action.CANCEL_REFUSED,
+                operator=ctx.operator_login,
+                authorized_by=manager.login,
+                sale_id=self.sale.sale_id,
+                detail=exc.user_message[:200],
+            )
+            self._busy = False
+            self.error.setText(exc.user_message)
+            self.refresh()
+            return
+        await ctx.store.run(
+            ctx.audit.record,
+            Action.CANCEL_SALE if report.state is SaleState.CANCELLED else Action.CANCEL_REFUSED,
+            operator=ctx.operator_login,
+            authorized_by=manager.login,
+            sale_id=self.sale.sale_id,
+            detail=f"{report.state.value}: {motivo}"[:250],
+        )
+        self.result_report = report
+        self._busy = False
+        if report.state is SaleState.CANCELLED:
+            self.accept()
+            return
+        self.error.setText(report.message + ("\n" + "; ".join(report.errors) if report.errors else ""))
+        self.refresh()
+
+
+class ResolveInDoubtDialog(QDialog):
+    """The manager checked the issuer's own screen: was the note authorized (type its key)
+    or not (the sale goes back to the queue and is sent again)?"""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(tr("Resolver venda em dúvida"))
+        self.chave: str | None = None
+        layout = QVBoxLayout(self)
+        text = QLabel(
+            tr(
+                "Confira no Emites-Client (ou no portal da SEFAZ) se esta venda foi autorizada.\n"
+                "Se foi, digite a chave de acesso e tecle Enter. Se NÃO foi emitida, deixe vazio e "
+                "tecle F6: ela volta para a fila e será enviada de novo."
+            ),
+            self,
+        )
+        text.setWordWrap(True)
+        layout.addWidget(text)
+        self.field = QLineEdit(self)
+        self.field.setMaxLength(60)
+        self.field.setPlaceholderText(tr("chave de acesso (44 dígitos)"))
+        self.field.returnPressed.connect(self._authorized)
+        layout.addWidget(self.field)
+        self.error = QLabel("", self)
+        set_role(self.error, "error")
+        layout.addWidget(self.error)
+        row = QHBoxLayout()
+        back = key_button(tr("Voltar"), "Esc", self.reject, parent=self, focusable=False)
+        not_issued = key_button(tr("Não foi emitida"), "F6", self._not_issued, parent=self, focusable=False)
+        issued = QPushButton(tr("Foi autorizada (Enter)"), self)
+        set_role(issued, "primary")
+        issued.clicked.connect(self._authorized)
+        for button in (back, not_issued, issued):
+            button.setAutoDefault(False)
+        row.addWidget(back)
+        row.addWidget(not_issued)
+        row.addStretch(1)
+        row.addWidget(issued)
+        layout.addLayout(row)
+        self.setMinimumWidth(640)
+        self.field.setFocus()
+
+    def _authorized(self) -> None:
+        from posapp.domain.documents import parse_chave
+        from posapp.domain.errors import InvalidDocument
+
+        try:
+            self.chave = parse_chave(self.field.text()).digits
+        except InvalidDocument as exc:
+            self.error.setText(exc.user_message)
+            return
+        self.accept()
+
+    def _not_issued(self) -> None:
+        self.chave = None
+        self.accept()
+
+
+class SaleDetailsDialog(QDialog):
+    """Items, payments, consumer, note data and the authorized XML of one sale."""
+
+    def __init__(self, ctx: AppContext, sale: SaleSummary, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.sale = sale
+        self.setWindowTitle(tr("Detalhes da venda"))
+        layout = QVBoxLayout(self)
+        self.tabs = QTabWidget(self)
+        font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        font.setStyleHint(QFont.StyleHint.Monospace)
+        self.summary_text = QPlainTextEdit(self)
+        self.summary_text.setReadOnly(True)
+        self.summary_text.setFont(font)
+        self.xml_text = QPlainTextEdit(self)
+        self.xml_text.setReadOnly(True)
+        self.xml_text.setFont(font)
+        self.tabs.addTab(self.summary_text, tr("Venda"))
+        self.tabs.addTab(self.xml_text, tr("XML"))
+        layout.addWidget(self.tabs)
+        row = QHBoxLayout()
+        xml_key = key_button(tr("Ver XML"), "F3", lambda: self.tabs.setCurrentIndex(1), parent=self)
+        sale_key = key_button(tr("Ver venda"), "F2", lambda: self.tabs.setCurrentIndex(0), parent=self)
+        close = QPushButton(tr("Fechar (Esc)"), self)
+        close.clicked.connect(self.reject)
+        for button in (sale_key, xml_key, close):
+            button.setAutoDefault(False)
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            row.addWidget(button)
+        layout.addLayout(row)
+        self.setMinimumSize(900, 640)
+
+    async def load(self) -> None:
+        summary, sale = await self.ctx.service.get_sale(self.sale.sale_id)
+        xml, _pdf = await self.ctx.service.documents(self.sale.sale_id)
+        lines = [
+            tr("Situação: ") + tr(summary.state.label),
+            tr("Criada em: ") + local_datetime(summary.created_at),
+            tr("Operador: ") + (summary.operator or "—"),
+            tr("Emissor: ") + (summary.backend or "—"),
+        ]
+        if summary.numero is not None:
+            lines.append(tr("Número/Série: ") + f"{summary.numero} / {summary.serie}")
+        if summary.chave:
+            lines.append(tr("Chave: ") + " ".join(summary.chave[i : i + 4] for i in range(0, 44, 4)))
+        if summary.authorized_at:
+            lines.append(tr("Autorizada em: ") + local_datetime(summary.authorized_at))
+        if summary.last_error:
+            lines.append(tr("Último erro: ") + summary.last_error)
+        if sale.customer is not None:
+            lines.append(tr("Consumidor: ") + format_cpf_cnpj(sale.customer.document))
+        lines.append("")
+        for number, item in enumerate(sale.items, start=1):
+            lines.append(
+                f"{number:03d} {item.code:<8} {item.description[:34]:<34} "
+                f"{quantity_text(item.quantity):>7} x {price_text(item.unit_price):>9} "
+                f"= {brl(item.net_total):>12}"
+            )
+        lines.append("")
+        for payment in sale.payments:
+            lines.append(f"{tr(payment.method.label):<30} {brl(payment.amount):>12}")
+        lines.append(f"{tr('TOTAL'):<30} {brl(sale.total):>12}")
+        if sale.change:
+            lines.append(f"{tr('Troco'):<30} {brl(sale.change):>12}")
+        lines.append(f"ID: {summary.sale_id}")
+        self.summary_text.setPlainText("\n".join(lines))
+        if xml:
+            self.xml_text.setPlainText(xml.decode("utf-8", errors="replace"))
+        else:
+            self.xml_text.setPlainText(tr("Sem XML autorizado para esta venda."))

@@ -1,0 +1,309 @@
+"""Issuing a sale, then its outcome: one screen per outcome.
+
+* **authorized** — number, series, key, the change (large), print status, the receipt
+  preview; Enter starts the next sale, F5 reprints.
+* **rejected** — the SEFAZ reason in plain words (official text below); Enter goes back
+  to the cart to fix it, F5 resends as it is.
+* **queued** — the sale is safe and will be issued automatically; keep selling.
+* **in doubt** — the sale is kept; a manager resolves it in the sales history (F12).
+
+While the issue runs the dialog cannot be closed (the window stays alive: clock, status
+bar, timers). Scans typed by a keyboard-wedge scanner meanwhile are captured here and
+handed to the checkout's scan queue, to be rung up in the next sale: the buttons take no
+focus, so the scanner's Enter never presses one by accident.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from enum import Enum
+
+from posapp.domain.states import SaleState
+from posapp.services.results import IssueReport
+from posapp.ui.formatting import brl, local_datetime
+from posapp.ui.qt import (
+    QCloseEvent,
+    QDialog,
+    QHBoxLayout,
+    QKeyEvent,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QStackedWidget,
+    Qt,
+    QTimer,
+    QVBoxLayout,
+    QWidget,
+    tr,
+)
+from posapp.ui.reasons import plain_reason
+from posapp.ui.receipt_preview import ReceiptView
+from posapp.ui.tasks import spawn
+from posapp.ui.widgets import key_button, set_role
+
+SCAN_GAP_S = 0.5  # keys further apart than this are a person typing, not a scanner
+
+
+class Choice(Enum):
+    NEXT_SALE = "next"
+    FIX = "fix"
+    RESEND = "resend"
+
+
+_TITLES = {
+    SaleState.AUTHORIZED: "NFC-e AUTORIZADA",
+    SaleState.REJECTED: "NFC-e REJEITADA",
+    SaleState.QUEUED: "VENDA GUARDADA NA FILA",
+    SaleState.IN_DOUBT: "RESULTADO DESCONHECIDO",
+}
+
+_EXPLAIN = {
+    SaleState.QUEUED: (
+        "Nenhum emissor respondeu. A venda está salva e será emitida automaticamente assim que "
+        "um emissor voltar. Pode continuar vendendo."
+    ),
+    SaleState.IN_DOUBT: (
+        "A venda foi enviada mas a resposta não chegou. Ela está guardada e não será reenviada "
+        "sozinha: um gerente deve conferir no histórico de vendas (F12)."
+    ),
+    SaleState.REJECTED: "Corrija a venda e reenvie. O motivo:",
+}
+
+
+class IssueDialog(QDialog):
+    def __init__(
+        self,
+        *,
+        total: Decimal,
+        change: Decimal,
+        scan_sink: Callable[[str], None],
+        reprint: Callable[[str], Awaitable[IssueReport]],
+        paper_mm: int,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(tr("Emissão da NFC-e"))
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.busy = True
+        self.choice = Choice.NEXT_SALE
+        self.report: IssueReport | None = None
+        self._scan_sink = scan_sink
+        self._reprint = reprint
+        self._paper_mm = paper_mm
+        self._change = change
+        self._buffer = ""
+        self._last_key = 0.0
+        self._started = time.monotonic()
+
+        layout = QHBoxLayout(self)
+        self.pages = QStackedWidget(self)
+        layout.addWidget(self.pages, 1)
+
+        # progress page
+        progress = QWidget(self)
+        box = QVBoxLayout(progress)
+        self.progress_title = QLabel(tr("Emitindo NFC-e…"), progress)
+        self.progress_title.setObjectName("itemDescription")
+        box.addWidget(self.progress_title)
+        box.addWidget(QLabel(tr("Total ") + brl(total), progress))
+        self.progress_bar = QProgressBar(progress)
+        self.progress_bar.setRange(0, 0)
+        box.addWidget(self.progress_bar)
+        self.elapsed = QLabel("", progress)
+        box.addWidget(self.elapsed)
+        self.held_label = QLabel("", progress)
+        box.addWidget(self.held_label)
+        box.addStretch(1)
+        self.pages.addWidget(progress)
+
+        # outcome page
+        outcome = QWidget(self)
+        out = QVBoxLayout(outcome)
+        self.title = QLabel("", outcome)
+        self.title.setObjectName("itemDescription")
+        out.addWidget(self.title)
+        self.explain = QLabel("", outcome)
+        self.explain.setWordWrap(True)
+        out.addWidget(self.explain)
+        self.reasons = QLabel("", outcome)
+        self.reasons.setWordWrap(True)
+        set_role(self.reasons, "error")
+        out.addWidget(self.reasons)
+        self.details = QLabel("", outcome)
+        self.details.setWordWrap(True)
+        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        out.addWidget(self.details)
+        self.change_caption = QLabel(tr("TROCO"), outcome)
+        self.change_caption.setObjectName("totalCaption")
+        out.addWidget(self.change_caption)
+        self.change_label = QLabel(brl(change), outcome)
+        self.change_label.setObjectName("changeValue")
+        out.addWidget(self.change_label)
+        self.print_status = QLabel("", outcome)
+        self.print_status.setWordWrap(True)
+        out.addWidget(self.print_status)
+        self.scans_label = QLabel("", outcome)
+        out.addWidget(self.scans_label)
+        out.addStretch(1)
+        row = QHBoxLayout()
+        self.secondary = key_button(tr("Reimprimir"), "F5", self._secondary, parent=self, focusable=False)
+        self.primary = QPushButton(tr("Nova venda (Enter)"), self)
+        self.primary.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.primary.setAutoDefault(False)
+        set_role(self.primary, "primary")
+        self.primary.clicked.connect(self._primary)
+        self.secondary.setAutoDefault(False)
+        row.addWidget(self.secondary)
+        row.addStretch(1)
+        row.addWidget(self.primary)
+        out.addLayout(row)
+        self.pages.addWidget(outcome)
+
+        self.preview = ReceiptView(self)
+        self.preview.setVisible(False)
+        layout.addWidget(self.preview)
+
+        self._timer = QTimer(self)
+        self._timer.setInterval(250)
+        self._timer.timeout.connect(self._tick)
+        self._timer.start()
+        self._tick()
+        self.setMinimumSize(760, 520)
+
+    # -- progress ------------------------------------------------------------------------
+
+    def _tick(self) -> None:
+        seconds = int(time.monotonic() - self._started)
+        self.elapsed.setText(tr("Aguardando o emissor… ") + f"{seconds} s")
+
+    def held_scans(self, count: int) -> None:
+        text = tr("Leituras guardadas para a próxima venda: ") + str(count) if count else ""
+        self.held_label.setText(text)
+        self.scans_label.setText(text)
+
+    # -- outcome -------------------------------------------------------------------------
+
+    async def show_report(self, report: IssueReport) -> None:
+        self.report = report
+        self.busy = False
+        self._timer.stop()
+        state = report.state
+        self.title.setText(tr(_TITLES.get(state, state.label.upper())))
+        self.explain.setText(tr(_EXPLAIN.get(state, report.message)))
+        shows_change = state is not SaleState.REJECTED and self._change > 0
+        self.change_caption.setVisible(shows_change)
+        self.change_label.setVisible(shows_change)
+        if state is SaleState.REJECTED:
+            plain = [plain_reason(e) for e in report.errors]
+            official = [e for e in report.errors if plain_reason(e) != e]
+            text = "\n".join(f"• {p}" for p in dict.fromkeys(plain))
+            if official:
+                text += "\n\n" + tr("Texto da SEFAZ: ") + "; ".join(official)
+            self.reasons.setText(text or tr("O emissor não informou o motivo."))
+            self.primary.setText(tr("Voltar e corrigir (Enter)"))
+            self.secondary.setText(tr("F5  Reenviar"))
+            self.secondary.setVisible(True)
+        else:
+            self.reasons.setText("")
+            self.primary.setText(tr("Nova venda (Enter)"))
+            self.secondary.setVisible(state is SaleState.AUTHORIZED)
+            if state is SaleState.IN_DOUBT and report.errors:
+                self.reasons.setText(tr("Detalhe: ") + "; ".join(report.errors))
+        if report.note is not None:
+            note = report.note
+            lines = [
+                tr("Número ") + f"{note.numero}  " + tr("Série ") + f"{note.serie}",
+                tr("Chave ") + " ".join(note.chave[i : i + 4] for i in range(0, 44, 4)),
+                tr("Autorizada em ") + local_datetime(note.authorized_at),
+            ]
+            if note.protocolo:
+                lines.append(tr("Protocolo ") + note.protocolo)
+            if note.contingency:
+                lines.append(tr("Emitida em contingência: será transmitida à SEFAZ automaticamente."))
+            self.details.setText("\n".join(lines))
+        self._show_print(report)
+        self.pages.setCurrentIndex(1)
+        self.setFocus()
+        if report.receipt:
+            self.preview.setVisible(True)
+            await self.preview.show_receipt(report.receipt, self._paper_mm)
+
+    def _show_print(self, report: IssueReport) -> None:
+        if report.printed is None:
+            self.print_status.setText("")
+            return
+        if report.printed:
+            self.print_status.setText(tr("Cupom impresso."))
+            set_role(self.print_status, None)
+        else:
+            self.print_status.setText(
+                tr("Falha na impressão: ")
+                + (report.print_error or tr("impressora não respondeu"))
+                + tr(". A venda está autorizada; F5 reimprime.")
+            )
+            set_role(self.print_status, "error")
+
+    def _primary(self) -> None:
+        if self.busy or self.report is None:
+            return
+        self.choice = Choice.FIX if self.report.state is SaleState.REJECTED else Choice.NEXT_SALE
+        self.accept()
+
+    def _secondary(self) -> None:
+        if self.busy or self.report is None:
+            return
+        if self.report.state is SaleState.REJECTED:
+            self.choice = Choice.RESEND
+            self.accept()
+        elif self.report.state is SaleState.AUTHORIZED:
+            spawn(self.reprint())
+
+    async def reprint(self) -> None:
+        if self.report is None:
+            return
+        self.print_status.setText(tr("Reimprimindo…"))
+        report = await self._reprint(self.report.sale_id)
+        self._show_print(report)
+        if report.receipt:
+            self.preview.setVisible(True)
+            await self.preview.show_receipt(report.receipt, self._paper_mm)
+
+    # -- keys: the scanner's text goes to the next sale ---------------------------------
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = event.key()
+        now = time.monotonic()
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            if self._buffer:
+                self._scan_sink(self._buffer)
+                self._buffer = ""
+            elif not self.busy:
+                self._primary()
+            event.accept()
+            return
+        if key == Qt.Key.Key_Escape:
+            self._buffer = ""
+            event.accept()  # never closes by accident; choose an action
+            return
+        text = event.text()
+        if text and text.isprintable():
+            if now - self._last_key > SCAN_GAP_S and self._buffer and not self.busy:
+                self._buffer = ""
+            self._buffer += text
+            self._last_key = now
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def reject(self) -> None:
+        if self.busy:
+            return
+        super().reject()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.busy:
+            event.ignore()
+            return
+        super().closeEvent(event)

@@ -1,0 +1,149 @@
+"""Start the GUI: a QApplication, one qasync loop on the GUI thread, the operator login,
+then the checkout window until it is closed.
+
+Start-up order: open ``store.sqlite3`` and the journal (off the GUI thread), recover
+interrupted issues (``PosService.start``), ask for the operator (or create the first
+manager), show the checkout. Shutdown reverses it: stop polls and scanners, close the
+service (issuers, printer spool) and the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from posapp.config import Config
+from posapp.ui.context import AppContext, ServiceFactory
+from posapp.ui.dialogs import FirstManagerDialog, LoginDialog
+from posapp.ui.main_window import MainWindow, demo_hint
+from posapp.ui.qt import QApplication, QDialog, QEventLoop, QIcon, known_binding_problem
+from posapp.ui.tasks import run_dialog
+
+log = logging.getLogger("posapp.ui")
+
+
+def default_config_path() -> Path:
+    """Where the settings dialog saves (the command line reads the same file)."""
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("posapp", appauthor=False)) / "posapp.toml"
+
+
+def ensure_app() -> QApplication:
+    """The QApplication, with the counter theme; created once per process."""
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
+    app.setApplicationName("posapp")
+    app.setOrganizationName("posapp")
+    app.setQuitOnLastWindowClosed(False)  # the login dialog closing must not end the loop
+    problem = known_binding_problem()
+    if problem:
+        log.error("%s", problem)
+    try:
+        from posapp.resources import icon_path, load_stylesheet
+
+        app.setStyleSheet(load_stylesheet())
+        app.setWindowIcon(QIcon(str(icon_path(256))))
+    except Exception as exc:  # a missing theme is ugly, not fatal
+        log.warning("theme not loaded: %s", exc)
+    return app
+
+
+async def login(ctx: AppContext) -> bool:
+    """Ask who is at the counter; the first start creates the manager."""
+    if not await ctx.store.run(ctx.operators.has_any):
+        first = FirstManagerDialog(ctx.store, ctx.operators)
+        if await run_dialog(first) != QDialog.DialogCode.Accepted:
+            return False
+    dialog = LoginDialog(ctx.store, ctx.operators, hint=demo_hint(ctx))
+    if await run_dialog(dialog) != QDialog.DialogCode.Accepted or dialog.operator is None:
+        return False
+    ctx.operator = dialog.operator
+    return True
+
+
+async def open_context(
+    config: Config,
+    data_dir: Path,
+    *,
+    demo: bool = False,
+    config_path: Path | None = None,
+    service_factory: ServiceFactory | None = None,
+) -> AppContext:
+    ctx = await asyncio.to_thread(
+        AppContext.open,
+        config,
+        data_dir,
+        service_factory=service_factory,
+        config_path=config_path,
+        demo=demo,
+    )
+    try:
+        moved = await ctx.start()
+    except BaseException:
+        await ctx.aclose()
+        raise
+    for sale_id in moved:
+        log.warning("sale %s was interrupted by a crash and is now in doubt", sale_id)
+    return ctx
+
+
+async def gui_main(
+    config: Config,
+    data_dir: Path,
+    *,
+    demo: bool = False,
+    config_path: Path | None = None,
+    service_factory: ServiceFactory | None = None,
+    on_window: Callable[[MainWindow], Awaitable[None]] | None = None,
+) -> int:
+    ctx = await open_context(
+        config, data_dir, demo=demo, config_path=config_path, service_factory=service_factory
+    )
+    try:
+        if not await login(ctx):
+            return 0
+        window = MainWindow(ctx)
+        closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def on_closed() -> None:
+            if not closed.done():
+                closed.set_result(None)
+
+        window.closed.connect(on_closed)
+        window.show()
+        window.start()
+        if on_window is not None:
+            await on_window(window)
+        await closed
+        await window.shutdown()
+        window.deleteLater()
+    finally:
+        await ctx.aclose()
+    return 0
+
+
+def run_loop(main: Callable[[], Awaitable[int]]) -> int:
+    """Run ``main()`` on a qasync loop over the QApplication."""
+    from posapp.crash import installed_handler
+
+    app = ensure_app()
+    loop = QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    handler = installed_handler()
+    if handler is not None:  # exceptions of tasks nobody awaits reach the log too
+        handler.attach_loop(loop)
+    try:
+        with loop:
+            return int(loop.run_until_complete(main()))
+    finally:
+        asyncio.set_event_loop(None)
+
+
+def run_gui(config: Config, data_dir: Path, *, demo: bool = False, config_path: Path | None = None) -> int:
+    """The ``posapp`` command: the GUI with the user's configuration and data folder."""
+    path = config_path if config_path is not None else default_config_path()
+    return run_loop(lambda: gui_main(config, data_dir, demo=demo, config_path=path))

@@ -1,0 +1,608 @@
+"""The checkout window: the code field that always has focus, the cart, the big total,
+the function keys, and the flows they start (search, consumer, void, abort, cash, day
+close, payment and issue, settings, sales history).
+
+Every flow is a coroutine started from a key; dialogs are awaited with
+:func:`~posapp.ui.tasks.run_dialog` (never a nested ``exec()``), and the scan queue is
+held while one is open so a scan in the meantime is kept, not lost or typed into the
+dialog's field by the serial scanner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, time, timedelta
+
+from pydantic import ValidationError
+
+from posapp.domain.errors import DomainError
+from posapp.domain.sale import Sale, describe_validation_error
+from posapp.domain.states import SaleState
+from posapp.errors import PosappError
+from posapp.operators.accounts import Operator
+from posapp.operators.audit import Action
+from posapp.operators.cash import CashKind
+from posapp.operators.day_close import build_day_close, day_close_lines
+from posapp.services.results import IssueReport
+from posapp.ui.checkout import CheckoutViewModel
+from posapp.ui.context import AppContext
+from posapp.ui.dialogs import CashMovementDialog, CustomerDialog, TextReportDialog, VoidLineDialog
+from posapp.ui.formatting import brl
+from posapp.ui.history import HistoryDialog
+from posapp.ui.issue_dialog import Choice, IssueDialog
+from posapp.ui.payment_dialog import PaymentDialog
+from posapp.ui.qt import (
+    QAbstractItemView,
+    QCloseEvent,
+    QDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QIcon,
+    QKeySequence,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QPushButton,
+    QShortcut,
+    Qt,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+    Signal,
+    tr,
+)
+from posapp.ui.report_print import text_report_escpos
+from posapp.ui.scanner import SerialScanner
+from posapp.ui.search_dialog import SearchDialog
+from posapp.ui.status import StatusPanel
+from posapp.ui.tasks import async_slot, run_dialog, spawn
+from posapp.ui.widgets import ConfirmDialog, MessageDialog, PinDialog, key_button, set_role
+
+log = logging.getLogger("posapp.ui")
+
+FUNCTION_KEYS = (
+    ("F2", "Buscar"),
+    ("F4", "CPF/CNPJ"),
+    ("F6", "Cancelar item"),
+    ("F7", "Descartar venda"),
+    ("F8", "Caixa"),
+    ("F9", "Fechamento"),
+    ("F10", "Pagar"),
+    ("F11", "Configurações"),
+    ("F12", "Vendas"),
+)
+
+
+class MainWindow(QMainWindow):
+    """Signals:
+    closed(): the window was closed (the app quits).
+    """
+
+    closed = Signal()
+
+    def __init__(self, ctx: AppContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.vm = CheckoutViewModel(ctx, self)
+        self.issuing = False
+        self.last_report: IssueReport | None = None
+        self.scanner: SerialScanner | None = None
+        self._closing = False
+        self._shut_down = False
+        self.history: HistoryDialog | None = None
+        self.setWindowTitle(tr("posapp — Frente de caixa") + (tr(" (DEMONSTRAÇÃO)") if ctx.demo else ""))
+        try:
+            from posapp.resources import icon_path
+
+            self.setWindowIcon(QIcon(str(icon_path(64))))
+        except Exception:  # an icon is cosmetic; a broken install shows elsewhere
+            log.debug("no window icon")
+
+        central = QWidget(self)
+        central.setObjectName("counter")
+        self.setCentralWidget(central)
+        layout = QVBoxLayout(central)
+
+        top = QHBoxLayout()
+        last = QVBoxLayout()
+        self.item_description = QLabel(tr("CAIXA LIVRE"), central)
+        self.item_description.setObjectName("itemDescription")
+        self.item_price = QLabel("", central)
+        self.item_price.setObjectName("itemPrice")
+        last.addWidget(self.item_description)
+        last.addWidget(self.item_price)
+        top.addLayout(last, 1)
+        totals = QVBoxLayout()
+        caption = QLabel(tr("TOTAL"), central)
+        caption.setObjectName("totalCaption")
+        self.total_label = QLabel(brl(self.vm.cart.total), central)
+        self.total_label.setObjectName("totalValue")
+        self.total_label.setMinimumWidth(360)
+        totals.addWidget(caption)
+        totals.addWidget(self.total_label)
+        self.count_label = QLabel("", central)
+        totals.addWidget(self.count_label)
+        self.customer_label = QLabel("", central)
+        totals.addWidget(self.customer_label)
+        top.addLayout(totals)
+        layout.addLayout(top)
+
+        self.table = QTableView(central)
+        self.table.setModel(self.vm.model)
+        self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setAlternatingRowColors(True)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        for column, width in ((0, 70), (1, 150), (3, 130), (4, 130), (5, 150)):
+            self.table.setColumnWidth(column, width)
+        layout.addWidget(self.table, 1)
+
+        entry = QHBoxLayout()
+        entry_caption = QLabel(tr("Código:"), central)
+        self.code = QLineEdit(central)
+        self.code.setPlaceholderText(tr("Leia o código de barras ou digite (3*código multiplica)"))
+        self.code.setMaxLength(64)
+        self.code.returnPressed.connect(self.submit_code)
+        entry.addWidget(entry_caption)
+        entry.addWidget(self.code, 1)
+        layout.addLayout(entry)
+        self.message = QLabel("", central)
+        self.message.setWordWrap(True)
+        layout.addWidget(self.message)
+
+        keys = QGridLayout()
+        self.key_buttons: dict[str, QPushButton] = {}
+        slots = {
+            "F2": self.on_search,
+            "F4": self.on_customer,
+            "F6": self.on_void_line,
+            "F7": self.on_abort,
+            "F8": self.on_cash,
+            "F9": self.on_day_close,
+            "F10": self.on_pay,
+            "F11": self.on_settings,
+            "F12": self.on_history,
+        }
+        for position, (key, label) in enumerate(FUNCTION_KEYS):
+            button = key_button(
+                tr(label),
+                key,
+                slots[key],
+                parent=self,
+                role="primary" if key == "F10" else None,
+                focusable=False,
+            )
+            self.key_buttons[key] = button
+            keys.addWidget(button, 0, position)
+        switch = key_button(
+            tr("Trocar operador"), "Ctrl+L", self.on_switch_operator, parent=self, focusable=False
+        )
+        keys.addWidget(switch, 1, 0, 1, 2)
+        layout.addLayout(keys)
+        escape = QShortcut(QKeySequence("Esc"), self)
+        escape.activated.connect(self.clear_entry)
+
+        self.status = StatusPanel(ctx, self)
+        self.setStatusBar(self.status)
+
+        self.vm.totals_changed.connect(self._show_totals)
+        self.vm.model.rowsInserted.connect(lambda _parent, _first, _last: self.table.scrollToBottom())
+        self.vm.last_item.connect(self._show_last_item)
+        self.vm.message.connect(self.say)
+        self.vm.customer_changed.connect(self._show_customer)
+        self._show_totals()
+        self.resize(1280, 800)
+
+    # -- life cycle ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """After ``show()``: start the scan queue, status polls and the serial scanner."""
+        self.vm.start()
+        self.status.start()
+        self.start_scanner()
+        self.focus_code()
+
+    def start_scanner(self) -> None:
+        port = self.ctx.terminal.scanner_port
+        if self.scanner is not None:
+            scanner, self.scanner = self.scanner, None
+            spawn(asyncio.to_thread(scanner.stop))
+        if port:
+            self.scanner = SerialScanner(
+                port,
+                self.ctx.terminal.scanner_baudrate,
+                self.vm.scans.push,
+                on_error=lambda text: self.say(text, "warning"),
+            )
+            self.scanner.start()
+
+    async def shutdown(self) -> None:
+        """Stop everything this window started (tests call it; closing the window too)."""
+        if self._shut_down:
+            return
+        self._shut_down = True
+        await self.status.stop()
+        await self.vm.stop()
+        if self.scanner is not None:
+            scanner, self.scanner = self.scanner, None
+            await asyncio.to_thread(scanner.stop)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.issuing:
+            self.say(tr("Aguarde o fim da emissão antes de fechar."), "warning")
+            event.ignore()
+            return
+        super().closeEvent(event)
+        if not self._closing:
+            self._closing = True
+            self.closed.emit()
+
+    # -- display -------------------------------------------------------------------------
+
+    def focus_code(self) -> None:
+        self.activateWindow()
+        self.code.setFocus()
+
+    def say(self, text: str, level: str = "") -> None:
+        self.message.setText(text)
+        set_role(self.message, level or None)
+
+    def clear_entry(self) -> None:
+        self.code.clear()
+        self.say("")
+
+    def _show_totals(self) -> None:
+        cart = self.vm.cart
+        self.total_label.setText(brl(cart.total))
+        self.count_label.setText(f"{cart.item_count} " + tr("item(ns)") if cart.item_count else "")
+        if cart.is_empty and not cart.lines:
+            self.item_description.setText(tr("CAIXA LIVRE"))
+            self.item_price.setText("")
+
+    def _show_last_item(self, description: str, price: str) -> None:
+        self.item_description.setText(description or tr("CAIXA LIVRE"))
+        self.item_price.setText(price)
+
+    def _show_customer(self, document: str) -> None:
+        self.customer_label.setText(tr("Consumidor: ") + document if document else "")
+
+    # -- helpers -------------------------------------------------------------------------
+
+    async def dialog(self, dialog: QDialog) -> int:
+        """Run a dialog with the scan queue held; focus returns to the code field."""
+        self.vm.scans.hold()
+        try:
+            return await run_dialog(dialog)
+        finally:
+            self.vm.scans.release()
+            self.focus_code()
+
+    async def message_box(self, title: str, text: str, level: str = "info") -> None:
+        await self.dialog(MessageDialog(title, text, level=level, parent=self))
+
+    async def require_manager(
+        self, reason: str, *, required: bool = True, action: Action | None = None
+    ) -> Operator | None:
+        """A manager for ``reason``: the logged-in one, or one who types a PIN. ``None``
+        when the cashier gave up. With ``required=False`` the operator is enough."""
+        operator = self.ctx.operator
+        if operator is not None and (operator.is_manager or not required):
+            return operator
+        ctx = self.ctx
+
+        async def check(pin: str) -> Operator:
+            return await ctx.store.run(ctx.operators.check_manager_pin, pin, operator=ctx.operator_login)
+
+        dialog = PinDialog(tr("Autorização do gerente"), reason, check, parent=self)
+        if await self.dialog(dialog) != QDialog.DialogCode.Accepted:
+            return None
+        return dialog.operator
+
+    # -- keys ----------------------------------------------------------------------------
+
+    def submit_code(self) -> None:
+        text = self.code.text()
+        self.code.clear()
+        if text.strip():
+            self.vm.submit(text)
+
+    @async_slot
+    async def on_search(self) -> None:
+        if self.issuing:
+            return
+        dialog = SearchDialog(self.ctx.store, self.ctx.catalog, self, text=self.code.text())
+        self.code.clear()
+        if await self.dialog(dialog) == QDialog.DialogCode.Accepted and dialog.product is not None:
+            self.vm.submit(dialog.product.code)
+
+    @async_slot
+    async def on_customer(self) -> None:
+        if self.issuing:
+            return
+        current = self.vm.cart.customer.document if self.vm.cart.customer else None
+        dialog = CustomerDialog(current, self)
+        if await self.dialog(dialog) == QDialog.DialogCode.Accepted:
+            self.vm.set_customer(dialog.document)
+
+    @async_slot
+    async def on_void_line(self) -> None:
+        cart = self.vm.cart
+        if self.issuing or cart.is_empty:
+            self.say(tr("Não há itens para cancelar."), "warning")
+            return
+        last = cart.last_active()
+        typed = self.code.text().strip()
+        dialog = VoidLineDialog(
+            int(typed) if typed.isdigit() else (last.number if last else 1), len(cart.lines), self
+        )
+        self.code.clear()
+        if await self.dialog(dialog) != QDialog.DialogCode.Accepted:
+            return
+        number = dialog.number.value()
+        manager = await self.require_manager(
+            tr("Cancelar o item ") + f"{number:03d}" + tr(": digite o PIN do gerente."),
+            required=self.ctx.terminal.manager_for_void_line,
+        )
+        if manager is None:
+            return
+        await self.vm.void_line(number, authorized_by=manager.login if manager.is_manager else None)
+
+    @async_slot
+    async def on_abort(self) -> None:
+        cart = self.vm.cart
+        if self.issuing or not cart.lines:
+            return
+        confirm = ConfirmDialog(
+            tr("Descartar venda"),
+            tr("Descartar a venda inteira (") + brl(cart.total) + tr(")? Nada será emitido."),
+            confirm=tr("Descartar"),
+            parent=self,
+        )
+        if await self.dialog(confirm) != QDialog.DialogCode.Accepted:
+            return
+        manager = await self.require_manager(
+            tr("Descartar a venda: digite o PIN do gerente."), required=self.ctx.terminal.manager_for_abort
+        )
+        if manager is None:
+            return
+        await self.vm.abort(authorized_by=manager.login if manager.is_manager else None)
+
+    @async_slot
+    async def on_cash(self) -> None:
+        if self.issuing:
+            return
+        dialog = CashMovementDialog(self)
+        if await self.dialog(dialog) != QDialog.DialogCode.Accepted or dialog.amount is None:
+            return
+        kind = dialog.selected_kind
+        needs_manager = kind is not CashKind.OPENING_FLOAT and self.ctx.terminal.manager_for_cash
+        manager = await self.require_manager(
+            tr("Movimento de caixa (") + tr(kind.label) + tr("): digite o PIN do gerente."),
+            required=needs_manager,
+        )
+        if manager is None:
+            return
+        try:
+            await self.ctx.store.run(
+                self.ctx.cash.record,
+                kind,
+                dialog.amount,
+                operator=self.ctx.operator_login or "?",
+                authorized_by=manager.login if manager.is_manager else None,
+                note=dialog.note.text(),
+            )
+        except PosappError as exc:
+            self.say(exc.user_message, "error")
+            return
+        self.say(tr("Registrado: ") + dialog.summary())
+
+    @async_slot
+    async def on_day_close(self) -> None:
+        if self.issuing:
+            return
+        manager = await self.require_manager(tr("Fechamento do dia: digite o PIN do gerente."))
+        if manager is None:
+            return
+        ctx = self.ctx
+        start = datetime.combine(datetime.now().astimezone().date(), time(0, 0)).astimezone()
+        try:
+            sales = await ctx.service.list_sales(since=start, limit=100_000)
+            movements = await ctx.store.run(ctx.cash.movements, since=start, until=start + timedelta(days=1))
+        except PosappError as exc:
+            self.say(exc.user_message, "error")
+            return
+        report = build_day_close(
+            sales, movements, day=start.date(), generated_at=ctx.service.now(), operator=manager.login
+        )
+        columns = 48 if ctx.config.printer.paper_mm == 80 else 32
+        lines = day_close_lines(report, columns=columns)
+        dialog = TextReportDialog(tr("Fechamento do dia"), lines, self)
+        await self.dialog(dialog)
+        await ctx.store.run(
+            ctx.audit.record,
+            Action.DAY_CLOSE,
+            operator=ctx.operator_login,
+            authorized_by=manager.login,
+            detail=f"{report.sales_count} vendas, {brl(report.sales_total)}",
+        )
+        if dialog.print_requested:
+            data = text_report_escpos(lines, ctx.config.printer)
+            result = await ctx.service.print_bytes(data, kind="day_close")
+            ctx.last_print_ok, ctx.last_print_error = result.ok, result.error
+            self.status.show_printer()
+            self.say(
+                tr("Fechamento impresso.") if result.ok else tr("Falha na impressão: ") + (result.error or "")
+            )
+
+    @async_slot
+    async def on_settings(self) -> None:
+        if self.issuing:
+            return
+        manager = await self.require_manager(tr("Configurações: digite o PIN do gerente."))
+        if manager is None:
+            return
+        from posapp.ui.settings_dialog import SettingsDialog
+
+        dialog = SettingsDialog(self.ctx, self)
+        if await self.dialog(dialog) != QDialog.DialogCode.Accepted:
+            return
+        try:
+            if dialog.new_config is not None and dialog.new_config != self.ctx.config:
+                await self.ctx.apply_config(dialog.new_config)
+            if dialog.new_terminal is not None and dialog.new_terminal != self.ctx.terminal:
+                await self.ctx.apply_terminal(dialog.new_terminal)
+                self.start_scanner()
+        except PosappError as exc:
+            self.say(exc.user_message, "error")
+            return
+        self.status.start_drainer()
+        self.status.show_printer()
+        self.status.poll_health()
+        self.say(tr("Configurações salvas."))
+
+    @async_slot
+    async def on_history(self) -> None:
+        if self.issuing:
+            return
+        manager = await self.require_manager(tr("Histórico de vendas: digite o PIN do gerente."))
+        if manager is None:
+            return
+        await self.ctx.store.run(
+            self.ctx.audit.record,
+            Action.HISTORY_OPEN,
+            operator=self.ctx.operator_login,
+            authorized_by=manager.login,
+        )
+        dialog = HistoryDialog(self.ctx, self)
+        dialog.reload()
+        self.history = dialog
+        await self.dialog(dialog)
+        self.history = None
+        self.status.poll_queue()
+
+    @async_slot
+    async def on_switch_operator(self) -> None:
+        if self.issuing or self.vm.cart.lines:
+            self.say(tr("Finalize ou descarte a venda antes de trocar de operador."), "warning")
+            return
+        from posapp.ui.dialogs import LoginDialog
+
+        await self.ctx.store.run(self.ctx.audit.record, Action.LOGOUT, operator=self.ctx.operator_login)
+        dialog = LoginDialog(self.ctx.store, self.ctx.operators, hint=demo_hint(self.ctx), parent=self)
+        if await self.dialog(dialog) == QDialog.DialogCode.Accepted and dialog.operator is not None:
+            self.ctx.operator = dialog.operator
+            self.status.show_operator()
+
+    # -- payment and issue ----------------------------------------------------------------
+
+    @async_slot
+    async def on_pay(self) -> None:
+        if self.issuing:
+            return
+        cart = self.vm.cart
+        if cart.is_empty:
+            self.say(tr("Nenhum item na venda."), "warning")
+            return
+        dialog = PaymentDialog(cart.total, payments=cart.payments, parent=self)
+        if await self.dialog(dialog) != QDialog.DialogCode.Accepted:
+            cart.payments = tuple(dialog.payments)
+            return
+        cart.payments = tuple(dialog.payments)
+        try:
+            sale = cart.to_sale(cart.payments, operator=self.ctx.operator_login)
+        except ValidationError as exc:
+            self.say(describe_validation_error(exc), "error")
+            return
+        except DomainError as exc:
+            self.say(exc.user_message, "error")
+            return
+        await self.issue(sale, resend=cart.rejected)
+
+    async def issue(self, sale: Sale, *, resend: bool) -> None:
+        """Issue (or resend) ``sale`` without blocking the window, then show its outcome."""
+        self.issuing = True
+        self.vm.scans.hold()
+        try:
+            while True:
+                choice = await self._issue_once(sale, resend=resend)
+                if choice is not Choice.RESEND:
+                    break
+                resend = True
+        finally:
+            self.issuing = False
+            self.vm.scans.release()
+            self.status.poll_queue()
+            self.focus_code()
+
+    async def _issue_once(self, sale: Sale, *, resend: bool) -> Choice | None:
+        ctx = self.ctx
+        dialog = IssueDialog(
+            total=sale.total,
+            change=sale.change,
+            scan_sink=lambda code: self._hold_scan(code, dialog),
+            reprint=self._reprint,
+            paper_mm=ctx.config.printer.paper_mm,
+            parent=self,
+        )
+        waiter = spawn(run_dialog(dialog))
+        try:
+            if resend:
+                report = await ctx.service.resend(sale.sale_id, sale)
+            else:
+                report = await ctx.service.issue(sale)
+        except PosappError as exc:
+            dialog.busy = False
+            dialog.reject()
+            await waiter
+            await self.message_box(tr("Não foi possível emitir"), exc.user_message, "error")
+            return None
+        self.last_report = report
+        if report.printed is not None:
+            ctx.last_print_ok, ctx.last_print_error = report.printed, report.print_error
+            self.status.show_printer()
+        if resend:
+            await ctx.store.run(
+                ctx.audit.record, Action.RESEND, operator=ctx.operator_login, sale_id=sale.sale_id,
+                detail=report.state.value,
+            )  # fmt: skip
+        await dialog.show_report(report)
+        await waiter
+        choice = dialog.choice
+        if report.state is SaleState.REJECTED:
+            self.vm.cart.rejected = True
+            if choice is Choice.FIX:
+                self.say(tr("Venda rejeitada: corrija (itens, CPF F4) e tecle F10 para reenviar."), "warning")
+            return choice
+        self.vm.new_sale()
+        if report.state is SaleState.QUEUED:
+            self.status.poke_drainer()
+            self.say(tr("Venda anterior na fila: será emitida automaticamente."), "warning")
+        elif report.state is SaleState.IN_DOUBT:
+            self.say(tr("Venda anterior em dúvida: um gerente deve conferir (F12)."), "warning")
+        return choice
+
+    def _hold_scan(self, code: str, dialog: IssueDialog) -> None:
+        self.vm.scans.push(code)
+        dialog.held_scans(self.vm.scans.pending)
+
+    async def _reprint(self, sale_id: str) -> IssueReport:
+        report = await self.ctx.service.reprint(sale_id)
+        self.ctx.last_print_ok, self.ctx.last_print_error = report.printed, report.print_error
+        self.status.show_printer()
+        await self.ctx.store.run(
+            self.ctx.audit.record, Action.REPRINT, operator=self.ctx.operator_login, sale_id=sale_id
+        )
+        self.last_report = report
+        return report
+
+
+def demo_hint(ctx: AppContext) -> str:
+    if not ctx.demo:
+        return ""
+    return tr("Demonstração: gerente / PIN 1234 (gerente) · caixa / PIN 0000 (operador de caixa)")

@@ -1,0 +1,269 @@
+"""F10: take payment in one or more tenders.
+
+Keys: F1 Dinheiro, F2 Crédito, F3 Débito, F4 PIX, F5 Vale-alimentação, F6 Vale-refeição,
+F7 Outros pick the method; the amount field starts with what is still owed; Enter adds
+the tender; with nothing owed, Enter (or F10) finishes. F8 removes the last tender.
+Change is computed only from cash: a card, PIX or voucher tender cannot exceed what is
+owed (the domain refuses it too), and the change is shown large.
+"""
+
+from __future__ import annotations
+
+import functools
+from decimal import Decimal
+
+from posapp.domain.money import ZERO
+from posapp.domain.payments import PaymentMethod
+from posapp.domain.sale import CardDetails, Payment
+from posapp.ui.formatting import brl, parse_decimal
+from posapp.ui.qt import (
+    QComboBox,
+    QDialog,
+    QFormLayout,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPushButton,
+    Qt,
+    QVBoxLayout,
+    QWidget,
+    tr,
+)
+from posapp.ui.widgets import key_button, set_role
+
+METHOD_KEYS: tuple[tuple[str, PaymentMethod], ...] = (
+    ("F1", PaymentMethod.DINHEIRO),
+    ("F2", PaymentMethod.CREDITO),
+    ("F3", PaymentMethod.DEBITO),
+    ("F4", PaymentMethod.PIX),
+    ("F5", PaymentMethod.VALE_ALIMENTACAO),
+    ("F6", PaymentMethod.VALE_REFEICAO),
+    ("F7", PaymentMethod.OUTROS),
+)
+
+CARD_BRANDS: tuple[tuple[str, str | None], ...] = (
+    ("(não informar)", None),
+    ("Visa", "01"),
+    ("Mastercard", "02"),
+    ("American Express", "03"),
+    ("Sorocred", "04"),
+    ("Diners Club", "05"),
+    ("Elo", "06"),
+    ("Hipercard", "07"),
+    ("Aura", "08"),
+    ("Cabal", "09"),
+    ("Outros", "99"),
+)
+
+
+def remaining_and_change(total: Decimal, payments: list[Payment]) -> tuple[Decimal, Decimal]:
+    """What is still owed, and the change due (only ever from cash)."""
+    paid = sum((p.amount for p in payments), ZERO)
+    return max(total - paid, ZERO), max(paid - total, ZERO)
+
+
+class PaymentDialog(QDialog):
+    def __init__(
+        self, total: Decimal, *, payments: tuple[Payment, ...] = (), parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(tr("Pagamento (F10)"))
+        self.total = total
+        self.payments: list[Payment] = list(payments)
+        self.method = PaymentMethod.DINHEIRO
+        outer = QHBoxLayout(self)
+
+        methods = QVBoxLayout()
+        self.method_buttons: dict[PaymentMethod, QPushButton] = {}
+        for key, method in METHOD_KEYS:
+            button = key_button(
+                tr(method.label), key, functools.partial(self.select_method, method), parent=self
+            )
+            button.setAutoDefault(False)
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            methods.addWidget(button)
+            self.method_buttons[method] = button
+        methods.addStretch(1)
+        outer.addLayout(methods)
+
+        main = QVBoxLayout()
+        grid = QGridLayout()
+        grid.addWidget(QLabel(tr("TOTAL"), self), 0, 0)
+        self.total_label = QLabel(brl(total), self)
+        self.total_label.setObjectName("itemPrice")
+        grid.addWidget(self.total_label, 0, 1)
+        grid.addWidget(QLabel(tr("Pago"), self), 1, 0)
+        self.paid_label = QLabel("", self)
+        grid.addWidget(self.paid_label, 1, 1)
+        grid.addWidget(QLabel(tr("FALTA"), self), 2, 0)
+        self.remaining_label = QLabel("", self)
+        self.remaining_label.setObjectName("itemDescription")
+        grid.addWidget(self.remaining_label, 2, 1)
+        grid.addWidget(QLabel(tr("TROCO"), self), 3, 0)
+        self.change_label = QLabel("", self)
+        self.change_label.setObjectName("changeValue")
+        grid.addWidget(self.change_label, 3, 1)
+        main.addLayout(grid)
+
+        self.method_label = QLabel("", self)
+        self.method_label.setObjectName("totalCaption")
+        main.addWidget(self.method_label)
+        form = QFormLayout()
+        self.amount = QLineEdit(self)
+        self.amount.setPlaceholderText("0,00")
+        self.amount.returnPressed.connect(self.enter_amount)
+        form.addRow(tr("Valor (R$)"), self.amount)
+        self.card_box = QWidget(self)
+        card_form = QFormLayout(self.card_box)
+        card_form.setContentsMargins(0, 0, 0, 0)
+        self.card_brand = QComboBox(self.card_box)
+        for name, code in CARD_BRANDS:
+            self.card_brand.addItem(tr(name), code)
+        self.card_authorization = QLineEdit(self.card_box)
+        self.card_authorization.setMaxLength(20)
+        self.card_authorization.setPlaceholderText(tr("código de autorização / NSU (opcional)"))
+        self.card_authorization.returnPressed.connect(self.add_tender)
+        self.card_acquirer = QLineEdit(self.card_box)
+        self.card_acquirer.setMaxLength(18)
+        self.card_acquirer.setPlaceholderText(tr("CNPJ da credenciadora (opcional)"))
+        self.card_acquirer.returnPressed.connect(self.add_tender)
+        card_form.addRow(tr("Bandeira"), self.card_brand)
+        card_form.addRow(tr("Autorização"), self.card_authorization)
+        card_form.addRow(tr("Credenciadora"), self.card_acquirer)
+        main.addLayout(form)
+        main.addWidget(self.card_box)
+
+        self.tenders = QListWidget(self)
+        self.tenders.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.tenders.setMinimumHeight(140)
+        main.addWidget(self.tenders)
+        self.error = QLabel("", self)
+        set_role(self.error, "error")
+        self.error.setWordWrap(True)
+        main.addWidget(self.error)
+
+        row = QHBoxLayout()
+        back = key_button(tr("Voltar"), "Esc", self.reject, parent=self, focusable=False)
+        back.setAutoDefault(False)
+        remove = key_button(tr("Remover último"), "F8", self.remove_last, parent=self, focusable=False)
+        remove.setAutoDefault(False)
+        self.finish_button = key_button(tr("Finalizar"), "F10", self.finish, parent=self, role="primary")
+        self.finish_button.setAutoDefault(False)
+        self.finish_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        row.addWidget(back)
+        row.addWidget(remove)
+        row.addStretch(1)
+        row.addWidget(self.finish_button)
+        main.addLayout(row)
+        outer.addLayout(main, 1)
+        self.setMinimumSize(960, 620)
+        self.select_method(PaymentMethod.DINHEIRO)
+        self._refresh()
+
+    # -- state -------------------------------------------------------------------------
+
+    @property
+    def remaining(self) -> Decimal:
+        return remaining_and_change(self.total, self.payments)[0]
+
+    @property
+    def change(self) -> Decimal:
+        return remaining_and_change(self.total, self.payments)[1]
+
+    def _refresh(self) -> None:
+        remaining, change = remaining_and_change(self.total, self.payments)
+        self.paid_label.setText(brl(sum((p.amount for p in self.payments), ZERO)))
+        self.remaining_label.setText(brl(remaining))
+        self.change_label.setText(brl(change))
+        self.tenders.clear()
+        for payment in self.payments:
+            extra = ""
+            if payment.card is not None and payment.card.authorization:
+                extra = f"  aut. {payment.card.authorization}"
+            self.tenders.addItem(f"{tr(payment.method.label)}: {brl(payment.amount)}{extra}")
+        self.finish_button.setEnabled(remaining == 0 and bool(self.payments))
+        if remaining > 0:
+            self.amount.setText(f"{remaining:.2f}".replace(".", ","))
+            self.amount.selectAll()
+        else:
+            self.amount.clear()
+            self.amount.setPlaceholderText(tr("Enter finaliza"))
+        self.amount.setFocus()
+
+    def select_method(self, method: PaymentMethod) -> None:
+        self.method = method
+        self.method_label.setText(tr("Forma: ") + tr(method.label))
+        for other, button in self.method_buttons.items():
+            set_role(button, "primary" if other is method else None)
+        self.card_box.setVisible(method.is_card)
+        self.error.setText("")
+        self.amount.selectAll()
+        self.amount.setFocus()
+
+    # -- actions -------------------------------------------------------------------------
+
+    def enter_amount(self) -> None:
+        if not self.amount.text().strip():
+            if self.remaining == 0 and self.payments:
+                self.finish()
+            return
+        if self.method.is_card and self.card_box.isVisible() and not self.card_authorization.hasFocus():
+            if self._validated_amount() is not None:
+                self.card_authorization.setFocus()
+            return
+        self.add_tender()
+
+    def _validated_amount(self) -> Decimal | None:
+        amount = parse_decimal(self.amount.text())
+        remaining = self.remaining
+        if amount is None or amount <= 0 or amount != amount.quantize(Decimal("0.01")):
+            self._fail(tr("Valor inválido: use reais e centavos (ex.: 50,00)."))
+            return None
+        if remaining == 0:
+            self._fail(tr("Nada mais a pagar: Enter finaliza."))
+            return None
+        if self.method is not PaymentMethod.DINHEIRO and amount > remaining:
+            self._fail(
+                tr("Troco só em dinheiro: este pagamento não pode passar do que falta (")
+                + brl(remaining)
+                + ")."
+            )
+            return None
+        return amount
+
+    def _fail(self, message: str) -> None:
+        self.error.setText(message)
+        self.amount.selectAll()
+        self.amount.setFocus()
+
+    def add_tender(self) -> None:
+        amount = self._validated_amount()
+        if amount is None:
+            return
+        card = None
+        if self.method.is_card:
+            card = CardDetails(
+                integration=2,
+                brand=self.card_brand.currentData(),
+                authorization=self.card_authorization.text().strip() or None,
+                acquirer_cnpj="".join(ch for ch in self.card_acquirer.text() if ch.isdigit()) or None,
+            )
+        self.payments.append(Payment(method=self.method, amount=amount, card=card))
+        self.card_authorization.clear()
+        self.card_acquirer.clear()
+        self.card_brand.setCurrentIndex(0)
+        self.error.setText("")
+        if self.remaining > 0 and self.method is not PaymentMethod.DINHEIRO:
+            self.select_method(PaymentMethod.DINHEIRO)
+        self._refresh()
+
+    def remove_last(self) -> None:
+        if self.payments:
+            self.payments.pop()
+            self._refresh()
+
+    def finish(self) -> None:
+        if self.remaining == 0 and self.payments:
+            self.accept()

@@ -1,0 +1,121 @@
+"""What the cashier or the scanner typed in the code field, and the queue that holds scans.
+
+``3*7891000315507`` sells three; ``0,5*1020`` half a kilo. A scan that arrives while a
+dialog is open (or while the previous sale is being issued) waits in :class:`ScanQueue`
+and is handled, in order, once the checkout is ready again: nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from posapp.domain.money import round_quantity
+from posapp.ui.formatting import parse_decimal
+
+_ENTRY = re.compile(r"^\s*(?:(?P<qty>[0-9]+(?:[.,][0-9]+)?)\s*\*\s*)?(?P<code>[^\s*]+)\s*$")
+MAX_QUANTITY = Decimal(9999)
+log = logging.getLogger("posapp.ui")
+
+
+class EntryError(ValueError):
+    """The typed entry cannot be read (the message is Portuguese)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    code: str
+    quantity: Decimal | None  # None: not given (1, or what a scale label says)
+
+
+def parse_entry(text: str) -> Entry:
+    match = _ENTRY.match(text)
+    if not match:
+        raise EntryError("Digite ou leia um código (ex.: 3*7891000315507).")
+    quantity: Decimal | None = None
+    if match["qty"] is not None:
+        quantity = parse_decimal(match["qty"])
+        if quantity is None or quantity <= 0:
+            raise EntryError("Quantidade inválida.")
+        if quantity > MAX_QUANTITY:
+            raise EntryError(f"Quantidade máxima por item: {MAX_QUANTITY}.")
+        if round_quantity(quantity) != quantity:
+            raise EntryError("Quantidade aceita no máximo 4 casas decimais.")
+    return Entry(match["code"], quantity)
+
+
+class ScanQueue:
+    """Codes in arrival order, handled one at a time while the gate is open.
+
+    ``hold()``/``release()`` nest (a dialog over a dialog): the gate opens when the last
+    holder releases.
+    """
+
+    def __init__(self, handler: Callable[[str], Awaitable[None]]) -> None:
+        self._handler = handler
+        self._queue: asyncio.Queue[str] = asyncio.Queue()
+        self._gate = asyncio.Event()
+        self._gate.set()
+        self._holds = 0
+        self._unhandled = 0
+        self._task: asyncio.Task[None] | None = None
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def push(self, code: str) -> None:
+        self._idle.clear()
+        self._unhandled += 1
+        self._queue.put_nowait(code)
+
+    @property
+    def pending(self) -> int:
+        """Codes pushed and not handled yet (waiting, or held at the gate)."""
+        return self._unhandled
+
+    @property
+    def held(self) -> bool:
+        return self._holds > 0
+
+    def hold(self) -> None:
+        self._holds += 1
+        self._gate.clear()
+
+    def release(self) -> None:
+        self._holds = max(self._holds - 1, 0)
+        if self._holds == 0:
+            self._gate.set()
+
+    async def wait_idle(self) -> None:
+        """Until every pushed code was handled (tests and benchmarks)."""
+        await self._idle.wait()
+
+    async def _run(self) -> None:
+        while True:
+            code = await self._queue.get()
+            await self._gate.wait()
+            try:
+                await self._handler(code)
+            except Exception as exc:  # a bug in one scan must not stop the scanner
+                log.exception("scan %r failed", code)
+                sys.excepthook(type(exc), exc, exc.__traceback__)
+            finally:
+                self._unhandled -= 1
+                if self._queue.empty():
+                    self._idle.set()

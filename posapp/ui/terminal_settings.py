@@ -1,0 +1,40 @@
+"""Settings of *this* terminal that the fiscal configuration file does not cover: the
+serial scanner, the scale-label layout and which cashier actions need a manager.
+
+They live in ``store.sqlite3`` (key ``terminal``), edited in the settings dialog.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from posapp.catalog.scale import ScaleLabelLayout
+from posapp.catalog.storedb import StoreDB
+
+KEY = "terminal"
+BAUD_RATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
+
+
+class TerminalSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    scanner_port: str | None = None  # e.g. /dev/ttyACM0 or COM3; None: keyboard wedge only
+    scanner_baudrate: int = Field(default=9600, gt=0)
+    scale: ScaleLabelLayout = ScaleLabelLayout()
+    manager_for_void_line: bool = True
+    manager_for_abort: bool = True
+    manager_for_cash: bool = True  # sangria and suprimento
+    health_poll_s: float = Field(default=15.0, gt=0)
+    drain_every_s: float = Field(default=15.0, gt=0)
+
+
+def load_terminal_settings(store: StoreDB) -> TerminalSettings:
+    """The stored settings; unreadable ones fall back to defaults (never block the start)."""
+    try:
+        return TerminalSettings.model_validate(store.get_setting(KEY, {}) or {})
+    except ValidationError:
+        return TerminalSettings()
+
+
+def save_terminal_settings(store: StoreDB, settings: TerminalSettings) -> None:
+    store.set_setting(KEY, settings.model_dump(mode="json"))

@@ -1,0 +1,179 @@
+"""Small building blocks shared by the screens: buttons with their key shown, the
+function-key bar, a message dialog, and a PIN prompt that checks the PIN off the GUI
+thread and stays open on a wrong one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+
+from posapp.errors import PosappError
+from posapp.operators.accounts import Operator
+from posapp.ui.qt import (
+    QDialog,
+    QHBoxLayout,
+    QKeySequence,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QShortcut,
+    Qt,
+    QVBoxLayout,
+    QWidget,
+    repolish,
+    tr,
+)
+from posapp.ui.tasks import async_slot
+
+
+def set_role(widget: QWidget, role: str | None) -> None:
+    """Style hook (``role="primary"|"danger"|"error"|"warning"``) from the style sheet.
+
+    Re-polishing costs milliseconds with the counter's style sheet, so it only happens
+    when the role really changes (the checkout clears its message on every scan)."""
+    value = role or ""
+    if widget.property("role") == value:
+        return
+    widget.setProperty("role", value)
+    repolish(widget)
+
+
+def key_button(
+    label: str,
+    key: str | None,
+    slot: Callable[[], object] | None = None,
+    *,
+    parent: QWidget,
+    role: str | None = None,
+    focusable: bool = True,
+) -> QPushButton:
+    """A button that says its key (``F10 Pagar``) and answers to it anywhere in its window."""
+    button = QPushButton(f"{key}  {label}" if key else label, parent)
+    if role:
+        set_role(button, role)
+    if not focusable:
+        button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    if slot is not None:
+        button.clicked.connect(lambda _checked=False: slot())
+    if key:
+        shortcut = QShortcut(QKeySequence(key), parent)
+        shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
+        shortcut.activated.connect(button.click)
+    return button
+
+
+class MessageDialog(QDialog):
+    """A message with one button; Enter or Esc closes it."""
+
+    def __init__(self, title: str, text: str, *, level: str = "info", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        layout = QVBoxLayout(self)
+        self.text_label = QLabel(text, self)
+        self.text_label.setWordWrap(True)
+        self.text_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        if level in ("error", "warning"):
+            set_role(self.text_label, level)
+        layout.addWidget(self.text_label)
+        button = QPushButton(tr("OK (Enter)"), self)
+        button.setDefault(True)
+        button.clicked.connect(self.accept)
+        layout.addWidget(button, alignment=Qt.AlignmentFlag.AlignRight)
+        self.setMinimumWidth(520)
+
+
+class ConfirmDialog(QDialog):
+    """Yes/no: Enter confirms, Esc goes back."""
+
+    def __init__(self, title: str, text: str, *, confirm: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        layout = QVBoxLayout(self)
+        label = QLabel(text, self)
+        label.setWordWrap(True)
+        layout.addWidget(label)
+        row = QHBoxLayout()
+        back = QPushButton(tr("Voltar (Esc)"), self)
+        back.clicked.connect(self.reject)
+        ok = QPushButton(f"{confirm} (Enter)", self)
+        set_role(ok, "danger")
+        ok.setDefault(True)
+        ok.clicked.connect(self.accept)
+        row.addWidget(back)
+        row.addStretch(1)
+        row.addWidget(ok)
+        layout.addLayout(row)
+        self.setMinimumWidth(520)
+
+
+PinCheck = Callable[[str], Awaitable[Operator]]
+
+
+class PinDialog(QDialog):
+    """Asks a PIN (and optionally a login) and checks it with ``check`` off the GUI thread.
+
+    A wrong PIN keeps the dialog open with the reason; the accepted operator is in
+    :attr:`operator` after ``accept``.
+    """
+
+    def __init__(
+        self,
+        title: str,
+        prompt: str,
+        check: PinCheck,
+        *,
+        extra: Sequence[QWidget] = (),
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self._check = check
+        self.operator: Operator | None = None
+        layout = QVBoxLayout(self)
+        label = QLabel(prompt, self)
+        label.setWordWrap(True)
+        layout.addWidget(label)
+        for widget in extra:
+            layout.addWidget(widget)
+        self.pin = QLineEdit(self)
+        self.pin.setEchoMode(QLineEdit.EchoMode.Password)
+        self.pin.setPlaceholderText(tr("PIN do gerente"))
+        self.pin.setMaxLength(12)
+        self.pin.returnPressed.connect(self.submit)
+        layout.addWidget(self.pin)
+        self.error = QLabel("", self)
+        set_role(self.error, "error")
+        self.error.setWordWrap(True)
+        layout.addWidget(self.error)
+        row = QHBoxLayout()
+        back = QPushButton(tr("Voltar (Esc)"), self)
+        back.setAutoDefault(False)
+        back.clicked.connect(self.reject)
+        self.ok = QPushButton(tr("Confirmar (Enter)"), self)
+        self.ok.setAutoDefault(False)
+        set_role(self.ok, "primary")
+        self.ok.clicked.connect(self.submit)
+        row.addWidget(back)
+        row.addStretch(1)
+        row.addWidget(self.ok)
+        layout.addLayout(row)
+        self.setMinimumWidth(480)
+        self.pin.setFocus()
+
+    @async_slot
+    async def submit(self) -> None:
+        pin = self.pin.text()
+        if not pin:
+            self.error.setText(tr("Digite o PIN."))
+            return
+        self.ok.setEnabled(False)
+        try:
+            self.operator = await self._check(pin)
+        except PosappError as exc:
+            self.error.setText(exc.user_message)
+            self.pin.clear()
+            self.pin.setFocus()
+            return
+        finally:
+            self.ok.setEnabled(True)
+        self.accept()

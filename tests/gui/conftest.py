@@ -1,0 +1,176 @@
+"""GUI test harness: a qasync loop marked running (pytest-qt drives it), a real store and
+journal in ``tmp_path``, the real service over loopback, and helpers that drive the
+window with the keyboard only (keys go to whatever widget has the focus).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QWidget
+
+from posapp.config import Config
+from posapp.services.pos import PosService
+from posapp.ui.context import AppContext
+from posapp.ui.demo import prepare_demo_data
+from posapp.ui.main_window import MainWindow
+from posapp.ui.qt import QEventLoop
+
+T = TypeVar("T")
+W = TypeVar("W", bound=QWidget)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/gui/" in str(item.fspath).replace("\\", "/"):
+            item.add_marker(pytest.mark.gui)
+
+
+@pytest.fixture
+def qloop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
+    """qasync loop marked running: qtbot.wait*/keyClick spin it (notes §3.3 pattern 1)."""
+    loop = QEventLoop(qapp, already_running=True)
+    asyncio.set_event_loop(loop)
+    yield loop
+    # Not loop.stop(): it calls QApplication.exit(), after which offscreen windows of the
+    # next test no longer become active. Clearing the running flag is all close() needs.
+    loop._QEventLoop__is_running = False  # type: ignore[attr-defined]
+    loop.close()
+    asyncio.events._set_running_loop(None)
+    asyncio.set_event_loop(None)
+
+
+def run(qtbot: Any, coro: Coroutine[Any, Any, T], timeout: int = 15000) -> T:
+    """Run a coroutine on the (running) qasync loop while Qt keeps processing events."""
+    task = asyncio.ensure_future(coro)
+    qtbot.waitUntil(task.done, timeout=timeout)
+    return task.result()
+
+
+class Clock:
+    """The service's clock: real time plus an offset a test can move forward."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def advance(self, delta: timedelta) -> None:
+        self.offset += delta
+
+
+def service_factory(data_dir: Path, clock: Clock) -> Callable[[Config], PosService]:
+    """The production composition (journal, failover router, printer spool), with a clock."""
+
+    def build(config: Config) -> PosService:
+        from posapp.fiscal.router import FailoverRouter
+        from posapp.journal.store import Journal
+        from posapp.services.factory import build_backends, build_printer
+
+        journal = Journal.in_dir(data_dir)
+        return PosService(
+            config=config,
+            journal=journal,
+            router=FailoverRouter(build_backends(config)),
+            printer=build_printer(config, journal),
+            clock=clock,
+        )
+
+    return build
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def make_ctx(tmp_path: Path, qtbot: Any, qloop: asyncio.AbstractEventLoop, clock: Clock):
+    """Build an AppContext on ``tmp_path`` (demo catalog and operators) for a config."""
+    opened: list[AppContext] = []
+
+    def make(config: Config, *, login: str = "caixa") -> AppContext:
+        prepare_demo_data(tmp_path)
+        ctx = AppContext.open(
+            config,
+            tmp_path,
+            service_factory=service_factory(tmp_path, clock),
+            config_path=tmp_path / "posapp.toml",
+        )
+        opened.append(ctx)
+        run(qtbot, ctx.start())
+        ctx.operator = ctx.operators.get(login)
+        return ctx
+
+    yield make
+    for ctx in opened:
+        run(qtbot, ctx.aclose())
+
+
+def open_window(qtbot: Any, ctx: AppContext) -> MainWindow:
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    window.start()
+    window.focus_code()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is window.code)
+    return window
+
+
+def focused() -> QWidget:
+    widget = QApplication.focusWidget()
+    assert widget is not None, "nothing has the keyboard focus"
+    return widget
+
+
+def press(qtbot: Any, key: Qt.Key, modifier: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier) -> None:
+    """One key, to whatever has the focus (the keyboard-only rule)."""
+    qtbot.keyClick(focused(), key, modifier)
+
+
+def type_text(qtbot: Any, text: str) -> None:
+    qtbot.keyClicks(focused(), text)
+
+
+def scan(qtbot: Any, window: MainWindow, code: str) -> None:
+    """What a keyboard-wedge scanner does: the digits, then Enter; then wait for the cart."""
+    assert focused() is window.code
+    type_text(qtbot, code)
+    press(qtbot, Qt.Key.Key_Return)
+    run(qtbot, window.vm.scans.wait_idle())
+
+
+def wait_dialog(qtbot: Any, kind: type[W], timeout: int = 10000) -> W:
+    """The visible top-level dialog of ``kind`` (and wait until it has the focus)."""
+    found: list[W] = []
+
+    def visible() -> bool:
+        found[:] = [w for w in QApplication.topLevelWidgets() if isinstance(w, kind) and w.isVisible()]
+        return bool(found)
+
+    qtbot.waitUntil(visible, timeout=timeout)
+    dialog = found[-1]
+    qtbot.waitUntil(dialog.isActiveWindow, timeout=timeout)
+    return dialog
+
+
+def wait_closed(qtbot: Any, widget: QWidget, timeout: int = 10000) -> None:
+    """Until ``widget`` closed and the keyboard went somewhere else (the window under it,
+    or the next dialog)."""
+    qtbot.waitUntil(lambda: not widget.isVisible(), timeout=timeout)
+    if widget.parentWidget() is None:
+        return
+
+    def focus_moved() -> bool:
+        current = QApplication.focusWidget()
+        return current is not None and current.window() is not widget and current.window().isVisible()
+
+    qtbot.waitUntil(focus_moved, timeout=timeout)
