@@ -125,8 +125,16 @@ def _report_dict(report: Any) -> dict[str, Any]:
 def _print_report(report: Any, out: TextIO) -> None:
     data = _report_dict(report)
     out.write(f"{data['message']}\n")
-    for key in ("sale_id", "backend", "chave_acesso", "numero", "serie", "protocolo", "authorized_at",
-                "cancel_deadline"):  # fmt: skip
+    for key in (
+        "sale_id",
+        "backend",
+        "chave_acesso",
+        "numero",
+        "serie",
+        "protocolo",
+        "authorized_at",
+        "cancel_deadline",
+    ):
         if data[key] is not None:
             value = data[key].isoformat() if isinstance(data[key], datetime) else data[key]
             out.write(f"  {key}: {value}\n")
@@ -164,7 +172,9 @@ def cmd_nfce_emit(args: argparse.Namespace) -> int:
     try:
         data = json.loads(Path(args.sale).read_text(encoding="utf-8"), parse_float=Decimal)
         if not isinstance(data, dict):
-            raise DomainError("SALE.json must be an object", user_message="SALE.json deve ser um objeto JSON.")
+            raise DomainError(
+                "SALE.json must be an object", user_message="SALE.json deve ser um objeto JSON."
+            )
         sale = Sale.from_mapping(data)
     except (OSError, ValueError) as exc:
         _error(f"não foi possível ler {args.sale}: {exc}", as_json=args.json, status="invalid")
@@ -237,8 +247,10 @@ def cmd_nfce_list(args: argparse.Namespace) -> int:
             print("Nenhuma venda registrada.")
         for s in sales:
             number = f"{s.serie}/{s.numero}" if s.numero is not None else "-"
-            print(f"{s.created_at:%d/%m/%Y %H:%M}  {s.state.label:<11} {number:>10}  R$ {s.total:>10}  "
-                  f"{s.chave or ''}  {s.sale_id}")  # fmt: skip
+            print(
+                f"{s.created_at:%d/%m/%Y %H:%M}  {s.state.label:<11} {number:>10}  R$ {s.total:>10}  "
+                f"{s.chave or ''}  {s.sale_id}"
+            )
         return EXIT_OK
 
     return _run_service(args, body)
@@ -276,8 +288,11 @@ def cmd_nfce_drain(args: argparse.Namespace) -> int:
         if args.json:
             _emit_json(out, sys.stdout)
         else:
-            print(f"Fila: {report.attempted} tentadas, {report.authorized} autorizadas, {report.rejected} rejeitadas, "
-                  f"{report.in_doubt} em dúvida, {report.still_queued} ainda na fila.")  # fmt: skip
+            print(
+                f"Fila: {report.attempted} tentadas, {report.authorized} autorizadas, "
+                f"{report.rejected} rejeitadas, "
+                f"{report.in_doubt} em dúvida, {report.still_queued} ainda na fila."
+            )
         return EXIT_QUEUED if report.still_queued else EXIT_OK
 
     return _run_service(args, body)
@@ -370,10 +385,15 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("kind", choices=["emites", "focusnfe", "integranotas"])
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument(
-        "--port", type=int, default=None, help="porta (padrão: 3434 para emites, como [emites] port; livre para os demais)"
+        "--port",
+        type=int,
+        default=None,
+        help="porta (padrão: 3434 para emites, como [emites] port; livre para os demais)",
     )
     sim.add_argument("--port-file", type=Path)
-    sim.add_argument("--token", help="token aceito pelos simuladores de provedores (padrão: $POSAPP_SIM_TOKEN)")
+    sim.add_argument(
+        "--token", help="token aceito pelos simuladores de provedores (padrão: $POSAPP_SIM_TOKEN)"
+    )
     sim.set_defaults(func=cmd_sim)
 
     common = argparse.ArgumentParser(add_help=False)

@@ -61,7 +61,10 @@ class EmitterDefaults(_Section):
 class NfceConfig(_Section):
     cancel_window_min: int = Field(default=30, ge=1, le=24 * 60)
     cancel_safety_margin_s: int = Field(default=60, ge=0, le=600)
-    serie: int = Field(default=1, ge=0, le=999)
+    # Series for issuers that let the client number notes (Integra Notas). It must not be a
+    # series Emites-Client (or any other issuer of this CNPJ) numbers on its own, or SEFAZ
+    # rejects the clash as a duplicate (539); hence not 1.
+    serie: int = Field(default=2, ge=1, le=889)
     contingency_limit_h: int = Field(default=24, ge=1, le=168)
 
 
@@ -112,9 +115,7 @@ def load_config(path: Path | None) -> Config:
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
+        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
         raise ConfigError(
             f"{path}: {problems}", user_message=f"Configuração inválida em {path}: {problems}"
         ) from None

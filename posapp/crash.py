@@ -193,16 +193,15 @@ def install_crash_handler(
     rather than open a dialog directly. ``enable_faulthandler=False`` leaves
     :mod:`faulthandler` alone (for test runners that own it).
     """
-    global _installed
     handler = CrashHandler(log_path=log_path, show_message=show_message)
     handler.install(loop, enable_faulthandler=enable_faulthandler)
-    _installed = handler
+    _installed[:] = [handler]
     return handler
 
 
-_installed: CrashHandler | None = None
+_installed: list[CrashHandler] = []  # the one the process entry installed, if any
 
 
 def installed_handler() -> CrashHandler | None:
     """The handler the process entry installed, so the GUI can attach its event loop."""
-    return _installed
+    return _installed[-1] if _installed else None

@@ -8,11 +8,11 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Subprocesses started by tests (``python -m posapp ...``) log here, not in the user's folder.
 os.environ.setdefault("POSAPP_LOG_DIR", os.path.join(os.environ.get("TMPDIR", "/tmp"), "posapp-test-logs"))
 
-from decimal import Decimal  # noqa: E402
-from typing import Any  # noqa: E402
+from decimal import Decimal
+from typing import Any
 
-import pytest  # noqa: E402
-from hypothesis import HealthCheck, settings  # noqa: E402
+import pytest
+from hypothesis import HealthCheck, settings
 
 settings.register_profile("ci", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("dev", max_examples=60, deadline=None)

@@ -16,11 +16,34 @@ _NON_DIGITS = re.compile(r"[.\-/\s]")
 
 # IBGE codes of the 27 federal units, as the first two digits of a chave.
 UF_CODES: dict[str, str] = {
-    "RO": "11", "AC": "12", "AM": "13", "RR": "14", "PA": "15", "AP": "16", "TO": "17",
-    "MA": "21", "PI": "22", "CE": "23", "RN": "24", "PB": "25", "PE": "26", "AL": "27",
-    "SE": "28", "BA": "29", "MG": "31", "ES": "32", "RJ": "33", "SP": "35", "PR": "41",
-    "SC": "42", "RS": "43", "MS": "50", "MT": "51", "GO": "52", "DF": "53",
-}  # fmt: skip
+    "RO": "11",
+    "AC": "12",
+    "AM": "13",
+    "RR": "14",
+    "PA": "15",
+    "AP": "16",
+    "TO": "17",
+    "MA": "21",
+    "PI": "22",
+    "CE": "23",
+    "RN": "24",
+    "PB": "25",
+    "PE": "26",
+    "AL": "27",
+    "SE": "28",
+    "BA": "29",
+    "MG": "31",
+    "ES": "32",
+    "RJ": "33",
+    "SP": "35",
+    "PR": "41",
+    "SC": "42",
+    "RS": "43",
+    "MS": "50",
+    "MT": "51",
+    "GO": "52",
+    "DF": "53",
+}
 UF_BY_CODE = {code: uf for uf, code in UF_CODES.items()}
 
 
@@ -201,9 +224,7 @@ def build_chave(
     code: str,
 ) -> ChaveAcesso:
     """Compose a chave from its parts and append the check digit."""
-    first43 = (
-        f"{UF_CODES[uf]}{year_month}{cnpj}{model}{series:03d}{number:09d}{emission_type}{code:0>8}"
-    )
+    first43 = f"{UF_CODES[uf]}{year_month}{cnpj}{model}{series:03d}{number:09d}{emission_type}{code:0>8}"
     if len(first43) != 43 or not first43.isdigit():
         raise InvalidDocument(f"parts do not make a chave: {first43!r}")
     return ChaveAcesso(first43 + str(chave_check_digit(first43)))

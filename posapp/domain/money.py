@@ -25,7 +25,7 @@ def to_decimal(value: object, *, field: str = "valor") -> Decimal:
 
     JSON numbers should be parsed with ``parse_float=Decimal`` so they arrive here exact.
     """
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise DomainError(
             f"{field}: float {value!r} refused; pass a string or Decimal",
             user_message=f"{field}: valor inválido ({value!r}).",

@@ -191,7 +191,9 @@ class Sale(_Frozen):
             raise ValueError(f"pagamento insuficiente: faltam R$ {total - paid}")
         non_cash = sum((p.amount for p in self.payments if p.method != PaymentMethod.DINHEIRO), ZERO)
         if non_cash > total:
-            raise ValueError("troco só pode sair de dinheiro: pagamentos que não são em dinheiro excedem o total")
+            raise ValueError(
+                "troco só pode sair de dinheiro: pagamentos que não são em dinheiro excedem o total"
+            )
         return self
 
     @property

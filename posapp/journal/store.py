@@ -111,7 +111,9 @@ class Journal:
         except sqlite3.DatabaseError as exc:
             raise JournalUnavailable(
                 f"cannot open journal {path}: {exc}",
-                user_message=f"Não foi possível abrir o diário de vendas ({path}): {exc}. Rode 'posapp doctor'.",
+                user_message=(
+                    f"Não foi possível abrir o diário de vendas ({path}): {exc}. Rode 'posapp doctor'."
+                ),
             ) from exc
         self._lock = threading.RLock()
 
@@ -129,7 +131,9 @@ class Journal:
         if version > SCHEMA_VERSION:
             raise SchemaTooNew(
                 f"journal schema {version} is newer than this posapp ({SCHEMA_VERSION})",
-                user_message="O diário de vendas foi gravado por uma versão mais nova do posapp. Atualize o programa.",
+                user_message=(
+                    "O diário de vendas foi gravado por uma versão mais nova do posapp. Atualize o programa."
+                ),
             )
         for number in range(version, SCHEMA_VERSION):
             self._db.execute("BEGIN IMMEDIATE")
@@ -195,7 +199,8 @@ class Journal:
         current = self._state_of(db, sale_id)
         check_transition(current, new)
         assignments = ", ".join(f"{name} = ?" for name in fields)
-        sql = "UPDATE sales SET state = ?, updated_at = ?" + (f", {assignments}" if fields else "")
+        # Column names come from our own keyword arguments, never from input; values are bound.
+        sql = "UPDATE sales SET state = ?, updated_at = ?" + (f", {assignments}" if fields else "")  # noqa: S608
         db.execute(sql + " WHERE sale_id = ?", (new, _iso(at), *fields.values(), sale_id))
         self._event(db, sale_id, at, kind, current, new, detail)
         return current
@@ -229,7 +234,9 @@ class Journal:
         """Store a sale that nothing could be sent for (no issuer available): QUEUED."""
         with self._tx() as db:
             self._insert_sale(db, sale, at)
-            self._move(db, sale.sale_id, SaleState.QUEUED, at, "queued", {"reason": reason}, last_error=reason)
+            self._move(
+                db, sale.sale_id, SaleState.QUEUED, at, "queued", {"reason": reason}, last_error=reason
+            )
 
     def next_number(self, backend: str, serie: int) -> int:
         """The number a client-numbered issuer (Integra) would get next; reserved by begin_issue."""
@@ -265,7 +272,8 @@ class Journal:
                 serie, numero = reserved
                 db.execute(
                     "INSERT INTO numbering (backend, serie, last_numero) VALUES (?, ?, ?)"
-                    " ON CONFLICT (backend, serie) DO UPDATE SET last_numero = MAX(last_numero, excluded.last_numero)",
+                    " ON CONFLICT (backend, serie)"
+                    " DO UPDATE SET last_numero = MAX(last_numero, excluded.last_numero)",
                     (prepared.backend, serie, numero),
                 )
             cursor = db.execute(
@@ -309,7 +317,13 @@ class Journal:
                 self._event(db, sale_id, at, "cancel_retry", None, None, {"motivo": motivo})
             else:
                 self._move(
-                    db, sale_id, SaleState.CANCELLING, at, "cancelling", {"motivo": motivo}, cancel_motivo=motivo
+                    db,
+                    sale_id,
+                    SaleState.CANCELLING,
+                    at,
+                    "cancelling",
+                    {"motivo": motivo},
+                    cancel_motivo=motivo,
                 )
             return int(cursor.lastrowid or 0)
 
@@ -380,7 +394,8 @@ class Journal:
     def _put_document(db: sqlite3.Connection, sale_id: str, kind: str, content: bytes, at: datetime) -> None:
         db.execute(
             "INSERT INTO documents (sale_id, kind, content, created_at) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (sale_id, kind) DO UPDATE SET content = excluded.content, created_at = excluded.created_at",
+            " ON CONFLICT (sale_id, kind)"
+            " DO UPDATE SET content = excluded.content, created_at = excluded.created_at",
             (sale_id, kind, content, _iso(at)),
         )
 
@@ -388,7 +403,9 @@ class Journal:
         with self._tx() as db:
             self._put_document(db, sale_id, kind, content, at)
 
-    def add_event(self, sale_id: str, at: datetime, kind: str, detail: Mapping[str, Any] | None = None) -> None:
+    def add_event(
+        self, sale_id: str, at: datetime, kind: str, detail: Mapping[str, Any] | None = None
+    ) -> None:
         """An event that changes no state (print outcome, manager note...)."""
         with self._tx() as db:
             self._event(db, sale_id, at, kind, None, None, detail)
@@ -398,7 +415,9 @@ class Journal:
         the request left is unknown, so it becomes IN_DOUBT (never silently resent)."""
         moved = []
         with self._tx() as db:
-            rows = db.execute("SELECT sale_id, attempt_id FROM sales WHERE state = ?", (SaleState.ISSUING,)).fetchall()
+            rows = db.execute(
+                "SELECT sale_id, attempt_id FROM sales WHERE state = ?", (SaleState.ISSUING,)
+            ).fetchall()
             for row in rows:
                 if row["attempt_id"] is not None:
                     self._finish_attempt(db, row["attempt_id"], "interrupted", None, at)
@@ -533,9 +552,12 @@ class Journal:
 
     def attempts(self, sale_id: str) -> list[AttemptRow]:
         with self._lock:
-            ids = [r[0] for r in self._db.execute(
-                "SELECT attempt_id FROM attempts WHERE sale_id = ? ORDER BY attempt_id", (sale_id,)
-            )]
+            ids = [
+                r[0]
+                for r in self._db.execute(
+                    "SELECT attempt_id FROM attempts WHERE sale_id = ? ORDER BY attempt_id", (sale_id,)
+                )
+            ]
         return [self.attempt(i) for i in ids]
 
     def document(self, sale_id: str, kind: str) -> bytes | None:

@@ -68,8 +68,10 @@ class QueueDrainer:
         while True:
             try:
                 report = await self.run_once()
-                delay = self._interval if report is None or report.still_queued == 0 else min(
-                    delay * 2, self._max_interval
+                delay = (
+                    self._interval
+                    if report is None or report.still_queued == 0
+                    else min(delay * 2, self._max_interval)
                 )
                 if self._on_round is not None:
                     self._on_round(report)

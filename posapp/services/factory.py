@@ -9,8 +9,8 @@ from pathlib import Path
 from posapp.config import Config, EmitesConfig
 from posapp.fiscal.port import FiscalBackend
 from posapp.journal.store import Journal
-from posapp.services.pos import PosService
 from posapp.services.ports import ReceiptPrinter
+from posapp.services.pos import PosService
 
 log = logging.getLogger("posapp.services")
 
@@ -46,7 +46,9 @@ def with_overrides(
     """Apply command-line overrides (``--emites HOST:PORT``, ``--printer URI``)."""
     if emites_address is not None:
         host, port = emites_address
-        emites = EmitesConfig.model_validate({**config.emites.model_dump(), "host": host, "port": port, "enabled": True})
+        emites = EmitesConfig.model_validate(
+            {**config.emites.model_dump(), "host": host, "port": port, "enabled": True}
+        )
         config = config.model_copy(update={"emites": emites})
     if printer_uri is not None:
         printer = config.printer.model_copy(update={"uri": printer_uri})

@@ -141,13 +141,17 @@ class PosService:
             report = await self._issue(sale, new_sale=True)
         return await self._maybe_print(report, print_receipt)
 
-    async def resend(self, sale_id: str, sale: Sale | None = None, *, print_receipt: bool = True) -> IssueReport:
+    async def resend(
+        self, sale_id: str, sale: Sale | None = None, *, print_receipt: bool = True
+    ) -> IssueReport:
         """Send again a QUEUED sale, or a REJECTED one (optionally corrected)."""
         row = await self._db(self.journal.get_sale, sale_id)
         if row.state not in (SaleState.QUEUED, SaleState.REJECTED):
             raise NothingToDo(
                 f"sale {sale_id} is {row.state}; only queued or rejected sales are resent",
-                user_message=f"Só vendas na fila ou rejeitadas podem ser reenviadas (esta está '{row.state.label}').",
+                user_message=(
+                    f"Só vendas na fila ou rejeitadas podem ser reenviadas (esta está '{row.state.label}')."
+                ),
             )
         fixed = row.sale if sale is None else sale.model_copy(update={"sale_id": sale_id})
         async with self._issue_lock:
@@ -201,14 +205,18 @@ class PosService:
             message=_MESSAGES[SaleState.QUEUED],
         )
 
-    async def _prepare(self, backend: FiscalBackend, sale: Sale) -> tuple[PreparedIssue, tuple[int, int] | None]:
+    async def _prepare(
+        self, backend: FiscalBackend, sale: Sale
+    ) -> tuple[PreparedIssue, tuple[int, int] | None]:
         reserved: tuple[int, int] | None = None
         serie = numero = None
         if backend.capabilities.needs_client_numbering:
             serie = self.config.nfce.serie
             previous = await self._previous_number(backend.name, sale.sale_id)
-            numero = previous if previous is not None else await self._db(
-                self.journal.next_number, backend.name, serie
+            numero = (
+                previous
+                if previous is not None
+                else await self._db(self.journal.next_number, backend.name, serie)
             )
             reserved = (serie, numero)
         context = IssueContext(
@@ -303,7 +311,9 @@ class PosService:
         xml = await self._db(self.journal.document, sale_id, "xml")
         pdf = await self._db(self.journal.document, sale_id, "danfe_pdf")
         cancelled = (
-            CancelledMark(row.cancel_protocolo, row.cancelled_at) if row.state is SaleState.CANCELLED else None
+            CancelledMark(row.cancel_protocolo, row.cancelled_at)
+            if row.state is SaleState.CANCELLED
+            else None
         )
         # A print failure never changes the fiscal state: the spool records it, nothing else.
         return await self.printer.print_danfe(
@@ -325,7 +335,9 @@ class PosService:
     def _summary_report(self, row: SaleRow) -> IssueReport:
         note = None
         if row.chave and row.authorized_at and row.numero is not None and row.serie is not None:
-            note = NoteInfo(row.chave, row.numero, row.serie, row.protocolo, row.authorized_at, row.contingency)
+            note = NoteInfo(
+                row.chave, row.numero, row.serie, row.protocolo, row.authorized_at, row.contingency
+            )
         return IssueReport(
             sale_id=row.sale_id,
             state=row.state,
@@ -371,9 +383,13 @@ class PosService:
             protocolo=row.protocolo,
         )
         request = json.dumps({"chave_acesso": row.chave, "motivo": motivo}, ensure_ascii=False).encode()
-        attempt_id = await self._db(self.journal.begin_cancel, sale_id, backend.name, request, motivo, self.now())
+        attempt_id = await self._db(
+            self.journal.begin_cancel, sale_id, backend.name, request, motivo, self.now()
+        )
         if operator:
-            await self._db(self.journal.add_event, sale_id, self.now(), "cancel_requested", {"operator": operator})
+            await self._db(
+                self.journal.add_event, sale_id, self.now(), "cancel_requested", {"operator": operator}
+            )
         result = await backend.cancel(target, motivo)
         self.router.record(backend.name, result.outcome, retry_after_s=result.retry_after_s)
         now = self.now()
@@ -395,16 +411,29 @@ class PosService:
             if result.xml:
                 await self._db(self.journal.put_document, sale_id, "cancel_xml", result.xml, now)
             return CancelReport(
-                sale_id, SaleState.CANCELLED, backend.name, result.outcome, result.protocolo, cancelled_at,
+                sale_id,
+                SaleState.CANCELLED,
+                backend.name,
+                result.outcome,
+                result.protocolo,
+                cancelled_at,
                 message="NFC-e cancelada.",
-            )  # fmt: skip
+            )
         if result.outcome is CancelOutcome.IN_DOUBT:
             detail = result.detail or "sem resposta do emissor"
-            await self._db(self.journal.finish_attempt, attempt_id, result.outcome.value, result.raw_response, now)
+            await self._db(
+                self.journal.finish_attempt, attempt_id, result.outcome.value, result.raw_response, now
+            )
             return CancelReport(
-                sale_id, SaleState.CANCELLING, backend.name, result.outcome, errors=(detail,),
-                message="O cancelamento foi enviado mas não houve resposta. Confira e tente de novo (é seguro).",
-            )  # fmt: skip
+                sale_id,
+                SaleState.CANCELLING,
+                backend.name,
+                result.outcome,
+                errors=(detail,),
+                message=(
+                    "O cancelamento foi enviado mas não houve resposta. Confira e tente de novo (é seguro)."
+                ),
+            )
         errors = result.errors or ((result.detail,) if result.detail else ("Emissor indisponível.",))
         await self._db(
             self.journal.transition,
@@ -470,19 +499,46 @@ class PosService:
     async def _record_reconciled(self, row: SaleRow, result: IssueResult) -> IssueReport:
         now = self.now()
         if result.outcome is Outcome.AUTHORIZED and result.note is not None:
-            await self._db(self.journal.record_authorized, row.sale_id, result.note, now, attempt=None,
-                           kind="reconciled_authorized")  # fmt: skip
+            await self._db(
+                self.journal.record_authorized,
+                row.sale_id,
+                result.note,
+                now,
+                attempt=None,
+                kind="reconciled_authorized",
+            )
             return self._report_authorized(row.sale_id, result.backend, result.note)
         if result.outcome is Outcome.REJECTED:
-            await self._db(self.journal.transition, row.sale_id, SaleState.REJECTED, now, "reconciled_rejected",
-                           {"errors": list(result.errors)}, last_error="; ".join(result.errors))  # fmt: skip
-            return IssueReport(row.sale_id, SaleState.REJECTED, result.backend, errors=result.errors,
-                               message=_MESSAGES[SaleState.REJECTED])  # fmt: skip
+            await self._db(
+                self.journal.transition,
+                row.sale_id,
+                SaleState.REJECTED,
+                now,
+                "reconciled_rejected",
+                {"errors": list(result.errors)},
+                last_error="; ".join(result.errors),
+            )
+            return IssueReport(
+                row.sale_id,
+                SaleState.REJECTED,
+                result.backend,
+                errors=result.errors,
+                message=_MESSAGES[SaleState.REJECTED],
+            )
         if result.outcome is Outcome.NOT_SENT:
             # The issuer that got the request says it has no such note: safe to send again.
-            await self._db(self.journal.transition, row.sale_id, SaleState.QUEUED, now, "reconciled_not_found",
-                           {"backend": result.backend}, last_error=None)  # fmt: skip
-            return IssueReport(row.sale_id, SaleState.QUEUED, result.backend, message=_MESSAGES[SaleState.QUEUED])
+            await self._db(
+                self.journal.transition,
+                row.sale_id,
+                SaleState.QUEUED,
+                now,
+                "reconciled_not_found",
+                {"backend": result.backend},
+                last_error=None,
+            )
+            return IssueReport(
+                row.sale_id, SaleState.QUEUED, result.backend, message=_MESSAGES[SaleState.QUEUED]
+            )
         return self._summary_report(row)
 
     async def resolve_in_doubt(self, sale_id: str, *, issued_chave: str | None, operator: str) -> IssueReport:
@@ -496,14 +552,27 @@ class PosService:
             raise NothingToDo(f"sale {sale_id} is {row.state}", user_message="Esta venda não está em dúvida.")
         now = self.now()
         if issued_chave is None:
-            await self._db(self.journal.transition, sale_id, SaleState.QUEUED, now, "resolved_not_issued",
-                           {"operator": operator}, last_error=None)  # fmt: skip
+            await self._db(
+                self.journal.transition,
+                sale_id,
+                SaleState.QUEUED,
+                now,
+                "resolved_not_issued",
+                {"operator": operator},
+                last_error=None,
+            )
             return IssueReport(sale_id, SaleState.QUEUED, row.backend, message=_MESSAGES[SaleState.QUEUED])
         chave = parse_chave(issued_chave)
-        note = AuthorizedNote(chave=chave.digits, numero=chave.number, serie=chave.series, authorized_at=now,
-                              contingency=chave.emission_type == 9)  # fmt: skip
-        await self._db(self.journal.record_authorized, sale_id, note, now, attempt=None,
-                       kind="resolved_authorized")  # fmt: skip
+        note = AuthorizedNote(
+            chave=chave.digits,
+            numero=chave.number,
+            serie=chave.series,
+            authorized_at=now,
+            contingency=chave.emission_type == 9,
+        )
+        await self._db(
+            self.journal.record_authorized, sale_id, note, now, attempt=None, kind="resolved_authorized"
+        )
         await self._db(self.journal.add_event, sale_id, now, "resolved_by", {"operator": operator})
         return self._report_authorized(sale_id, row.backend, note)
 
@@ -542,7 +611,9 @@ class PosService:
 
     async def queue_status(self) -> QueueStatus:
         counts = await self._db(self.journal.count_by_state)
-        oldest = await self._db(self.journal.list_sales, states=[SaleState.QUEUED], limit=1, oldest_first=True)
+        oldest = await self._db(
+            self.journal.list_sales, states=[SaleState.QUEUED], limit=1, oldest_first=True
+        )
         oldest_at = oldest[0].created_at if oldest else None
         limit = timedelta(hours=self.config.nfce.contingency_limit_h)
         # Warn with a quarter of the limit still to go (6 h of 24 h).

@@ -48,11 +48,21 @@ class SpoolReceiptPrinter:
     ) -> PrintResult:
         mark = CancelMark(cancelled.protocolo, cancelled.cancelled_at) if cancelled else None
         # The drawer opens for a cash sale's first print only, not on reprints.
-        config = self._config if kind == "danfe" else self._config.model_copy(update={"open_drawer_on_cash": False})
+        config = (
+            self._config
+            if kind == "danfe"
+            else self._config.model_copy(update={"open_drawer_on_cash": False})
+        )
         options = ReceiptOptions.from_config(config, cancelled=mark, had_cash=had_cash)
         try:
             data, outcome = await print_danfe(
-                self._spool, printer_uri=self.uri, options=options, xml=xml, pdf=pdf, sale_id=sale_id, kind=kind
+                self._spool,
+                printer_uri=self.uri,
+                options=options,
+                xml=xml,
+                pdf=pdf,
+                sale_id=sale_id,
+                kind=kind,
             )
         except DocumentError as exc:
             log.error("cannot render the DANFE of %s: %s", sale_id, exc)

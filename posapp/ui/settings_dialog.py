@@ -120,7 +120,7 @@ class SettingsDialog(QDialog):
         self.uf = _combo(store, tuple(sorted(UF_CODES)), config.store.uf)
         self.cancel_window = _spin(store, 1, 24 * 60, config.nfce.cancel_window_min)
         self.safety_margin = _spin(store, 0, 600, config.nfce.cancel_safety_margin_s)
-        self.serie = _spin(store, 0, 999, config.nfce.serie)
+        self.serie = _spin(store, 1, 889, config.nfce.serie)
         form.addRow(tr("UF da loja"), self.uf)
         form.addRow(tr("Prazo de cancelamento (min)"), self.cancel_window)
         form.addRow(tr("Margem de segurança (s)"), self.safety_margin)

@@ -62,9 +62,17 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[s
 
 def emit(capsys, tmp_path: Path, sim: EmitesInThread, sale: Path, *extra: str) -> tuple[int, dict[str, Any]]:
     return run_cli(
-        capsys, "nfce", "emit", str(sale), "--data-dir", str(tmp_path / "data"),
-        "--emites", f"127.0.0.1:{sim.port}", "--json", *extra,
-    )  # fmt: skip
+        capsys,
+        "nfce",
+        "emit",
+        str(sale),
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--emites",
+        f"127.0.0.1:{sim.port}",
+        "--json",
+        *extra,
+    )
 
 
 def creates(sim: EmitesInThread) -> list[bytes]:
@@ -91,9 +99,18 @@ def test_emit_then_cancel_with_the_documented_json(capsys, tmp_path, emites, sal
     journal.close()
 
     code, cancelled = run_cli(
-        capsys, "nfce", "cancel", out["chave_acesso"], "--motivo", "Desistencia do comprador",
-        "--data-dir", str(tmp_path / "data"), "--emites", f"127.0.0.1:{emites.port}", "--json",
-    )  # fmt: skip
+        capsys,
+        "nfce",
+        "cancel",
+        out["chave_acesso"],
+        "--motivo",
+        "Desistencia do comprador",
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--emites",
+        f"127.0.0.1:{emites.port}",
+        "--json",
+    )
     assert code == 0, cancelled
     assert cancelled["status"] == "cancelled"
     assert cancelled["protocolo"] and cancelled["protocolo"] != out["protocolo"]
@@ -162,9 +179,17 @@ def test_issuer_down_queues_the_sale_and_drain_sends_it_later(capsys, tmp_path, 
     assert creates(emites) == []
     emites.start()
     code, drained = run_cli(
-        capsys, "nfce", "drain", "--data-dir", str(tmp_path / "data"), "--config", str(config),
-        "--emites", f"127.0.0.1:{emites.port}", "--json",
-    )  # fmt: skip
+        capsys,
+        "nfce",
+        "drain",
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--config",
+        str(config),
+        "--emites",
+        f"127.0.0.1:{emites.port}",
+        "--json",
+    )
     assert code == 0 and drained["authorized"] == 1 and drained["still_queued"] == 0
     assert len(creates(emites)) == 1
 
@@ -189,9 +214,18 @@ def test_cancel_past_the_window_is_refused_locally(capsys, tmp_path, emites, sal
     db.commit()
     db.close()
     code, refused = run_cli(
-        capsys, "nfce", "cancel", out["chave_acesso"], "--motivo", "Desistencia do comprador",
-        "--data-dir", str(tmp_path / "data"), "--emites", f"127.0.0.1:{emites.port}", "--json",
-    )  # fmt: skip
+        capsys,
+        "nfce",
+        "cancel",
+        out["chave_acesso"],
+        "--motivo",
+        "Desistencia do comprador",
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--emites",
+        f"127.0.0.1:{emites.port}",
+        "--json",
+    )
     assert code == 6 and refused["status"] == "window_closed"
     assert "30 minutos" in refused["errors"][0]
     assert [r.identifier for r in emites.requests()] == ["CREATE_NFCE"]  # no CANCEL_NFCE went out
@@ -204,10 +238,20 @@ def test_sefaz_501_keeps_the_note_authorized_with_the_reason(capsys, tmp_path, e
     assert code == 0
     emites.simulator.advance_clock(timedelta(minutes=31))
     code, refused = run_cli(
-        capsys, "nfce", "cancel", out["chave_acesso"], "--motivo", "Desistencia do comprador",
-        "--data-dir", str(tmp_path / "data"), "--config", str(config),
-        "--emites", f"127.0.0.1:{emites.port}", "--json",
-    )  # fmt: skip
+        capsys,
+        "nfce",
+        "cancel",
+        out["chave_acesso"],
+        "--motivo",
+        "Desistencia do comprador",
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--config",
+        str(config),
+        "--emites",
+        f"127.0.0.1:{emites.port}",
+        "--json",
+    )
     assert code == 3 and refused["status"] == "authorized"
     assert any("501" in e for e in refused["errors"])
 
@@ -216,9 +260,18 @@ def test_short_motivo_is_bad_input(capsys, tmp_path, emites, sale_file) -> None:
     code, out = emit(capsys, tmp_path, emites, sale_file)
     assert code == 0
     code, refused = run_cli(
-        capsys, "nfce", "cancel", out["chave_acesso"], "--motivo", "muito curto",
-        "--data-dir", str(tmp_path / "data"), "--emites", f"127.0.0.1:{emites.port}", "--json",
-    )  # fmt: skip
+        capsys,
+        "nfce",
+        "cancel",
+        out["chave_acesso"],
+        "--motivo",
+        "muito curto",
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--emites",
+        f"127.0.0.1:{emites.port}",
+        "--json",
+    )
     assert code == 2 and "15" in refused["errors"][0]
     assert [r.identifier for r in emites.requests()] == ["CREATE_NFCE"]
 
@@ -228,8 +281,19 @@ def test_kill_9_while_waiting_for_the_issuer_leaves_the_sale_in_doubt(tmp_path, 
     emites.faults.hang = True
     data = tmp_path / "data"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    args = [sys.executable, "-m", "posapp", "nfce", "emit", str(sale_file), "--data-dir", str(data),
-            "--emites", f"127.0.0.1:{emites.port}", "--json"]  # fmt: skip
+    args = [
+        sys.executable,
+        "-m",
+        "posapp",
+        "nfce",
+        "emit",
+        str(sale_file),
+        "--data-dir",
+        str(data),
+        "--emites",
+        f"127.0.0.1:{emites.port}",
+        "--json",
+    ]
     process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 30
     while not creates(emites):
@@ -249,14 +313,32 @@ def test_kill_9_while_waiting_for_the_issuer_leaves_the_sale_in_doubt(tmp_path, 
 
     # The next start reports it IN_DOUBT and does not resend it, not even on drain.
     emites.faults.hang = False
-    listing = subprocess.run([sys.executable, "-m", "posapp", "nfce", "list", "--data-dir", str(data), "--json"],
-                             env=env, capture_output=True, text=True, check=True)  # fmt: skip
+    listing = subprocess.run(
+        [sys.executable, "-m", "posapp", "nfce", "list", "--data-dir", str(data), "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert [s["status"] for s in json.loads(listing.stdout)["sales"]] == ["in_doubt"]
     drained = subprocess.run(
-        [sys.executable, "-m", "posapp", "nfce", "drain", "--data-dir", str(data),
-         "--emites", f"127.0.0.1:{emites.port}", "--json"],
-        env=env, capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "posapp",
+            "nfce",
+            "drain",
+            "--data-dir",
+            str(data),
+            "--emites",
+            f"127.0.0.1:{emites.port}",
+            "--json",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert drained.returncode == 0, drained.stderr
     assert len(creates(emites)) == 1
 
@@ -265,9 +347,20 @@ def test_unanswered_cancel_stays_cancelling_and_can_be_retried(capsys, tmp_path,
     config = write_config(tmp_path, response_timeout_s=1)
     code, out = emit(capsys, tmp_path, emites, sale_file, "--config", str(config))
     assert code == 0
-    cancel = ("nfce", "cancel", out["chave_acesso"], "--motivo", "Desistencia do comprador",
-              "--data-dir", str(tmp_path / "data"), "--config", str(config),
-              "--emites", f"127.0.0.1:{emites.port}", "--json")  # fmt: skip
+    cancel = (
+        "nfce",
+        "cancel",
+        out["chave_acesso"],
+        "--motivo",
+        "Desistencia do comprador",
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--config",
+        str(config),
+        "--emites",
+        f"127.0.0.1:{emites.port}",
+        "--json",
+    )
     emites.faults.hang = True
     code, first = run_cli(capsys, *cancel)
     assert (code, first["status"]) == (5, "cancelling")
