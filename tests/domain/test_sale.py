@@ -27,7 +27,9 @@ def test_change_only_from_cash() -> None:
     with pytest.raises(InvalidSale) as info:
         Sale.from_mapping(data)
     assert "troco" in info.value.user_message
-    split = sale_mapping(payments=[{"method": "pix", "amount": "30.00"}, {"method": "dinheiro", "amount": "10.00"}])
+    split = sale_mapping(
+        payments=[{"method": "pix", "amount": "30.00"}, {"method": "dinheiro", "amount": "10.00"}]
+    )
     sale = Sale.from_mapping(split)
     assert sale.change == Decimal("40.00") - TOTAL_OF_SAMPLE
 
