@@ -15,20 +15,15 @@ stays ``IN_DOUBT`` for a person to resolve.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
-
-import httpx
+from typing import Any, Unpack
 
 from posapp.config import Config, ProviderConfig
 from posapp.domain.cancel import check_motivo
-from posapp.fiscal.errors import BackendMisconfigured, BackendUnsupported
+from posapp.fiscal.errors import BackendUnsupported
 from posapp.fiscal.http_base import (
     Budget,
-    ProviderHttp,
     SlidingWindow,
     as_text,
     build_note,
@@ -50,7 +45,7 @@ from posapp.fiscal.port import (
     Outcome,
     PreparedIssue,
 )
-from posapp.fiscal.secrets import SecretToken, TokenNotFound, resolve_token
+from posapp.fiscal.provider_common import HttpProviderBackend, ProviderOptions
 
 NAME = "fastnotas"
 REQUESTS_PER_MINUTE = 120  # per company, documented
@@ -72,47 +67,19 @@ class DocumentSchema:
         return "nfce" in self.type.lower().replace("-", "").replace("_", "")
 
 
-class FastNotasBackend:
-    """The Fast Notas adapter: reachable, queryable for its schemas, NFC-e only if proven."""
+class FastNotasBackend(HttpProviderBackend):
+    """The Fast Notas adapter: reachable, queryable for its schemas, NFC-e only if proven.
+
+    The API key is the HTTP Basic user; ``options`` as in :class:`ProviderOptions`.
+    """
 
     name = NAME
+    auth_style = "basic"
 
-    def __init__(
-        self,
-        provider: ProviderConfig,
-        config: Config,
-        *,
-        token: str | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        wall_clock: Callable[[], float] = time.time,
-        now: Callable[[], datetime] | None = None,
-    ) -> None:
-        if provider.name != NAME:
-            raise BackendMisconfigured(f"FastNotasBackend given provider {provider.name!r}")
-        self._config = config
-        self._now = now or (lambda: datetime.now(UTC))
-        self._reason = _NOT_CHECKED
-        secret: SecretToken | None = None
-        if token:
-            secret = SecretToken(token)
-        else:
-            try:
-                secret = resolve_token(provider)
-            except TokenNotFound as exc:
-                self._reason = exc.user_message
-        self._has_token = secret is not None
-        self._http = ProviderHttp(
-            base_url=provider.base_url,
-            timeout_s=provider.timeout_s,
-            token=secret,
-            auth=httpx.BasicAuth(secret.reveal(), "") if secret is not None else None,
-            transport=transport,
-            clock=clock,
-            wall_clock=wall_clock,
-            default_block_s=60.0,
-        )
-        self._budget = SlidingWindow(REQUESTS_PER_MINUTE, 60.0, clock=clock)
+    def __init__(self, provider: ProviderConfig, config: Config, **options: Unpack[ProviderOptions]) -> None:
+        super().__init__(provider, config, **options)
+        self._reason = self._token_problem or _NOT_CHECKED
+        self._budget = SlidingWindow(REQUESTS_PER_MINUTE, 60.0, clock=self._clock)
         self._nfce_schema: DocumentSchema | None = None
         self._reachable = False
         self.schemas: tuple[DocumentSchema, ...] = ()
@@ -200,13 +167,7 @@ class FastNotasBackend:
             "POST", "documents", body=prepared.payload, budgets=(Budget(self._budget, "company"),)
         )
         if exchange.failure is not None:
-            return IssueResult(
-                exchange.failure,
-                NAME,
-                raw_response=exchange.raw_text,
-                detail=exchange.detail,
-                retry_after_s=exchange.retry_after_s,
-            )
+            return self._failed(exchange)
         status = exchange.status or 0
         data = parse_json(exchange.response)
         document = data[0] if isinstance(data, list) and data and isinstance(data[0], dict) else data
@@ -244,9 +205,6 @@ class FastNotasBackend:
             return Health.DOWN
         await self.check_capabilities()
         return Health.UP if self._reachable else Health.DOWN
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
 
     # -- helpers -----------------------------------------------------------------------
 

@@ -15,32 +15,28 @@ from ``caminho_xml_nota_fiscal`` so the native DANFE prints from it.
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, NamedTuple, Unpack
 
 import httpx
 
 from posapp.config import Config, ProviderConfig
 from posapp.domain.cancel import check_motivo
 from posapp.domain.sale import Sale
-from posapp.fiscal.errors import BackendMisconfigured
 from posapp.fiscal.http_base import (
     Budget,
     Exchange,
-    ProviderHttp,
     ProviderRequestError,
     SlidingWindow,
     as_text,
     build_note,
     chave_digits,
-    decimal_text,
     json_bytes,
+    json_object,
     messages_of,
     money_text,
     parse_datetime,
-    parse_json,
     read_nfeproc,
 )
 from posapp.fiscal.port import (
@@ -54,7 +50,13 @@ from posapp.fiscal.port import (
     Outcome,
     PreparedIssue,
 )
-from posapp.fiscal.secrets import SecretToken, TokenNotFound, resolve_token
+from posapp.fiscal.provider_common import (
+    HttpProviderBackend,
+    PaymentFields,
+    ProviderOptions,
+    item_line,
+    payment_line,
+)
 
 NAME = "focusnfe"
 ISSUE_PATH = "/v2/nfce"
@@ -79,52 +81,34 @@ _NOT_FOUND_CODES = frozenset({"nao_encontrado", "nfce_nao_encontrada", "nfe_nao_
 _NOTE_STATUSES = frozenset(
     {"autorizado", "erro_autorizacao", "denegado", "cancelado", "processando_autorizacao"}
 )
+_PAYMENT_FIELDS = PaymentFields(
+    method="forma_pagamento",
+    amount="valor_pagamento",
+    brand="bandeira_operadora",
+    authorization="numero_autorizacao",
+)
 
 
-class FocusNfeBackend:
-    """The Focus NFe adapter. One instance per configured provider entry."""
+class FocusNfeBackend(HttpProviderBackend):
+    """The Focus NFe adapter. One instance per configured provider entry.
+
+    HTTP Basic with the token as user; ``options`` as in :class:`ProviderOptions`.
+    """
 
     name = NAME
+    auth_style = "basic"
 
     def __init__(
         self,
         provider: ProviderConfig,
         config: Config,
         *,
-        token: str | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
         icms_situacao_tributaria: str = "102",
-        clock: Callable[[], float] = time.monotonic,
-        wall_clock: Callable[[], float] = time.time,
-        now: Callable[[], datetime] | None = None,
+        **options: Unpack[ProviderOptions],
     ) -> None:
-        if provider.name != NAME:
-            raise BackendMisconfigured(f"FocusNfeBackend given provider {provider.name!r}")
-        self._provider = provider
-        self._config = config
+        super().__init__(provider, config, **options)
         self._icms_cst = icms_situacao_tributaria
-        self._now = now or (lambda: datetime.now(UTC))
-        self._token_problem = ""
-        secret: SecretToken | None = None
-        if token:
-            secret = SecretToken(token)
-        else:
-            try:
-                secret = resolve_token(provider)
-            except TokenNotFound as exc:
-                self._token_problem = exc.user_message
-        self._has_token = secret is not None
-        self._http = ProviderHttp(
-            base_url=provider.base_url,
-            timeout_s=provider.timeout_s,
-            token=secret,
-            auth=httpx.BasicAuth(secret.reveal(), "") if secret is not None else None,
-            transport=transport,
-            clock=clock,
-            wall_clock=wall_clock,
-            default_block_s=60.0,
-        )
-        self._budget = SlidingWindow(REQUESTS_PER_MINUTE, 60.0, clock=clock)
+        self._budget = SlidingWindow(REQUESTS_PER_MINUTE, 60.0, clock=self._clock)
 
     # -- port --------------------------------------------------------------------------
 
@@ -149,9 +133,7 @@ class FocusNfeBackend:
         off): a sale waiting in the queue must be prepared again before it is resent.
         """
         ref = check_reference(context.reference)
-        emitted_at = context.emitted_at or self._now()
-        if emitted_at.tzinfo is None:
-            raise ProviderRequestError("emitted_at must carry a timezone")
+        emitted_at = self._emission_time(context)
         body = build_focus_body(
             context.sale,
             self._config,
@@ -165,12 +147,12 @@ class FocusNfeBackend:
     async def send_issue(self, prepared: PreparedIssue) -> IssueResult:
         self._check_prepared(prepared)
         if not self._has_token:
-            return IssueResult(Outcome.NOT_SENT, NAME, detail=f"token missing: {self._token_problem}")
+            return self._token_missing(Outcome.NOT_SENT)
         exchange = await self._call(
             "POST", ISSUE_PATH, params={"ref": prepared.reference}, body=prepared.payload
         )
         if exchange.failure is not None:
-            return _failed_issue(exchange, exchange.failure)
+            return self._failed(exchange)
         return await self._interpret_issue(exchange, prepared.reference, after_post=True)
 
     async def query_issue(self, prepared: PreparedIssue) -> IssueResult:
@@ -178,7 +160,7 @@ class FocusNfeBackend:
         to ask leaves the outcome unknown (``IN_DOUBT``)."""
         self._check_prepared(prepared)
         if not self._has_token:
-            return IssueResult(Outcome.IN_DOUBT, NAME, detail=f"token missing: {self._token_problem}")
+            return self._token_missing(Outcome.IN_DOUBT)
         return await self._query(prepared.reference)
 
     async def cancel(self, target: CancelTarget, motivo: str) -> CancelResult:
@@ -186,17 +168,12 @@ class FocusNfeBackend:
         justificativa = check_motivo(motivo)
         ref = check_reference(target.reference)
         if not self._has_token:
-            return CancelResult(CancelOutcome.NOT_SENT, NAME, detail=f"token missing: {self._token_problem}")
+            return self._token_missing_cancel()
         exchange = await self._call(
             "DELETE", f"{ISSUE_PATH}/{ref}", body=json_bytes({"justificativa": justificativa})
         )
         if exchange.failure is not None:
-            return CancelResult(
-                CancelOutcome(exchange.failure.value),
-                NAME,
-                raw_response=exchange.raw_text,
-                detail=exchange.detail,
-            )
+            return self._failed_cancel(exchange)
         return await self._interpret_cancel(exchange, ref)
 
     async def probe(self) -> Health:
@@ -208,25 +185,16 @@ class FocusNfeBackend:
             return Health.DOWN
         return Health.UP if exchange.status in (200, 404) else Health.DOWN
 
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
     # -- interpretation ----------------------------------------------------------------
 
     async def _query(self, ref: str) -> IssueResult:
         exchange = await self._call("GET", f"{ISSUE_PATH}/{ref}")
         if exchange.failure is not None:
-            return _failed_issue(exchange, Outcome.IN_DOUBT)
+            return self._failed(exchange, Outcome.IN_DOUBT)
         return await self._interpret_issue(exchange, ref, after_post=False)
 
     async def _interpret_issue(self, exchange: Exchange, ref: str, *, after_post: bool) -> IssueResult:
-        status = exchange.status or 0
-        data = parse_json(exchange.response)
-        body: Mapping[str, Any] = data if isinstance(data, dict) else {}
-        raw = exchange.raw_text
-        note_status = as_text(body.get("status"))
-        codigo = (as_text(body.get("codigo")) or "").lower()
-        mensagem = as_text(body.get("mensagem")) or ""
+        status, body, raw, note_status, codigo, mensagem = _read(exchange)
 
         if note_status is not None and (
             200 <= status < 300 or (note_status in _NOTE_STATUSES and status < 500)
@@ -324,13 +292,7 @@ class FocusNfeBackend:
         return IssueResult(Outcome.AUTHORIZED, NAME, note=note, raw_response=raw, detail="; ".join(details))
 
     async def _interpret_cancel(self, exchange: Exchange, ref: str) -> CancelResult:
-        status = exchange.status or 0
-        data = parse_json(exchange.response)
-        body: Mapping[str, Any] = data if isinstance(data, dict) else {}
-        raw = exchange.raw_text
-        note_status = as_text(body.get("status"))
-        codigo = (as_text(body.get("codigo")) or "").lower()
-        mensagem = as_text(body.get("mensagem")) or ""
+        status, body, raw, note_status, codigo, mensagem = _read(exchange)
         if 200 <= status < 300 and note_status == "cancelado":
             return await self._cancelled(body, raw)
         if 200 <= status < 300 and note_status is not None:
@@ -344,8 +306,8 @@ class FocusNfeBackend:
         if codigo in ("nfe_cancelada", "nfce_cancelada"):
             # Already cancelled (a retried DELETE): fetch the cancel protocol.
             query = await self._call("GET", f"{ISSUE_PATH}/{ref}")
-            queried = parse_json(query.response) if query.failure is None else None
-            if isinstance(queried, dict) and as_text(queried.get("status")) == "cancelado":
+            queried = json_object(query.response) if query.failure is None else {}
+            if as_text(queried.get("status")) == "cancelado":
                 return await self._cancelled(queried, query.raw_text)
             return CancelResult(
                 CancelOutcome.IN_DOUBT, NAME, raw_response=raw, detail="said cancelled, query failed"
@@ -408,11 +370,6 @@ class FocusNfeBackend:
             return None, f"file not downloaded ({exchange.detail})"
         return exchange.response.content, ""
 
-    @staticmethod
-    def _check_prepared(prepared: PreparedIssue) -> None:
-        if prepared.backend != NAME:
-            raise ProviderRequestError(f"a request prepared for {prepared.backend!r} was given to {NAME}")
-
 
 # -- the request body ---------------------------------------------------------------------
 
@@ -447,49 +404,15 @@ def build_focus_body(
         body["indicador_inscricao_estadual_destinatario"] = "9"
     if config.emitter.informacoes_contribuinte:
         body["informacoes_adicionais_contribuinte"] = config.emitter.informacoes_contribuinte
-    items = []
-    for number, item in enumerate(sale.items, start=1):
-        line: dict[str, Any] = {
-            "numero_item": str(number),
-            "codigo_produto": item.code,
-            "descricao": item.description,
-            "codigo_ncm": item.ncm,
-            "cfop": item.cfop,
-            "codigo_barras_comercial": item.gtin,
-            "codigo_barras_tributavel": item.gtin,
-            "unidade_comercial": item.unit,
-            "unidade_tributavel": item.unit,
-            "quantidade_comercial": decimal_text(item.quantity, min_places=2, max_places=4),
-            "quantidade_tributavel": decimal_text(item.quantity, min_places=2, max_places=4),
-            "valor_unitario_comercial": decimal_text(item.unit_price),
-            "valor_unitario_tributavel": decimal_text(item.unit_price),
-            "valor_bruto": money_text(item.gross_total),
-            "icms_origem": str(item.origin),
-            "icms_situacao_tributaria": icms_situacao_tributaria,
-        }
-        if item.discount > 0:
-            line["valor_desconto"] = money_text(item.discount)
-        if item.cest:
-            line["cest"] = item.cest
-        items.append(line)
-    body["items"] = items
-    payments = []
-    for payment in sale.payments:
-        entry: dict[str, Any] = {
-            "forma_pagamento": payment.method.value,
-            "valor_pagamento": money_text(payment.amount),
-        }
-        if payment.method.is_card or payment.card is not None:
-            card = payment.card
-            entry["tipo_integracao"] = str(card.integration if card else 2)
-            if card is not None and card.acquirer_cnpj:
-                entry["cnpj_credenciadora"] = card.acquirer_cnpj
-            if card is not None and card.brand:
-                entry["bandeira_operadora"] = card.brand
-            if card is not None and card.authorization:
-                entry["numero_autorizacao"] = card.authorization
-        payments.append(entry)
-    body["formas_pagamento"] = payments
+    body["items"] = [
+        item_line(
+            number,
+            item,
+            {"icms_origem": str(item.origin), "icms_situacao_tributaria": icms_situacao_tributaria},
+        )
+        for number, item in enumerate(sale.items, start=1)
+    ]
+    body["formas_pagamento"] = [payment_line(payment, _PAYMENT_FIELDS) for payment in sale.payments]
     if sale.change > 0:
         body["valor_troco"] = money_text(sale.change)
     return body
@@ -498,13 +421,26 @@ def build_focus_body(
 # -- small helpers ------------------------------------------------------------------------
 
 
-def _failed_issue(exchange: Exchange, outcome: Outcome) -> IssueResult:
-    return IssueResult(
-        outcome,
-        NAME,
-        raw_response=exchange.raw_text,
-        detail=exchange.detail,
-        retry_after_s=exchange.retry_after_s,
+class _Answer(NamedTuple):
+    """The parts of a Focus answer that every decision reads."""
+
+    status: int  # 0 when there was no response
+    body: Mapping[str, Any]
+    raw: str | None
+    note_status: str | None  # the note's ``status`` (autorizado, erro_autorizacao...)
+    codigo: str  # Focus's error code, lower case; "" when absent
+    mensagem: str
+
+
+def _read(exchange: Exchange) -> _Answer:
+    body = json_object(exchange.response)
+    return _Answer(
+        exchange.status or 0,
+        body,
+        exchange.raw_text,
+        as_text(body.get("status")),
+        (as_text(body.get("codigo")) or "").lower(),
+        as_text(body.get("mensagem")) or "",
     )
 
 

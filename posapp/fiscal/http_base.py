@@ -417,6 +417,16 @@ def parse_json(response: httpx.Response | None) -> Any:
         return None
 
 
+def json_object(response: httpx.Response | None) -> Mapping[str, Any]:
+    """The response body as a JSON object; empty when it is anything else.
+
+    Providers answer objects; a list, a bare value or an HTML error page carries none of
+    the fields the adapters read, so it reads as an object without them.
+    """
+    data = parse_json(response)
+    return data if isinstance(data, dict) else {}
+
+
 def money_text(value: Decimal) -> str:
     """Two decimals, the NF-e way (``"4.90"``)."""
     return f"{value.quantize(Decimal('0.01')):f}"

@@ -34,30 +34,25 @@ import base64
 import binascii
 import gzip
 import io
-import time
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
-from typing import Any
-
-import httpx
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, NamedTuple, Unpack
 
 from posapp.config import Config, ProviderConfig
 from posapp.domain.cancel import check_motivo
 from posapp.domain.documents import UF_CODES
-from posapp.domain.sale import Sale
-from posapp.fiscal.errors import BackendMisconfigured
+from posapp.domain.sale import Item, Sale
 from posapp.fiscal.http_base import (
     Budget,
     Exchange,
-    ProviderHttp,
     ProviderRequestError,
     SlidingWindow,
     as_int,
     as_text,
     build_note,
     chave_digits,
-    decimal_text,
     json_bytes,
+    json_object,
     messages_of,
     money_text,
     parse_datetime,
@@ -74,7 +69,13 @@ from posapp.fiscal.port import (
     Outcome,
     PreparedIssue,
 )
-from posapp.fiscal.secrets import SecretToken, TokenNotFound, resolve_token
+from posapp.fiscal.provider_common import (
+    HttpProviderBackend,
+    PaymentFields,
+    ProviderOptions,
+    item_line,
+    payment_line,
+)
 
 NAME = "integranotas"
 MAX_BODY_BYTES = 2 * 1024 * 1024  # larger bodies get HTTP 413, unprocessed
@@ -87,58 +88,40 @@ CODE_SEFAZ_TROUBLE = 5008
 CODE_PROCESSING = 5023
 _DUPLICATE_CODES = frozenset({204, 539})
 _MAX_BLOB_BYTES = 10 * 1024 * 1024
+_PAYMENT_FIELDS = PaymentFields(  # [U] the card field names
+    method="meio_pagamento", amount="valor", brand="bandeira", authorization="autorizacao"
+)
 
 
-class IntegraNotasBackend:
-    """The Integra Notas adapter. Needs ``IssueContext.serie``/``numero`` reserved."""
+class IntegraNotasBackend(HttpProviderBackend):
+    """The Integra Notas adapter. Needs ``IssueContext.serie``/``numero`` reserved.
+
+    The token is the bare ``Authorization`` header; ``options`` as in :class:`ProviderOptions`.
+    ``enforce_min_timeout=False`` lets tests use a short read timeout.
+    """
 
     name = NAME
+    auth_style = "header"
+    default_block_s = BLOCK_S
 
     def __init__(
         self,
         provider: ProviderConfig,
         config: Config,
         *,
-        token: str | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
         icms_situacao_tributaria: str = "102",
         pis_cofins_situacao_tributaria: str = "49",
         fetch_pdf: bool = True,
-        clock: Callable[[], float] = time.monotonic,
-        wall_clock: Callable[[], float] = time.time,
-        now: Callable[[], datetime] | None = None,
         enforce_min_timeout: bool = True,
+        **options: Unpack[ProviderOptions],
     ) -> None:
-        if provider.name != NAME:
-            raise BackendMisconfigured(f"IntegraNotasBackend given provider {provider.name!r}")
-        self._config = config
+        timeout_s = max(provider.timeout_s, MIN_TIMEOUT_S) if enforce_min_timeout else provider.timeout_s
+        super().__init__(provider, config, timeout_s=timeout_s, **options)
         self._icms_cst = icms_situacao_tributaria
         self._pis_cofins_cst = pis_cofins_situacao_tributaria
         self._fetch_pdf = fetch_pdf
-        self._now = now or (lambda: datetime.now(UTC))
-        self._token_problem = ""
-        secret: SecretToken | None = None
-        if token:
-            secret = SecretToken(token)
-        else:
-            try:
-                secret = resolve_token(provider)
-            except TokenNotFound as exc:
-                self._token_problem = exc.user_message
-        self._has_token = secret is not None
-        timeout_s = max(provider.timeout_s, MIN_TIMEOUT_S) if enforce_min_timeout else provider.timeout_s
-        self._http = ProviderHttp(
-            base_url=provider.base_url,
-            timeout_s=timeout_s,
-            token=secret,
-            headers={"Authorization": secret.reveal()} if secret is not None else None,
-            transport=transport,
-            clock=clock,
-            wall_clock=wall_clock,
-            default_block_s=BLOCK_S,
-        )
-        self._general = SlidingWindow(GENERAL_PER_MINUTE, 60.0, clock=clock)
-        self._per_chave = SlidingWindow(PER_CHAVE_PER_MINUTE, 60.0, clock=clock)
+        self._general = SlidingWindow(GENERAL_PER_MINUTE, 60.0, clock=self._clock)
+        self._per_chave = SlidingWindow(PER_CHAVE_PER_MINUTE, 60.0, clock=self._clock)
         # chaves learned from answers in this process, by (serie, numero): saves a search
         self._known_chaves: dict[tuple[int, int], str] = {}
 
@@ -167,9 +150,7 @@ class IntegraNotasBackend:
             )
         if not (0 <= context.serie <= 999 and 1 <= context.numero <= 999_999_999):
             raise ProviderRequestError(f"serie/numero out of range: {context.serie}/{context.numero}")
-        emitted_at = context.emitted_at or self._now()
-        if emitted_at.tzinfo is None:
-            raise ProviderRequestError("emitted_at must carry a timezone")
+        emitted_at = self._emission_time(context)
         body = build_integra_body(
             context.sale,
             self._config,
@@ -199,15 +180,13 @@ class IntegraNotasBackend:
     async def send_issue(self, prepared: PreparedIssue) -> IssueResult:
         serie, numero, _prefix = self._numbering(prepared)
         if not self._has_token:
-            return IssueResult(Outcome.NOT_SENT, NAME, detail=f"token missing: {self._token_problem}")
+            return self._token_missing(Outcome.NOT_SENT)
         exchange = await self._http.request(
             "POST", "nfce", body=prepared.payload, budgets=(Budget(self._general, "general"),)
         )
         if exchange.failure is not None:
-            return _failed(exchange, exchange.failure)
-        status = exchange.status or 0
-        body = _body(exchange)
-        raw = exchange.raw_text
+            return self._failed(exchange)
+        status, body, raw, sucesso, codigo = _read(exchange)
         if status == 413:
             return IssueResult(
                 Outcome.REJECTED,
@@ -224,13 +203,11 @@ class IntegraNotasBackend:
                 raw_response=raw,
                 detail=f"HTTP {status}: token refused",
             )
-        sucesso = body.get("sucesso")
         if not isinstance(sucesso, bool):
             outcome = Outcome.NOT_SENT if status == 404 else Outcome.IN_DOUBT
             return IssueResult(
                 outcome, NAME, raw_response=raw, detail=f"HTTP {status}: no sucesso/codigo verdict"
             )
-        codigo = as_int(body.get("codigo"))
         chave = chave_digits(body.get("chave"))
         if chave is not None:
             self._known_chaves[(serie, numero)] = chave
@@ -268,7 +245,7 @@ class IntegraNotasBackend:
         """
         serie, numero, prefix = self._numbering(prepared)
         if not self._has_token:
-            return IssueResult(Outcome.IN_DOUBT, NAME, detail=f"token missing: {self._token_problem}")
+            return self._token_missing(Outcome.IN_DOUBT)
         chave = self._known_chaves.get((serie, numero))
         if chave is None:
             found = await self._search(serie, numero, prefix)
@@ -284,7 +261,7 @@ class IntegraNotasBackend:
         if chave is None:
             raise ProviderRequestError(f"invalid chave {target.chave!r}")
         if not self._has_token:
-            return CancelResult(CancelOutcome.NOT_SENT, NAME, detail=f"token missing: {self._token_problem}")
+            return self._token_missing_cancel()
         exchange = await self._http.request(
             "POST",
             "nfce/cancela",
@@ -292,18 +269,8 @@ class IntegraNotasBackend:
             budgets=(Budget(self._general, "general"),),
         )
         if exchange.failure is not None:
-            return CancelResult(
-                CancelOutcome(exchange.failure.value),
-                NAME,
-                raw_response=exchange.raw_text,
-                detail=exchange.detail,
-                retry_after_s=exchange.retry_after_s,
-            )
-        status = exchange.status or 0
-        body = _body(exchange)
-        raw = exchange.raw_text
-        sucesso = body.get("sucesso")
-        codigo = as_int(body.get("codigo"))
+            return self._failed_cancel(exchange)
+        status, body, raw, sucesso, codigo = _read(exchange)
         if status in (401, 403):
             return CancelResult(CancelOutcome.NOT_SENT, NAME, raw_response=raw, detail=f"HTTP {status}")
         if sucesso is True:
@@ -335,21 +302,17 @@ class IntegraNotasBackend:
         exchange = await self._http.request("GET", "nfce/status", budgets=(Budget(self._general, "general"),))
         if exchange.failure is not None or exchange.status in (401, 403):
             return Health.DOWN
-        sucesso = _body(exchange).get("sucesso")
+        sucesso = json_object(exchange.response).get("sucesso")
         if sucesso is True:
             return Health.UP
         if sucesso is False:
             return Health.CONTINGENCY
         return Health.DOWN if (exchange.status or 500) >= 500 else Health.UNKNOWN
 
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
     # -- helpers -----------------------------------------------------------------------
 
     def _numbering(self, prepared: PreparedIssue) -> tuple[int, int, str]:
-        if prepared.backend != NAME:
-            raise ProviderRequestError(f"a request prepared for {prepared.backend!r} was given to {NAME}")
+        self._check_prepared(prepared)
         serie = as_int(prepared.meta.get("serie"))
         numero = as_int(prepared.meta.get("numero"))
         prefix = as_text(prepared.meta.get("chave_prefix")) or ""
@@ -366,7 +329,7 @@ class IntegraNotasBackend:
             budgets=(Budget(self._general, "general"),),
         )
         if exchange.failure is not None:
-            return _failed(exchange, Outcome.IN_DOUBT)
+            return self._failed(exchange, Outcome.IN_DOUBT)
         if exchange.status in (401, 403) or (exchange.status or 500) >= 500:
             return IssueResult(
                 Outcome.IN_DOUBT, NAME, raw_response=exchange.raw_text, detail=f"busca HTTP {exchange.status}"
@@ -398,14 +361,10 @@ class IntegraNotasBackend:
             "GET", f"nfce/{chave}", budgets=(Budget(self._per_chave, chave),), scopes=("*",)
         )
         if exchange.failure is not None:
-            return _failed(exchange, Outcome.IN_DOUBT)
-        status = exchange.status or 0
-        body = _body(exchange)
-        raw = exchange.raw_text
+            return self._failed(exchange, Outcome.IN_DOUBT)
+        status, body, raw, sucesso, codigo = _read(exchange)
         if status == 404:
             return IssueResult(Outcome.NOT_SENT, NAME, raw_response=raw, detail=f"GET nfce/{chave}: 404")
-        sucesso = body.get("sucesso")
-        codigo = as_int(body.get("codigo"))
         if sucesso is True:
             return await self._authorized(
                 {"chave": chave, **body}, raw, serie=serie, numero=numero, queried=True
@@ -472,7 +431,7 @@ class IntegraNotasBackend:
             return None
         if exchange.response.content.startswith(b"%PDF-"):
             return exchange.response.content
-        pdf = decode_blob(_body(exchange).get("pdf"))
+        pdf = decode_blob(json_object(exchange.response).get("pdf"))
         return pdf if pdf is not None and pdf.startswith(b"%PDF-") else None
 
 
@@ -510,52 +469,14 @@ def build_integra_body(
         if sale.customer.name:
             person["nome"] = sale.customer.name
         body["destinatario"] = person
-    items = []
-    for number, item in enumerate(sale.items, start=1):
-        line: dict[str, Any] = {
-            "numero_item": str(number),
-            "codigo_produto": item.code,
-            "descricao": item.description,
-            "codigo_ncm": item.ncm,
-            "cfop": item.cfop,
-            "codigo_barras_comercial": item.gtin,
-            "unidade_comercial": item.unit,
-            "quantidade_comercial": decimal_text(item.quantity, min_places=2, max_places=4),
-            "valor_unitario_comercial": decimal_text(item.unit_price),
-            "valor_bruto": money_text(item.gross_total),
-            "codigo_barras_tributavel": item.gtin,
-            "unidade_tributavel": item.unit,
-            "quantidade_tributavel": decimal_text(item.quantity, min_places=2, max_places=4),
-            "valor_unitario_tributavel": decimal_text(item.unit_price),
-            "origem": str(item.origin),
-            "inclui_no_total": "1",
-            "imposto": {
-                "icms": {"situacao_tributaria": icms_situacao_tributaria},
-                "pis": {"situacao_tributaria": pis_cofins_situacao_tributaria},
-                "cofins": {"situacao_tributaria": pis_cofins_situacao_tributaria},
-            },
-        }
-        if item.discount > 0:
-            line["valor_desconto"] = money_text(item.discount)
-        if item.cest:
-            line["cest"] = item.cest
-        items.append(line)
-    body["itens"] = items
+    body["itens"] = [
+        item_line(number, item, _taxes(item, icms_situacao_tributaria, pis_cofins_situacao_tributaria))
+        for number, item in enumerate(sale.items, start=1)
+    ]
     body["frete"] = {"modalidade_frete": "9"}
-    payments = []
-    for payment in sale.payments:
-        entry: dict[str, Any] = {"meio_pagamento": payment.method.value, "valor": money_text(payment.amount)}
-        card = payment.card
-        if payment.method.is_card or card is not None:
-            entry["tipo_integracao"] = str(card.integration if card else 2)  # [U] field names
-            if card is not None and card.acquirer_cnpj:
-                entry["cnpj_credenciadora"] = card.acquirer_cnpj
-            if card is not None and card.brand:
-                entry["bandeira"] = card.brand
-            if card is not None and card.authorization:
-                entry["autorizacao"] = card.authorization
-        payments.append(entry)
-    pagamento: dict[str, Any] = {"formas_pagamento": payments}
+    pagamento: dict[str, Any] = {
+        "formas_pagamento": [payment_line(payment, _PAYMENT_FIELDS) for payment in sale.payments]
+    }
     if sale.change > 0:
         pagamento["troco"] = money_text(sale.change)  # [U] field name
     body["pagamento"] = pagamento
@@ -564,7 +485,37 @@ def build_integra_body(
     return body
 
 
+def _taxes(item: Item, icms_cst: str, pis_cofins_cst: str) -> dict[str, Any]:
+    """Integra's tax fields of one item: origin, and the CSTs of the emitter's regime."""
+    return {
+        "origem": str(item.origin),
+        "inclui_no_total": "1",
+        "imposto": {
+            "icms": {"situacao_tributaria": icms_cst},
+            "pis": {"situacao_tributaria": pis_cofins_cst},
+            "cofins": {"situacao_tributaria": pis_cofins_cst},
+        },
+    }
+
+
 # -- small helpers ------------------------------------------------------------------------
+
+
+class _Answer(NamedTuple):
+    """The parts of an Integra answer that every decision reads."""
+
+    status: int  # 0 when there was no response
+    body: Mapping[str, Any]
+    raw: str | None
+    sucesso: object  # True, False, or anything else when the answer is not Integra's
+    codigo: int | None
+
+
+def _read(exchange: Exchange) -> _Answer:
+    body = json_object(exchange.response)
+    return _Answer(
+        exchange.status or 0, body, exchange.raw_text, body.get("sucesso"), as_int(body.get("codigo"))
+    )
 
 
 def decode_blob(value: object) -> bytes | None:
@@ -594,11 +545,6 @@ def _sefaz_pending(codigo: int | None) -> bool:
     return codigo is not None and (codigo in (CODE_SEFAZ_TROUBLE, CODE_PROCESSING) or codigo >= 7000)
 
 
-def _body(exchange: Exchange) -> Mapping[str, Any]:
-    data = parse_json(exchange.response)
-    return data if isinstance(data, dict) else {}
-
-
 def _documents_in(data: object) -> list[Mapping[str, Any]] | None:
     """The documents of a ``busca`` answer, whatever key holds them ([U] shape)."""
     if isinstance(data, list):
@@ -621,13 +567,3 @@ def _errors(body: Mapping[str, Any]) -> tuple[str, ...]:
     codigo = as_int(body.get("codigo"))
     head = f"{codigo} - {mensagem}" if mensagem and codigo is not None else mensagem
     return ((head,) if head else ()) + messages_of(body.get("erros"))
-
-
-def _failed(exchange: Exchange, outcome: Outcome) -> IssueResult:
-    return IssueResult(
-        outcome,
-        NAME,
-        raw_response=exchange.raw_text,
-        detail=exchange.detail,
-        retry_after_s=exchange.retry_after_s,
-    )

@@ -118,6 +118,21 @@ def resolve_token(
     )
 
 
+def token_or_problem(provider: ProviderConfig, explicit: str | None = None) -> tuple[SecretToken | None, str]:
+    """The token an adapter uses, or why there is none (Portuguese, for ``Capabilities.reason``).
+
+    ``explicit`` (tests, the demo) wins; otherwise :func:`resolve_token`. A missing token is
+    not an error at construction: the adapter stays configured but reports that it cannot
+    issue, so the router passes it over and the status bar can say why.
+    """
+    if explicit:
+        return SecretToken(explicit), ""
+    try:
+        return resolve_token(provider), ""
+    except TokenNotFound as exc:
+        return None, exc.user_message
+
+
 def redact(text: str, token: SecretToken | None) -> str:
     """``text`` with every occurrence of the token replaced by its mask.
 

@@ -36,7 +36,7 @@ import binascii
 import json
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -277,12 +277,43 @@ def dumps_json(value: Any) -> str:
     :mod:`json` would need ``float`` for that; a float is refused here, like anywhere money
     is handled.
     """
+    return dumps_exact(value)
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """How :func:`dumps_exact` writes: string quoting, indentation, separators, errors."""
+
+    quote: Callable[[str], str]
+    indent: int | None
+    item_separator: str
+    key_separator: str
+    error: Callable[[str], Exception]
+
+
+def dumps_exact(
+    value: Any,
+    *,
+    quote: Callable[[str], str] = encode_basestring,
+    indent: int | None = None,
+    separators: tuple[str, str] = (",", ":"),
+    error: Callable[[str], Exception] = LocalProtocolError,
+) -> str:
+    """JSON text as ``json.dumps(value, ensure_ascii=False, indent=, separators=)`` writes
+    it, except that a :class:`Decimal` is the exact number it is and ``float`` is refused.
+
+    The one writer of exact-decimal JSON: our requests (:func:`dumps_json`) and the
+    simulated Emites-Client's answers (:func:`posapp.sim.jsonwire.dumps_decimal`) differ
+    only in ``quote`` (how a string literal is written), layout, and the exception
+    ``error`` builds for a value JSON cannot hold exactly (``float``, ``NaN``, other types).
+    """
+    layout = _Layout(quote, indent, separators[0], separators[1], error)
     parts: list[str] = []
-    _dump(value, parts)
+    _dump(value, parts, layout, 0)
     return "".join(parts)
 
 
-def _dump(value: Any, out: list[str]) -> None:
+def _dump(value: Any, out: list[str], layout: _Layout, level: int) -> None:
     if value is None:
         out.append("null")
     elif value is True:
@@ -293,28 +324,40 @@ def _dump(value: Any, out: list[str]) -> None:
         out.append(str(value))
     elif isinstance(value, Decimal):
         if not value.is_finite():
-            raise LocalProtocolError(f"non-finite number {value!r} cannot be sent")
+            raise layout.error(f"non-finite number {value!r} has no JSON form")
         out.append(format(value, "f"))
     elif isinstance(value, str):
-        out.append(encode_basestring(value))
+        out.append(layout.quote(value))
     elif isinstance(value, Mapping):
-        out.append("{")
-        for i, (key, item) in enumerate(value.items()):
-            if i:
-                out.append(",")
-            out.append(encode_basestring(str(key)))
-            out.append(":")
-            _dump(item, out)
-        out.append("}")
+        entries = [(layout.quote(str(key)) + layout.key_separator, item) for key, item in value.items()]
+        _dump_container(entries, "{}", out, layout, level)
     elif isinstance(value, list | tuple):
-        out.append("[")
-        for i, item in enumerate(value):
-            if i:
-                out.append(",")
-            _dump(item, out)
-        out.append("]")
+        _dump_container([("", item) for item in value], "[]", out, layout, level)
     else:
-        raise LocalProtocolError(f"cannot send a {type(value).__name__} ({value!r}); use Decimal, int or str")
+        raise layout.error(
+            f"cannot write a {type(value).__name__} ({value!r}) as JSON; use Decimal, int or str"
+        )
+
+
+def _dump_container(
+    entries: list[tuple[str, Any]], brackets: str, out: list[str], layout: _Layout, level: int
+) -> None:
+    """An object or array; each entry is (the key and separator, or "" in an array; the value)."""
+    if not entries:
+        out.append(brackets)
+        return
+    out.append(brackets[0])
+    newline = None if layout.indent is None else "\n" + " " * (layout.indent * (level + 1))
+    for i, (prefix, item) in enumerate(entries):
+        if i:
+            out.append(layout.item_separator)
+        if newline is not None:
+            out.append(newline)
+        out.append(prefix)
+        _dump(item, out, layout, level + 1)
+    if layout.indent is not None:
+        out.append("\n" + " " * (layout.indent * level))
+    out.append(brackets[1])
 
 
 def encode_request(identifier: str, payload: Mapping[str, Any], policy: TextPolicy = "latin1") -> bytes:

@@ -28,12 +28,14 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from posapp.sim.http_sim import (
+    ITEM_DECIMAL_FIELDS,
+    ITEM_REQUIRED_FIELDS,
     HttpSimulator,
-    IssuedItem,
     IssuedNote,
     SimRequest,
     SimResponse,
     cancel_xml,
+    issued_item,
     local_time,
     make_chave,
     note_xml,
@@ -68,6 +70,7 @@ class FocusNfeSimulator(HttpSimulator):
     """Focus NFe over loopback. ``notes`` maps ``ref`` to what was issued under it."""
 
     name = "focusnfe"
+    outcomes = OUTCOMES
 
     def __init__(
         self,
@@ -89,17 +92,8 @@ class FocusNfeSimulator(HttpSimulator):
         self.rate_limit_per_minute = rate_limit_per_minute
         self.notes: dict[str, FocusNote] = {}
         self._numbers = itertools.count(first_number)
-        self._outcomes: deque[str] = deque()
         self._calls: deque[float] = deque()
         self._protocols = itertools.count(353_260_000_000_001)
-
-    def queue_outcome(self, *outcomes: str) -> None:
-        """Script what the next issues answer, in order; then ``autorizado`` again."""
-        for outcome in outcomes:
-            if outcome not in OUTCOMES:
-                raise ValueError(f"unknown outcome {outcome!r}; one of {OUTCOMES}")
-        with self.lock:
-            self._outcomes.extend(outcomes)
 
     def issued(self) -> list[FocusNote]:
         """Notes that consumed a number (authorized, contingency, denied, cancelled)."""
@@ -193,7 +187,7 @@ class FocusNfeSimulator(HttpSimulator):
             )
             self.notes[ref] = record
             return SimResponse.json(201, self._body(record), accepted=True)
-        outcome = self._outcomes.popleft() if self._outcomes else "autorizado"
+        outcome = self.next_outcome()
         record = self._decide(ref, payload, outcome, now)
         self.notes[ref] = record
         return SimResponse.json(201, self._body(record), accepted=True)
@@ -245,21 +239,7 @@ class FocusNfeSimulator(HttpSimulator):
             contingency=contingency,
             code=numero * 7919 + 13,
         )
-        items = tuple(
-            IssuedItem(
-                code=str(item["codigo_produto"]),
-                description=str(item["descricao"]),
-                ncm=str(item["codigo_ncm"]),
-                cfop=str(item["cfop"]),
-                unit=str(item["unidade_comercial"]),
-                quantity=Decimal(str(item["quantidade_comercial"])),
-                unit_price=Decimal(str(item["valor_unitario_comercial"])),
-                gross=Decimal(str(item["valor_bruto"])),
-                discount=Decimal(str(item.get("valor_desconto", "0.00"))),
-                gtin=str(item.get("codigo_barras_comercial", "SEM GTIN")),
-            )
-            for item in _items(payload)
-        )
+        items = tuple(issued_item(item) for item in _items(payload))
         payments = tuple(
             (str(p["forma_pagamento"]), Decimal(str(p["valor_pagamento"])))
             for p in payload["formas_pagamento"]
@@ -408,17 +388,10 @@ def _validate(payload: object) -> list[str]:
     if not items:
         problems.append("items: ao menos um item")
     for number, item in enumerate(items, start=1):
-        for key in (
-            "codigo_produto",
-            "descricao",
-            "codigo_ncm",
-            "cfop",
-            "quantidade_comercial",
-            "valor_bruto",
-        ):
+        for key in ITEM_REQUIRED_FIELDS:
             if key not in item:
                 problems.append(f"item {number}: {key} não informado")
-        for key in ("quantidade_comercial", "valor_unitario_comercial", "valor_bruto"):
+        for key in ITEM_DECIMAL_FIELDS:
             if isinstance(item.get(key), float):
                 problems.append(f"item {number}: {key} com ponto flutuante")
             try:

@@ -13,6 +13,10 @@ shares: the request log, the token check, and the fault knobs tests turn on and 
 ``drop_after_accept`` process an issue request (the note *is* issued), then close the
                       connection without a byte of answer: the case that must end IN_DOUBT
                       and be reconciled, never resent blindly
+
+What the next issue answers is scripted with :meth:`HttpSimulator.queue_outcome` from the
+provider's own ``outcomes``; both provider simulators read items in the same NF-e product
+fields (:func:`issued_item`) and build the note's XML with the same builder.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import signal
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
@@ -43,6 +48,16 @@ logger = logging.getLogger(__name__)
 
 MAX_SIM_BODY = 16 * 1024 * 1024
 BRASILIA = timezone(timedelta(hours=-3), "BRT")
+# The item fields both providers require, and those that must be exact decimals, not floats.
+ITEM_REQUIRED_FIELDS = (
+    "codigo_produto",
+    "descricao",
+    "codigo_ncm",
+    "cfop",
+    "quantidade_comercial",
+    "valor_bruto",
+)
+ITEM_DECIMAL_FIELDS = ("quantidade_comercial", "valor_unitario_comercial", "valor_bruto")
 
 
 @dataclass
@@ -112,6 +127,7 @@ class HttpSimulator:
     name: ClassVar[str] = "http"
     path_prefix: ClassVar[str] = ""
     max_body_bytes: ClassVar[int | None] = None  # larger bodies get 413 before being read
+    outcomes: ClassVar[tuple[str, ...]] = ("autorizado",)  # what an issue may be scripted to answer
 
     def __init__(self, *, token: str | None = None, clock: Callable[[], float] = time.time) -> None:
         self.token = token
@@ -119,6 +135,7 @@ class HttpSimulator:
         self.faults = SimFaults()
         self.lock = threading.RLock()
         self._requests: list[SimRequest] = []
+        self._outcomes: deque[str] = deque()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -186,6 +203,21 @@ class HttpSimulator:
     def clear_requests(self) -> None:
         with self.lock:
             self._requests.clear()
+
+    # -- scripted outcomes -------------------------------------------------------------
+
+    def queue_outcome(self, *outcomes: str) -> None:
+        """Script what the next issues answer, in order; then ``autorizado`` again."""
+        for outcome in outcomes:
+            if outcome not in self.outcomes:
+                raise ValueError(f"unknown outcome {outcome!r}; one of {self.outcomes}")
+        with self.lock:
+            self._outcomes.extend(outcomes)
+
+    def next_outcome(self) -> str:
+        """The scripted answer for this issue (``autorizado`` when none is queued)."""
+        with self.lock:
+            return self._outcomes.popleft() if self._outcomes else "autorizado"
 
     # -- for subclasses ----------------------------------------------------------------
 
@@ -421,6 +453,22 @@ class IssuedNote:
     change: Decimal | None = None
     customer: str | None = None
     contingency: bool = False
+
+
+def issued_item(item: Mapping[str, Any]) -> IssuedItem:
+    """An item as both providers' JSON carries it (the NF-e product fields, same names)."""
+    return IssuedItem(
+        code=str(item["codigo_produto"]),
+        description=str(item["descricao"]),
+        ncm=str(item["codigo_ncm"]),
+        cfop=str(item["cfop"]),
+        unit=str(item["unidade_comercial"]),
+        quantity=Decimal(str(item["quantidade_comercial"])),
+        unit_price=Decimal(str(item["valor_unitario_comercial"])),
+        gross=Decimal(str(item["valor_bruto"])),
+        discount=Decimal(str(item.get("valor_desconto", "0.00"))),
+        gtin=str(item.get("codigo_barras_comercial", "SEM GTIN")),
+    )
 
 
 def emitter_for(cnpj: str, uf: str) -> SimEmitter:

@@ -28,12 +28,14 @@ from decimal import Decimal
 from typing import Any
 
 from posapp.sim.http_sim import (
+    ITEM_DECIMAL_FIELDS,
+    ITEM_REQUIRED_FIELDS,
     HttpSimulator,
-    IssuedItem,
     IssuedNote,
     SimRequest,
     SimResponse,
     cancel_xml,
+    issued_item,
     local_time,
     make_chave,
     note_xml,
@@ -75,6 +77,7 @@ class IntegraNotasSimulator(HttpSimulator):
     name = "integranotas"
     path_prefix = "/v1"
     max_body_bytes = 2 * 1024 * 1024
+    outcomes = OUTCOMES
 
     def __init__(
         self,
@@ -100,19 +103,10 @@ class IntegraNotasSimulator(HttpSimulator):
         self.pdf_mode = pdf_mode  # "pdf", "html" (not a PDF) or "none"
         self.sefaz_online = sefaz_online
         self.documents: dict[tuple[int, int], IntegraDocument] = {}
-        self._outcomes: deque[str] = deque()
         self._protocols = itertools.count(353_260_000_100_001)
         self._general: dict[str, deque[float]] = {}
         self._per_chave: dict[tuple[str, str], deque[float]] = {}
         self._blocked_until: dict[str, float] = {}
-
-    def queue_outcome(self, *outcomes: str) -> None:
-        """Script what the next issues answer, in order; then ``autorizado`` again."""
-        for outcome in outcomes:
-            if outcome not in OUTCOMES:
-                raise ValueError(f"unknown outcome {outcome!r}; one of {OUTCOMES}")
-        with self.lock:
-            self._outcomes.extend(outcomes)
 
     # -- HttpSimulator -----------------------------------------------------------------
 
@@ -186,7 +180,7 @@ class IntegraNotasSimulator(HttpSimulator):
         serie, numero = int(payload["serie"]), int(payload["numero"])
         if (serie, numero) in self.documents:
             return _fail(200, 204, "Rejeição: Duplicidade de NF-e")
-        outcome = self._outcomes.popleft() if self._outcomes else "autorizado"
+        outcome = self.next_outcome()
         if outcome == "validacao":
             return _fail(400, 5002, "Erro de validação", ["destinatario.cpf: CPF inválido"])
         if outcome == "rejeitado":
@@ -214,21 +208,7 @@ class IntegraNotasSimulator(HttpSimulator):
         self, payload: dict[str, Any], serie: int, numero: int, now: float, *, contingency: bool
     ) -> IssuedNote:
         emitted_at = datetime.fromisoformat(payload["data_emissao"])
-        items = tuple(
-            IssuedItem(
-                code=str(item["codigo_produto"]),
-                description=str(item["descricao"]),
-                ncm=str(item["codigo_ncm"]),
-                cfop=str(item["cfop"]),
-                unit=str(item["unidade_comercial"]),
-                quantity=Decimal(str(item["quantidade_comercial"])),
-                unit_price=Decimal(str(item["valor_unitario_comercial"])),
-                gross=Decimal(str(item["valor_bruto"])),
-                discount=Decimal(str(item.get("valor_desconto", "0.00"))),
-                gtin=str(item.get("codigo_barras_comercial", "SEM GTIN")),
-            )
-            for item in payload["itens"]
-        )
+        items = tuple(issued_item(item) for item in payload["itens"])
         pagamento = payload["pagamento"]
         payments = tuple(
             (str(p["meio_pagamento"]), Decimal(str(p["valor"]))) for p in pagamento["formas_pagamento"]
@@ -433,17 +413,10 @@ def _validate(payload: dict[str, Any]) -> list[str]:
         if not isinstance(item, dict):
             problems.append(f"itens[{number}]: objeto esperado")
             continue
-        for key in (
-            "codigo_produto",
-            "descricao",
-            "codigo_ncm",
-            "cfop",
-            "quantidade_comercial",
-            "valor_bruto",
-        ):
+        for key in ITEM_REQUIRED_FIELDS:
             if key not in item:
                 problems.append(f"itens[{number}].{key}: obrigatório")
-        for key in ("quantidade_comercial", "valor_unitario_comercial", "valor_bruto"):
+        for key in ITEM_DECIMAL_FIELDS:
             if isinstance(item.get(key), float):
                 problems.append(f"itens[{number}].{key}: ponto flutuante")
     formas = (payload.get("pagamento") or {}).get("formas_pagamento")

@@ -10,9 +10,10 @@ written back as escapes, so every answer encodes to Latin-1.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
+
+from posapp.protocol.messages import dumps_exact
 
 ENCODING = "iso-8859-1"
 
@@ -38,50 +39,9 @@ def quote(text: str) -> str:
 def dumps_decimal(value: Any, *, indent: int | None = 2) -> str:
     """Serialize like ``json.dumps(indent=2, ensure_ascii=False)`` but with exact decimals.
 
-    ``float`` is refused (``TypeError``): a simulator that invents a float has a bug.
+    ``float`` is refused (``TypeError``): a simulator that invents a float has a bug. The
+    writer is our own codec's (:func:`posapp.protocol.messages.dumps_exact`); only the
+    string quoting (:func:`quote`, Latin-1 safe) and the layout are the simulator's.
     """
-    parts: list[str] = []
-    _dump(value, parts, indent, 0)
-    return "".join(parts)
-
-
-def _dump(value: Any, out: list[str], indent: int | None, level: int) -> None:
-    if value is None:
-        out.append("null")
-    elif value is True:
-        out.append("true")
-    elif value is False:
-        out.append("false")
-    elif isinstance(value, int):
-        out.append(str(value))
-    elif isinstance(value, Decimal):
-        if not value.is_finite():
-            raise TypeError(f"non-finite number {value!r} has no JSON form")
-        out.append(format(value, "f"))
-    elif isinstance(value, str):
-        out.append(quote(value))
-    elif isinstance(value, Mapping):
-        entries = [(quote(str(k)) + ": ", v) for k, v in value.items()]
-        _container(entries, "{}", out, indent=indent, level=level)
-    elif isinstance(value, list | tuple):
-        _container([("", v) for v in value], "[]", out, indent=indent, level=level)
-    else:
-        raise TypeError(f"cannot write a {type(value).__name__} as JSON: {value!r}")
-
-
-def _container(
-    entries: list[tuple[str, Any]], brackets: str, out: list[str], *, indent: int | None, level: int
-) -> None:
-    opener, closer = brackets[0], brackets[1]
-    if not entries:
-        out.append(opener + closer)
-        return
-    out.append(opener)
-    inner = "" if indent is None else "\n" + " " * (indent * (level + 1))
-    for i, (prefix, item) in enumerate(entries):
-        if i:
-            out.append(",")
-        out.append(inner + prefix if indent is not None else (" " if i else "") + prefix)
-        _dump(item, out, indent, level + 1)
-    out.append("" if indent is None else "\n" + " " * (indent * level))
-    out.append(closer)
+    separators = (", ", ": ") if indent is None else (",", ": ")
+    return dumps_exact(value, quote=quote, indent=indent, separators=separators, error=TypeError)

@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 from collections.abc import Iterator
+from contextlib import aclosing
 from typing import Any
 
 import pytest
@@ -18,6 +18,7 @@ from posapp.fiscal.port import Health, IssueContext, Outcome, PreparedIssue
 from posapp.fiscal.router import FailoverRouter
 from posapp.sim.http_sim import HttpSimulator, SimRequest, SimResponse
 from tests.conftest import sale_mapping
+from tests.fiscal.provider_helpers import run
 
 API_KEY = "fastnotas-test-api-key-0001"
 
@@ -62,10 +63,6 @@ class FastNotasSimulator(HttpSimulator):
         return SimResponse.json(404, {"errors": ["not found"]})
 
 
-def run(coro: Any) -> Any:
-    return asyncio.run(coro)
-
-
 @pytest.fixture
 def nfse_only() -> Iterator[FastNotasSimulator]:
     with FastNotasSimulator([NFSE_SCHEMA]) as simulator:
@@ -96,7 +93,7 @@ def test_nfse_account_is_reported_unable_to_issue_nfce(nfse_only: FastNotasSimul
     async def scenario() -> None:
         backend = backend_for(nfse_only)
         router = FailoverRouter([backend])
-        try:
+        async with aclosing(backend):
             health = await router.probe_all()  # the start-up probe runs the capability check
             assert health == {"fastnotas": Health.UP}
             caps = backend.capabilities
@@ -109,8 +106,6 @@ def test_nfse_account_is_reported_unable_to_issue_nfce(nfse_only: FastNotasSimul
             assert unsupported.value.user_message == caps.reason
             result = await backend.send_issue(PreparedIssue("fastnotas", "s1", b"{}"))
             assert result.outcome is Outcome.NOT_SENT
-        finally:
-            await backend.aclose()
 
     run(scenario())
     assert not nfse_only.requests_to("POST", "/v1/documents")
@@ -119,12 +114,9 @@ def test_nfse_account_is_reported_unable_to_issue_nfce(nfse_only: FastNotasSimul
 
 def test_refused_api_key_is_down_and_says_why(nfse_only: FastNotasSimulator) -> None:
     async def scenario() -> None:
-        backend = backend_for(nfse_only, token="wrong-key-000000000")
-        try:
+        async with aclosing(backend_for(nfse_only, token="wrong-key-000000000")) as backend:
             assert await backend.probe() is Health.DOWN
             assert "recusou a chave" in backend.capabilities.reason
-        finally:
-            await backend.aclose()
 
     run(scenario())
 
@@ -134,8 +126,7 @@ def test_an_account_with_a_consumer_receipt_schema_would_be_used() -> None:
     with FastNotasSimulator([NFSE_SCHEMA, schema]) as sim:
 
         async def scenario() -> None:
-            backend = backend_for(sim)
-            try:
+            async with aclosing(backend_for(sim)) as backend:
                 caps = await backend.check_capabilities()
                 assert caps.issues_nfce is True
                 prepared = backend.prepare_issue(context())
@@ -143,8 +134,6 @@ def test_an_account_with_a_consumer_receipt_schema_would_be_used() -> None:
                 result = await backend.send_issue(prepared)
                 # processing, and no idempotency key to look it up by: a person decides
                 assert result.outcome is Outcome.IN_DOUBT
-            finally:
-                await backend.aclose()
 
         run(scenario())
         assert len(sim.requests_to("POST", "/v1/documents")) == 1

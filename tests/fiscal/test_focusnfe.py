@@ -4,7 +4,6 @@ httpx client, the server a real HTTP server on 127.0.0.1."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import logging
@@ -12,6 +11,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import aclosing
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -27,32 +27,25 @@ from posapp.config import Config, ProviderConfig
 from posapp.domain.documents import parse_chave
 from posapp.domain.errors import CancelRefused
 from posapp.domain.sale import Sale
+from posapp.fiscal.errors import BackendMisconfigured
 from posapp.fiscal.focusnfe import FocusNfeBackend, build_focus_body
 from posapp.fiscal.http_base import ProviderHttp, ProviderRequestError, parse_retry_after, read_nfeproc
-from posapp.fiscal.port import CancelOutcome, CancelTarget, Health, IssueContext, Outcome, PreparedIssue
+from posapp.fiscal.port import (
+    CancelOutcome,
+    CancelTarget,
+    Health,
+    IssueContext,
+    IssueResult,
+    Outcome,
+    PreparedIssue,
+)
 from posapp.fiscal.secrets import SecretToken, TokenNotFound, mask_token, redact, resolve_token
 from posapp.sim.focusnfe import FocusNfeSimulator
 from tests.conftest import sale_mapping
+from tests.fiscal.provider_helpers import FakeClock, issue_once, run
 
 TOKEN = "focus-test-token-0123456789abcdef"
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "providers"
-
-
-class FakeClock:
-    """A monotonic clock the test moves by hand."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-def run(coro: Any) -> Any:
-    return asyncio.run(coro)
 
 
 @pytest.fixture
@@ -154,48 +147,37 @@ def test_card_payment_and_refs_focus_would_refuse() -> None:
 
 
 def test_authorized_note_comes_with_the_downloaded_xml(sim: FocusNfeSimulator) -> None:
-    async def scenario() -> None:
-        backend = backend_for(sim)
-        try:
-            result = await backend.send_issue(backend.prepare_issue(context()))
-        finally:
-            await backend.aclose()
-        assert result.outcome is Outcome.AUTHORIZED, result
-        note = result.note
-        assert note is not None
-        chave = parse_chave(note.chave)
-        assert (chave.cnpj, chave.series, chave.number) == (Config().store.cnpj, 1, 1)
-        assert (note.numero, note.serie, note.danfe_pdf, note.contingency) == (1, 1, None, False)
-        assert note.xml is not None and note.chave.encode() in note.xml
-        facts = read_nfeproc(note.xml)
-        assert facts is not None and facts.protocolo == note.protocolo is not None
-        assert facts.chave == note.chave and facts.authorized_at == note.authorized_at
-        assert b"<vTroco>14.10</vTroco>" in note.xml and b"<CPF>52998224725</CPF>" in note.xml
-        assert note.authorized_at.tzinfo is not None
-        posts = sim.requests_to("POST", "/v2/nfce")
-        assert len(posts) == 1 and posts[0].query == {"ref": "sale0001"}
-        user = base64.b64decode(posts[0].headers["authorization"].removeprefix("Basic ")).decode()
-        assert user == f"{TOKEN}:"
-        assert sim.requests_to("GET", "/arquivos/"), "the XML was downloaded from caminho_xml_nota_fiscal"
-        assert_no_token(result.raw_response, result.detail)
-
-    run(scenario())
+    result = run(issue_once(backend_for(sim), context()))
+    assert result.outcome is Outcome.AUTHORIZED, result
+    note = result.note
+    assert note is not None
+    chave = parse_chave(note.chave)
+    assert (chave.cnpj, chave.series, chave.number) == (Config().store.cnpj, 1, 1)
+    assert (note.numero, note.serie, note.danfe_pdf, note.contingency) == (1, 1, None, False)
+    assert note.xml is not None and note.chave.encode() in note.xml
+    facts = read_nfeproc(note.xml)
+    assert facts is not None and facts.protocolo == note.protocolo is not None
+    assert facts.chave == note.chave and facts.authorized_at == note.authorized_at
+    assert b"<vTroco>14.10</vTroco>" in note.xml and b"<CPF>52998224725</CPF>" in note.xml
+    assert note.authorized_at.tzinfo is not None
+    posts = sim.requests_to("POST", "/v2/nfce")
+    assert len(posts) == 1 and posts[0].query == {"ref": "sale0001"}
+    user = base64.b64decode(posts[0].headers["authorization"].removeprefix("Basic ")).decode()
+    assert user == f"{TOKEN}:"
+    assert sim.requests_to("GET", "/arquivos/"), "the XML was downloaded from caminho_xml_nota_fiscal"
+    assert_no_token(result.raw_response, result.detail)
 
 
 def test_rejection_then_resend_with_the_same_ref(sim: FocusNfeSimulator) -> None:
     sim.queue_outcome("erro_autorizacao")
 
     async def scenario() -> None:
-        backend = backend_for(sim)
-        try:
-            prepared = backend.prepare_issue(context())
-            rejected = await backend.send_issue(prepared)
+        async with aclosing(backend_for(sim)) as backend:
+            rejected = await backend.send_issue(backend.prepare_issue(context()))
             assert rejected.outcome is Outcome.REJECTED
             assert any("591" in e for e in rejected.errors)
             again = await backend.send_issue(backend.prepare_issue(context()))
             assert again.outcome is Outcome.AUTHORIZED
-        finally:
-            await backend.aclose()
 
     run(scenario())
     assert len(sim.issued()) == 1
@@ -203,34 +185,23 @@ def test_rejection_then_resend_with_the_same_ref(sim: FocusNfeSimulator) -> None
 
 def test_denied_note_is_a_rejection_that_says_so(sim: FocusNfeSimulator) -> None:
     sim.queue_outcome("denegado")
-
-    async def scenario() -> None:
-        backend = backend_for(sim)
-        try:
-            result = await backend.send_issue(backend.prepare_issue(context()))
-        finally:
-            await backend.aclose()
-        assert result.outcome is Outcome.REJECTED
-        assert "denegado" in result.errors[0].lower()
-        assert "cannot be resent" in result.detail
-
-    run(scenario())
+    result = run(issue_once(backend_for(sim), context()))
+    assert result.outcome is Outcome.REJECTED
+    assert "denegado" in result.errors[0].lower()
+    assert "cannot be resent" in result.detail
 
 
 def test_processing_then_authorized_on_query(sim: FocusNfeSimulator) -> None:
     sim.queue_outcome("processando_autorizacao")
 
     async def scenario() -> None:
-        backend = backend_for(sim)
-        try:
+        async with aclosing(backend_for(sim)) as backend:
             prepared = backend.prepare_issue(context())
             first = await backend.send_issue(prepared)
             assert first.outcome is Outcome.IN_DOUBT and "processando" in first.detail
             queried = await backend.query_issue(prepared)
             assert queried.outcome is Outcome.AUTHORIZED and queried.note is not None
             assert queried.note.xml is not None
-        finally:
-            await backend.aclose()
 
     run(scenario())
     assert len(sim.requests_to("POST", "/v2/nfce")) == 1
@@ -238,28 +209,19 @@ def test_processing_then_authorized_on_query(sim: FocusNfeSimulator) -> None:
 
 def test_offline_contingency_is_flagged(sim: FocusNfeSimulator) -> None:
     sim.queue_outcome("contingencia")
-
-    async def scenario() -> None:
-        backend = backend_for(sim)
-        try:
-            result = await backend.send_issue(backend.prepare_issue(context()))
-        finally:
-            await backend.aclose()
-        assert result.outcome is Outcome.AUTHORIZED and result.note is not None
-        assert result.note.contingency is True
-        assert parse_chave(result.note.chave).emission_type == 9
-        assert result.note.protocolo is None  # not transmitted to SEFAZ yet
-        assert result.note.xml is not None and b"<tpEmis>9</tpEmis>" in result.note.xml
-
-    run(scenario())
+    result = run(issue_once(backend_for(sim), context()))
+    assert result.outcome is Outcome.AUTHORIZED and result.note is not None
+    assert result.note.contingency is True
+    assert parse_chave(result.note.chave).emission_type == 9
+    assert result.note.protocolo is None  # not transmitted to SEFAZ yet
+    assert result.note.xml is not None and b"<tpEmis>9</tpEmis>" in result.note.xml
 
 
 def test_answer_lost_after_accept_is_in_doubt_and_the_same_ref_finds_it(sim: FocusNfeSimulator) -> None:
     sim.faults.drop_after_accept = True
 
     async def scenario() -> None:
-        backend = backend_for(sim)
-        try:
+        async with aclosing(backend_for(sim)) as backend:
             prepared = backend.prepare_issue(context())
             lost = await backend.send_issue(prepared)
             assert lost.outcome is Outcome.IN_DOUBT, lost
@@ -273,8 +235,6 @@ def test_answer_lost_after_accept_is_in_doubt_and_the_same_ref_finds_it(sim: Foc
             resent = await backend.send_issue(prepared)
             assert resent.outcome is Outcome.AUTHORIZED and resent.note is not None
             assert resent.note.chave == found.note.chave
-        finally:
-            await backend.aclose()
 
     run(scenario())
     assert len(sim.issued()) == 1
@@ -283,15 +243,11 @@ def test_answer_lost_after_accept_is_in_doubt_and_the_same_ref_finds_it(sim: Foc
 
 
 def test_query_of_a_ref_focus_never_got_is_not_sent(sim: FocusNfeSimulator) -> None:
-    async def scenario() -> None:
-        backend = backend_for(sim)
-        try:
-            result = await backend.query_issue(backend.prepare_issue(context("nunca")))
-        finally:
-            await backend.aclose()
-        assert result.outcome is Outcome.NOT_SENT
+    async def scenario() -> IssueResult:
+        async with aclosing(backend_for(sim)) as backend:
+            return await backend.query_issue(backend.prepare_issue(context("nunca")))
 
-    run(scenario())
+    assert run(scenario()).outcome is Outcome.NOT_SENT
 
 
 def test_429_is_not_sent_and_honoured_until_the_retry_time(sim: FocusNfeSimulator) -> None:
@@ -300,8 +256,7 @@ def test_429_is_not_sent_and_honoured_until_the_retry_time(sim: FocusNfeSimulato
     sim.faults.retry_after_s = 30
 
     async def scenario() -> None:
-        backend = backend_for(sim, clock=clock)
-        try:
+        async with aclosing(backend_for(sim, clock=clock)) as backend:
             prepared = backend.prepare_issue(context())
             limited = await backend.send_issue(prepared)
             assert limited.outcome is Outcome.NOT_SENT
@@ -316,26 +271,18 @@ def test_429_is_not_sent_and_honoured_until_the_retry_time(sim: FocusNfeSimulato
             assert backend.blocked_s() == 0
             done = await backend.send_issue(backend.prepare_issue(context()))
             assert done.outcome is Outcome.AUTHORIZED
-        finally:
-            await backend.aclose()
 
     run(scenario())
 
 
 def test_bad_token_is_not_sent_and_probe_down(sim: FocusNfeSimulator) -> None:
     async def scenario() -> None:
-        backend = backend_for(sim, token="wrong-token-value-123456")
-        try:
+        async with aclosing(backend_for(sim, token="wrong-token-value-123456")) as backend:
             result = await backend.send_issue(backend.prepare_issue(context()))
             assert result.outcome is Outcome.NOT_SENT
             assert await backend.probe() is Health.DOWN
-        finally:
-            await backend.aclose()
-        good = backend_for(sim)
-        try:
+        async with aclosing(backend_for(sim)) as good:
             assert await good.probe() is Health.UP
-        finally:
-            await good.aclose()
 
     run(scenario())
     assert sim.issued() == []
@@ -343,8 +290,7 @@ def test_bad_token_is_not_sent_and_probe_down(sim: FocusNfeSimulator) -> None:
 
 def test_server_error_on_post_is_in_doubt_and_slow_answers_still_count(sim: FocusNfeSimulator) -> None:
     async def scenario() -> None:
-        backend = backend_for(sim)
-        try:
+        async with aclosing(backend_for(sim)) as backend:
             sim.faults.status_5xx = 502
             failed = await backend.send_issue(backend.prepare_issue(context()))
             assert failed.outcome is Outcome.IN_DOUBT
@@ -352,8 +298,6 @@ def test_server_error_on_post_is_in_doubt_and_slow_answers_still_count(sim: Focu
             sim.faults.slow_s = 0.3
             slow = await backend.send_issue(backend.prepare_issue(context()))
             assert slow.outcome is Outcome.AUTHORIZED
-        finally:
-            await backend.aclose()
 
     run(scenario())
 
@@ -362,8 +306,7 @@ def test_hanging_server_times_out_in_doubt(sim: FocusNfeSimulator) -> None:
     sim.faults.hang = True
 
     async def scenario() -> None:
-        backend = backend_for(sim, timeout_s=0.5)
-        try:
+        async with aclosing(backend_for(sim, timeout_s=0.5)) as backend:
             started = time.monotonic()
             result = await backend.send_issue(backend.prepare_issue(context()))
             assert time.monotonic() - started < 5
@@ -371,8 +314,6 @@ def test_hanging_server_times_out_in_doubt(sim: FocusNfeSimulator) -> None:
             assert "ReadTimeout" in result.detail
             query = await backend.query_issue(backend.prepare_issue(context()))
             assert query.outcome is Outcome.IN_DOUBT  # could not ask: still unknown
-        finally:
-            await backend.aclose()
 
     run(scenario())
 
@@ -383,13 +324,10 @@ def test_nobody_listening_is_not_sent() -> None:
         port = probe.getsockname()[1]  # closed again before the client connects
 
     async def scenario() -> None:
-        backend = FocusNfeBackend(provider_for(port), Config(), token=TOKEN)
-        try:
+        async with aclosing(FocusNfeBackend(provider_for(port), Config(), token=TOKEN)) as backend:
             result = await backend.send_issue(backend.prepare_issue(context()))
             assert result.outcome is Outcome.NOT_SENT
             assert await backend.probe() is Health.DOWN
-        finally:
-            await backend.aclose()
 
     run(scenario())
 
@@ -399,8 +337,7 @@ def test_nobody_listening_is_not_sent() -> None:
 
 def test_cancel_then_cancel_again_is_idempotent(sim: FocusNfeSimulator) -> None:
     async def scenario() -> None:
-        backend = backend_for(sim)
-        try:
+        async with aclosing(backend_for(sim)) as backend:
             issued = await backend.send_issue(backend.prepare_issue(context()))
             assert issued.note is not None
             target = CancelTarget(sale_id="sale0001", reference="sale0001", chave=issued.note.chave)
@@ -418,10 +355,26 @@ def test_cancel_then_cancel_again_is_idempotent(sim: FocusNfeSimulator) -> None:
             again = await backend.cancel(target, "Cliente desistiu da compra")
             assert again.outcome is CancelOutcome.CANCELLED
             assert again.protocolo == cancelled.protocolo
-        finally:
-            await backend.aclose()
 
     run(scenario())
+
+
+def test_cancel_held_back_by_a_429_says_when_to_try_again(sim: FocusNfeSimulator) -> None:
+    """The router honours a cancel's ``retry_after_s`` like an issue's (one failure mapping)."""
+
+    async def scenario() -> None:
+        async with aclosing(backend_for(sim)) as backend:
+            issued = await backend.send_issue(backend.prepare_issue(context()))
+            assert issued.note is not None
+            sim.faults.rate_limit = True
+            sim.faults.retry_after_s = 45
+            target = CancelTarget(sale_id="sale0001", reference="sale0001", chave=issued.note.chave)
+            limited = await backend.cancel(target, "Cliente desistiu da compra")
+            assert limited.outcome is CancelOutcome.NOT_SENT
+            assert limited.retry_after_s == 45
+
+    run(scenario())
+    assert sim.notes["sale0001"].status == "autorizado"
 
 
 def test_cancel_after_the_window_is_refused_by_sefaz() -> None:
@@ -430,8 +383,7 @@ def test_cancel_after_the_window_is_refused_by_sefaz() -> None:
     with FocusNfeSimulator(token=TOKEN, clock=lambda: base + offset[0]) as sim:
 
         async def scenario() -> None:
-            backend = backend_for(sim)
-            try:
+            async with aclosing(backend_for(sim)) as backend:
                 ctx = IssueContext(
                     sale=Sale.from_mapping(sale_mapping(), sale_id="late1"),
                     reference="late1",
@@ -444,8 +396,6 @@ def test_cancel_after_the_window_is_refused_by_sefaz() -> None:
                 refused = await backend.cancel(target, "Cliente desistiu da compra")
                 assert refused.outcome is CancelOutcome.REFUSED
                 assert "501" in refused.errors[0]
-            finally:
-                await backend.aclose()
 
         run(scenario())
 
@@ -482,10 +432,8 @@ def test_an_upload_cut_before_its_last_byte_is_not_sent() -> None:
 
     async def scenario() -> None:
         http = ProviderHttp(base_url=f"http://127.0.0.1:{box['port']}", timeout_s=0.5, token=None)
-        try:
+        async with aclosing(http):
             exchange = await http.request("POST", "/v2/nfce", body=b"x" * (32 * 1024 * 1024))
-        finally:
-            await http.aclose()
         assert exchange.failure is Outcome.NOT_SENT, exchange
         assert "WriteTimeout before the request was complete" in exchange.detail
 
@@ -577,12 +525,10 @@ def test_backend_without_any_token_cannot_issue(memory_keyring: MemoryKeyring) -
     assert caps.issues_nfce is False and "Token do Focus NFe" in caps.reason
 
     async def scenario() -> None:
-        try:
+        async with aclosing(backend):
             prepared = backend.prepare_issue(context())
             assert (await backend.send_issue(prepared)).outcome is Outcome.NOT_SENT
             assert await backend.probe() is Health.DOWN
-        finally:
-            await backend.aclose()
 
     run(scenario())
 
@@ -609,18 +555,19 @@ def test_answers_echoing_the_token_are_redacted_before_the_journal_sees_them() -
             return response
 
     with EchoSimulator(token=TOKEN) as sim:
+        result = run(issue_once(backend_for(sim), context()))
+        assert result.outcome is Outcome.AUTHORIZED
+        assert result.raw_response is not None and mask_token(TOKEN) in result.raw_response
+        assert_no_token(result.raw_response)
 
-        async def scenario() -> None:
-            backend = backend_for(sim)
-            try:
-                result = await backend.send_issue(backend.prepare_issue(context()))
-            finally:
-                await backend.aclose()
-            assert result.outcome is Outcome.AUTHORIZED
-            assert result.raw_response is not None and mask_token(TOKEN) in result.raw_response
-            assert_no_token(result.raw_response)
 
-        run(scenario())
+def test_misspelt_options_and_foreign_provider_entries_are_refused() -> None:
+    with pytest.raises(TypeError, match="tokn"):
+        FocusNfeBackend(provider_for(9), Config(), tokn=TOKEN)  # type: ignore[call-arg]
+    with pytest.raises(BackendMisconfigured):
+        FocusNfeBackend(
+            ProviderConfig(name="integranotas", base_url="http://127.0.0.1:9"), Config(), token=TOKEN
+        )
 
 
 def test_prepare_needs_a_timezone() -> None:
@@ -653,17 +600,12 @@ def test_tokens_never_reach_the_logs(sim: FocusNfeSimulator, caplog: pytest.LogC
     caplog.set_level(logging.DEBUG)
 
     async def scenario() -> None:
-        backend = backend_for(sim)
-        wrong = backend_for(sim, token="another-secret-token-987654321")
-        try:
+        async with aclosing(backend_for(sim)) as backend:
             issued = await backend.send_issue(backend.prepare_issue(context()))
             assert issued.outcome is Outcome.AUTHORIZED
-            await wrong.send_issue(wrong.prepare_issue(context("s2")))
+            await issue_once(backend_for(sim, token="another-secret-token-987654321"), context("s2"))
             sim.faults.drop_after_accept = True
             await backend.send_issue(backend.prepare_issue(context("s3")))
-        finally:
-            await backend.aclose()
-            await wrong.aclose()
 
     run(scenario())
     assert caplog.records, "the exchanges were logged"

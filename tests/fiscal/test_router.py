@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -33,17 +35,7 @@ from posapp.fiscal.router import BreakerState, CircuitBreaker, FailoverRouter, m
 from posapp.sim.focusnfe import FocusNfeSimulator
 from posapp.sim.integranotas import IntegraNotasSimulator
 from tests.conftest import sale_mapping
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+from tests.fiscal.provider_helpers import FakeClock
 
 
 @dataclass
@@ -234,7 +226,9 @@ async def issue_with_failover(router: FailoverRouter, sale: Sale) -> tuple[Issue
     return result, tried
 
 
-def providers(focus_port: int, integra_url: str) -> list[FiscalBackend]:
+@asynccontextmanager
+async def provider_router(focus_port: int, integra_url: str) -> AsyncIterator[FailoverRouter]:
+    """Focus then Integra behind a router; their HTTP clients are closed on the way out."""
     config = Config()
     focus = FocusNfeBackend(
         ProviderConfig(name="focusnfe", base_url=f"http://127.0.0.1:{focus_port}", timeout_s=2),
@@ -247,7 +241,12 @@ def providers(focus_port: int, integra_url: str) -> list[FiscalBackend]:
         token=INTEGRA_TOKEN,
         enforce_min_timeout=False,
     )
-    return [focus, integra]
+    router = FailoverRouter([focus, integra])
+    try:
+        yield router
+    finally:
+        for backend in router.backends:
+            await backend.aclose()
 
 
 def free_port() -> int:
@@ -260,14 +259,10 @@ def test_unreachable_first_issuer_fails_over_to_the_next() -> None:
     with IntegraNotasSimulator(token=INTEGRA_TOKEN) as integra:
 
         async def scenario() -> None:
-            router = FailoverRouter(providers(free_port(), integra.url))
-            try:
+            async with provider_router(free_port(), integra.url) as router:
                 result, tried = await issue_with_failover(
                     router, Sale.from_mapping(sale_mapping(), sale_id="s1")
                 )
-            finally:
-                for backend in router.backends:
-                    await backend.aclose()
             assert tried == ["focusnfe", "integranotas"]
             assert result.outcome is Outcome.AUTHORIZED and result.backend == "integranotas"
 
@@ -280,8 +275,7 @@ def test_in_doubt_stays_with_the_issuer_that_got_it_and_is_reconciled_there() ->
         focus.faults.drop_after_accept = True
 
         async def scenario() -> None:
-            router = FailoverRouter(providers(focus.port, integra.url))
-            try:
+            async with provider_router(focus.port, integra.url) as router:
                 sale = Sale.from_mapping(sale_mapping(), sale_id="s2")
                 result, tried = await issue_with_failover(router, sale)
                 assert tried == ["focusnfe"] and result.outcome is Outcome.IN_DOUBT
@@ -290,9 +284,6 @@ def test_in_doubt_stays_with_the_issuer_that_got_it_and_is_reconciled_there() ->
                 prepared = owner.prepare_issue(IssueContext(sale=sale, reference="s2"))
                 reconciled = await owner.query_issue(prepared)
                 assert reconciled.outcome is Outcome.AUTHORIZED and reconciled.backend == "focusnfe"
-            finally:
-                for backend in router.backends:
-                    await backend.aclose()
 
         asyncio.run(scenario())
         assert len(focus.issued()) == 1
@@ -305,8 +296,7 @@ def test_rate_limited_issuer_is_skipped_without_a_request() -> None:
         focus.faults.retry_after_s = 120
 
         async def scenario() -> None:
-            router = FailoverRouter(providers(focus.port, integra.url))
-            try:
+            async with provider_router(focus.port, integra.url) as router:
                 first, tried = await issue_with_failover(
                     router, Sale.from_mapping(sale_mapping(), sale_id="a1")
                 )
@@ -318,8 +308,5 @@ def test_rate_limited_issuer_is_skipped_without_a_request() -> None:
                 assert tried == ["integranotas"] and second.outcome is Outcome.AUTHORIZED
                 assert len(focus.requests) == seen
                 assert router.breaker("focusnfe").blocked_s() > 100
-            finally:
-                for backend in router.backends:
-                    await backend.aclose()
 
         asyncio.run(scenario())

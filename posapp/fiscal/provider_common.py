@@ -1,0 +1,224 @@
+"""What the online-provider adapters (Focus NFe, Integra Notas, Fast Notas) share.
+
+Each adapter speaks its own JSON dialect and reads its own answers; that stays in its
+module. What is the same for all three lives here, once:
+
+* :class:`HttpProviderBackend`, the base: it checks that it was given its own provider
+  entry, finds the token (a missing one is a *capability*, reported, not a crash), builds
+  the :class:`~posapp.fiscal.http_base.ProviderHttp` client with the provider's auth style,
+  and turns a classified network failure or a missing token into the port's result types.
+* The NF-e product and payment fields that Focus and Integra name alike (both APIs mirror
+  the NF-e layout), so a sale's item or card reaches either provider through one piece of
+  code and the two cannot drift apart on rounding or on which card fields are sent.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Literal, TypedDict, Unpack
+
+import httpx
+
+from posapp.config import Config, ProviderConfig
+from posapp.domain.sale import Item, Payment
+from posapp.fiscal.errors import BackendMisconfigured
+from posapp.fiscal.http_base import (
+    Clock,
+    Exchange,
+    ProviderHttp,
+    ProviderRequestError,
+    decimal_text,
+    money_text,
+)
+from posapp.fiscal.port import (
+    CancelOutcome,
+    CancelResult,
+    IssueContext,
+    IssueResult,
+    Outcome,
+    PreparedIssue,
+)
+from posapp.fiscal.secrets import token_or_problem
+
+
+class ProviderOptions(TypedDict, total=False):
+    """The keyword arguments every provider adapter accepts (all optional).
+
+    ``token`` overrides the environment/keyring lookup (tests, the demo); ``transport``
+    replaces httpx's; ``clock`` drives rate windows and blocks, ``wall_clock`` reads
+    epoch-valued ``Rate-Limit-Reset`` headers, ``now`` stamps notes that lack a time.
+    """
+
+    token: str | None
+    transport: httpx.AsyncBaseTransport | None
+    clock: Clock
+    wall_clock: Clock
+    now: Callable[[], datetime] | None
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class HttpProviderBackend:
+    """Base of the HTTP provider adapters; subclasses set ``name`` and implement the port.
+
+    ``auth_style`` says how the token travels: ``"basic"`` as the HTTP Basic user with an
+    empty password (Focus, Fast Notas), ``"header"`` as the bare ``Authorization`` value
+    (Integra). ``default_block_s`` is how long a 429 without ``Retry-After`` blocks.
+    """
+
+    name: str
+    auth_style: ClassVar[Literal["basic", "header"]] = "basic"
+    default_block_s: ClassVar[float] = 60.0
+
+    def __init__(
+        self,
+        provider: ProviderConfig,
+        config: Config,
+        *,
+        timeout_s: float | None = None,
+        **options: Unpack[ProviderOptions],
+    ) -> None:
+        unknown = options.keys() - ProviderOptions.__optional_keys__
+        if unknown:  # a typo must not silently fall back to a default (a real token, say)
+            raise TypeError(f"{type(self).__name__}() got unexpected options: {', '.join(sorted(unknown))}")
+        if provider.name != self.name:
+            raise BackendMisconfigured(f"{type(self).__name__} given provider {provider.name!r}")
+        self._provider = provider
+        self._config = config
+        self._clock = options.get("clock") or time.monotonic
+        self._now = options.get("now") or _utc_now
+        secret, self._token_problem = token_or_problem(provider, options.get("token"))
+        self._has_token = secret is not None
+        auth: httpx.Auth | None = None
+        headers: dict[str, str] | None = None
+        if secret is not None and self.auth_style == "basic":
+            auth = httpx.BasicAuth(secret.reveal(), "")
+        elif secret is not None:
+            headers = {"Authorization": secret.reveal()}
+        self._http = ProviderHttp(
+            base_url=provider.base_url,
+            timeout_s=provider.timeout_s if timeout_s is None else timeout_s,
+            token=secret,
+            auth=auth,
+            headers=headers,
+            transport=options.get("transport"),
+            clock=self._clock,
+            wall_clock=options.get("wall_clock") or time.time,
+            default_block_s=self.default_block_s,
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # -- for subclasses ----------------------------------------------------------------
+
+    def _emission_time(self, context: IssueContext) -> datetime:
+        """``context.emitted_at`` (or now); the NFC-e's ``data_emissao`` must carry an offset."""
+        emitted_at = context.emitted_at or self._now()
+        if emitted_at.tzinfo is None:
+            raise ProviderRequestError("emitted_at must carry a timezone")
+        return emitted_at
+
+    def _check_prepared(self, prepared: PreparedIssue) -> None:
+        """A request prepared by another issuer must never be sent here (its ref or number
+        belongs to that issuer)."""
+        if prepared.backend != self.name:
+            raise ProviderRequestError(
+                f"a request prepared for {prepared.backend!r} was given to {self.name}"
+            )
+
+    def _token_missing(self, outcome: Outcome) -> IssueResult:
+        """No token: nothing can be sent (``NOT_SENT``) or asked (``IN_DOUBT``)."""
+        return IssueResult(outcome, self.name, detail=f"token missing: {self._token_problem}")
+
+    def _token_missing_cancel(self) -> CancelResult:
+        return CancelResult(CancelOutcome.NOT_SENT, self.name, detail=f"token missing: {self._token_problem}")
+
+    def _failed(self, exchange: Exchange, outcome: Outcome | None = None) -> IssueResult:
+        """An exchange that brought no answer to act on, as the port's result.
+
+        ``outcome`` defaults to the exchange's own classification; a query passes
+        ``IN_DOUBT``, because failing to *ask* never proves the request was not received.
+        """
+        if outcome is None:
+            outcome = exchange.failure or Outcome.IN_DOUBT
+        return IssueResult(
+            outcome,
+            self.name,
+            raw_response=exchange.raw_text,
+            detail=exchange.detail,
+            retry_after_s=exchange.retry_after_s,
+        )
+
+    def _failed_cancel(self, exchange: Exchange) -> CancelResult:
+        return CancelResult(
+            CancelOutcome((exchange.failure or Outcome.IN_DOUBT).value),
+            self.name,
+            raw_response=exchange.raw_text,
+            detail=exchange.detail,
+            retry_after_s=exchange.retry_after_s,
+        )
+
+
+# -- the NF-e fields both JSON dialects name alike ----------------------------------------
+
+
+def item_line(number: int, item: Item, taxes: Mapping[str, Any]) -> dict[str, Any]:
+    """One item: the NF-e ``prod`` fields in layout order, the provider's ``taxes``, then
+    discount and CEST when present. Quantities keep up to 4 places, unit prices up to 10,
+    money exactly 2, all as strings (never through ``float``)."""
+    quantity = decimal_text(item.quantity, min_places=2, max_places=4)
+    unit_price = decimal_text(item.unit_price)
+    line: dict[str, Any] = {
+        "numero_item": str(number),
+        "codigo_produto": item.code,
+        "descricao": item.description,
+        "codigo_ncm": item.ncm,
+        "cfop": item.cfop,
+        "codigo_barras_comercial": item.gtin,
+        "unidade_comercial": item.unit,
+        "quantidade_comercial": quantity,
+        "valor_unitario_comercial": unit_price,
+        "valor_bruto": money_text(item.gross_total),
+        "codigo_barras_tributavel": item.gtin,
+        "unidade_tributavel": item.unit,
+        "quantidade_tributavel": quantity,
+        "valor_unitario_tributavel": unit_price,
+        **taxes,
+    }
+    if item.discount > 0:
+        line["valor_desconto"] = money_text(item.discount)
+    if item.cest:
+        line["cest"] = item.cest
+    return line
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentFields:
+    """A provider's names for the payment fields that differ between dialects."""
+
+    method: str
+    amount: str
+    brand: str
+    authorization: str
+
+
+def payment_line(payment: Payment, fields: PaymentFields) -> dict[str, Any]:
+    """One payment (``detPag``): tPag and amount; for cards, the integration type (2, a
+    POS terminal apart, when nothing says otherwise) and whatever card details are known."""
+    entry: dict[str, Any] = {fields.method: payment.method.value, fields.amount: money_text(payment.amount)}
+    card = payment.card
+    if payment.method.is_card or card is not None:
+        entry["tipo_integracao"] = str(card.integration if card else 2)
+        if card is not None and card.acquirer_cnpj:
+            entry["cnpj_credenciadora"] = card.acquirer_cnpj
+        if card is not None and card.brand:
+            entry[fields.brand] = card.brand
+        if card is not None and card.authorization:
+            entry[fields.authorization] = card.authorization
+    return entry
