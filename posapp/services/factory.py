@@ -4,9 +4,10 @@ package that names concrete adapters (the CLI and the GUI both come through here
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
-from posapp.config import Config, EmitesConfig
+from posapp.config import Config, EmitesConfig, ProviderConfig
 from posapp.fiscal.port import FiscalBackend
 from posapp.journal.store import Journal
 from posapp.services.ports import ReceiptPrinter
@@ -38,6 +39,16 @@ def build_backends(config: Config) -> list[FiscalBackend]:
 
             backends.append(FastNotasBackend(provider, config))
     return backends
+
+
+def masked_token_from_env(provider: ProviderConfig) -> str | None:
+    """The provider's token as the GUI may show it (masked), when it comes from the
+    environment; ``None`` otherwise. The OS keyring is not read: it may block (D-Bus) and
+    this is called on the GUI thread."""
+    from posapp.fiscal.secrets import mask_token
+
+    value = os.environ.get(provider.token_env) if provider.token_env else None
+    return mask_token(value) if value else None
 
 
 def with_overrides(

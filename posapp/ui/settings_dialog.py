@@ -15,11 +15,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from posapp.catalog.csv_import import COLUMNS, import_csv
-from posapp.config import Config
+from posapp.config import Config, ProviderConfig
 from posapp.domain.documents import UF_CODES
 from posapp.errors import PosappError
 from posapp.operators.accounts import Role
 from posapp.operators.audit import Action
+from posapp.services.factory import masked_token_from_env
 from posapp.ui.context import AppContext
 from posapp.ui.qt import (
     QCheckBox,
@@ -52,6 +53,16 @@ def _combo(parent: QWidget, values: tuple[Any, ...], current: Any) -> QComboBox:
     index = box.findData(current)
     box.setCurrentIndex(max(index, 0))
     return box
+
+
+def _provider_line(provider: ProviderConfig) -> str:
+    """Name, address and the token *masked* (never the token itself)."""
+    masked = masked_token_from_env(provider)
+    if masked is not None:
+        where = tr("token {masked} (variável {env})").format(masked=masked, env=provider.token_env)
+    else:
+        where = tr("token no chaveiro do sistema (confira com 'posapp doctor')")
+    return f"{provider.name} — {provider.base_url} — {where}"
 
 
 def _spin(parent: QWidget, low: int, high: int, value: int) -> QSpinBox:
@@ -88,8 +99,10 @@ class SettingsDialog(QDialog):
         form.addRow(tr("Tempo para conectar (s)"), self.connect_timeout)
         form.addRow(tr("Tempo para a resposta (s)"), self.response_timeout)
         form.addRow(tr("Texto (acentos)"), self.text_policy)
-        providers = ", ".join(p.name for p in config.providers) or tr("nenhum")
-        form.addRow(tr("Provedores on-line"), QLabel(providers + tr(" (no arquivo de configuração)"), issuer))
+        if not config.providers:
+            form.addRow(tr("Provedores on-line"), QLabel(tr("nenhum (no arquivo de configuração)"), issuer))
+        for provider in config.providers:
+            form.addRow(tr("Provedor on-line"), QLabel(_provider_line(provider), issuer))
         self.tabs.addTab(issuer, tr("Emissor"))
 
         printer = QWidget(self)
