@@ -17,7 +17,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -34,9 +34,10 @@ JOURNAL_FILENAME = "journal.sqlite3"
 
 
 def _iso(moment: datetime) -> str:
+    """Stored in UTC so that text order is time order (``list_sales`` compares strings)."""
     if moment.tzinfo is None:
         raise ValueError("journal timestamps must be timezone-aware")
-    return moment.isoformat()
+    return moment.astimezone(UTC).isoformat()
 
 
 def _dt(text: str | None) -> datetime | None:
@@ -148,15 +149,26 @@ class Journal:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction. A SQLite failure (disk full, file locked, I/O error) is
+        rolled back and raised as :class:`JournalUnavailable`, which callers can show."""
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
             try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            else:
-                self._db.execute("COMMIT")
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                else:
+                    self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise JournalUnavailable(
+                    f"journal write failed: {exc}",
+                    user_message=(
+                        f"Não foi possível gravar no diário de vendas ({exc}). Nada foi enviado ao emissor. "
+                        "Verifique o espaço em disco e rode 'posapp doctor'."
+                    ),
+                ) from exc
 
     def schema_version(self) -> int:
         return int(self._db.execute("PRAGMA user_version").fetchone()[0])
@@ -509,14 +521,20 @@ class Journal:
         self,
         *,
         since: datetime | None = None,
+        until: datetime | None = None,
         states: Sequence[SaleState] | None = None,
         limit: int = 500,
         oldest_first: bool = False,
     ) -> list[SaleRow]:
+        """Sales created in ``[since, until)``. Timestamps are stored as UTC ISO strings,
+        so the bounds are converted to UTC before comparing text."""
         clauses, params = [], []
         if since is not None:
             clauses.append("created_at >= ?")
             params.append(_iso(since))
+        if until is not None:
+            clauses.append("created_at < ?")
+            params.append(_iso(until))
         if states:
             clauses.append(f"state IN ({', '.join('?' for _ in states)})")
             params.extend(states)

@@ -126,7 +126,34 @@ class PosService:
             await backend.aclose()
         if self.printer is not None:
             await self.printer.aclose()
-        self._db_thread.shutdown(wait=True)
+        # Waiting for the journal thread (an fsync may be in flight) must not block the loop.
+        await asyncio.to_thread(self._db_thread.shutdown, wait=True)
+        self.journal.close()
+
+    async def void(self, sale_id: str, *, operator: str, reason: str) -> IssueReport:
+        """A manager discards a sale that was never authorized (QUEUED or REJECTED): it will
+        not be sent again. Nothing is sent now either. (A client-numbered issuer's number
+        used by a rejected note must still be *inutilizado* at the issuer's portal.)"""
+        row = await self._db(self.journal.get_sale, sale_id)
+        if row.state not in (SaleState.QUEUED, SaleState.REJECTED):
+            raise NothingToDo(
+                f"sale {sale_id} is {row.state}; only queued or rejected sales are voided",
+                user_message=(
+                    f"Só vendas na fila ou rejeitadas podem ser descartadas (esta está '{row.state.label}')."
+                ),
+            )
+        await self._db(
+            self.journal.transition,
+            sale_id,
+            SaleState.VOIDED,
+            self.now(),
+            "voided",
+            {"operator": operator, "reason": reason},
+            last_error=None,
+        )
+        return IssueReport(
+            sale_id, SaleState.VOIDED, row.backend, message="Venda descartada; não será emitida."
+        )
 
     # -- issuing ------------------------------------------------------------------------
 
@@ -596,8 +623,10 @@ class PosService:
             payments=tuple((p.method.value, p.amount) for p in row.sale.payments),
         )
 
-    async def list_sales(self, *, since: datetime | None = None, limit: int = 500) -> list[SaleSummary]:
-        rows = await self._db(self.journal.list_sales, since=since, limit=limit)
+    async def list_sales(
+        self, *, since: datetime | None = None, until: datetime | None = None, limit: int = 500
+    ) -> list[SaleSummary]:
+        rows = await self._db(self.journal.list_sales, since=since, until=until, limit=limit)
         return [self._summary(r) for r in rows]
 
     async def get_sale(self, sale_id: str) -> tuple[SaleSummary, Sale]:

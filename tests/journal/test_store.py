@@ -131,3 +131,33 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
     db.close()
     with pytest.raises(SchemaTooNew):
         Journal(path)
+
+
+def test_list_between_bounds_in_any_timezone(journal: Journal) -> None:
+    from datetime import timezone
+
+    brasilia = timezone(timedelta(hours=-3))
+    sales = [Sale.from_mapping(sale_mapping()) for _ in range(3)]
+    for i, sale in enumerate(sales):
+        journal.queue_new_sale(sale, (T0 + timedelta(hours=i)).astimezone(brasilia), "offline")
+    # T0 + 1h expressed in Brasília time selects the same instant as in UTC.
+    middle = journal.list_sales(
+        since=(T0 + timedelta(hours=1)).astimezone(brasilia), until=T0 + timedelta(hours=2)
+    )
+    assert [r.sale_id for r in middle] == [sales[1].sale_id]
+
+
+def test_sqlite_failure_is_a_journal_error(journal: Journal, tmp_path: Path) -> None:
+    from posapp.journal.errors import JournalUnavailable
+
+    sale = Sale.from_mapping(sale_mapping())
+    blocker = sqlite3.connect(journal.path, timeout=0)
+    blocker.execute("BEGIN EXCLUSIVE")  # another writer holds the file
+    journal._db.execute("PRAGMA busy_timeout = 0")
+    with pytest.raises(JournalUnavailable) as info:
+        journal.queue_new_sale(sale, T0, "offline")
+    assert "diário" in info.value.user_message
+    blocker.rollback()
+    blocker.close()
+    journal.queue_new_sale(sale, T0, "offline")  # usable again once the file is free
+    assert journal.get_sale(sale.sale_id).state is SaleState.QUEUED

@@ -370,3 +370,30 @@ def test_unanswered_cancel_stays_cancelling_and_can_be_retried(capsys, tmp_path,
     # The first cancel had landed (the simulator processed it, only the answer hung): the
     # retry is answered "cancelled" again, and nothing was issued.
     assert [r.identifier for r in emites.requests()] == ["CREATE_NFCE", "CANCEL_NFCE", "CANCEL_NFCE"]
+
+
+def test_a_rejected_sale_can_be_voided_and_is_never_sent_again(capsys, tmp_path, emites, sale_file) -> None:
+    import asyncio
+
+    from posapp.config import Config
+    from posapp.domain.states import SaleState
+    from posapp.services.errors import NothingToDo
+    from posapp.services.factory import build_service
+
+    emites.faults.reject_next = "539 - Rejeição: Duplicidade de NF-e"
+    code, out = emit(capsys, tmp_path, emites, sale_file)
+    assert code == 3
+
+    async def scenario() -> None:
+        service = build_service(Config(), tmp_path / "data", emites_address=("127.0.0.1", emites.port))
+        try:
+            report = await service.void(out["sale_id"], operator="gerente", reason="duplicidade")
+            assert report.state is SaleState.VOIDED
+            with pytest.raises(NothingToDo):
+                await service.resend(out["sale_id"])
+            assert (await service.drain()).attempted == 0
+        finally:
+            await service.aclose()
+
+    asyncio.run(scenario())
+    assert len(creates(emites)) == 1
