@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -24,6 +25,8 @@ from posapp.domain.errors import CancelWindowClosed, DomainError
 from posapp.domain.states import SaleState
 from posapp.errors import PosappError
 from posapp.fiscal.port import CancelOutcome
+
+log = logging.getLogger("posapp.cli")
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -186,9 +189,18 @@ def cmd_nfce_emit(args: argparse.Namespace) -> int:
     async def body(service: Any) -> int:
         try:
             report = await service.issue(sale, print_receipt=args.printer is not None)
-        except DomainError as exc:
-            _error(exc.user_message, as_json=args.json, status="invalid")
-            return EXIT_BAD_INPUT
+        except Exception as exc:
+            # The exit code must tell whether anything was stored (and maybe sent): ask the journal.
+            message = exc.user_message if isinstance(exc, PosappError) else f"erro inesperado: {exc!r}"
+            if not isinstance(exc, PosappError):
+                log.exception("nfce emit failed")
+            state = await service.state_of(sale.sale_id)
+            if state is None:
+                _error(message, as_json=args.json, status="invalid")
+                return EXIT_BAD_INPUT
+            status = SaleState.IN_DOUBT if state is SaleState.ISSUING else state
+            _error(message, as_json=args.json, status=status.value, sale_id=sale.sale_id)
+            return _STATE_EXIT.get(status, EXIT_IN_DOUBT)
         if args.json:
             _emit_json(_report_dict(report), sys.stdout)
         else:
@@ -199,6 +211,7 @@ def cmd_nfce_emit(args: argparse.Namespace) -> int:
 
 
 def cmd_nfce_cancel(args: argparse.Namespace) -> int:
+    from posapp.fiscal.errors import FiscalError
     from posapp.journal.errors import UnknownSale
     from posapp.services.errors import ServiceError
 
@@ -209,9 +222,14 @@ def cmd_nfce_cancel(args: argparse.Namespace) -> int:
         except CancelWindowClosed as exc:
             _error(exc.user_message, as_json=args.json, status="window_closed")
             return EXIT_WINDOW_CLOSED
-        except (DomainError, UnknownSale, ServiceError) as exc:
+        except (DomainError, UnknownSale, ServiceError, FiscalError) as exc:
+            # Raised before a cancel request is committed: nothing was sent.
             _error(exc.user_message, as_json=args.json, status="invalid")
             return EXIT_BAD_INPUT
+        except PosappError as exc:
+            state = await service.state_of(row.sale_id)
+            _error(exc.user_message, as_json=args.json, status=state.value if state else "invalid")
+            return EXIT_IN_DOUBT if state is SaleState.CANCELLING else EXIT_BAD_INPUT
         out = {
             "status": report.state.value,
             "sale_id": report.sale_id,

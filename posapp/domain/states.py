@@ -48,7 +48,7 @@ TRANSITIONS: dict[SaleState, frozenset[SaleState]] = {
     S.ISSUING: frozenset({S.AUTHORIZED, S.REJECTED, S.QUEUED, S.IN_DOUBT}),
     # Safe to resend: nothing reached an issuer (QUEUED) or the issuer said no (REJECTED).
     S.QUEUED: frozenset({S.ISSUING, S.VOIDED}),
-    S.REJECTED: frozenset({S.ISSUING, S.VOIDED}),
+    S.REJECTED: frozenset({S.ISSUING, S.QUEUED, S.VOIDED}),  # QUEUED: corrected, no issuer now
     # Reconciliation with the issuer that got the request decides; never a blind resend.
     S.IN_DOUBT: frozenset({S.AUTHORIZED, S.REJECTED, S.QUEUED, S.CANCELLED}),
     S.AUTHORIZED: frozenset({S.CANCELLING}),

@@ -342,7 +342,9 @@ class ProviderHttp:
                 await response.aread()
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             return self._failed(method, path, Outcome.NOT_SENT, f"no connection: {type(exc).__name__}")
-        except (httpx.TransportError, TimeoutError) as exc:
+        except (httpx.HTTPError, TimeoutError) as exc:
+            # TransportError, and also DecodingError/TooManyRedirects/...: any failure after
+            # the body's last byte was handed over means the issuer may have the request.
             released = tracked.last_byte_released if tracked is not None else True
             outcome = Outcome.IN_DOUBT if released else Outcome.NOT_SENT
             phase = "after the request was written" if released else "before the request was complete"

@@ -17,5 +17,9 @@ class UnknownSale(JournalError):
     """No sale with that id or chave in this journal."""
 
 
+class StaleState(JournalError):
+    """A compare-and-set write found the sale no longer in the expected state/attempt."""
+
+
 class SchemaTooNew(JournalError):
     """The file was written by a newer posapp; refuse rather than corrupt it."""

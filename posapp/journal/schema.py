@@ -91,6 +91,20 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (backend, serie)
     );
     """,
+    # 2: numbers reserved atomically per sale (client-numbered issuers), and the issuer a sale
+    # is pinned to after a reconcile found nothing (the request did leave: resend only there).
+    """
+    CREATE TABLE number_reservations (
+        backend TEXT NOT NULL,
+        serie INTEGER NOT NULL,
+        numero INTEGER NOT NULL,
+        sale_id TEXT NOT NULL,
+        reserved_at TEXT NOT NULL,
+        PRIMARY KEY (backend, serie, numero),
+        UNIQUE (backend, serie, sale_id)
+    );
+    ALTER TABLE sales ADD COLUMN pinned_backend TEXT;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -27,7 +27,7 @@ from posapp.domain.payments import PaymentMethod
 from posapp.domain.sale import Sale
 from posapp.domain.states import SaleState, check_transition
 from posapp.fiscal.port import AuthorizedNote, PreparedIssue
-from posapp.journal.errors import JournalUnavailable, SchemaTooNew, UnknownSale
+from posapp.journal.errors import JournalUnavailable, SchemaTooNew, StaleState, UnknownSale
 from posapp.journal.schema import MIGRATIONS, SCHEMA_VERSION
 
 JOURNAL_FILENAME = "journal.sqlite3"
@@ -66,6 +66,7 @@ class SaleRow:
     cancel_protocolo: str | None
     cancelled_at: datetime | None
     last_error: str | None
+    pinned_backend: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +199,19 @@ class Journal:
             raise UnknownSale(f"no sale {sale_id}", user_message=f"Venda {sale_id} não encontrada.")
         return SaleState(row["state"])
 
+    def _expect(self, db: sqlite3.Connection, sale_id: str, state: SaleState, attempt_id: int | None) -> None:
+        row = db.execute("SELECT state, attempt_id FROM sales WHERE sale_id = ?", (sale_id,)).fetchone()
+        if row is None:
+            raise UnknownSale(f"no sale {sale_id}", user_message=f"Venda {sale_id} não encontrada.")
+        if row["state"] != state or (attempt_id is not None and row["attempt_id"] != attempt_id):
+            raise StaleState(
+                f"sale {sale_id} is {row['state']} on attempt {row['attempt_id']}, "
+                f"expected {state} on {attempt_id}",
+                user_message=(
+                    "A venda mudou de situação enquanto a operação corria; confira no histórico (F12)."
+                ),
+            )
+
     def _move(
         self,
         db: sqlite3.Connection,
@@ -220,7 +234,7 @@ class Journal:
     # -- writing ----------------------------------------------------------------------
 
     def _insert_sale(self, db: sqlite3.Connection, sale: Sale, at: datetime) -> None:
-        had_cash = any(p.method == PaymentMethod.DINHEIRO for p in sale.payments)
+        had_cash = _had_cash(sale)
         db.execute(
             "INSERT INTO sales (sale_id, created_at, updated_at, state, sale_json, total, had_cash, operator)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -251,12 +265,44 @@ class Journal:
             )
 
     def next_number(self, backend: str, serie: int) -> int:
-        """The number a client-numbered issuer (Integra) would get next; reserved by begin_issue."""
+        """The number :meth:`reserve_number` would hand out next (for display and tests)."""
         with self._lock:
             row = self._db.execute(
                 "SELECT last_numero FROM numbering WHERE backend = ? AND serie = ?", (backend, serie)
             ).fetchone()
             return (int(row["last_numero"]) if row else 0) + 1
+
+    def reserve_number(self, backend: str, serie: int, sale_id: str, at: datetime) -> int:
+        """The note number of ``sale_id`` at a client-numbered issuer (Integra Notas).
+
+        Taken in one ``BEGIN IMMEDIATE`` transaction, so two tills (or a till and the command
+        line) on the same journal never get the same number; a sale that already holds one
+        for this issuer and series keeps it on every resend. A number reserved but never
+        sent leaves a gap, to be *inutilizado* at the issuer like any unused number.
+        """
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT numero FROM number_reservations WHERE backend = ? AND serie = ? AND sale_id = ?",
+                (backend, serie, sale_id),
+            ).fetchone()
+            if row is not None:
+                return int(row["numero"])
+            db.execute(
+                "INSERT INTO numbering (backend, serie, last_numero) VALUES (?, ?, 1)"
+                " ON CONFLICT (backend, serie) DO UPDATE SET last_numero = last_numero + 1",
+                (backend, serie),
+            )
+            numero = int(
+                db.execute(
+                    "SELECT last_numero FROM numbering WHERE backend = ? AND serie = ?", (backend, serie)
+                ).fetchone()[0]
+            )
+            db.execute(
+                "INSERT INTO number_reservations (backend, serie, numero, sale_id, reserved_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (backend, serie, numero, sale_id, _iso(at)),
+            )
+            return numero
 
     def begin_issue(
         self,
@@ -276,18 +322,7 @@ class Journal:
             if new_sale:
                 self._insert_sale(db, sale, at)
             else:
-                db.execute(
-                    "UPDATE sales SET sale_json = ?, total = ? WHERE sale_id = ?",
-                    (sale.model_dump_json(), str(sale.total), sale.sale_id),
-                )
-            if reserved is not None:
-                serie, numero = reserved
-                db.execute(
-                    "INSERT INTO numbering (backend, serie, last_numero) VALUES (?, ?, ?)"
-                    " ON CONFLICT (backend, serie)"
-                    " DO UPDATE SET last_numero = MAX(last_numero, excluded.last_numero)",
-                    (prepared.backend, serie, numero),
-                )
+                self._update_sale_body(db, sale)
             cursor = db.execute(
                 "INSERT INTO attempts (sale_id, kind, backend, reference, request, meta, created_at)"
                 " VALUES (?, 'issue', ?, ?, ?, ?, ?)",
@@ -314,6 +349,30 @@ class Journal:
                 numero=reserved[1] if reserved else None,
             )
             return attempt_id
+
+    @staticmethod
+    def _update_sale_body(db: sqlite3.Connection, sale: Sale) -> None:
+        """A corrected sale (after a rejection) replaces what is stored, derived fields too."""
+        db.execute(
+            "UPDATE sales SET sale_json = ?, total = ?, had_cash = ? WHERE sale_id = ?",
+            (sale.model_dump_json(), str(sale.total), int(_had_cash(sale)), sale.sale_id),
+        )
+
+    def requeue(self, sale: Sale, at: datetime, reason: str) -> None:
+        """Store a corrected REJECTED sale and queue it, when no issuer could take it now."""
+        with self._tx() as db:
+            self._update_sale_body(db, sale)
+            if self._state_of(db, sale.sale_id) is SaleState.QUEUED:
+                self._event(db, sale.sale_id, at, "corrected", None, None, {"reason": reason})
+            else:
+                self._move(
+                    db, sale.sale_id, SaleState.QUEUED, at, "requeued", {"reason": reason}, last_error=reason
+                )
+
+    def pin(self, sale_id: str, backend: str | None) -> None:
+        """Tie a sale to the issuer that may already hold it (``None`` releases it)."""
+        with self._tx() as db:
+            db.execute("UPDATE sales SET pinned_backend = ? WHERE sale_id = ?", (backend, sale_id))
 
     def begin_cancel(self, sale_id: str, backend: str, request: bytes, motivo: str, at: datetime) -> int:
         """Commit the cancel request and CANCELLING before it is sent. A sale already
@@ -361,10 +420,17 @@ class Journal:
         detail: Mapping[str, Any] | None = None,
         *,
         attempt: tuple[int, str, str | None] | None = None,
+        expect: SaleState | None = None,
         **fields: Any,
     ) -> SaleState:
-        """Move a sale (checked against the table) and optionally close an attempt, atomically."""
+        """Move a sale (checked against the table) and optionally close an attempt, atomically.
+
+        ``expect`` makes it a compare-and-set: the move happens only if the sale is still in
+        that state (and, with ``attempt``, still on that attempt); otherwise :class:`StaleState`
+        is raised and nothing changes, so a stale writer cannot undo a newer decision."""
         with self._tx() as db:
+            if expect is not None:
+                self._expect(db, sale_id, expect, attempt[0] if attempt is not None else None)
             if attempt is not None:
                 self._finish_attempt(db, attempt[0], attempt[1], attempt[2], at)
             return self._move(db, sale_id, new, at, kind, detail, **fields)
@@ -377,9 +443,13 @@ class Journal:
         *,
         attempt: tuple[int, str, str | None] | None,
         kind: str = "authorized",
+        expect: SaleState | None = None,
     ) -> None:
-        """AUTHORIZED with its note and documents, in one transaction."""
+        """AUTHORIZED with its note and documents, in one transaction (``expect``: as in
+        :meth:`transition`)."""
         with self._tx() as db:
+            if expect is not None:
+                self._expect(db, sale_id, expect, attempt[0] if attempt is not None else None)
             if attempt is not None:
                 self._finish_attempt(db, attempt[0], attempt[1], attempt[2], at)
             self._move(
@@ -396,6 +466,7 @@ class Journal:
                 authorized_at=_iso(note.authorized_at),
                 contingency=int(note.contingency),
                 last_error=None,
+                pinned_backend=None,
             )
             if note.xml is not None:
                 self._put_document(db, sale_id, "xml", note.xml, at)
@@ -498,6 +569,7 @@ class Journal:
             cancel_protocolo=row["cancel_protocolo"],
             cancelled_at=_dt(row["cancelled_at"]),
             last_error=row["last_error"],
+            pinned_backend=row["pinned_backend"],
         )
 
     def get_sale(self, sale_id: str) -> SaleRow:
@@ -602,6 +674,10 @@ class Journal:
             )
             for r in rows
         ]
+
+
+def _had_cash(sale: Sale) -> bool:
+    return any(p.method == PaymentMethod.DINHEIRO for p in sale.payments)
 
 
 def _split_sql(script: str) -> list[str]:

@@ -19,8 +19,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import ParamSpec, TypeVar
 
@@ -30,6 +32,7 @@ from posapp.domain.documents import parse_chave
 from posapp.domain.errors import DomainError, InvalidSale
 from posapp.domain.sale import Sale
 from posapp.domain.states import SaleState
+from posapp.errors import PosappError
 from posapp.fiscal.port import (
     AuthorizedNote,
     CancelOutcome,
@@ -41,6 +44,7 @@ from posapp.fiscal.port import (
     Outcome,
     PreparedIssue,
 )
+from posapp.journal.lockfile import ProcessLock
 from posapp.journal.store import Journal, SaleRow
 from posapp.protocol.errors import LocalProtocolError
 from posapp.services.crashpoints import crash_point
@@ -101,6 +105,8 @@ class PosService:
         )
         self._db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="posapp-journal")
         self._issue_lock = asyncio.Lock()  # one sale through the issuers at a time, in order
+        self._cancel_lock = asyncio.Lock()  # one cancel at a time: a double click sends one
+        self._owner_lock = ProcessLock(journal.path.with_name(journal.path.name + ".lock"))
 
     # -- plumbing -----------------------------------------------------------------------
 
@@ -115,7 +121,13 @@ class PosService:
         return self.policy.deadline(authorized_at)
 
     async def start(self) -> list[str]:
-        """Start-up recovery: sales left ISSUING by a crash become IN_DOUBT."""
+        """Start-up recovery: sales left ISSUING by a crash become IN_DOUBT.
+
+        Only the process holding the data folder's lock recovers: if another posapp (the
+        till's GUI) is running, its ISSUING sales are in flight, not interrupted."""
+        if not await self._db(self._owner_lock.try_acquire):
+            log.info("another posapp process owns %s; no start-up recovery here", self.journal.path.parent)
+            return []
         moved = await self._db(self.journal.recover_interrupted, self.now())
         for sale_id in moved:
             log.warning("sale %s was being issued when the app stopped; now IN_DOUBT", sale_id)
@@ -129,6 +141,7 @@ class PosService:
         # Waiting for the journal thread (an fsync may be in flight) must not block the loop.
         await asyncio.to_thread(self._db_thread.shutdown, wait=True)
         self.journal.close()
+        self._owner_lock.release()
 
     async def void(self, sale_id: str, *, operator: str, reason: str) -> IssueReport:
         """A manager discards a sale that was never authorized (QUEUED or REJECTED): it will
@@ -159,12 +172,12 @@ class PosService:
 
     async def issue(self, sale: Sale, *, print_receipt: bool = True) -> IssueReport:
         """Issue a new sale. Bad input raises :class:`InvalidSale` with nothing stored."""
-        if await self._db(self.journal.exists, sale.sale_id):
-            raise InvalidSale(
-                f"sale {sale.sale_id} already in the journal",
-                user_message="Esta venda já foi registrada; use reenviar.",
-            )
         async with self._issue_lock:
+            if await self._db(self.journal.exists, sale.sale_id):
+                raise InvalidSale(
+                    f"sale {sale.sale_id} already in the journal",
+                    user_message="Esta venda já foi registrada; use reenviar.",
+                )
             report = await self._issue(sale, new_sale=True)
         return await self._maybe_print(report, print_receipt)
 
@@ -172,41 +185,60 @@ class PosService:
         self, sale_id: str, sale: Sale | None = None, *, print_receipt: bool = True
     ) -> IssueReport:
         """Send again a QUEUED sale, or a REJECTED one (optionally corrected)."""
-        row = await self._db(self.journal.get_sale, sale_id)
-        if row.state not in (SaleState.QUEUED, SaleState.REJECTED):
-            raise NothingToDo(
-                f"sale {sale_id} is {row.state}; only queued or rejected sales are resent",
-                user_message=(
-                    f"Só vendas na fila ou rejeitadas podem ser reenviadas (esta está '{row.state.label}')."
-                ),
-            )
-        fixed = row.sale if sale is None else sale.model_copy(update={"sale_id": sale_id})
         async with self._issue_lock:
-            report = await self._issue(fixed, new_sale=False)
+            # Checked under the lock: a drain and a manager's resend cannot both pass it.
+            row = await self._db(self.journal.get_sale, sale_id)
+            if row.state not in (SaleState.QUEUED, SaleState.REJECTED):
+                raise NothingToDo(
+                    f"sale {sale_id} is {row.state}; only queued or rejected sales are resent",
+                    user_message=(
+                        "Só vendas na fila ou rejeitadas podem ser reenviadas "
+                        f"(esta está '{row.state.label}')."
+                    ),
+                )
+            fixed = row.sale if sale is None else sale.model_copy(update={"sale_id": sale_id})
+            report = await self._issue(
+                fixed,
+                new_sale=False,
+                pinned=row.pinned_backend,
+                store_if_unsent=row.state is SaleState.REJECTED or sale is not None,
+            )
         return await self._maybe_print(report, print_receipt)
 
-    async def _issue(self, sale: Sale, *, new_sale: bool) -> IssueReport:
-        candidates = self.router.ordered_for_issue()
-        tried: list[str] = []
-        last_detail = "nenhum emissor configurado ou disponível"
+    def _candidates(self, pinned: str | None) -> list[FiscalBackend]:
+        """Issuers to try, in order. A pinned sale (its request reached that issuer once and
+        a later query found nothing) goes back only to that issuer, never elsewhere."""
+        available = self.router.ordered_for_issue()
+        if pinned is None:
+            return available
+        return [b for b in available if b.name == pinned]
+
+    async def _issue(
+        self, sale: Sale, *, new_sale: bool, pinned: str | None = None, store_if_unsent: bool = False
+    ) -> IssueReport:
         stored = not new_sale
-        for backend in candidates:
+        last_detail = "nenhum emissor configurado ou disponível"
+        for backend in self._candidates(pinned):
             try:
                 prepared, reserved = await self._prepare(backend, sale)
             except (DomainError, LocalProtocolError) as exc:
-                if stored:
-                    raise
-                raise InvalidSale(str(exc), user_message=exc.user_message) from exc
+                if not stored:  # a new sale the first issuer cannot take: bad input, nothing stored
+                    raise InvalidSale(str(exc), user_message=exc.user_message) from exc
+                # A stored sale (drain, resend) must not block the queue: try the next issuer.
+                log.warning("%s cannot prepare sale %s: %s", backend.name, sale.sale_id, exc)
+                last_detail = f"{backend.name}: {exc.user_message}"
+                continue
             attempt_id = await self._db(
                 self.journal.begin_issue, sale, prepared, self.now(), new_sale=not stored, reserved=reserved
             )
             stored = True
             crash_point("after_journal")
-            result = await backend.send_issue(prepared)
-            crash_point("after_answer")
-            self.router.record(backend.name, result.outcome, retry_after_s=result.retry_after_s)
-            tried.append(backend.name)
-            if result.outcome is Outcome.NOT_SENT:
+            try:
+                result = await backend.send_issue(prepared)
+                crash_point("after_answer")
+                self.router.record(backend.name, result.outcome, retry_after_s=result.retry_after_s)
+                if result.outcome is not Outcome.NOT_SENT:
+                    return await self._record_result(sale.sale_id, attempt_id, result)
                 # Known unsent: safe to offer to the next issuer. Pass through QUEUED so the
                 # event log shows exactly where each attempt went.
                 last_detail = result.detail or "emissor indisponível"
@@ -218,12 +250,20 @@ class PosService:
                     "not_sent",
                     {"backend": backend.name, "detail": last_detail},
                     attempt=(attempt_id, result.outcome.value, result.raw_response),
+                    expect=SaleState.ISSUING,
                     last_error=last_detail,
                 )
-                continue
-            return await self._record_result(sale.sale_id, attempt_id, result)
+            except BaseException as exc:
+                # Anything unexpected after the request may have left (a bug, a decoding
+                # error, the task cancelled, the journal full): never leave it ISSUING.
+                await asyncio.shield(self._abandon_attempt(sale.sale_id, attempt_id, exc))
+                raise
         if not stored:
             await self._db(self.journal.queue_new_sale, sale, self.now(), last_detail)
+        elif store_if_unsent:
+            # A corrected REJECTED sale with no issuer available now: store the correction and
+            # queue it, so the drainer sends *that* version later.
+            await self._db(self.journal.requeue, sale, self.now(), last_detail)
         return IssueReport(
             sale_id=sale.sale_id,
             state=SaleState.QUEUED,
@@ -232,6 +272,26 @@ class PosService:
             message=_MESSAGES[SaleState.QUEUED],
         )
 
+    async def _abandon_attempt(self, sale_id: str, attempt_id: int, exc: BaseException) -> None:
+        detail = f"falha inesperada após o envio: {type(exc).__name__}"
+        try:
+            await self._db(
+                self.journal.transition,
+                sale_id,
+                SaleState.IN_DOUBT,
+                self.now(),
+                "in_doubt",
+                {"detail": detail, "error": repr(exc)[:500]},
+                attempt=(attempt_id, "error", None),
+                expect=SaleState.ISSUING,
+                last_error=detail,
+            )
+            log.error("sale %s is IN_DOUBT after %r", sale_id, exc)
+        except Exception:
+            # The journal itself failed: the sale stays ISSUING and becomes IN_DOUBT at the
+            # next start (recover_interrupted). Nothing is resent meanwhile.
+            log.exception("could not record the failure of sale %s", sale_id)
+
     async def _prepare(
         self, backend: FiscalBackend, sale: Sale
     ) -> tuple[PreparedIssue, tuple[int, int] | None]:
@@ -239,11 +299,8 @@ class PosService:
         serie = numero = None
         if backend.capabilities.needs_client_numbering:
             serie = self.config.nfce.serie
-            previous = await self._previous_number(backend.name, sale.sale_id)
-            numero = (
-                previous
-                if previous is not None
-                else await self._db(self.journal.next_number, backend.name, serie)
+            numero = await self._db(
+                self.journal.reserve_number, backend.name, serie, sale.sale_id, self.now()
             )
             reserved = (serie, numero)
         context = IssueContext(
@@ -251,21 +308,14 @@ class PosService:
         )
         return backend.prepare_issue(context), reserved
 
-    async def _previous_number(self, backend_name: str, sale_id: str) -> int | None:
-        """A client-numbered sale keeps its number on every resend to the same issuer."""
-        if not await self._db(self.journal.exists, sale_id):
-            return None
-        for attempt in reversed(await self._db(self.journal.attempts, sale_id)):
-            if attempt.backend == backend_name and attempt.meta.get("numero") is not None:
-                return int(attempt.meta["numero"])
-        return None
-
     async def _record_result(self, sale_id: str, attempt_id: int | None, result: IssueResult) -> IssueReport:
         attempt = None if attempt_id is None else (attempt_id, result.outcome.value, result.raw_response)
         now = self.now()
         if result.outcome is Outcome.AUTHORIZED and result.note is not None:
             note = result.note
-            await self._db(self.journal.record_authorized, sale_id, note, now, attempt=attempt)
+            await self._db(
+                self.journal.record_authorized, sale_id, note, now, attempt=attempt, expect=SaleState.ISSUING
+            )
             if self.policy.clock_behind(note.authorized_at, now):
                 log.warning("local clock is behind the authorization time of %s", note.chave)
             return self._report_authorized(sale_id, result.backend, note)
@@ -279,7 +329,9 @@ class PosService:
                 "rejected",
                 {"backend": result.backend, "errors": list(errors)},
                 attempt=attempt,
+                expect=SaleState.ISSUING,
                 last_error="; ".join(errors),
+                pinned_backend=None,
             )
             return IssueReport(
                 sale_id=sale_id,
@@ -297,6 +349,7 @@ class PosService:
             "in_doubt",
             {"backend": result.backend, "detail": detail},
             attempt=attempt,
+            expect=SaleState.ISSUING,
             last_error=detail,
         )
         return IssueReport(
@@ -388,8 +441,13 @@ class PosService:
 
     async def cancel(self, sale_id: str, motivo: str, *, operator: str | None = None) -> CancelReport:
         """Cancel an authorized note inside the window. The window and the *motivo* are
-        checked here, before anything is stored or sent (raises ``CancelRefused``)."""
+        checked here, before anything is stored or sent (raises ``CancelRefused``).
+        One cancel at a time: the state is read under the lock, so two clicks send one."""
         motivo = check_motivo(motivo)
+        async with self._cancel_lock:
+            return await self._cancel(sale_id, motivo, operator)
+
+    async def _cancel(self, sale_id: str, motivo: str, operator: str | None) -> CancelReport:
         row = await self._db(self.journal.get_sale, sale_id)
         cancellable = (SaleState.AUTHORIZED, SaleState.CANCELLING)  # CANCELLING: retry an unanswered cancel
         if row.state not in cancellable or row.chave is None or row.authorized_at is None:
@@ -421,6 +479,10 @@ class PosService:
         self.router.record(backend.name, result.outcome, retry_after_s=result.retry_after_s)
         now = self.now()
         attempt = (attempt_id, result.outcome.value, result.raw_response)
+        retry = row.state is SaleState.CANCELLING
+        if result.outcome is CancelOutcome.REFUSED and retry and _already_cancelled(result.errors):
+            # A retry after an unanswered cancel: SEFAZ says the first one landed.
+            result = replace(result, outcome=CancelOutcome.CANCELLED)
         if result.outcome is CancelOutcome.CANCELLED:
             cancelled_at = result.cancelled_at or now
             await self._db(
@@ -484,7 +546,10 @@ class PosService:
     # -- queue and reconciliation ----------------------------------------------------------
 
     async def drain(self, *, limit: int = 1000) -> DrainReport:
-        """Send QUEUED sales, oldest first; stop at the first sale no issuer could take."""
+        """Send QUEUED sales, oldest first; stop when no issuer could take one.
+
+        One sale's trouble (a bug, a journal error) is logged and skipped, so it never
+        holds the rest of the queue past the contingency limit."""
         queued = await self._db(
             self.journal.list_sales, states=[SaleState.QUEUED], limit=limit, oldest_first=True
         )
@@ -492,9 +557,15 @@ class PosService:
         attempted = 0
         for row in queued:
             attempted += 1
-            report = await self.resend(row.sale_id, print_receipt=False)
+            try:
+                report = await self.resend(row.sale_id, print_receipt=False)
+            except NothingToDo:
+                continue  # someone else (a manager, another round) took it meanwhile
+            except PosappError as exc:
+                log.error("drain: sale %s skipped: %s", row.sale_id, exc)
+                continue
             counts[report.state] = counts.get(report.state, 0) + 1
-            if report.state is SaleState.QUEUED:
+            if report.state is SaleState.QUEUED and row.pinned_backend is None:
                 break  # nothing reachable: the rest waits for the next round
         remaining = await self._db(self.journal.count_by_state)
         return DrainReport(
@@ -506,33 +577,51 @@ class PosService:
         )
 
     async def reconcile(self) -> list[IssueReport]:
-        """Ask the issuer that got each IN_DOUBT request what became of it."""
+        """Ask the issuer that got each IN_DOUBT request what became of it.
+
+        Each sale is reconciled under the issue lock and written with a compare-and-set
+        (still IN_DOUBT, still on that attempt), so it cannot race a resend or a second
+        reconcile. An issuer that is gone from the configuration, or a query that fails,
+        leaves that sale IN_DOUBT and goes on with the next."""
         rows = await self._db(
             self.journal.list_sales, states=[SaleState.IN_DOUBT], limit=10_000, oldest_first=True
         )
         reports = []
         for row in rows:
             if row.backend is None or row.attempt_id is None:
-                continue
-            backend = self.router.get(row.backend)
-            if not backend.capabilities.can_query:
                 reports.append(self._summary_report(row))
                 continue
-            attempt = await self._db(self.journal.attempt, row.attempt_id)
-            result = await backend.query_issue(attempt.prepared())
-            reports.append(await self._record_reconciled(row, result))
+            try:
+                async with self._issue_lock:
+                    reports.append(await self._reconcile_one(row.sale_id))
+            except PosappError as exc:
+                log.error("reconcile: sale %s left in doubt: %s", row.sale_id, exc)
+                reports.append(self._summary_report(row))
         return reports
+
+    async def _reconcile_one(self, sale_id: str) -> IssueReport:
+        row = await self._db(self.journal.get_sale, sale_id)
+        if row.state is not SaleState.IN_DOUBT or row.backend is None or row.attempt_id is None:
+            return self._summary_report(row)
+        backend = self.router.get(row.backend)
+        if not backend.capabilities.can_query:
+            return self._summary_report(row)
+        attempt = await self._db(self.journal.attempt, row.attempt_id)
+        result = await backend.query_issue(attempt.prepared())
+        return await self._record_reconciled(row, result)
 
     async def _record_reconciled(self, row: SaleRow, result: IssueResult) -> IssueReport:
         now = self.now()
+        attempt = None  # the in-doubt attempt keeps its own outcome; the events record this answer
         if result.outcome is Outcome.AUTHORIZED and result.note is not None:
             await self._db(
                 self.journal.record_authorized,
                 row.sale_id,
                 result.note,
                 now,
-                attempt=None,
+                attempt=attempt,
                 kind="reconciled_authorized",
+                expect=SaleState.IN_DOUBT,
             )
             return self._report_authorized(row.sale_id, result.backend, result.note)
         if result.outcome is Outcome.REJECTED:
@@ -543,6 +632,8 @@ class PosService:
                 now,
                 "reconciled_rejected",
                 {"errors": list(result.errors)},
+                attempt=attempt,
+                expect=SaleState.IN_DOUBT,
                 last_error="; ".join(result.errors),
             )
             return IssueReport(
@@ -553,7 +644,9 @@ class PosService:
                 message=_MESSAGES[SaleState.REJECTED],
             )
         if result.outcome is Outcome.NOT_SENT:
-            # The issuer that got the request says it has no such note: safe to send again.
+            # The issuer that got the request has no such note *now*. The request did leave
+            # this machine, though, and may still be processed there: the sale is queued but
+            # pinned to that issuer, so it is never sent anywhere else.
             await self._db(
                 self.journal.transition,
                 row.sale_id,
@@ -561,7 +654,10 @@ class PosService:
                 now,
                 "reconciled_not_found",
                 {"backend": result.backend},
+                attempt=attempt,
+                expect=SaleState.IN_DOUBT,
                 last_error=None,
+                pinned_backend=row.backend,
             )
             return IssueReport(
                 row.sale_id, SaleState.QUEUED, result.backend, message=_MESSAGES[SaleState.QUEUED]
@@ -574,6 +670,10 @@ class PosService:
         ``issued_chave=None`` records that the manager checked the issuer and no note
         exists (the sale goes back to the queue); a chave records that it was authorized.
         """
+        async with self._issue_lock:
+            return await self._resolve_in_doubt(sale_id, issued_chave, operator)
+
+    async def _resolve_in_doubt(self, sale_id: str, issued_chave: str | None, operator: str) -> IssueReport:
         row = await self._db(self.journal.get_sale, sale_id)
         if row.state is not SaleState.IN_DOUBT:
             raise NothingToDo(f"sale {sale_id} is {row.state}", user_message="Esta venda não está em dúvida.")
@@ -590,15 +690,24 @@ class PosService:
             )
             return IssueReport(sale_id, SaleState.QUEUED, row.backend, message=_MESSAGES[SaleState.QUEUED])
         chave = parse_chave(issued_chave)
+        # The true authorization time is unknown; the request's time is the earliest it can
+        # be, so the cancel deadline computed from it errs on the legal side.
+        sent_at = (await self._db(self.journal.attempt, row.attempt_id)).created_at if row.attempt_id else now
         note = AuthorizedNote(
             chave=chave.digits,
             numero=chave.number,
             serie=chave.series,
-            authorized_at=now,
+            authorized_at=sent_at,
             contingency=chave.emission_type == 9,
         )
         await self._db(
-            self.journal.record_authorized, sale_id, note, now, attempt=None, kind="resolved_authorized"
+            self.journal.record_authorized,
+            sale_id,
+            note,
+            now,
+            attempt=None,
+            kind="resolved_authorized",
+            expect=SaleState.IN_DOUBT,
         )
         await self._db(self.journal.add_event, sale_id, now, "resolved_by", {"operator": operator})
         return self._report_authorized(sale_id, row.backend, note)
@@ -629,6 +738,12 @@ class PosService:
         rows = await self._db(self.journal.list_sales, since=since, until=until, limit=limit)
         return [self._summary(r) for r in rows]
 
+    async def state_of(self, sale_id: str) -> SaleState | None:
+        """The sale's state, or ``None`` if it was never stored."""
+        if not await self._db(self.journal.exists, sale_id):
+            return None
+        return (await self._db(self.journal.get_sale, sale_id)).state
+
     async def get_sale(self, sale_id: str) -> tuple[SaleSummary, Sale]:
         row = await self._db(self.journal.get_sale, sale_id)
         return self._summary(row), row.sale
@@ -658,7 +773,14 @@ class PosService:
         return await self.router.probe_all()
 
 
-def _with_print(report: IssueReport, result: PrintResult) -> IssueReport:
-    from dataclasses import replace
+# SEFAZ answers to a second cancel of the same note: 218 "NF-e já está cancelada",
+# 573 "Duplicidade de evento".
+_ALREADY_CANCELLED = re.compile(r"\b(218|573)\b|j[aá] est[aá] cancelada|duplicidade de evento", re.IGNORECASE)
 
+
+def _already_cancelled(errors: tuple[str, ...]) -> bool:
+    return any(_ALREADY_CANCELLED.search(error) for error in errors)
+
+
+def _with_print(report: IssueReport, result: PrintResult) -> IssueReport:
     return replace(report, printed=result.ok, print_error=result.error, receipt=result.data)

@@ -100,14 +100,28 @@ def test_recover_interrupted_marks_in_doubt(journal: Journal) -> None:
     assert journal.recover_interrupted(T0) == []
 
 
-def test_numbering_reserved_once(journal: Journal) -> None:
-    sale = Sale.from_mapping(sale_mapping())
-    prepared = PreparedIssue("integranotas", sale.sale_id, b"{}", {"serie": 1, "numero": 1})
-    assert journal.next_number("integranotas", 1) == 1
-    journal.begin_issue(sale, prepared, T0, new_sale=True, reserved=(1, 1))
-    assert journal.next_number("integranotas", 1) == 2
-    assert journal.next_number("integranotas", 2) == 1  # per series
-    assert journal.next_number("emites", 1) == 1  # per issuer
+def test_numbers_are_reserved_once_per_sale_and_never_twice(journal: Journal, tmp_path: Path) -> None:
+    assert journal.reserve_number("integranotas", 2, "sale-a", T0) == 1
+    assert journal.reserve_number("integranotas", 2, "sale-a", T0) == 1  # a resend keeps it
+    other = Journal(journal.path)  # another till on the same journal
+    assert other.reserve_number("integranotas", 2, "sale-b", T0) == 2
+    other.close()
+    assert journal.reserve_number("integranotas", 3, "sale-a", T0) == 1  # per series
+    assert journal.reserve_number("focusnfe", 2, "sale-c", T0) == 1  # per issuer
+    assert journal.next_number("integranotas", 2) == 3
+
+
+def test_concurrent_reservations_from_threads_are_distinct(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    journals = [Journal.in_dir(tmp_path) for _ in range(4)]
+    with ThreadPoolExecutor(4) as pool:
+        numbers = list(
+            pool.map(lambda i: journals[i % 4].reserve_number("integranotas", 2, f"s{i}", T0), range(40))
+        )
+    assert sorted(numbers) == list(range(1, 41))
+    for j in journals:
+        j.close()
 
 
 def test_list_oldest_first_and_by_state(journal: Journal) -> None:

@@ -1,0 +1,119 @@
+"""What the reviewers broke on purpose: concurrent processes, unexpected failures after a
+send, corrected sales with no issuer, repeated cancels. Real simulator, real journal."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from posapp.config import Config
+from posapp.domain.sale import Sale
+from posapp.domain.states import SaleState
+from posapp.fiscal.emites import EmitesBackend
+from posapp.fiscal.port import IssueContext, IssueResult, Outcome, PreparedIssue
+from posapp.fiscal.router import FailoverRouter
+from posapp.journal.store import Journal
+from posapp.services.factory import build_service
+from posapp.services.pos import PosService, _already_cancelled
+from tests.conftest import sale_mapping
+from tests.support.emites_thread import EmitesInThread
+
+
+@pytest.fixture
+def emites() -> Iterator[EmitesInThread]:
+    with EmitesInThread() as sim:
+        yield sim
+
+
+def service(data: Path, sim: EmitesInThread, **config_overrides) -> PosService:
+    config = Config.model_validate(
+        {"emites": {"response_timeout_s": 2, "connect_timeout_s": 1}, **config_overrides}
+    )
+    return build_service(config, data, emites_address=("127.0.0.1", sim.port), with_printer=False)
+
+
+def creates(sim: EmitesInThread) -> int:
+    return sum(1 for r in sim.requests() if r.identifier == "CREATE_NFCE")
+
+
+def test_only_the_process_owning_the_data_folder_recovers(tmp_path: Path, emites) -> None:
+    async def scenario() -> None:
+        till = service(tmp_path, emites)
+        assert await till.start() == []  # the till owns the folder
+        sale = Sale.from_mapping(sale_mapping())
+        # The till is sending this sale right now (ISSUING, request committed).
+        prepared = till.router.get("emites").prepare_issue(IssueContext(sale, sale.sale_id))
+        till.journal.begin_issue(sale, prepared, till.now(), new_sale=True)
+
+        support = service(tmp_path, emites)  # e.g. `posapp nfce list` run meanwhile
+        assert await support.start() == []
+        assert (await support.state_of(sale.sale_id)) is SaleState.ISSUING  # left alone
+        await support.aclose()
+
+        await till.aclose()  # the till goes away: the lock is free
+        after = service(tmp_path, emites)
+        assert await after.start() == [sale.sale_id]
+        assert (await after.state_of(sale.sale_id)) is SaleState.IN_DOUBT
+        await after.aclose()
+
+    asyncio.run(scenario())
+
+
+class ExplodesAfterSending(EmitesBackend):
+    """The real client, then a failure the adapter did not foresee (a bug, a decode error)."""
+
+    async def send_issue(self, prepared: PreparedIssue) -> IssueResult:
+        await super().send_issue(prepared)
+        raise RuntimeError("boom after the request left")
+
+
+def test_an_unexpected_failure_after_sending_leaves_the_sale_in_doubt_not_issuing(tmp_path, emites) -> None:
+    async def scenario() -> None:
+        config = Config.model_validate({"emites": {"port": emites.port}})
+        journal = Journal.in_dir(tmp_path)
+        pos = PosService(
+            config=config, journal=journal, router=FailoverRouter([ExplodesAfterSending(config)])
+        )
+        sale = Sale.from_mapping(sale_mapping())
+        with pytest.raises(RuntimeError):
+            await pos.issue(sale)
+        assert (await pos.state_of(sale.sale_id)) is SaleState.IN_DOUBT
+        assert (await pos.drain()).attempted == 0  # never resent blindly
+        await pos.aclose()
+
+    asyncio.run(scenario())
+    assert creates(emites) == 1
+
+
+def test_a_corrected_rejected_sale_with_no_issuer_keeps_the_correction(tmp_path, emites) -> None:
+    async def scenario() -> None:
+        pos = service(tmp_path, emites)
+        await pos.start()
+        emites.faults.reject_next = "778 - Rejeição: NCM inexistente"
+        sale = Sale.from_mapping(sale_mapping())
+        assert (await pos.issue(sale, print_receipt=False)).state is SaleState.REJECTED
+        fixed_items = [dict(item) for item in sale_mapping()["items"]]
+        fixed_items[1]["ncm"] = "19052090"
+        fixed = Sale.from_mapping(sale_mapping(items=fixed_items), sale_id=sale.sale_id)
+        for _ in range(3):  # the issuer keeps failing: its circuit opens
+            pos.router.record("emites", Outcome.IN_DOUBT)
+        report = await pos.resend(sale.sale_id, fixed, print_receipt=False)
+        assert report.state is SaleState.QUEUED
+        _, stored = await pos.get_sale(sale.sale_id)
+        assert stored.items[1].ncm == "19052090"  # the drainer will send the corrected sale
+        pos.router.breaker("emites").reset()
+        drained = await pos.drain()
+        assert drained.authorized == 1
+        await pos.aclose()
+
+    asyncio.run(scenario())
+    assert creates(emites) == 2  # the rejected one and the corrected one
+
+
+def test_sefaz_saying_already_cancelled_is_read_as_cancelled() -> None:
+    assert _already_cancelled(("573 - Rejeição: Duplicidade de evento",))
+    assert _already_cancelled(("218 - Rejeição: NF-e já está cancelada na base de dados da SEFAZ",))
+    assert not _already_cancelled(("501 - Rejeição: Prazo de Cancelamento Superior ao Previsto",))
