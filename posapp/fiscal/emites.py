@@ -31,13 +31,17 @@ serializes callers. A connection that failed in any way, or whose request was
 interrupted, is closed at once, so a late answer can never be read as the answer to the
 next request; the next call reconnects. A kept connection that the daemon closed while
 idle (a restart between two sales) is noticed before writing and replaced, so it costs
-a reconnect, not an in-doubt sale.
+a reconnect, not an in-doubt sale. A connection idle for longer than ``MAX_IDLE_S`` is
+replaced too, without asking: a half-open one (the daemon's host rebooted, a NAT entry
+expired) cannot be detected without writing, and writing into it would turn a
+certainly-unsent sale into an in-doubt one that a manager must resolve.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Set
 from contextlib import suppress
 from datetime import UTC, datetime
@@ -76,6 +80,7 @@ from posapp.protocol.messages import (
 )
 
 log = logging.getLogger("posapp.fiscal.emites")
+MAX_IDLE_S = 10.0  # a kept connection idle longer than this is replaced before use
 
 READ_CHUNK = 64 * 1024
 _CLOSE_WAIT_S = 1.0
@@ -112,6 +117,7 @@ class EmitesBackend:
         self._max_frame_size = max_frame_size
         self._lock = asyncio.Lock()
         self._reader: asyncio.StreamReader | None = None
+        self._idle_since = 0.0  # monotonic time the kept connection last finished a request
         self._writer: asyncio.StreamWriter | None = None
 
     @property
@@ -260,6 +266,7 @@ class EmitesBackend:
                         raw=decode_payload(frame.payload),
                     )
                 keep = not leftover  # bytes after the answer: the stream can no longer be trusted
+                self._idle_since = time.monotonic()
                 return frame
             finally:
                 if not keep:  # failure, cancellation, or a stream out of step
@@ -267,6 +274,10 @@ class EmitesBackend:
 
     async def _connection(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         reader, writer = self._reader, self._writer
+        if reader is not None and writer is not None and time.monotonic() - self._idle_since > MAX_IDLE_S:
+            log.debug("Emites-Client connection idle for more than %ss; reconnecting", MAX_IDLE_S)
+            self._abort_connection()
+            reader = writer = None
         if reader is not None and writer is not None:
             await asyncio.sleep(0)  # let a pending EOF or reset from the idle peer arrive
             if not (writer.is_closing() or reader.at_eof() or reader.exception() is not None):

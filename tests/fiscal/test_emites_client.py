@@ -716,3 +716,25 @@ def test_published_answers_are_used_unchanged() -> None:
     # Guard: the fixtures are the vendor's bytes, not something tuned to pass.
     assert '"quantidade_vendida": 1,.00' in PUBLISHED_SUCESSO
     assert base64.b64decode(json.loads(PUBLISHED_CANCELADA)["xml"]).startswith(b"<envEvento")
+
+
+def test_a_long_idle_connection_is_replaced_before_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A half-open connection cannot be told from a live one without writing into it; one
+    idle past MAX_IDLE_S is replaced, so a dead peer costs a NOT_SENT, not an IN_DOUBT."""
+    import posapp.fiscal.emites as emites_module
+
+    async def scenario() -> FakeEmites:
+        async with FakeEmites(answer(sucesso_answer())) as server:
+            backend = backend_for(server.port)
+            try:
+                await backend.send_issue(backend.prepare_issue(context("s1")))
+                await backend.send_issue(backend.prepare_issue(context("s2")))  # fresh: reused
+                monkeypatch.setattr(emites_module, "MAX_IDLE_S", 0.0)
+                await asyncio.sleep(0.01)
+                await backend.send_issue(backend.prepare_issue(context("s3")))  # idle: replaced
+            finally:
+                await backend.aclose()
+            return server
+
+    server = run(scenario())
+    assert len(server.requests) == 3 and server.connections == 2
