@@ -331,6 +331,28 @@ def cmd_nfce_reconcile(args: argparse.Namespace) -> int:
     return _run_service(args, body)
 
 
+def cmd_nfce_resolve(args: argparse.Namespace) -> int:
+    """A manager's word on an in-doubt sale the issuer cannot be asked about (Emites-Client)."""
+    from posapp.journal.errors import UnknownSale
+    from posapp.services.errors import ServiceError
+
+    async def body(service: Any) -> int:
+        try:
+            report = await service.resolve_in_doubt(
+                args.sale_id, issued_chave=args.chave, operator=args.operator
+            )
+        except (DomainError, UnknownSale, ServiceError) as exc:
+            _error(exc.user_message, as_json=args.json, status="invalid")
+            return EXIT_BAD_INPUT
+        if args.json:
+            _emit_json(_report_dict(report), sys.stdout)
+        else:
+            _print_report(report, sys.stdout)
+        return EXIT_OK
+
+    return _run_service(args, body)
+
+
 # -- other commands (implemented in their packages) ----------------------------------------
 
 
@@ -442,6 +464,18 @@ def build_parser() -> argparse.ArgumentParser:
     reconcile = nfce_sub.add_parser("reconcile", parents=[common], help="consulta as vendas em dúvida")
     reconcile.add_argument("--emites", type=_host_port, metavar="HOST:PORT")
     reconcile.set_defaults(func=cmd_nfce_reconcile)
+
+    resolve = nfce_sub.add_parser(
+        "resolve", parents=[common], help="registra a conferência de uma venda em dúvida (Emites-Client)"
+    )
+    resolve.add_argument("sale_id", metavar="SALE_ID")
+    outcome = resolve.add_mutually_exclusive_group(required=True)
+    outcome.add_argument("--chave", help="a NFC-e foi autorizada com esta chave de acesso")
+    outcome.add_argument(
+        "--not-issued", action="store_true", help="o emissor não tem a nota: volta para a fila"
+    )
+    resolve.add_argument("--operator", required=True, help="quem conferiu (fica no registro)")
+    resolve.set_defaults(func=cmd_nfce_resolve)
 
     printing = sub.add_parser("print", help="impressão")
     print_sub = printing.add_subparsers(dest="print_command", required=True)

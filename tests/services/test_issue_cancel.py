@@ -342,6 +342,36 @@ def test_kill_9_while_waiting_for_the_issuer_leaves_the_sale_in_doubt(tmp_path, 
     assert drained.returncode == 0, drained.stderr
     assert len(creates(emites)) == 1
 
+    # The manager looks the sale up in the Emites-Client console (here: the simulator's
+    # notes) and records what it found; the sale is authorized, still with one note.
+    (issued,) = emites.notes()
+    sale_id = json.loads(listing.stdout)["sales"][0]["sale_id"]
+    resolved = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "posapp",
+            "nfce",
+            "resolve",
+            sale_id,
+            "--chave",
+            issued.note.chave,
+            "--operator",
+            "gerente",
+            "--data-dir",
+            str(data),
+            "--json",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert resolved.returncode == 0, resolved.stderr
+    out = json.loads(resolved.stdout)
+    assert (out["status"], out["chave_acesso"]) == ("authorized", issued.note.chave)
+    assert len(creates(emites)) == 1
+
 
 def test_unanswered_cancel_stays_cancelling_and_can_be_retried(capsys, tmp_path, emites, sale_file) -> None:
     config = write_config(tmp_path, response_timeout_s=1)
