@@ -75,6 +75,28 @@ def emit(capsys, tmp_path: Path, sim: EmitesInThread, sale: Path, *extra: str) -
     )
 
 
+MOTIVO = "Desistencia do comprador"
+
+
+def cancel(
+    capsys, tmp_path: Path, sim: EmitesInThread, chave: str, motivo: str, *extra: str
+) -> tuple[int, dict[str, Any]]:
+    return run_cli(
+        capsys,
+        "nfce",
+        "cancel",
+        chave,
+        "--motivo",
+        motivo,
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--emites",
+        f"127.0.0.1:{sim.port}",
+        "--json",
+        *extra,
+    )
+
+
 def creates(sim: EmitesInThread) -> list[bytes]:
     return [r.payload for r in sim.requests() if r.identifier == "CREATE_NFCE"]
 
@@ -98,19 +120,7 @@ def test_emit_then_cancel_with_the_documented_json(capsys, tmp_path, emites, sal
     assert (journal.document(out["sale_id"], "danfe_pdf") or b"").startswith(b"%PDF")
     journal.close()
 
-    code, cancelled = run_cli(
-        capsys,
-        "nfce",
-        "cancel",
-        out["chave_acesso"],
-        "--motivo",
-        "Desistencia do comprador",
-        "--data-dir",
-        str(tmp_path / "data"),
-        "--emites",
-        f"127.0.0.1:{emites.port}",
-        "--json",
-    )
+    code, cancelled = cancel(capsys, tmp_path, emites, out["chave_acesso"], MOTIVO)
     assert code == 0, cancelled
     assert cancelled["status"] == "cancelled"
     assert cancelled["protocolo"] and cancelled["protocolo"] != out["protocolo"]
@@ -213,19 +223,7 @@ def test_cancel_past_the_window_is_refused_locally(capsys, tmp_path, emites, sal
     db.execute("UPDATE sales SET authorized_at = ?", (old,))
     db.commit()
     db.close()
-    code, refused = run_cli(
-        capsys,
-        "nfce",
-        "cancel",
-        out["chave_acesso"],
-        "--motivo",
-        "Desistencia do comprador",
-        "--data-dir",
-        str(tmp_path / "data"),
-        "--emites",
-        f"127.0.0.1:{emites.port}",
-        "--json",
-    )
+    code, refused = cancel(capsys, tmp_path, emites, out["chave_acesso"], MOTIVO)
     assert code == 6 and refused["status"] == "window_closed"
     assert "30 minutos" in refused["errors"][0]
     assert [r.identifier for r in emites.requests()] == ["CREATE_NFCE"]  # no CANCEL_NFCE went out
@@ -237,21 +235,7 @@ def test_sefaz_501_keeps_the_note_authorized_with_the_reason(capsys, tmp_path, e
     code, out = emit(capsys, tmp_path, emites, sale_file, "--config", str(config))
     assert code == 0
     emites.simulator.advance_clock(timedelta(minutes=31))
-    code, refused = run_cli(
-        capsys,
-        "nfce",
-        "cancel",
-        out["chave_acesso"],
-        "--motivo",
-        "Desistencia do comprador",
-        "--data-dir",
-        str(tmp_path / "data"),
-        "--config",
-        str(config),
-        "--emites",
-        f"127.0.0.1:{emites.port}",
-        "--json",
-    )
+    code, refused = cancel(capsys, tmp_path, emites, out["chave_acesso"], MOTIVO, "--config", str(config))
     assert code == 3 and refused["status"] == "authorized"
     assert any("501" in e for e in refused["errors"])
 
@@ -259,42 +243,26 @@ def test_sefaz_501_keeps_the_note_authorized_with_the_reason(capsys, tmp_path, e
 def test_short_motivo_is_bad_input(capsys, tmp_path, emites, sale_file) -> None:
     code, out = emit(capsys, tmp_path, emites, sale_file)
     assert code == 0
-    code, refused = run_cli(
-        capsys,
-        "nfce",
-        "cancel",
-        out["chave_acesso"],
-        "--motivo",
-        "muito curto",
-        "--data-dir",
-        str(tmp_path / "data"),
-        "--emites",
-        f"127.0.0.1:{emites.port}",
-        "--json",
-    )
+    code, refused = cancel(capsys, tmp_path, emites, out["chave_acesso"], "muito curto")
     assert code == 2 and "15" in refused["errors"][0]
     assert [r.identifier for r in emites.requests()] == ["CREATE_NFCE"]
+
+
+def posapp_process(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m posapp ARGS --data-dir DATA --json`` in a child process, as a user runs it."""
+    command = [sys.executable, "-m", "posapp", *args, "--data-dir", str(data), "--json"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(command, env=env, capture_output=True, text=True, check=False)
 
 
 @pytest.mark.slow
 def test_kill_9_while_waiting_for_the_issuer_leaves_the_sale_in_doubt(tmp_path, emites, sale_file) -> None:
     emites.faults.hang = True
     data = tmp_path / "data"
+    emit_args = ["nfce", "emit", str(sale_file), "--emites", f"127.0.0.1:{emites.port}"]
+    command = [sys.executable, "-m", "posapp", *emit_args, "--data-dir", str(data), "--json"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    args = [
-        sys.executable,
-        "-m",
-        "posapp",
-        "nfce",
-        "emit",
-        str(sale_file),
-        "--data-dir",
-        str(data),
-        "--emites",
-        f"127.0.0.1:{emites.port}",
-        "--json",
-    ]
-    process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 30
     while not creates(emites):
         assert process.poll() is None, process.communicate()
@@ -313,59 +281,18 @@ def test_kill_9_while_waiting_for_the_issuer_leaves_the_sale_in_doubt(tmp_path, 
 
     # The next start reports it IN_DOUBT and does not resend it, not even on drain.
     emites.faults.hang = False
-    listing = subprocess.run(
-        [sys.executable, "-m", "posapp", "nfce", "list", "--data-dir", str(data), "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    listing = posapp_process(data, "nfce", "list")
+    assert listing.returncode == 0, listing.stderr
     assert [s["status"] for s in json.loads(listing.stdout)["sales"]] == ["in_doubt"]
-    drained = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "posapp",
-            "nfce",
-            "drain",
-            "--data-dir",
-            str(data),
-            "--emites",
-            f"127.0.0.1:{emites.port}",
-            "--json",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    drained = posapp_process(data, "nfce", "drain", "--emites", f"127.0.0.1:{emites.port}")
     assert drained.returncode == 0, drained.stderr
     assert len(creates(emites)) == 1
 
     # The manager looks the sale up in the Emites-Client console (here: the simulator's
     # notes) and records what it found; the sale is authorized, still with one note.
     (issued,) = emites.notes()
-    sale_id = json.loads(listing.stdout)["sales"][0]["sale_id"]
-    resolved = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "posapp",
-            "nfce",
-            "resolve",
-            sale_id,
-            "--chave",
-            issued.note.chave,
-            "--operator",
-            "gerente",
-            "--data-dir",
-            str(data),
-            "--json",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
+    resolved = posapp_process(
+        data, "nfce", "resolve", row.sale_id, "--chave", issued.note.chave, "--operator", "gerente"
     )
     assert resolved.returncode == 0, resolved.stderr
     out = json.loads(resolved.stdout)
@@ -377,25 +304,15 @@ def test_unanswered_cancel_stays_cancelling_and_can_be_retried(capsys, tmp_path,
     config = write_config(tmp_path, response_timeout_s=1)
     code, out = emit(capsys, tmp_path, emites, sale_file, "--config", str(config))
     assert code == 0
-    cancel = (
-        "nfce",
-        "cancel",
-        out["chave_acesso"],
-        "--motivo",
-        "Desistencia do comprador",
-        "--data-dir",
-        str(tmp_path / "data"),
-        "--config",
-        str(config),
-        "--emites",
-        f"127.0.0.1:{emites.port}",
-        "--json",
-    )
+
+    def cancel_once() -> tuple[int, dict[str, Any]]:
+        return cancel(capsys, tmp_path, emites, out["chave_acesso"], MOTIVO, "--config", str(config))
+
     emites.faults.hang = True
-    code, first = run_cli(capsys, *cancel)
+    code, first = cancel_once()
     assert (code, first["status"]) == (5, "cancelling")
     emites.faults.hang = False
-    code, second = run_cli(capsys, *cancel)
+    code, second = cancel_once()
     assert (code, second["status"]) == (0, "cancelled")
     # The first cancel had landed (the simulator processed it, only the answer hung): the
     # retry is answered "cancelled" again, and nothing was issued.
