@@ -15,14 +15,19 @@ Columns (header required, any order, case-insensitive; Portuguese names accepted
 The delimiter is ``,`` or ``;`` (spreadsheets in Brazil save with ``;``), detected from
 the header. The file is UTF-8 (with or without BOM), else Windows-1252. Every row is
 checked with the same rules an NFC-e item is built with (:class:`posapp.domain.sale.Item`),
-so a product that imports can always be sold. Accepted rows are written in one
-transaction: an import is all or nothing for the rows it accepts, never half a file.
+so a product that imports can always be sold, and no field may hold a control character
+(NUL, a line break inside quotes...): the description goes into the note and the receipt.
+Accepted rows are written in one transaction: an import is all or nothing for the rows it
+accepts, never half a file. A file the CSV reader cannot parse, or a database that refuses
+the write, raises the catalog's own errors (Portuguese message, nothing imported).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -31,7 +36,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from posapp.catalog.errors import CatalogFileError
+from posapp.catalog.errors import CatalogFileError, StoreUnavailable
 from posapp.catalog.products import (
     Catalog,
     Product,
@@ -145,9 +150,30 @@ def parse_price(text: str) -> Decimal:
     return price
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # Unicode category Cc, at C speed
+
+
+def _control_character(text: str) -> str | None:
+    """The first control character in ``text`` (NUL, tab, line break...), if any."""
+    found = _CONTROL.search(text)
+    return found.group() if found else None
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters shown as ``?`` (for the report)."""
+    return _CONTROL.sub("?", text)
+
+
 def product_from_row(values: dict[str, str]) -> Product:
     """Validate one row (already mapped to column names); raises ``ValueError`` with a
     Portuguese reason."""
+    for name, value in values.items():
+        bad = _control_character(value)
+        if bad is not None:
+            raise ValueError(
+                f"a coluna '{name}' tem um caractere de controle (código {ord(bad):#04x}); "
+                "corrija o arquivo e importe de novo"
+            )
     price = parse_price(values.get("price", ""))
     origin_text = values.get("origin", "").strip() or "0"
     if not origin_text.isdigit():
@@ -190,12 +216,30 @@ def _rows(text: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
         header = next(reader)
     except StopIteration:
         raise CatalogFileError("empty CSV", user_message="O arquivo CSV está vazio.") from None
+    except csv.Error as exc:
+        raise _unreadable(reader.line_num or 1, exc) from exc
 
     def numbered() -> Iterator[tuple[int, list[str]]]:
-        for row in reader:
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                raise _unreadable(reader.line_num, exc) from exc
             yield reader.line_num, row
 
     return header, numbered()
+
+
+def _unreadable(line: int, exc: csv.Error) -> CatalogFileError:
+    return CatalogFileError(
+        f"CSV unreadable at line {line}: {exc}",
+        user_message=(
+            f"O arquivo CSV não pode ser lido na linha {line} (aspas sem fechar ou campo grande "
+            "demais?). Nada foi importado; corrija o arquivo e tente de novo."
+        ),
+    )
 
 
 def import_csv(
@@ -209,6 +253,19 @@ def import_csv(
     ``progress`` is called with the number of rows read so far, every few thousand rows,
     from the calling thread.
     """
+    try:
+        return _import(catalog, path, progress)
+    except sqlite3.Error as exc:
+        raise StoreUnavailable(
+            f"catalog import from {path} failed in the database: {exc}",
+            user_message=(
+                f"O banco da loja recusou a gravação dos produtos ({exc}). Nada foi importado; "
+                "verifique o espaço em disco e tente de novo."
+            ),
+        ) from exc
+
+
+def _import(catalog: Catalog, path: Path, progress: Callable[[int], None] | None) -> ImportReport:
     started = time.perf_counter()
     try:
         raw = path.read_bytes()
@@ -235,13 +292,16 @@ def import_csv(
             report.rows += 1
             values = {name: row[index].strip() if index < len(row) else "" for name, index in mapping.items()}
             code = values.get("code", "")
+            shown = printable(code)
             if code in seen:
-                report.rejected.append(RejectedRow(line, code, f"código repetido (já na linha {seen[code]})"))
+                report.rejected.append(
+                    RejectedRow(line, shown, f"código repetido (já na linha {seen[code]})")
+                )
                 continue
             try:
                 product = product_from_row(values)
             except ValueError as exc:
-                report.rejected.append(RejectedRow(line, code, str(exc)))
+                report.rejected.append(RejectedRow(line, shown, str(exc)))
                 continue
             seen[product.code] = line
             if product.code in existing:

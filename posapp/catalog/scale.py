@@ -19,7 +19,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from posapp.domain.money import QUANTITY_STEP, line_total, round_quantity
+from posapp.domain.money import QUANTITY_STEP, format_brl, line_total, round_quantity
 
 
 class ScaleLabelLayout(BaseModel):
@@ -99,4 +99,14 @@ def quantity_for_price(price: Decimal, unit_price: Decimal) -> Decimal:
         quantity = guess + step * QUANTITY_STEP
         if quantity > 0 and line_total(quantity, unit_price) == price:
             return quantity
-    raise ValueError(f"não há quantidade com 4 casas que dê R$ {price} a R$ {unit_price} por unidade")
+    raise ValueError(
+        f"não há quantidade com 4 casas que dê R$ {format_brl(price)} a R$ {_unit_price(unit_price)} "
+        "por unidade"
+    )
+
+
+def _unit_price(value: Decimal) -> str:
+    """Brazilian notation, keeping a unit price's extra decimals (``4,999``)."""
+    if value == value.quantize(Decimal("0.01")):
+        return format_brl(value)
+    return f"{value.normalize():f}".replace(".", ",")

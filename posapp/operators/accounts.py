@@ -5,15 +5,22 @@ and sale abort when the store requires it, cancels, cash movements, settings). A
 override is asked by PIN alone: the PIN is checked against every active manager, so the
 manager does not have to type a login at a busy counter.
 
-Wrong PINs are counted per login (and for overrides as a whole); after
-:data:`MAX_FAILURES` in a row the login is locked for :data:`LOCKOUT`. Every attempt,
-good or bad, is written to the audit log by the caller-facing methods here.
+Wrong PINs are counted per login, and manager overrides per operator who asks for them;
+after :data:`MAX_FAILURES` in a row that login (or that operator's overrides) is locked for
+:data:`LOCKOUT`. The counters live in ``store.sqlite3`` (``pin_failures``), so closing and
+reopening the app does not buy more guesses. An unknown or inactive login costs the same
+scrypt work as a real one, so the time of the answer does not tell which logins exist.
+Every attempt, good or bad, is written to the audit log by the caller-facing methods here.
+
+PINs are 4 to 12 digits: 4 keeps the demo's PINs (and a busy counter) working, at the
+price of 10,000 possible PINs; the lockout is what makes guessing them impractical.
 """
 
 from __future__ import annotations
 
+import functools
 import re
-import threading
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -29,7 +36,20 @@ MAX_FAILURES = 5
 LOCKOUT = timedelta(seconds=60)
 _LOGIN = re.compile(r"^[a-z0-9._-]{1,32}$")
 _PIN = re.compile(r"^[0-9]{4,12}$")
-_OVERRIDE_KEY = "\x00override"
+
+
+def _login_key(login: str) -> str:
+    return f"login:{login}"
+
+
+def _override_key(operator: str | None) -> str:
+    return f"override:{operator or ''}"
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to verify against when the login is unknown (same cost as a real one)."""
+    return hash_pin("0000")
 
 
 class Role(StrEnum):
@@ -71,8 +91,6 @@ class Operators:
         self.audit = audit
         self._clock = clock or (lambda: datetime.now(UTC))
         store.migrate(COMPONENT, MIGRATIONS)
-        self._failures: dict[str, tuple[int, datetime]] = {}
-        self._failures_lock = threading.Lock()
 
     # -- accounts ----------------------------------------------------------------------
 
@@ -152,38 +170,50 @@ class Operators:
     def authenticate(self, login: str, pin: str) -> Operator:
         """Log in; raises :class:`AuthenticationFailed` (one message whatever was wrong)."""
         login = login.strip().lower()
-        self._check_lock(login)
+        key = _login_key(login)
+        self._check_lock(key)
         with self.store.reading() as conn:
             row = conn.execute(
                 "SELECT login, name, role, active, pin_hash FROM operators WHERE login = ?", (login,)
             ).fetchone()
-        ok = bool(row) and bool(row[3]) and verify_pin(pin, row[4])
-        if not ok:
-            self._fail(login)
-            self.audit.record(Action.LOGIN_FAILED, operator=login or None)
+        # Always one scrypt, whatever the login: no timing difference to tell logins apart.
+        matches = verify_pin(pin, row[4] if row else _dummy_hash())
+        if not (row is not None and bool(row[3]) and matches):
+            with self.store.transaction() as conn:
+                self._fail(conn, key)
+                AuditLog.record_in(conn, Action.LOGIN_FAILED, operator=login or None)
             raise AuthenticationFailed(f"login {login!r} refused")
-        self._succeed(login)
-        self.audit.record(Action.LOGIN, operator=login)
+        with self.store.transaction() as conn:
+            self._succeed(conn, key)
+            AuditLog.record_in(conn, Action.LOGIN, operator=login)
         return Operator(row[0], row[1], Role(row[2]), True)
 
-    def _find_manager(self, pin: str) -> Operator | None:
-        self._check_lock(_OVERRIDE_KEY)
+    def _find_manager(self, pin: str, operator: str | None) -> Operator | None:
+        """The active manager with this PIN; wrong PINs count against ``operator`` (the one
+        asking for the override)."""
+        key = _override_key(operator)
+        self._check_lock(key)
         with self.store.reading() as conn:
             rows = conn.execute(
                 "SELECT login, name, pin_hash FROM operators "
                 "WHERE role = 'manager' AND active = 1 ORDER BY login"
             ).fetchall()
+        if not rows:
+            verify_pin(pin, _dummy_hash())
         for login, name, pin_hash in rows:
             if verify_pin(pin, pin_hash):
-                self._succeed(_OVERRIDE_KEY)
+                with self.store.transaction() as conn:
+                    self._succeed(conn, key)
                 return Operator(login, name, Role.MANAGER)
-        self._fail(_OVERRIDE_KEY)
+        with self.store.transaction() as conn:
+            self._fail(conn, key)
         return None
 
     def check_manager_pin(self, pin: str, *, operator: str | None = None) -> Operator:
-        """The active manager whose PIN this is. A success is not audited here: the caller
-        records the action it authorized, with its outcome. A failure is."""
-        manager = self._find_manager(pin)
+        """The active manager whose PIN this is (``operator``: who asks). A success is not
+        audited here: the caller records the action it authorized, with its outcome. A
+        failure is."""
+        manager = self._find_manager(pin, operator)
         if manager is None:
             self.audit.record(Action.OVERRIDE_FAILED, operator=operator, detail="PIN de gerente incorreto")
             raise AuthenticationFailed("no manager has that PIN")
@@ -200,7 +230,7 @@ class Operators:
     ) -> Operator:
         """A manager's override for ``action`` asked by ``operator``: the PIN of any active
         manager. Records the authorized action (or the refusal) in the audit log."""
-        manager = self._find_manager(pin)
+        manager = self._find_manager(pin, operator)
         if manager is None:
             self.audit.record(
                 Action.OVERRIDE_FAILED,
@@ -216,25 +246,34 @@ class Operators:
 
     # -- lockout -----------------------------------------------------------------------
 
+    def failures(self, key: str) -> int:
+        """Wrong PINs in a row counted for ``key`` (``login:<login>``, ``override:<login>``)."""
+        with self.store.reading() as conn:
+            row = conn.execute("SELECT failures FROM pin_failures WHERE key = ?", (key,)).fetchone()
+        return int(row[0]) if row else 0
+
     def _check_lock(self, key: str) -> None:
-        with self._failures_lock:
-            count, last = self._failures.get(key, (0, self._clock()))
-        if count >= MAX_FAILURES:
-            remaining = last + LOCKOUT - self._clock()
-            if remaining.total_seconds() > 0:
-                seconds = int(remaining.total_seconds()) + 1
-                raise TooManyAttempts(
-                    f"{key!r} locked for {seconds}s",
-                    user_message=f"PIN incorreto muitas vezes. Aguarde {seconds} s e tente de novo.",
-                )
-            with self._failures_lock:
-                self._failures.pop(key, None)
+        with self.store.reading() as conn:
+            row = conn.execute("SELECT failures, last_at FROM pin_failures WHERE key = ?", (key,)).fetchone()
+        if row is None or int(row[0]) < MAX_FAILURES:
+            return
+        remaining = datetime.fromisoformat(row[1]) + LOCKOUT - self._clock()
+        if remaining.total_seconds() > 0:
+            seconds = int(remaining.total_seconds()) + 1
+            raise TooManyAttempts(
+                f"{key!r} locked for {seconds}s",
+                user_message=f"PIN incorreto muitas vezes. Aguarde {seconds} s e tente de novo.",
+            )
+        with self.store.transaction() as conn:  # the lockout is over: a fresh count
+            self._succeed(conn, key)
 
-    def _fail(self, key: str) -> None:
-        with self._failures_lock:
-            count, _ = self._failures.get(key, (0, self._clock()))
-            self._failures[key] = (count + 1, self._clock())
+    def _fail(self, conn: sqlite3.Connection, key: str) -> None:
+        conn.execute(
+            "INSERT INTO pin_failures(key, failures, last_at) VALUES (?, 1, ?) "
+            "ON CONFLICT(key) DO UPDATE SET failures = failures + 1, last_at = excluded.last_at",
+            (key, self._clock().astimezone(UTC).isoformat()),
+        )
 
-    def _succeed(self, key: str) -> None:
-        with self._failures_lock:
-            self._failures.pop(key, None)
+    @staticmethod
+    def _succeed(conn: sqlite3.Connection, key: str) -> None:
+        conn.execute("DELETE FROM pin_failures WHERE key = ?", (key,))

@@ -13,7 +13,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from posapp.catalog.storedb import StoreDB
-from posapp.domain.money import round_money
+from posapp.domain.money import format_brl, round_money
 from posapp.operators.audit import Action, AuditLog
 from posapp.operators.errors import InvalidCashMovement
 from posapp.operators.schema import COMPONENT, MIGRATIONS
@@ -97,7 +97,7 @@ class CashBook:
                 kind.action,
                 operator=operator,
                 authorized_by=authorized_by,
-                detail=f"R$ {amount} {note}".strip(),
+                detail=f"R$ {format_brl(amount)} {note}".strip(),
                 at=moment,
             )
             movement_id = int(cursor.lastrowid or 0)

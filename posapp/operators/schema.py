@@ -41,4 +41,12 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX cash_movements_at ON cash_movements(at);
     """,
+    # v2: wrong-PIN counters survive a restart (a lockout cannot be reset by reopening the app)
+    """
+    CREATE TABLE pin_failures (
+        key TEXT PRIMARY KEY,
+        failures INTEGER NOT NULL,
+        last_at TEXT NOT NULL
+    );
+    """,
 )

@@ -35,6 +35,7 @@ class QueueDrainer:
         self._on_round = on_round
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        self._stopping = False
 
     def start(self) -> None:
         if self._task is None:
@@ -44,12 +45,22 @@ class QueueDrainer:
         """Run a round now (a sale was just queued, or the manager asked)."""
         self._wake.set()
 
-    async def stop(self) -> None:
-        if self._task is not None:
+    async def stop(self, *, grace_s: float = 120.0) -> None:
+        """Stop after the sale being sent, if any, has its answer (a cancelled send would
+        leave it in doubt). Cancels only if that takes longer than ``grace_s``."""
+        if self._task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), timeout=grace_s)
+        except TimeoutError:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        finally:
             self._task = None
+            self._stopping = False
 
     async def run_once(self) -> DrainReport | None:
         """One round: reconcile, then drain if anything waits and an issuer answers."""
@@ -61,11 +72,11 @@ class QueueDrainer:
         health = await self._service.issuer_health()
         if not any(h in (Health.UP, Health.CONTINGENCY) for h in health.values()):
             return DrainReport(0, 0, 0, status.queued, 0)
-        return await self._service.drain()
+        return await self._service.drain(stop=lambda: self._stopping)
 
     async def _run(self) -> None:
         delay = self._interval
-        while True:
+        while not self._stopping:
             try:
                 report = await self.run_once()
                 delay = (
@@ -81,6 +92,8 @@ class QueueDrainer:
                 # A bug here must not stop the catch-up forever; log it and try later.
                 log.exception("queue drain round failed")
                 delay = min(delay * 2, self._max_interval)
+            if self._stopping:
+                break
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)

@@ -545,7 +545,7 @@ class PosService:
 
     # -- queue and reconciliation ----------------------------------------------------------
 
-    async def drain(self, *, limit: int = 1000) -> DrainReport:
+    async def drain(self, *, limit: int = 1000, stop: Callable[[], bool] | None = None) -> DrainReport:
         """Send QUEUED sales, oldest first; stop when no issuer could take one.
 
         One sale's trouble (a bug, a journal error) is logged and skipped, so it never
@@ -556,6 +556,8 @@ class PosService:
         counts = {SaleState.AUTHORIZED: 0, SaleState.REJECTED: 0, SaleState.IN_DOUBT: 0, SaleState.QUEUED: 0}
         attempted = 0
         for row in queued:
+            if stop is not None and stop():
+                break  # asked to stop: between two sales, never in the middle of one
             attempted += 1
             try:
                 report = await self.resend(row.sale_id, print_receipt=False)

@@ -25,11 +25,13 @@ from posapp.catalog.products import Product
 from posapp.catalog.scale import parse_scale_label, quantity_for_price
 from posapp.domain.documents import format_cpf_cnpj
 from posapp.domain.sale import Customer, describe_validation_error
+from posapp.domain.states import SaleState
 from posapp.errors import PosappError
 from posapp.operators.audit import Action
+from posapp.services.errors import NothingToDo
 from posapp.ui.cart import Cart, CartLine
 from posapp.ui.context import AppContext
-from posapp.ui.formatting import brl, quantity_text
+from posapp.ui.formatting import brl, price_text, quantity_text
 from posapp.ui.models import CartModel
 from posapp.ui.qt import QObject, Signal, tr
 from posapp.ui.scan_input import EntryError, ScanQueue, parse_entry
@@ -178,7 +180,10 @@ class CheckoutViewModel(QObject):
             operator=self.ctx.operator_login,
             authorized_by=authorized_by,
             sale_id=self.cart.sale_id,
-            detail=f"item {number}: {line.product.code} {quantity_text(line.quantity)} x {line.unit_price}",
+            detail=(
+                f"item {number}: {line.product.code} {quantity_text(line.quantity)} x "
+                f"R$ {price_text(line.unit_price)} = {brl(line.total)}"
+            ),
         )
         return line
 
@@ -200,6 +205,34 @@ class CheckoutViewModel(QObject):
         )
         self.new_sale()
         self.message.emit(tr("Venda descartada."), "warning")
+
+    async def discard_rejected(self, *, authorized_by: str) -> bool:
+        """Discard a sale the issuer rejected (the journal keeps it as VOIDED: it is never
+        sent again) and start a new one. Audited as an abort with the manager who allowed it."""
+        cart = self.cart
+        ctx = self.ctx
+        try:
+            await ctx.service.void(
+                cart.sale_id,
+                operator=ctx.operator_login or "?",
+                reason=f"rejeitada, descartada no caixa (autorizado por {authorized_by})",
+            )
+        except NothingToDo as exc:
+            summary, _ = await ctx.service.get_sale(cart.sale_id)
+            if summary.state is not SaleState.VOIDED:  # resent and authorized meanwhile, say
+                self.message.emit(exc.user_message, "error")
+                return False
+        await ctx.store.run(
+            ctx.audit.record,
+            Action.ABORT_SALE,
+            operator=ctx.operator_login,
+            authorized_by=authorized_by,
+            sale_id=cart.sale_id,
+            detail=f"rejeitada: {cart.item_count} item(ns), {brl(cart.total)}",
+        )
+        self.new_sale()
+        self.message.emit(tr("Venda rejeitada descartada: não será emitida."), "warning")
+        return True
 
     def set_customer(self, document: str | None) -> None:
         self.cart.customer = Customer(document=document) if document else None

@@ -21,6 +21,7 @@ from posapp.operators.audit import Action, AuditLog
 from posapp.operators.cash import CashBook
 from posapp.services.pos import PosService
 from posapp.ui.config_file import save_config
+from posapp.ui.errors import ConfigNotSaved
 from posapp.ui.terminal_settings import TerminalSettings, load_terminal_settings, save_terminal_settings
 
 log = logging.getLogger("posapp.ui")
@@ -90,18 +91,38 @@ class AppContext:
         return self.operator.login if self.operator else None
 
     async def start(self) -> list[str]:
-        """Start-up recovery of the journal (interrupted issues become IN_DOUBT)."""
+        """Start-up recovery of the journal (interrupted issues become IN_DOUBT).
+
+        Once per process, at start: never after a settings change, when the old service may
+        have just left a sale ISSUING on purpose (it is still being answered)."""
         return await self.service.start()
 
     async def apply_config(self, config: Config) -> None:
-        """Save ``config`` and rebuild the service with it (the old one is closed)."""
+        """Save ``config`` and swap the service for one built with it.
+
+        The caller stops whatever uses the service in the background first (the drainer).
+        Building opens SQLite and may read the OS keyring, so it runs off the GUI thread;
+        the new service is *not* started (start-up recovery is once per process); the old
+        one is closed after the swap. If building or saving fails, nothing changed.
+        """
+        new = await asyncio.to_thread(self.service_factory, config)
         if self.config_path is not None:
-            await asyncio.to_thread(save_config, config, self.config_path)
-        old = self.service
-        self.service = self.service_factory(config)
-        self.config = config
-        await self.service.start()
-        await old.aclose()
+            try:
+                await asyncio.to_thread(save_config, config, self.config_path)
+            except OSError as exc:
+                await new.aclose()
+                raise ConfigNotSaved(
+                    f"cannot write {self.config_path}: {exc}",
+                    user_message=(
+                        f"Não foi possível gravar as configurações em {self.config_path}: "
+                        f"{exc.strerror or exc}. Nada foi alterado."
+                    ),
+                ) from exc
+        old, self.service, self.config = self.service, new, config
+        try:
+            await old.aclose()
+        except Exception:  # the new service is in place; a failed close must not undo that
+            log.exception("closing the previous fiscal service failed")
         await self.store.run(
             self.audit.record,
             Action.SETTINGS,

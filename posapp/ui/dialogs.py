@@ -3,6 +3,7 @@ voiding a line, and the cash movements."""
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 
 from posapp.catalog.storedb import StoreDB
@@ -11,6 +12,7 @@ from posapp.domain.errors import InvalidDocument
 from posapp.errors import PosappError
 from posapp.operators.accounts import Operator, Operators, Role
 from posapp.operators.cash import CashKind
+from posapp.ui.errors import UNEXPECTED
 from posapp.ui.formatting import brl, parse_decimal
 from posapp.ui.qt import (
     QComboBox,
@@ -28,6 +30,8 @@ from posapp.ui.qt import (
 )
 from posapp.ui.tasks import async_slot
 from posapp.ui.widgets import set_role
+
+log = logging.getLogger("posapp.ui")
 
 
 def _buttons(
@@ -88,6 +92,8 @@ class LoginDialog(QDialog):
 
     @async_slot
     async def submit(self) -> None:
+        if not self.ok.isEnabled():  # a check is running (Enter pressed twice)
+            return
         login, pin = self.login.text().strip(), self.pin.text()
         if not login:
             self.login.setFocus()
@@ -99,6 +105,10 @@ class LoginDialog(QDialog):
             self.error.setText(exc.user_message)
             self.pin.clear()
             self.pin.setFocus()
+            return
+        except Exception:
+            log.exception("login failed")
+            self.error.setText(tr(UNEXPECTED))
             return
         finally:
             self.ok.setEnabled(True)
@@ -142,9 +152,12 @@ class FirstManagerDialog(QDialog):
 
     @async_slot
     async def submit(self) -> None:
+        if not self.ok.isEnabled():  # the manager is being created (Enter pressed twice)
+            return
         if self.pin.text() != self.pin2.text():
             self.error.setText(tr("Os PINs não conferem."))
             return
+        self.ok.setEnabled(False)
         try:
             self.operator = await self._store.run(
                 self._operators.create,
@@ -156,6 +169,8 @@ class FirstManagerDialog(QDialog):
         except PosappError as exc:
             self.error.setText(exc.user_message)
             return
+        finally:
+            self.ok.setEnabled(True)
         self.accept()
 
 
@@ -203,12 +218,20 @@ class CustomerDialog(QDialog):
 
 
 class VoidLineDialog(QDialog):
-    """Which line to void (defaults to the last one)."""
+    """Which line to void (defaults to the last one; ``hint`` says why a typed number was
+    not taken)."""
 
-    def __init__(self, last_line: int, max_line: int, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, last_line: int, max_line: int, parent: QWidget | None = None, *, hint: str = ""
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle(tr("Cancelar item"))
         layout = QVBoxLayout(self)
+        self.hint = QLabel(hint, self)
+        self.hint.setWordWrap(True)
+        set_role(self.hint, "warning")
+        self.hint.setVisible(bool(hint))
+        layout.addWidget(self.hint)
         layout.addWidget(QLabel(tr("Número do item a cancelar:"), self))
         self.number = QSpinBox(self)
         self.number.setRange(1, max(max_line, 1))

@@ -6,7 +6,7 @@ Money is always :class:`~decimal.Decimal`; typed amounts accept the Brazilian co
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 
 from posapp.domain.money import format_brl
@@ -57,6 +57,14 @@ def local_time(moment: datetime) -> str:
 
 def local_datetime(moment: datetime) -> str:
     return moment.astimezone().strftime("%d/%m/%Y %H:%M:%S")
+
+
+def local_day_bounds(day: date) -> tuple[datetime, datetime]:
+    """Local midnight of ``day`` and of the next day, as aware datetimes (each computed on
+    its own, so a day with a clock change is still midnight to midnight)."""
+    start = datetime.combine(day, time(0, 0)).astimezone()
+    end = datetime.combine(day + timedelta(days=1), time(0, 0)).astimezone()
+    return start, end
 
 
 def countdown(remaining: timedelta) -> str:

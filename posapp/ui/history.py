@@ -3,24 +3,31 @@ what a manager does with a sale — reprint, details and XML, cancel, resend, re
 
 Keys: ↑/↓ choose, Enter details, F5 reprint, F6 resend (queued/rejected), F7 resolve an
 in-doubt sale, F8 cancel (authorized, inside the window), F9 check pending sales (asks the
-issuers, then sends the queue), Esc closes. The countdown ticks every second; the cancel
-key and button disable themselves when the selected sale's window closes.
+issuers, then sends the queue), Del discard a queued or rejected sale (manager; it is never
+sent), Esc closes. The countdown ticks every second; the cancel key and button disable
+themselves when the selected sale's window closes. The ticking stops when the dialog
+closes, and every action reports its failure in the dialog instead of escaping it.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
-from datetime import date, datetime, time, timedelta
+from collections.abc import Callable, Coroutine
+from datetime import date, datetime, timedelta
+from typing import Any, TypeVar
 
 from posapp.domain.cancel import MOTIVO_MAX, MOTIVO_MIN
 from posapp.domain.documents import format_cpf_cnpj
 from posapp.domain.money import ZERO
 from posapp.domain.states import SaleState
 from posapp.errors import PosappError
+from posapp.operators.accounts import Operator
 from posapp.operators.audit import Action
 from posapp.services.results import CancelReport, SaleSummary
 from posapp.ui.context import AppContext
-from posapp.ui.formatting import brl, countdown, local_datetime, price_text, quantity_text
+from posapp.ui.errors import UNEXPECTED
+from posapp.ui.formatting import brl, countdown, local_datetime, local_day_bounds, price_text, quantity_text
 from posapp.ui.models import HistoryModel
 from posapp.ui.qt import (
     QAbstractItemView,
@@ -45,16 +52,37 @@ from posapp.ui.qt import (
     tr,
 )
 from posapp.ui.receipt_preview import ReceiptView
-from posapp.ui.tasks import async_slot, run_dialog
-from posapp.ui.widgets import key_button, set_role
+from posapp.ui.scan_burst import PASSTHROUGH
+from posapp.ui.tasks import async_slot, dispose_when_idle, run_dialog
+from posapp.ui.widgets import ConfirmDialog, PinDialog, key_button, set_role
 
 log = logging.getLogger("posapp.ui")
 
+H = TypeVar("H", bound="HistoryDialog")
+
 
 def day_bounds(day: QDate) -> tuple[datetime, datetime]:
-    """Local midnight to midnight of ``day``, as aware datetimes."""
-    start = datetime.combine(date(day.year(), day.month(), day.day()), time(0, 0)).astimezone()
-    return start, start + timedelta(days=1)
+    """Local midnight to the next local midnight of ``day``, as aware datetimes."""
+    return local_day_bounds(date(day.year(), day.month(), day.day()))
+
+
+def _reported(
+    fn: Callable[[H], Coroutine[Any, Any, None]],
+) -> Callable[[H], Coroutine[Any, Any, None]]:
+    """A history action whose failure is said in the dialog's message line (a known error
+    in its own words, a bug as "unexpected" plus the log), never left to escape."""
+
+    @functools.wraps(fn)
+    async def run(self: H) -> None:
+        try:
+            await fn(self)
+        except PosappError as exc:
+            self._say(exc.user_message, "error")
+        except Exception:
+            log.exception("history action %s failed", fn.__name__)
+            self._say(tr(UNEXPECTED), "error")
+
+    return run
 
 
 class HistoryDialog(QDialog):
@@ -112,6 +140,7 @@ class HistoryDialog(QDialog):
         self.cancel_button = key_button(
             tr("Cancelar NFC-e"), "F8", self.cancel, parent=self, role="danger", focusable=False
         )
+        self.discard_button = key_button(tr("Descartar"), "Del", self.discard, parent=self, focusable=False)
         self.pending_button = key_button(tr("Verificar pendentes"), "F9", self.check_pending, parent=self)
         self.pending_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         close = key_button(tr("Fechar"), "Esc", self.reject, parent=self, focusable=False)
@@ -122,6 +151,7 @@ class HistoryDialog(QDialog):
             self.resend_button,
             self.resolve_button,
             self.cancel_button,
+            self.discard_button,
             self.pending_button,
             close,
         ):
@@ -136,18 +166,18 @@ class HistoryDialog(QDialog):
         self.table.setFocus()
         self._update_actions()
 
+    def done(self, result: int) -> None:
+        self._timer.stop()  # no ticking behind a closed dialog
+        super().done(result)
+
     # -- data ----------------------------------------------------------------------------
 
     @async_slot
+    @_reported
     async def reload(self) -> None:
         start, end = day_bounds(self.day.date())
         selected = self.current()
-        try:
-            rows = await self.ctx.service.list_sales(since=start, limit=5000)
-        except PosappError as exc:
-            self._say(exc.user_message, "error")
-            return
-        rows = [r for r in rows if r.created_at < end]
+        rows = await self.ctx.service.list_sales(since=start, until=end, limit=5000)
         self.model.set_rows(rows)
         authorized = [r for r in rows if r.state is SaleState.AUTHORIZED]
         self.summary.setText(
@@ -180,6 +210,7 @@ class HistoryDialog(QDialog):
             state in (SaleState.AUTHORIZED, SaleState.CANCELLED, SaleState.CANCELLING)
         )
         self.resend_button.setEnabled(state in (SaleState.QUEUED, SaleState.REJECTED))
+        self.discard_button.setEnabled(state in (SaleState.QUEUED, SaleState.REJECTED))
         self.resolve_button.setEnabled(state is SaleState.IN_DOUBT)
         self.details_button.setEnabled(sale is not None)
 
@@ -189,25 +220,35 @@ class HistoryDialog(QDialog):
 
     # -- actions ---------------------------------------------------------------------------
 
+    async def _child(self, dialog: QDialog) -> int:
+        """Run a dialog over the history; it is deleted once closed (read results first:
+        deletion waits for the next turn of the event loop)."""
+        try:
+            return await run_dialog(dialog)
+        finally:
+            dispose_when_idle(dialog)
+
     @async_slot
+    @_reported
     async def details(self) -> None:
         sale = self.current()
         if sale is None:
             return
         dialog = SaleDetailsDialog(self.ctx, sale, self)
-        await dialog.load()
-        await run_dialog(dialog)
+        try:
+            await dialog.load()
+        except BaseException:
+            dialog.deleteLater()
+            raise
+        await self._child(dialog)
 
     @async_slot
+    @_reported
     async def reprint(self) -> None:
         sale = self.current()
         if sale is None or not self.reprint_button.isEnabled():
             return
-        try:
-            report = await self.ctx.service.reprint(sale.sale_id)
-        except PosappError as exc:
-            self._say(exc.user_message, "error")
-            return
+        report = await self.ctx.service.reprint(sale.sale_id)
         await self.ctx.store.run(
             self.ctx.audit.record, Action.REPRINT, operator=self.ctx.operator_login, sale_id=sale.sale_id
         )
@@ -223,19 +264,16 @@ class HistoryDialog(QDialog):
             view.setMinimumSize(460, 640)
             box.addWidget(view)
             await view.show_receipt(report.receipt, self.ctx.config.printer.paper_mm)
-            await run_dialog(preview)
+            await self._child(preview)
 
     @async_slot
+    @_reported
     async def resend(self) -> None:
         sale = self.current()
         if sale is None or sale.state not in (SaleState.QUEUED, SaleState.REJECTED):
             return
         self._say(tr("Reenviando…"))
-        try:
-            report = await self.ctx.service.resend(sale.sale_id)
-        except PosappError as exc:
-            self._say(exc.user_message, "error")
-            return
+        report = await self.ctx.service.resend(sale.sale_id)
         await self.ctx.store.run(
             self.ctx.audit.record,
             Action.RESEND,
@@ -247,20 +285,17 @@ class HistoryDialog(QDialog):
         self.reload()
 
     @async_slot
+    @_reported
     async def resolve(self) -> None:
         sale = self.current()
         if sale is None or sale.state is not SaleState.IN_DOUBT:
             return
         dialog = ResolveInDoubtDialog(self)
-        if await run_dialog(dialog) != QDialog.DialogCode.Accepted:
+        if await self._child(dialog) != QDialog.DialogCode.Accepted:
             return
-        try:
-            report = await self.ctx.service.resolve_in_doubt(
-                sale.sale_id, issued_chave=dialog.chave, operator=self.ctx.operator_login or "?"
-            )
-        except PosappError as exc:
-            self._say(exc.user_message, "error")
-            return
+        report = await self.ctx.service.resolve_in_doubt(
+            sale.sale_id, issued_chave=dialog.chave, operator=self.ctx.operator_login or "?"
+        )
         await self.ctx.store.run(
             self.ctx.audit.record,
             Action.RESEND,
@@ -272,14 +307,11 @@ class HistoryDialog(QDialog):
         self.reload()
 
     @async_slot
+    @_reported
     async def check_pending(self) -> None:
         self._say(tr("Consultando os emissores…"))
-        try:
-            reconciled = await self.ctx.service.reconcile()
-            drained = await self.ctx.service.drain()
-        except PosappError as exc:
-            self._say(exc.user_message, "error")
-            return
+        reconciled = await self.ctx.service.reconcile()
+        drained = await self.ctx.service.drain()
         self._say(
             f"Em dúvida conferidas: {len(reconciled)}. Fila: {drained.authorized} autorizada(s), "
             f"{drained.still_queued} ainda na fila."
@@ -287,16 +319,72 @@ class HistoryDialog(QDialog):
         self.reload()
 
     @async_slot
+    @_reported
     async def cancel(self) -> None:
         sale = self.current()
         if sale is None or not self.cancel_button.isEnabled():
             return
         dialog = CancelDialog(self.ctx, sale, self)
-        await run_dialog(dialog)
+        await self._child(dialog)
         if dialog.result_report is not None:
             report = dialog.result_report
             self._say(report.message, None if report.state is SaleState.CANCELLED else "error")
         self.reload()
+
+    @async_slot
+    @_reported
+    async def discard(self) -> None:
+        """Del: a queued or rejected sale that must not be issued (the customer left, or it
+        was rung up by mistake) is voided in the journal; a manager decides."""
+        sale = self.current()
+        if sale is None or sale.state not in (SaleState.QUEUED, SaleState.REJECTED):
+            return
+        confirm = ConfirmDialog(
+            tr("Descartar venda"),
+            tr("Descartar a venda de ")
+            + brl(sale.total)
+            + tr(" (")
+            + tr(sale.state.label)
+            + tr(")? Ela não será emitida nem reenviada."),
+            confirm=tr("Descartar"),
+            parent=self,
+        )
+        if await self._child(confirm) != QDialog.DialogCode.Accepted:
+            return
+        manager = await self._manager(tr("Descartar a venda: digite o PIN do gerente."))
+        if manager is None:
+            return
+        ctx = self.ctx
+        report = await ctx.service.void(
+            sale.sale_id,
+            operator=ctx.operator_login or "?",
+            reason=f"descartada no histórico por {manager.login}",
+        )
+        await ctx.store.run(
+            ctx.audit.record,
+            Action.ABORT_SALE,
+            operator=ctx.operator_login,
+            authorized_by=manager.login,
+            sale_id=sale.sale_id,
+            detail=f"{sale.state.value} descartada no histórico: {brl(sale.total)}",
+        )
+        self._say(report.message, "warning")
+        self.reload()
+
+    async def _manager(self, reason: str) -> Operator | None:
+        """The logged-in manager, or one who types a PIN now."""
+        operator = self.ctx.operator
+        if operator is not None and operator.is_manager:
+            return operator
+        ctx = self.ctx
+
+        async def check(pin: str) -> Operator:
+            return await ctx.store.run(ctx.operators.check_manager_pin, pin, operator=ctx.operator_login)
+
+        dialog = PinDialog(tr("Autorização do gerente"), reason, check, parent=self)
+        if await self._child(dialog) != QDialog.DialogCode.Accepted:
+            return None
+        return dialog.operator
 
 
 class CancelDialog(QDialog):
@@ -399,8 +487,28 @@ class CancelDialog(QDialog):
             and bool(self.pin.text())
         )
 
+    def reject(self) -> None:
+        if self._busy:  # the cancel is on its way to the issuer: wait for its answer
+            return
+        super().reject()
+
+    def done(self, result: int) -> None:
+        self._timer.stop()
+        super().done(result)
+
     @async_slot
     async def submit(self) -> None:
+        try:
+            await self._submit()
+        except Exception:  # never leave the dialog stuck "busy"
+            log.exception("cancel of %s failed unexpectedly", self.sale.sale_id)
+            self._busy = False
+            self.error.setText(tr(UNEXPECTED))
+            self.refresh()
+
+    async def _submit(self) -> None:
+        if self._busy:
+            return
         self.refresh()
         if not self.confirm.isEnabled():
             if self.motivo_length() < MOTIVO_MIN:
@@ -411,7 +519,9 @@ class CancelDialog(QDialog):
         self.refresh()
         ctx = self.ctx
         try:
-            manager = await ctx.store.run(ctx.operators.check_manager_pin, self.pin.text())
+            manager = await ctx.store.run(
+                ctx.operators.check_manager_pin, self.pin.text(), operator=ctx.operator_login
+            )
         except PosappError as exc:
             self._busy = False
             self.error.setText(exc.user_message)
@@ -473,6 +583,7 @@ class ResolveInDoubtDialog(QDialog):
         self.field = QLineEdit(self)
         self.field.setMaxLength(60)
         self.field.setPlaceholderText(tr("chave de acesso (44 dígitos)"))
+        self.field.setProperty(PASSTHROUGH, True)  # scanning the DANFE's barcode is welcome here
         self.field.returnPressed.connect(self._authorized)
         layout.addWidget(self.field)
         self.error = QLabel("", self)

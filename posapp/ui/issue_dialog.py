@@ -10,17 +10,21 @@
 While the issue runs the dialog cannot be closed (the window stays alive: clock, status
 bar, timers). Scans typed by a keyboard-wedge scanner meanwhile are captured here and
 handed to the checkout's scan queue, to be rung up in the next sale: the buttons take no
-focus, so the scanner's Enter never presses one by accident.
+focus, so the scanner's Enter never presses one by accident. Keys more than
+:data:`SCAN_GAP_S` apart start a new buffer, and only :data:`MIN_SCAN_DIGITS` digits or
+more make a scan: a stray key or two before Enter is the cashier pressing Enter.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from enum import Enum
 
 from posapp.domain.states import SaleState
+from posapp.errors import PosappError
 from posapp.services.results import IssueReport
 from posapp.ui.formatting import brl, local_datetime
 from posapp.ui.qt import (
@@ -40,10 +44,14 @@ from posapp.ui.qt import (
 )
 from posapp.ui.reasons import plain_reason
 from posapp.ui.receipt_preview import ReceiptView
-from posapp.ui.tasks import spawn
+from posapp.ui.scan_burst import PASSTHROUGH
+from posapp.ui.tasks import remember, spawn
 from posapp.ui.widgets import key_button, set_role
 
+log = logging.getLogger("posapp.ui")
+
 SCAN_GAP_S = 0.5  # keys further apart than this are a person typing, not a scanner
+MIN_SCAN_DIGITS = 4  # the shortest code a scanner sends here (an internal code)
 
 
 class Choice(Enum):
@@ -86,6 +94,7 @@ class IssueDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle(tr("Emissão da NFC-e"))
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setProperty(PASSTHROUGH, True)  # it captures scans itself (keyPressEvent)
         self.busy = True
         self.choice = Choice.NEXT_SALE
         self.report: IssueReport | None = None
@@ -258,13 +267,23 @@ class IssueDialog(QDialog):
             self.choice = Choice.RESEND
             self.accept()
         elif self.report.state is SaleState.AUTHORIZED:
-            spawn(self.reprint())
+            remember(self, spawn(self.reprint()))
 
     async def reprint(self) -> None:
         if self.report is None:
             return
         self.print_status.setText(tr("Reimprimindo…"))
-        report = await self._reprint(self.report.sale_id)
+        try:
+            report = await self._reprint(self.report.sale_id)
+        except PosappError as exc:
+            self.print_status.setText(tr("Falha na reimpressão: ") + exc.user_message)
+            set_role(self.print_status, "error")
+            return
+        except Exception:
+            log.exception("reprint from the outcome screen failed")
+            self.print_status.setText(tr("Falha na reimpressão (erro inesperado; detalhes no log)."))
+            set_role(self.print_status, "error")
+            return
         self._show_print(report)
         if report.receipt:
             self.preview.setVisible(True)
@@ -275,10 +294,12 @@ class IssueDialog(QDialog):
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
         now = time.monotonic()
+        if now - self._last_key > SCAN_GAP_S:
+            self._buffer = ""  # a pause: whatever came before was not one scan with this key
         if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-            if self._buffer:
-                self._scan_sink(self._buffer)
-                self._buffer = ""
+            code, self._buffer = self._buffer, ""
+            if sum(ch.isdigit() for ch in code) >= MIN_SCAN_DIGITS:
+                self._scan_sink(code)
             elif not self.busy:
                 self._primary()
             event.accept()
@@ -289,8 +310,6 @@ class IssueDialog(QDialog):
             return
         text = event.text()
         if text and text.isprintable():
-            if now - self._last_key > SCAN_GAP_S and self._buffer and not self.busy:
-                self._buffer = ""
             self._buffer += text
             self._last_key = now
             event.accept()
@@ -301,6 +320,10 @@ class IssueDialog(QDialog):
         if self.busy:
             return
         super().reject()
+
+    def done(self, result: int) -> None:
+        self._timer.stop()
+        super().done(result)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.busy:

@@ -2,7 +2,8 @@
 then the checkout window until it is closed.
 
 Start-up order: open ``store.sqlite3`` and the journal (off the GUI thread), recover
-interrupted issues (``PosService.start``), ask for the operator (or create the first
+interrupted issues (``PosService.start``, here and only here: a settings change later
+builds a new service but does not recover again), ask for the operator (or create the first
 manager), show the checkout. Shutdown reverses it: stop polls and scanners, close the
 service (issuers, printer spool) and the store.
 """
@@ -20,7 +21,7 @@ from posapp.ui.context import AppContext, ServiceFactory
 from posapp.ui.dialogs import FirstManagerDialog, LoginDialog
 from posapp.ui.main_window import MainWindow, demo_hint
 from posapp.ui.qt import QApplication, QDialog, QEventLoop, QIcon, known_binding_problem
-from posapp.ui.tasks import run_dialog
+from posapp.ui.tasks import dispose_when_idle, run_dialog
 
 log = logging.getLogger("posapp.ui")
 
@@ -56,12 +57,17 @@ async def login(ctx: AppContext) -> bool:
     """Ask who is at the counter; the first start creates the manager."""
     if not await ctx.store.run(ctx.operators.has_any):
         first = FirstManagerDialog(ctx.store, ctx.operators)
-        if await run_dialog(first) != QDialog.DialogCode.Accepted:
+        created = await run_dialog(first) == QDialog.DialogCode.Accepted
+        dispose_when_idle(first)
+        if not created:
             return False
     dialog = LoginDialog(ctx.store, ctx.operators, hint=demo_hint(ctx))
-    if await run_dialog(dialog) != QDialog.DialogCode.Accepted or dialog.operator is None:
+    accepted = await run_dialog(dialog) == QDialog.DialogCode.Accepted
+    operator = dialog.operator
+    dispose_when_idle(dialog)  # parentless: nothing else would ever delete it
+    if not accepted or operator is None:
         return False
-    ctx.operator = dialog.operator
+    ctx.operator = operator
     return True
 
 

@@ -2,17 +2,25 @@
 the function keys, and the flows they start (search, consumer, void, abort, cash, day
 close, payment and issue, settings, sales history).
 
-Every flow is a coroutine started from a key; dialogs are awaited with
-:func:`~posapp.ui.tasks.run_dialog` (never a nested ``exec()``), and the scan queue is
-held while one is open so a scan in the meantime is kept, not lost or typed into the
-dialog's field by the serial scanner.
+Every flow is a coroutine started from a key (:func:`checkout_flow`); dialogs are awaited
+with :func:`~posapp.ui.tasks.run_dialog` (never a nested ``exec()``). One flow at a time:
+the guard is taken *synchronously* when the key arrives, so a double press cannot open two
+dialogs or write two audit rows. A flow holds the scan queue from start to end and first
+waits for the scan being looked up (F10 right after a scan pays for that item too); scans
+meanwhile are kept, and a keyboard-wedge scan typed into a dialog's field is taken back
+out of it (:class:`~posapp.ui.scan_burst.ScanBurstFilter`) and queued instead. Whatever a
+flow raises, the till is unlocked again and the cashier reads a Portuguese message; the
+dialogs it opened are deleted once their own work is over.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
-from datetime import datetime, time, timedelta
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -20,6 +28,7 @@ from posapp.domain.errors import DomainError
 from posapp.domain.sale import Sale, describe_validation_error
 from posapp.domain.states import SaleState
 from posapp.errors import PosappError
+from posapp.journal.errors import UnknownSale
 from posapp.operators.accounts import Operator
 from posapp.operators.audit import Action
 from posapp.operators.cash import CashKind
@@ -28,12 +37,14 @@ from posapp.services.results import IssueReport
 from posapp.ui.checkout import CheckoutViewModel
 from posapp.ui.context import AppContext
 from posapp.ui.dialogs import CashMovementDialog, CustomerDialog, TextReportDialog, VoidLineDialog
-from posapp.ui.formatting import brl
+from posapp.ui.errors import UNEXPECTED
+from posapp.ui.formatting import brl, local_day_bounds
 from posapp.ui.history import HistoryDialog
 from posapp.ui.issue_dialog import Choice, IssueDialog
 from posapp.ui.payment_dialog import PaymentDialog
 from posapp.ui.qt import (
     QAbstractItemView,
+    QApplication,
     QCloseEvent,
     QDialog,
     QGridLayout,
@@ -54,13 +65,40 @@ from posapp.ui.qt import (
     tr,
 )
 from posapp.ui.report_print import text_report_escpos
+from posapp.ui.scan_burst import ScanBurstFilter
 from posapp.ui.scanner import SerialScanner
 from posapp.ui.search_dialog import SearchDialog
 from posapp.ui.status import StatusPanel
-from posapp.ui.tasks import async_slot, run_dialog, spawn
+from posapp.ui.tasks import dispose_when_idle, open_dialog, run_dialog, spawn
 from posapp.ui.widgets import ConfirmDialog, MessageDialog, PinDialog, key_button, set_role
 
 log = logging.getLogger("posapp.ui")
+
+UNEXPECTED_ISSUE = (
+    "Erro inesperado durante a emissão. A venda está guardada no registro fiscal e nada foi "
+    "perdido: confira a situação dela em Vendas (F12) antes de tentar de novo."
+)
+SALE_OPEN = "Finalize ou descarte a venda (F7) antes de {what}."
+
+FlowBody = Callable[["MainWindow"], Coroutine[Any, Any, None]]
+
+
+def checkout_flow(fn: FlowBody) -> Callable[..., asyncio.Task[None] | None]:
+    """A key's flow: refused at once while another runs (or the window is going away).
+
+    The check and the claim happen in the key's own call, before any coroutine starts;
+    qasync would otherwise start both coroutines of a double press before either ran.
+    Returns the flow's task, or ``None`` when it was refused.
+    """
+
+    @functools.wraps(fn)
+    def start(self: MainWindow, *_signal_args: object) -> asyncio.Task[None] | None:
+        if self.flow is not None or self.issuing or self._shut_down:
+            return None
+        return self._start_flow(fn.__name__, lambda: fn(self))
+
+    return start
+
 
 FUNCTION_KEYS = (
     ("F2", "Buscar"),
@@ -87,6 +125,9 @@ class MainWindow(QMainWindow):
         self.ctx = ctx
         self.vm = CheckoutViewModel(ctx, self)
         self.issuing = False
+        self.flow: str | None = None  # the name of the flow running, if any
+        self._flow_dialogs: list[QDialog] = []  # deleted when the flow ends
+        self._disposals: set[asyncio.Task[None]] = set()
         self.last_report: IssueReport | None = None
         self.scanner: SerialScanner | None = None
         self._closing = False
@@ -190,6 +231,8 @@ class MainWindow(QMainWindow):
 
         self.status = StatusPanel(ctx, self)
         self.setStatusBar(self.status)
+        self.scan_filter = ScanBurstFilter(self._scan_from_dialog, active=self._watch_bursts, parent=self)
+        self._filter_installed = False
 
         self.vm.totals_changed.connect(self._show_totals)
         self.vm.model.rowsInserted.connect(lambda _parent, _first, _last: self.table.scrollToBottom())
@@ -202,10 +245,15 @@ class MainWindow(QMainWindow):
     # -- life cycle ----------------------------------------------------------------------
 
     def start(self) -> None:
-        """After ``show()``: start the scan queue, status polls and the serial scanner."""
+        """After ``show()``: start the scan queue, status polls, the serial scanner, and the
+        application-wide scan-burst filter."""
         self.vm.start()
         self.status.start()
         self.start_scanner()
+        app = QApplication.instance()
+        if app is not None and not self._filter_installed:
+            app.installEventFilter(self.scan_filter)
+            self._filter_installed = True
         self.focus_code()
 
     def start_scanner(self) -> None:
@@ -213,12 +261,13 @@ class MainWindow(QMainWindow):
         if self.scanner is not None:
             scanner, self.scanner = self.scanner, None
             spawn(asyncio.to_thread(scanner.stop))
+        self.status.show_scanner(True, "")
         if port:
             self.scanner = SerialScanner(
                 port,
                 self.ctx.terminal.scanner_baudrate,
                 self.vm.scans.push,
-                on_error=lambda text: self.say(text, "warning"),
+                on_state=self.status.show_scanner,
             )
             self.scanner.start()
 
@@ -227,17 +276,33 @@ class MainWindow(QMainWindow):
         if self._shut_down:
             return
         self._shut_down = True
+        app = QApplication.instance()
+        if app is not None and self._filter_installed:
+            self._filter_installed = False
+            with contextlib.suppress(RuntimeError):  # deleted with the window: Qt removed it
+                app.removeEventFilter(self.scan_filter)
         await self.status.stop()
         await self.vm.stop()
         if self.scanner is not None:
             scanner, self.scanner = self.scanner, None
             await asyncio.to_thread(scanner.stop)
+        if self._disposals:  # a closed dialog's last request (history: check pending sales)
+            await asyncio.wait(set(self._disposals), timeout=10)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self.issuing:
-            self.say(tr("Aguarde o fim da emissão antes de fechar."), "warning")
-            event.ignore()
-            return
+        if not self._shut_down:
+            refusal = None
+            if self.issuing:
+                refusal = tr("Aguarde o fim da emissão antes de fechar.")
+            elif self.vm.cart.lines:
+                # Closing would drop the sale without the manager the abort key asks for.
+                refusal = tr(SALE_OPEN).format(what=tr("fechar"))
+            elif self.flow is not None:
+                refusal = tr("Feche a janela aberta antes de sair.")
+            if refusal is not None:
+                self.say(refusal, "warning")
+                event.ignore()
+                return
         super().closeEvent(event)
         if not self._closing:
             self._closing = True
@@ -272,10 +337,52 @@ class MainWindow(QMainWindow):
     def _show_customer(self, document: str) -> None:
         self.customer_label.setText(tr("Consumidor: ") + document if document else "")
 
+    # -- flows -----------------------------------------------------------------------------
+
+    def _start_flow(self, name: str, make: Callable[[], Coroutine[Any, Any, None]]) -> asyncio.Task[None]:
+        self.flow = name
+        self.vm.scans.hold()
+        return spawn(self._run_flow(name, make))
+
+    async def _run_flow(self, name: str, make: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        try:
+            await self.vm.scans.wait_settled()  # a scan made just before the key counts
+            await make()
+        except PosappError as exc:
+            log.warning("%s: %s", name, exc)
+            self.say(exc.user_message, "error")
+        except Exception:
+            log.exception("checkout flow %s failed", name)
+            self.say(tr(UNEXPECTED), "error")
+        finally:
+            dialogs, self._flow_dialogs = self._flow_dialogs, []
+            for dialog in dialogs:
+                self._dispose(dialog)
+            self.flow = None
+            self.vm.scans.release()
+            if not self._shut_down:
+                self.focus_code()
+
+    def _dispose(self, dialog: QDialog) -> None:
+        task = dispose_when_idle(dialog)
+        self._disposals.add(task)
+        task.add_done_callback(self._disposals.discard)
+
+    def _watch_bursts(self, widget: QWidget) -> bool:
+        """Scan bursts are taken out of dialogs opened over this checkout."""
+        window = widget.window()
+        return window is not self and isinstance(window, QDialog) and self.vm.scans.held
+
+    def _scan_from_dialog(self, code: str) -> None:
+        log.info("scan typed into a dialog queued for the checkout")
+        self.vm.scans.push(code)
+
     # -- helpers -------------------------------------------------------------------------
 
     async def dialog(self, dialog: QDialog) -> int:
-        """Run a dialog with the scan queue held; focus returns to the code field."""
+        """Run a dialog with the scan queue held; focus returns to the code field. The
+        dialog is deleted when the flow that opened it ends (read its results before)."""
+        self._flow_dialogs.append(dialog)
         self.vm.scans.hold()
         try:
             return await run_dialog(dialog)
@@ -312,36 +419,41 @@ class MainWindow(QMainWindow):
         if text.strip():
             self.vm.submit(text)
 
-    @async_slot
+    @checkout_flow
     async def on_search(self) -> None:
-        if self.issuing:
-            return
         dialog = SearchDialog(self.ctx.store, self.ctx.catalog, self, text=self.code.text())
         self.code.clear()
         if await self.dialog(dialog) == QDialog.DialogCode.Accepted and dialog.product is not None:
             self.vm.submit(dialog.product.code)
 
-    @async_slot
+    @checkout_flow
     async def on_customer(self) -> None:
-        if self.issuing:
-            return
         current = self.vm.cart.customer.document if self.vm.cart.customer else None
         dialog = CustomerDialog(current, self)
         if await self.dialog(dialog) == QDialog.DialogCode.Accepted:
             self.vm.set_customer(dialog.document)
 
-    @async_slot
+    @checkout_flow
     async def on_void_line(self) -> None:
         cart = self.vm.cart
-        if self.issuing or cart.is_empty:
+        if cart.is_empty:
             self.say(tr("Não há itens para cancelar."), "warning")
             return
         last = cart.last_active()
+        number = last.number if last else 1
+        hint = ""
         typed = self.code.text().strip()
-        dialog = VoidLineDialog(
-            int(typed) if typed.isdigit() else (last.number if last else 1), len(cart.lines), self
-        )
-        self.code.clear()
+        if typed:
+            # Only a plain number that names a line; a barcode left in the field is not one
+            # (int() of it would also accept "²" or "١٢" and overflow the spin box).
+            if typed.isascii() and typed.isdigit() and 1 <= int(typed) <= len(cart.lines):
+                number = int(typed)
+                self.code.clear()
+            else:
+                hint = tr(
+                    "'{typed}' não é um número de item (1 a {count}): sugerido o item {number}."
+                ).format(typed=typed[:20], count=len(cart.lines), number=f"{number:03d}")
+        dialog = VoidLineDialog(number, len(cart.lines), self, hint=hint)
         if await self.dialog(dialog) != QDialog.DialogCode.Accepted:
             return
         number = dialog.number.value()
@@ -353,10 +465,13 @@ class MainWindow(QMainWindow):
             return
         await self.vm.void_line(number, authorized_by=manager.login if manager.is_manager else None)
 
-    @async_slot
+    @checkout_flow
     async def on_abort(self) -> None:
         cart = self.vm.cart
-        if self.issuing or not cart.lines:
+        if not cart.lines:
+            return
+        if cart.rejected:
+            await self._discard_rejected()
             return
         confirm = ConfirmDialog(
             tr("Descartar venda"),
@@ -373,14 +488,37 @@ class MainWindow(QMainWindow):
             return
         await self.vm.abort(authorized_by=manager.login if manager.is_manager else None)
 
-    @async_slot
-    async def on_cash(self) -> None:
-        if self.issuing:
+    async def _discard_rejected(self) -> None:
+        """F7 on a sale the issuer rejected: it is in the fiscal journal, so discarding it
+        is a manager's decision whatever the terminal settings say, and the journal records
+        it (VOIDED: never sent again)."""
+        cart = self.vm.cart
+        confirm = ConfirmDialog(
+            tr("Descartar venda rejeitada"),
+            tr("Esta venda foi rejeitada e está no registro fiscal (")
+            + brl(cart.total)
+            + tr("). Descartá-la? Ela não será emitida nem reenviada."),
+            confirm=tr("Descartar"),
+            parent=self,
+        )
+        if await self.dialog(confirm) != QDialog.DialogCode.Accepted:
             return
+        manager = await self.require_manager(tr("Descartar a venda rejeitada: digite o PIN do gerente."))
+        if manager is None:
+            return
+        await self.vm.discard_rejected(authorized_by=manager.login)
+
+    @checkout_flow
+    async def on_cash(self) -> None:
         dialog = CashMovementDialog(self)
         if await self.dialog(dialog) != QDialog.DialogCode.Accepted or dialog.amount is None:
             return
-        kind = dialog.selected_kind
+        kind, amount, note, summary = (
+            dialog.selected_kind,
+            dialog.amount,
+            dialog.note.text(),
+            dialog.summary(),
+        )
         needs_manager = kind is not CashKind.OPENING_FLOAT and self.ctx.terminal.manager_for_cash
         manager = await self.require_manager(
             tr("Movimento de caixa (") + tr(kind.label) + tr("): digite o PIN do gerente."),
@@ -388,37 +526,28 @@ class MainWindow(QMainWindow):
         )
         if manager is None:
             return
-        try:
-            await self.ctx.store.run(
-                self.ctx.cash.record,
-                kind,
-                dialog.amount,
-                operator=self.ctx.operator_login or "?",
-                authorized_by=manager.login if manager.is_manager else None,
-                note=dialog.note.text(),
-            )
-        except PosappError as exc:
-            self.say(exc.user_message, "error")
-            return
-        self.say(tr("Registrado: ") + dialog.summary())
+        await self.ctx.store.run(
+            self.ctx.cash.record,
+            kind,
+            amount,
+            operator=self.ctx.operator_login or "?",
+            authorized_by=manager.login if manager.is_manager else None,
+            note=note,
+        )
+        self.say(tr("Registrado: ") + summary)
 
-    @async_slot
+    @checkout_flow
     async def on_day_close(self) -> None:
-        if self.issuing:
-            return
         manager = await self.require_manager(tr("Fechamento do dia: digite o PIN do gerente."))
         if manager is None:
             return
         ctx = self.ctx
-        start = datetime.combine(datetime.now().astimezone().date(), time(0, 0)).astimezone()
-        try:
-            sales = await ctx.service.list_sales(since=start, limit=100_000)
-            movements = await ctx.store.run(ctx.cash.movements, since=start, until=start + timedelta(days=1))
-        except PosappError as exc:
-            self.say(exc.user_message, "error")
-            return
+        today = ctx.service.now().astimezone().date()
+        start, end = local_day_bounds(today)
+        sales = await ctx.service.list_sales(since=start, until=end, limit=100_000)
+        movements = await ctx.store.run(ctx.cash.movements, since=start, until=end)
         report = build_day_close(
-            sales, movements, day=start.date(), generated_at=ctx.service.now(), operator=manager.login
+            sales, movements, day=today, generated_at=ctx.service.now(), operator=manager.login
         )
         columns = 48 if ctx.config.printer.paper_mm == 80 else 32
         lines = day_close_lines(report, columns=columns)
@@ -440,10 +569,8 @@ class MainWindow(QMainWindow):
                 tr("Fechamento impresso.") if result.ok else tr("Falha na impressão: ") + (result.error or "")
             )
 
-    @async_slot
+    @checkout_flow
     async def on_settings(self) -> None:
-        if self.issuing:
-            return
         manager = await self.require_manager(tr("Configurações: digite o PIN do gerente."))
         if manager is None:
             return
@@ -452,24 +579,31 @@ class MainWindow(QMainWindow):
         dialog = SettingsDialog(self.ctx, self)
         if await self.dialog(dialog) != QDialog.DialogCode.Accepted:
             return
-        try:
-            if dialog.new_config is not None and dialog.new_config != self.ctx.config:
-                await self.ctx.apply_config(dialog.new_config)
-            if dialog.new_terminal is not None and dialog.new_terminal != self.ctx.terminal:
-                await self.ctx.apply_terminal(dialog.new_terminal)
-                self.start_scanner()
-        except PosappError as exc:
-            self.say(exc.user_message, "error")
+        config, terminal = dialog.new_config, dialog.new_terminal
+        config_changed = config is not None and config != self.ctx.config
+        terminal_changed = terminal is not None and terminal != self.ctx.terminal
+        if not (config_changed or terminal_changed):
+            self.say(tr("Nenhuma configuração mudou."))
             return
-        self.status.start_drainer()
-        self.status.show_printer()
-        self.status.poll_health()
+        if config is not None and config_changed:
+            self.say(tr("Aplicando as configurações…"))
+            while self._disposals:  # a closed history may still be talking to the old service
+                await asyncio.wait(set(self._disposals))
+            await self.status.replace_service(config)
+            self.status.show_printer()
+            self.status.poll_health()
+        if terminal is not None and terminal_changed:
+            scanner_changed = (terminal.scanner_port, terminal.scanner_baudrate) != (
+                self.ctx.terminal.scanner_port,
+                self.ctx.terminal.scanner_baudrate,
+            )
+            await self.ctx.apply_terminal(terminal)
+            if scanner_changed:
+                self.start_scanner()
         self.say(tr("Configurações salvas."))
 
-    @async_slot
+    @checkout_flow
     async def on_history(self) -> None:
-        if self.issuing:
-            return
         manager = await self.require_manager(tr("Histórico de vendas: digite o PIN do gerente."))
         if manager is None:
             return
@@ -482,38 +616,44 @@ class MainWindow(QMainWindow):
         dialog = HistoryDialog(self.ctx, self)
         dialog.reload()
         self.history = dialog
-        await self.dialog(dialog)
-        self.history = None
+        try:
+            await self.dialog(dialog)
+        finally:
+            self.history = None
         self.status.poll_queue()
 
-    @async_slot
+    @checkout_flow
     async def on_switch_operator(self) -> None:
-        if self.issuing or self.vm.cart.lines:
-            self.say(tr("Finalize ou descarte a venda antes de trocar de operador."), "warning")
+        if self.vm.cart.lines:
+            self.say(tr(SALE_OPEN).format(what=tr("trocar de operador")), "warning")
             return
         from posapp.ui.dialogs import LoginDialog
 
-        await self.ctx.store.run(self.ctx.audit.record, Action.LOGOUT, operator=self.ctx.operator_login)
+        previous = self.ctx.operator_login
         dialog = LoginDialog(self.ctx.store, self.ctx.operators, hint=demo_hint(self.ctx), parent=self)
-        if await self.dialog(dialog) == QDialog.DialogCode.Accepted and dialog.operator is not None:
-            self.ctx.operator = dialog.operator
-            self.status.show_operator()
+        if await self.dialog(dialog) != QDialog.DialogCode.Accepted or dialog.operator is None:
+            return  # nobody else logged in: the previous operator is still at the till
+        new = dialog.operator
+        self.ctx.operator = new
+        self.status.show_operator()
+        if previous is not None and previous != new.login:
+            await self.ctx.store.run(
+                self.ctx.audit.record, Action.LOGOUT, operator=previous, detail=f"substituído por {new.login}"
+            )
 
     # -- payment and issue ----------------------------------------------------------------
 
-    @async_slot
+    @checkout_flow
     async def on_pay(self) -> None:
-        if self.issuing:
-            return
         cart = self.vm.cart
         if cart.is_empty:
             self.say(tr("Nenhum item na venda."), "warning")
             return
         dialog = PaymentDialog(cart.total, payments=cart.payments, parent=self)
-        if await self.dialog(dialog) != QDialog.DialogCode.Accepted:
-            cart.payments = tuple(dialog.payments)
-            return
+        accepted = await self.dialog(dialog) == QDialog.DialogCode.Accepted
         cart.payments = tuple(dialog.payments)
+        if not accepted:
+            return
         try:
             sale = cart.to_sale(cart.payments, operator=self.ctx.operator_login)
         except ValidationError as exc:
@@ -550,28 +690,46 @@ class MainWindow(QMainWindow):
             paper_mm=ctx.config.printer.paper_mm,
             parent=self,
         )
-        waiter = spawn(run_dialog(dialog))
+        self._flow_dialogs.append(dialog)
+        waiter = open_dialog(dialog)
         try:
             if resend:
                 report = await ctx.service.resend(sale.sale_id, sale)
             else:
                 report = await ctx.service.issue(sale)
-        except PosappError as exc:
+        except Exception as exc:
+            # Never leave the till behind a dialog that cannot be closed.
             dialog.busy = False
             dialog.reject()
             await waiter
-            await self.message_box(tr("Não foi possível emitir"), exc.user_message, "error")
+            if isinstance(exc, PosappError):
+                log.warning("issue of %s failed: %s", sale.sale_id, exc)
+                text = exc.user_message
+            else:
+                log.exception("issue of %s failed unexpectedly", sale.sale_id)
+                text = tr(UNEXPECTED_ISSUE)
+            where = await self._where_is(sale)
+            await self.message_box(
+                tr("Não foi possível emitir"), text + ("\n\n" + where if where else ""), "error"
+            )
             return None
         self.last_report = report
-        if report.printed is not None:
-            ctx.last_print_ok, ctx.last_print_error = report.printed, report.print_error
-            self.status.show_printer()
-        if resend:
-            await ctx.store.run(
-                ctx.audit.record, Action.RESEND, operator=ctx.operator_login, sale_id=sale.sale_id,
-                detail=report.state.value,
-            )  # fmt: skip
-        await dialog.show_report(report)
+        try:
+            if report.printed is not None:
+                ctx.last_print_ok, ctx.last_print_error = report.printed, report.print_error
+                self.status.show_printer()
+            if resend:
+                await ctx.store.run(
+                    ctx.audit.record, Action.RESEND, operator=ctx.operator_login, sale_id=sale.sale_id,
+                    detail=report.state.value,
+                )  # fmt: skip
+        except Exception:  # the sale is issued: the bookkeeping must not hide its outcome
+            log.exception("after issuing %s", sale.sale_id)
+        try:
+            await dialog.show_report(report)
+        except Exception:
+            log.exception("showing the outcome of %s failed", sale.sale_id)
+            dialog.busy = False  # Enter still closes it
         await waiter
         choice = dialog.choice
         if report.state is SaleState.REJECTED:
@@ -586,6 +744,33 @@ class MainWindow(QMainWindow):
         elif report.state is SaleState.IN_DOUBT:
             self.say(tr("Venda anterior em dúvida: um gerente deve conferir (F12)."), "warning")
         return choice
+
+    async def _where_is(self, sale: Sale) -> str:
+        """After an issue that raised: is the sale in the journal? The cart follows the
+        answer, so the sale is neither lost (still in the cart) nor issued twice (a sale the
+        journal holds leaves the cart; the queue or a manager finishes it)."""
+        try:
+            summary, _ = await self.ctx.service.get_sale(sale.sale_id)
+        except UnknownSale:
+            return tr("Nada foi registrado: a venda continua no caixa; tecle F10 para tentar de novo.")
+        except Exception:
+            log.exception("looking up %s after a failed issue", sale.sale_id)
+            return tr(
+                "A venda continua no caixa. Antes de repetir, confira se ela já aparece em Vendas (F12)."
+            )
+        if summary.state is SaleState.REJECTED:
+            self.vm.cart.rejected = True
+            return tr("A venda está registrada como rejeitada: corrija e tecle F10 para reenviar.")
+        if summary.state is SaleState.VOIDED:
+            self.vm.new_sale()
+            return tr("Esta venda foi descartada por um gerente: o caixa está livre.")
+        self.vm.new_sale()
+        self.status.poke_drainer()
+        return (
+            tr("A venda está no registro fiscal (")
+            + tr(summary.state.label)
+            + tr("): confira em Vendas (F12).")
+        )
 
     def _hold_scan(self, code: str, dialog: IssueDialog) -> None:
         self.vm.scans.push(code)

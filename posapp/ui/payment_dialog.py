@@ -4,7 +4,9 @@ Keys: F1 Dinheiro, F2 Crédito, F3 Débito, F4 PIX, F5 Vale-alimentação, F6 Va
 F7 Outros pick the method; the amount field starts with what is still owed; Enter adds
 the tender; with nothing owed, Enter (or F10) finishes. F8 removes the last tender.
 Change is computed only from cash: a card, PIX or voucher tender cannot exceed what is
-owed (the domain refuses it too), and the change is shown large.
+owed (the domain refuses it too), and the change is shown large. Cash far above what is
+owed (more than :data:`MAX_CASH_OVER` over) is refused too: that is a barcode or a slip of
+the finger in the amount field, not a banknote.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from posapp.ui.qt import (
     tr,
 )
 from posapp.ui.widgets import key_button, set_role
+
+MAX_CASH_OVER = Decimal("1000.00")  # no customer hands over R$ 1.000,00 more than owed
 
 METHOD_KEYS: tuple[tuple[str, PaymentMethod], ...] = (
     ("F1", PaymentMethod.DINHEIRO),
@@ -223,6 +227,15 @@ class PaymentDialog(QDialog):
             return None
         if remaining == 0:
             self._fail(tr("Nada mais a pagar: Enter finaliza."))
+            return None
+        if self.method is PaymentMethod.DINHEIRO and amount > remaining + MAX_CASH_OVER:
+            self._fail(
+                tr("Valor em dinheiro muito acima do que falta (")
+                + brl(remaining)
+                + tr("): confira o valor digitado (")
+                + brl(amount)
+                + ")."
+            )
             return None
         if self.method is not PaymentMethod.DINHEIRO and amount > remaining:
             self._fail(

@@ -39,6 +39,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QAbstractSpinBox,
     QApplication,
     QCheckBox,
     QComboBox,
@@ -71,6 +72,7 @@ from PySide6.QtWidgets import (
 
 __all__ = [
     "QAbstractItemView",
+    "QAbstractSpinBox",
     "QAbstractTableModel",
     "QAction",
     "QApplication",

@@ -54,16 +54,22 @@ class ScanQueue:
     """Codes in arrival order, handled one at a time while the gate is open.
 
     ``hold()``/``release()`` nest (a dialog over a dialog): the gate opens when the last
-    holder releases.
+    holder releases. The gate stops the codes pushed *after* the first ``hold()``; codes
+    already pushed are still handled, and a flow that reads the cart (pay, void, abort)
+    awaits :meth:`wait_settled` after holding: the item scanned just before F10 is in that
+    sale, not rung up into the next one once the payment is over.
     """
 
     def __init__(self, handler: Callable[[str], Awaitable[None]]) -> None:
         self._handler = handler
-        self._queue: asyncio.Queue[str] = asyncio.Queue()
+        self._queue: asyncio.Queue[tuple[int, str]] = asyncio.Queue()
         self._gate = asyncio.Event()
         self._gate.set()
         self._holds = 0
-        self._unhandled = 0
+        self._pushed = 0  # codes ever pushed (the next one's sequence number)
+        self._handled = 0  # codes ever handled, in order
+        self._barrier = 0  # codes numbered below this pass a closed gate
+        self._progress = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
         self._idle = asyncio.Event()
         self._idle.set()
@@ -81,19 +87,21 @@ class ScanQueue:
 
     def push(self, code: str) -> None:
         self._idle.clear()
-        self._unhandled += 1
-        self._queue.put_nowait(code)
+        self._queue.put_nowait((self._pushed, code))
+        self._pushed += 1
 
     @property
     def pending(self) -> int:
         """Codes pushed and not handled yet (waiting, or held at the gate)."""
-        return self._unhandled
+        return self._pushed - self._handled
 
     @property
     def held(self) -> bool:
         return self._holds > 0
 
     def hold(self) -> None:
+        if self._holds == 0:
+            self._barrier = self._pushed  # what was scanned before the hold still counts
         self._holds += 1
         self._gate.clear()
 
@@ -102,20 +110,29 @@ class ScanQueue:
         if self._holds == 0:
             self._gate.set()
 
+    async def wait_settled(self) -> None:
+        """Until every code pushed before the current hold was handled (at once when not
+        held). Only meaningful while the queue runs."""
+        async with self._progress:
+            await self._progress.wait_for(lambda: self._handled >= self._barrier or not self.held)
+
     async def wait_idle(self) -> None:
         """Until every pushed code was handled (tests and benchmarks)."""
         await self._idle.wait()
 
     async def _run(self) -> None:
         while True:
-            code = await self._queue.get()
-            await self._gate.wait()
+            number, code = await self._queue.get()
+            if number >= self._barrier:
+                await self._gate.wait()
             try:
                 await self._handler(code)
             except Exception as exc:  # a bug in one scan must not stop the scanner
                 log.exception("scan %r failed", code)
                 sys.excepthook(type(exc), exc, exc.__traceback__)
             finally:
-                self._unhandled -= 1
+                self._handled += 1
                 if self._queue.empty():
                     self._idle.set()
+            async with self._progress:
+                self._progress.notify_all()

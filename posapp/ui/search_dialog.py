@@ -6,8 +6,12 @@ the newest answer is shown, so typing fast never shows stale results nor freezes
 
 from __future__ import annotations
 
+import logging
+
 from posapp.catalog.products import Catalog, Product
 from posapp.catalog.storedb import StoreDB
+from posapp.errors import PosappError
+from posapp.ui.errors import UNEXPECTED
 from posapp.ui.formatting import price_text
 from posapp.ui.qt import (
     QDialog,
@@ -24,7 +28,9 @@ from posapp.ui.qt import (
     QWidget,
     tr,
 )
-from posapp.ui.tasks import spawn
+from posapp.ui.tasks import remember, spawn
+
+log = logging.getLogger("posapp.ui")
 
 DEBOUNCE_MS = 120
 
@@ -82,10 +88,18 @@ class SearchDialog(QDialog):
 
     def refresh(self) -> None:
         self._generation += 1
-        spawn(self._search(self._generation, self.query.text()))
+        remember(self, spawn(self._search(self._generation, self.query.text())))
 
     async def _search(self, generation: int, text: str) -> None:
-        products = await self._store.run(self._catalog.search, text, limit=200)
+        try:
+            products = await self._store.run(self._catalog.search, text, limit=200)
+        except PosappError as exc:
+            self._failed(generation, exc.user_message)
+            return
+        except Exception:
+            log.exception("product search failed")
+            self._failed(generation, tr(UNEXPECTED))
+            return
         if generation != self._generation:
             return  # a newer query is on its way
         self.results.clear()
@@ -106,6 +120,16 @@ class SearchDialog(QDialog):
         if self._pending_choice:
             self._pending_choice = False
             self._accept_current()
+
+    def _failed(self, generation: int, text: str) -> None:
+        """A search that failed answers with its reason (and an Enter waiting for it is
+        dropped: there is nothing to choose)."""
+        if generation != self._generation:
+            return
+        self.results.clear()
+        self.status.setText(text)
+        self._searched = generation
+        self._pending_choice = False
 
     @property
     def settled(self) -> bool:

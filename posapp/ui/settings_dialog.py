@@ -9,6 +9,7 @@ models (a bad value names its field and keeps the dialog open).
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from posapp.operators.accounts import Role
 from posapp.operators.audit import Action
 from posapp.services.factory import masked_token_from_env
 from posapp.ui.context import AppContext
+from posapp.ui.errors import UNEXPECTED
 from posapp.ui.qt import (
     QCheckBox,
     QComboBox,
@@ -42,6 +44,8 @@ from posapp.ui.qt import (
 from posapp.ui.tasks import async_slot
 from posapp.ui.terminal_settings import BAUD_RATES, TerminalSettings
 from posapp.ui.widgets import key_button, set_role
+
+log = logging.getLogger("posapp.ui")
 
 CODEPAGES = ("cp860", "cp850", "cp858", "cp437", "cp1252")
 
@@ -66,10 +70,17 @@ def _provider_line(provider: ProviderConfig) -> str:
 
 
 def _spin(parent: QWidget, low: int, high: int, value: int) -> QSpinBox:
+    """A spin box whose range always holds ``value``: a value from the file outside the
+    usual range must not be changed just by opening and saving the dialog."""
     box = QSpinBox(parent)
-    box.setRange(low, high)
+    box.setRange(min(low, value), max(high, value))
     box.setValue(value)
     return box
+
+
+def _seconds(box: QSpinBox, original: float) -> float:
+    """The spin box's whole seconds, or ``original`` (say 2.5) if the user left it alone."""
+    return original if box.value() == int(original) else float(box.value())
 
 
 class SettingsDialog(QDialog):
@@ -259,8 +270,8 @@ class SettingsDialog(QDialog):
             enabled=self.emites_enabled.isChecked(),
             host=self.emites_host.text().strip(),
             port=self.emites_port.value(),
-            connect_timeout_s=self.connect_timeout.value(),
-            response_timeout_s=self.response_timeout.value(),
+            connect_timeout_s=_seconds(self.connect_timeout, self.ctx.config.emites.connect_timeout_s),
+            response_timeout_s=_seconds(self.response_timeout, self.ctx.config.emites.response_timeout_s),
             text_policy=self.text_policy.currentData(),
         )
         base["printer"].update(
@@ -319,7 +330,11 @@ class SettingsDialog(QDialog):
         except Exception as exc:  # the printing package is optional at this point
             self.test_status.setText(tr("Página de teste indisponível: ") + str(exc))
             return
-        result = await self.ctx.service.print_bytes(data, kind="test")
+        try:
+            result = await self.ctx.service.print_bytes(data, kind="test")
+        except PosappError as exc:
+            self.test_status.setText(tr("Falha: ") + exc.user_message)
+            return
         self.ctx.last_print_ok, self.ctx.last_print_error = result.ok, result.error
         self.test_status.setText(tr("Teste enviado.") if result.ok else tr("Falha: ") + (result.error or ""))
 
@@ -338,19 +353,25 @@ class SettingsDialog(QDialog):
         ctx = self.ctx
         try:
             report = await ctx.store.run(import_csv, ctx.catalog, Path(text))
+            self.import_report.setPlainText("\n".join(report.lines()))
+            await ctx.store.run(
+                ctx.audit.record, Action.CATALOG_IMPORT, operator=ctx.operator_login, detail=report.summary()
+            )
         except PosappError as exc:
             self.import_report.setPlainText(exc.user_message)
-            return
+        except Exception:  # never leave "Importando…" on screen
+            log.exception("catalog import of %s failed", text)
+            self.import_report.setPlainText(tr(UNEXPECTED))
         finally:
             self.import_button.setEnabled(True)
-        self.import_report.setPlainText("\n".join(report.lines()))
-        await ctx.store.run(
-            ctx.audit.record, Action.CATALOG_IMPORT, operator=ctx.operator_login, detail=report.summary()
-        )
 
     @async_slot
     async def refresh_operators(self) -> None:
-        operators = await self.ctx.store.run(self.ctx.operators.accounts, include_inactive=True)
+        try:
+            operators = await self.ctx.store.run(self.ctx.operators.accounts, include_inactive=True)
+        except PosappError as exc:
+            self.operator_list.setPlainText(exc.user_message)
+            return
         self.operator_list.setPlainText(
             "\n".join(
                 f"{o.login:<16} {o.name:<30} {tr(o.role.label)}{'' if o.active else tr(' (inativo)')}"

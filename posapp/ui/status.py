@@ -1,11 +1,15 @@
 """The status bar: issuer state (online / contingency / offline), queued and in-doubt
-sales, printer state, operator and clock.
+sales, printer state, the serial scanner's state, operator and clock.
 
 Polls run as tasks on the loop (the service answers off the GUI thread); a poll never
 starts while the previous one is still running, so a hanging issuer cannot pile tasks
 up. The service's :class:`~posapp.services.drainer.QueueDrainer` runs here too: when
 sales wait in the queue and an issuer answers, they go out by themselves while the
 cashier keeps selling.
+
+A change of fiscal or printer settings swaps the service (:meth:`StatusPanel.replace_service`):
+the drainer stops first (its current round ends), polls pause, the new service is built off
+the GUI thread, the old one is closed, and the drainer starts again on the new one.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import contextlib
 import logging
 from datetime import datetime
 
+from posapp.config import Config
 from posapp.errors import PosappError
 from posapp.fiscal.port import Health
 from posapp.services.drainer import QueueDrainer
@@ -22,6 +27,7 @@ from posapp.services.results import DrainReport
 from posapp.ui.context import AppContext
 from posapp.ui.qt import QLabel, QStatusBar, QTimer, QWidget, repolish, tr
 from posapp.ui.tasks import spawn
+from posapp.ui.widgets import set_role
 
 log = logging.getLogger("posapp.ui")
 
@@ -56,18 +62,28 @@ class StatusPanel(QStatusBar):
         self.badge.setObjectName("statusBadge")
         self.queue_label = QLabel("", self)
         self.printer_label = QLabel("", self)
+        self.scanner_label = QLabel("", self)
         self.operator_label = QLabel("", self)
         self.clock_label = QLabel("", self)
-        for label in (self.queue_label, self.printer_label, self.operator_label, self.clock_label):
+        for label in (
+            self.queue_label,
+            self.printer_label,
+            self.scanner_label,
+            self.operator_label,
+            self.clock_label,
+        ):
             label.setContentsMargins(12, 0, 12, 0)
         self.addWidget(self.badge)
         self.addWidget(self.queue_label)
         self.addWidget(self.printer_label)
+        self.addWidget(self.scanner_label)
         self.addPermanentWidget(self.operator_label)
         self.addPermanentWidget(self.clock_label)
         self._health_task: asyncio.Task[None] | None = None
         self._queue_task: asyncio.Task[None] | None = None
         self.drainer: QueueDrainer | None = None
+        self._paused = False  # while the service is being replaced: no polls
+        self._poll_failing = False  # log an unexpected poll failure once, not every 5 s
         self._clock = QTimer(self)
         self._clock.setInterval(1000)
         self._clock.timeout.connect(self.tick_clock)
@@ -91,14 +107,33 @@ class StatusPanel(QStatusBar):
         self.poll_queue()
 
     def start_drainer(self) -> None:
-        """(Re)start the queue catch-up for the current service (it changes with settings)."""
+        """Start the queue catch-up on the current service (no-op if one runs)."""
         if self.drainer is not None:
-            old, self.drainer = self.drainer, None
-            spawn(old.stop())
+            return
         self.drainer = QueueDrainer(
             self.ctx.service, interval_s=self.ctx.terminal.drain_every_s, on_round=self._drained
         )
         self.drainer.start()
+
+    async def stop_drainer(self) -> None:
+        if self.drainer is not None:
+            drainer, self.drainer = self.drainer, None
+            await drainer.stop()
+
+    async def replace_service(self, config: Config) -> None:
+        """Swap the fiscal service for one built from ``config`` (see the module docstring).
+
+        Whatever happens, the drainer runs again afterwards, on the new service if it was
+        built, else on the old one (which is then still in place).
+        """
+        self._paused = True
+        try:
+            await self.stop_drainer()
+            await self._cancel_polls()
+            await self.ctx.apply_config(config)
+        finally:
+            self._paused = False
+            self.start_drainer()
 
     def poke_drainer(self) -> None:
         if self.drainer is not None:
@@ -114,9 +149,10 @@ class StatusPanel(QStatusBar):
         with contextlib.suppress(RuntimeError):  # the C++ timers may already be gone
             for timer in (self._clock, self._health, self._queue):
                 timer.stop()
-        if self.drainer is not None:
-            drainer, self.drainer = self.drainer, None
-            await drainer.stop()
+        await self.stop_drainer()
+        await self._cancel_polls()
+
+    async def _cancel_polls(self) -> None:
         for task in (self._health_task, self._queue_task):
             if task is not None and not task.done():
                 task.cancel()
@@ -147,6 +183,11 @@ class StatusPanel(QStatusBar):
             text = tr("Impressora: ") + (tr("OK") if self.ctx.last_print_ok else uri)
         self.printer_label.setText(text)
 
+    def show_scanner(self, connected: bool, text: str) -> None:
+        """The serial scanner's state (only its changes are reported)."""
+        self.scanner_label.setText(text)
+        set_role(self.scanner_label, None if connected else "warning")
+
     def show_queue(self) -> None:
         text = tr("Fila: ") + str(self.queued)
         if self.in_doubt:
@@ -162,27 +203,40 @@ class StatusPanel(QStatusBar):
     # -- polls -----------------------------------------------------------------------------
 
     def poll_health(self) -> None:
+        if self._paused:
+            return
         if self._health_task is None or self._health_task.done():
             self._health_task = spawn(self.refresh_health())
 
     def poll_queue(self) -> None:
+        if self._paused:
+            return
         if self._queue_task is None or self._queue_task.done():
             self._queue_task = spawn(self.refresh_queue())
+
+    def _poll_failed(self, what: str, exc: Exception) -> None:
+        """Known errors are logged as warnings; a bug once (with its traceback), not every poll."""
+        if isinstance(exc, PosappError):
+            log.warning("%s poll failed: %s", what, exc)
+        elif not self._poll_failing:
+            self._poll_failing = True
+            log.error("%s poll failed unexpectedly", what, exc_info=exc)
 
     async def refresh_health(self) -> None:
         try:
             health = await self.ctx.service.issuer_health()
-        except PosappError as exc:
-            log.warning("health poll failed: %s", exc)
+        except Exception as exc:
+            self._poll_failed("health", exc)
             health = {}
         self._set_badge(issuer_state(health))
 
     async def refresh_queue(self) -> None:
         try:
             status = await self.ctx.service.queue_status()
-        except PosappError as exc:
-            log.warning("queue poll failed: %s", exc)
+        except Exception as exc:
+            self._poll_failed("queue", exc)
             return
+        self._poll_failing = False
         self.queued, self.in_doubt = status.queued, status.in_doubt
         self.show_queue()
         if status.contingency_deadline_warning:

@@ -5,10 +5,12 @@ thread and stays open on a wrong one.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 
 from posapp.errors import PosappError
 from posapp.operators.accounts import Operator
+from posapp.ui.errors import UNEXPECTED
 from posapp.ui.qt import (
     QDialog,
     QHBoxLayout,
@@ -24,6 +26,8 @@ from posapp.ui.qt import (
     tr,
 )
 from posapp.ui.tasks import async_slot
+
+log = logging.getLogger("posapp.ui")
 
 
 def set_role(widget: QWidget, role: str | None) -> None:
@@ -162,6 +166,8 @@ class PinDialog(QDialog):
 
     @async_slot
     async def submit(self) -> None:
+        if not self.ok.isEnabled():  # the previous Enter's check is still running
+            return
         pin = self.pin.text()
         if not pin:
             self.error.setText(tr("Digite o PIN."))
@@ -173,6 +179,10 @@ class PinDialog(QDialog):
             self.error.setText(exc.user_message)
             self.pin.clear()
             self.pin.setFocus()
+            return
+        except Exception:
+            log.exception("PIN check failed")
+            self.error.setText(tr(UNEXPECTED))
             return
         finally:
             self.ok.setEnabled(True)

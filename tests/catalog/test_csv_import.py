@@ -116,3 +116,52 @@ def test_parse_price(text: str, value: str) -> None:
 def test_parse_price_refuses(text: str) -> None:
     with pytest.raises(ValueError):
         parse_price(text)
+
+
+def test_control_characters_are_refused_with_their_line(catalog: Catalog, tmp_path: Path) -> None:
+    path = tmp_path / "nul.csv"
+    path.write_text(
+        "code,description,ncm,price\n"
+        "A1,Arroz\x00Branco,10063021,1.00\n"
+        'A2,"Feijão\ncom quebra",07133319,2.00\n'
+        "A3\x07,Sino,07133319,2.00\n"
+        "A4,Bom,07133319,3.00\n",
+        encoding="utf-8",
+    )
+    report = import_csv(catalog, path)
+    assert (report.inserted, report.updated) == (1, 0), report.lines()
+    reasons = {r.line: r for r in report.rejected}
+    assert sorted(reasons) == [2, 4, 5]  # line_num is where the record ends (quoted break)
+    assert "description" in reasons[2].reason and "0x00" in reasons[2].reason
+    assert "0x0a" in reasons[4].reason
+    assert reasons[5].code == "A3?"  # shown without the control character
+    assert all("\x00" not in line and "\x07" not in line for line in report.lines())
+    assert catalog.get("A4").description == "Bom"
+
+
+def test_unparseable_csv_is_a_catalog_error_with_its_line(catalog: Catalog, tmp_path: Path) -> None:
+    import csv
+
+    path = tmp_path / "huge.csv"
+    field = "x" * (csv.field_size_limit() + 10)
+    path.write_text(f"code,description,ncm,price\nA1,Ok,10063021,1.00\nA2,{field},10063021,1.00\n")
+    with pytest.raises(CatalogFileError) as info:
+        import_csv(catalog, path)
+    assert "linha 3" in info.value.user_message
+    assert "Nada foi importado" in info.value.user_message
+    assert catalog.count() == 0  # all or nothing: the good line before it is not kept
+
+
+def test_database_refusal_is_a_catalog_error(catalog: Catalog, tmp_path: Path) -> None:
+    from posapp.catalog.errors import StoreUnavailable
+
+    with catalog.store.transaction() as conn:  # a real refusal from SQLite itself
+        conn.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON products BEGIN SELECT RAISE(ABORT, 'disk is full'); END"
+        )
+    path = tmp_path / "ok.csv"
+    path.write_text("code,description,ncm,price\nA1,Item,10063021,1.00\n", encoding="utf-8")
+    with pytest.raises(StoreUnavailable) as info:
+        import_csv(catalog, path)
+    assert "Nada foi importado" in info.value.user_message
+    assert catalog.count() == 0

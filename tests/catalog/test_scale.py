@@ -76,3 +76,10 @@ def test_quantity_reproduces_the_label_price(price: Decimal, unit_price: Decimal
 def test_quantity_for_price_refuses_zero_price() -> None:
     with pytest.raises(ValueError):
         quantity_for_price(Decimal("1.00"), Decimal("0"))
+
+
+def test_impossible_price_is_said_in_reais() -> None:
+    with pytest.raises(ValueError) as info:
+        quantity_for_price(Decimal("1234.57"), Decimal("99999.99"))
+    assert "R$ 1.234,57" in str(info.value) and "R$ 99.999,99" in str(info.value)
+    assert "1234.57" not in str(info.value)

@@ -6,12 +6,14 @@ window with the keyboard only (keys go to whatever widget has the focus).
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Coroutine, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QWidget
 
@@ -30,6 +32,29 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/gui/" in str(item.fspath).replace("\\", "/"):
             item.add_marker(pytest.mark.gui)
+
+
+@pytest.fixture(autouse=True)
+def no_hidden_ui_errors(request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """The screens recover from unexpected errors (log, message, unlocked till), which would
+    also hide bugs from the tests: an ERROR logged by ``posapp.ui`` fails the test unless it
+    asked for ``expected_ui_errors``."""
+    caplog.set_level(logging.WARNING, logger="posapp")
+    yield
+    if "expected_ui_errors" in request.fixturenames:
+        return
+    errors = [
+        f"{r.name}: {r.getMessage()}"
+        for r in caplog.get_records("call")
+        if r.name.startswith("posapp.ui") and r.levelno >= logging.ERROR
+    ]
+    assert not errors, errors
+
+
+@pytest.fixture
+def expected_ui_errors(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    """This test provokes errors on purpose; it inspects them through the returned caplog."""
+    return caplog
 
 
 @pytest.fixture
@@ -66,8 +91,11 @@ class Clock:
         self.offset += delta
 
 
-def service_factory(data_dir: Path, clock: Clock) -> Callable[[Config], PosService]:
-    """The production composition (journal, failover router, printer spool), with a clock."""
+def service_factory(
+    data_dir: Path, clock: Clock, service_class: type[PosService] = PosService
+) -> Callable[[Config], PosService]:
+    """The production composition (journal, failover router, printer spool), with a clock
+    (and, for tests that need one, a subclass that records or injects a bug)."""
 
     def build(config: Config) -> PosService:
         from posapp.fiscal.router import FailoverRouter
@@ -75,7 +103,7 @@ def service_factory(data_dir: Path, clock: Clock) -> Callable[[Config], PosServi
         from posapp.services.factory import build_backends, build_printer
 
         journal = Journal.in_dir(data_dir)
-        return PosService(
+        return service_class(
             config=config,
             journal=journal,
             router=FailoverRouter(build_backends(config)),
@@ -96,12 +124,17 @@ def make_ctx(tmp_path: Path, qtbot: Any, qloop: asyncio.AbstractEventLoop, clock
     """Build an AppContext on ``tmp_path`` (demo catalog and operators) for a config."""
     opened: list[AppContext] = []
 
-    def make(config: Config, *, login: str = "caixa") -> AppContext:
+    def make(
+        config: Config,
+        *,
+        login: str = "caixa",
+        factory: Callable[[Config], PosService] | None = None,
+    ) -> AppContext:
         prepare_demo_data(tmp_path)
         ctx = AppContext.open(
             config,
             tmp_path,
-            service_factory=service_factory(tmp_path, clock),
+            service_factory=factory or service_factory(tmp_path, clock),
             config_path=tmp_path / "posapp.toml",
         )
         opened.append(ctx)
@@ -132,12 +165,24 @@ def focused() -> QWidget:
 
 
 def press(qtbot: Any, key: Qt.Key, modifier: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier) -> None:
-    """One key, to whatever has the focus (the keyboard-only rule)."""
+    """One key, to whatever has the focus (the keyboard-only rule). On the checkout itself
+    it first waits for the previous flow to finish its last write, as a person would see the
+    screen settle: a key pressed meanwhile is refused on purpose (double-press guard)."""
+    window = focused().window()
+    if isinstance(window, MainWindow):
+        qtbot.waitUntil(lambda: window.flow is None)
     qtbot.keyClick(focused(), key, modifier)
 
 
 def type_text(qtbot: Any, text: str) -> None:
+    """Keys as fast as the test can send them (a scanner's speed)."""
     qtbot.keyClicks(focused(), text)
+
+
+def type_like_a_person(qtbot: Any, text: str, gap_ms: int = 90) -> None:
+    """Keys ``gap_ms`` apart: what a cashier typing a long number into a dialog does (a
+    fast burst of 8+ digits and Enter there is taken as a scan)."""
+    qtbot.keyClicks(focused(), text, Qt.KeyboardModifier.NoModifier, gap_ms)
 
 
 def scan(qtbot: Any, window: MainWindow, code: str) -> None:
@@ -162,11 +207,16 @@ def wait_dialog(qtbot: Any, kind: type[W], timeout: int = 10000) -> W:
     return dialog
 
 
+def alive(widget: QWidget) -> bool:
+    """The C++ side still exists (closed dialogs are deleted once their flow ends)."""
+    return bool(shiboken6.isValid(widget))
+
+
 def wait_closed(qtbot: Any, widget: QWidget, timeout: int = 10000) -> None:
-    """Until ``widget`` closed and the keyboard went somewhere else (the window under it,
-    or the next dialog)."""
-    qtbot.waitUntil(lambda: not widget.isVisible(), timeout=timeout)
-    if widget.parentWidget() is None:
+    """Until ``widget`` closed (or was already deleted) and the keyboard went somewhere
+    else (the window under it, or the next dialog)."""
+    qtbot.waitUntil(lambda: not alive(widget) or not widget.isVisible(), timeout=timeout)
+    if alive(widget) and widget.parentWidget() is None:
         return
 
     def focus_moved() -> bool:

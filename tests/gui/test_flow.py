@@ -37,6 +37,7 @@ from tests.gui.conftest import (
     run,
     scan,
     service_factory,
+    type_like_a_person,
     type_text,
     wait_closed,
     wait_dialog,
@@ -198,6 +199,8 @@ def test_sale_with_everything_then_cancel_with_manager_pin(qtbot, make_ctx, sim)
         entry = next(e for e in ctx.audit.entries() if e.action == Action.CANCEL_SALE)
         assert (entry.operator, entry.authorized_by, entry.sale_id) == ("caixa", "gerente", report.sale_id)
         assert "desistiu da compra" in entry.detail
+        refused = next(e for e in ctx.audit.entries() if e.action == Action.OVERRIDE_FAILED)
+        assert refused.operator == "caixa"  # the wrong PIN is counted against who asked
         press(qtbot, Qt.Key.Key_Escape)
         wait_closed(qtbot, history)
     finally:
@@ -254,7 +257,7 @@ def test_rejected_sale_is_fixed_and_resent_as_the_same_sale(qtbot, make_ctx, sim
         scan(qtbot, window, RICE)
         press(qtbot, Qt.Key.Key_F4)
         wait_dialog(qtbot, CustomerDialog)
-        type_text(qtbot, "52998224725")
+        type_like_a_person(qtbot, "52998224725")
         press(qtbot, Qt.Key.Key_Return)
         qtbot.waitUntil(lambda: window.vm.cart.customer is not None)
         sim.faults.reject_next = "237 - Rejeicao: CPF do destinatario invalido"
@@ -408,3 +411,44 @@ def run_task(coro):
     import asyncio
 
     return asyncio.ensure_future(coro)
+
+
+def test_a_rejected_sale_is_discarded_with_a_manager_pin(qtbot, make_ctx, sim) -> None:
+    from posapp.ui.widgets import ConfirmDialog
+
+    ctx = make_ctx(online(sim))
+    window = open_window(qtbot, ctx)
+    try:
+        scan(qtbot, window, BEER)
+        sim.faults.reject_next = "778 - Rejeicao: Informado NCM inexistente"
+        pay_cash(qtbot, "5")
+        issue = outcome(qtbot)
+        assert issue.report is not None and issue.report.state is SaleState.REJECTED
+        sale_id = issue.report.sale_id
+        press(qtbot, Qt.Key.Key_Return)  # back to the cart
+        wait_closed(qtbot, issue)
+        qtbot.waitUntil(lambda: window.flow is None and window.vm.cart.rejected)
+
+        press(qtbot, Qt.Key.Key_F7)
+        confirm = wait_dialog(qtbot, ConfirmDialog)
+        assert "rejeitada" in confirm.windowTitle()
+        press(qtbot, Qt.Key.Key_Return)
+        pin = wait_dialog(qtbot, PinDialog)  # always a manager: the sale is in the journal
+        type_text(qtbot, "1234")
+        press(qtbot, Qt.Key.Key_Return)
+        wait_closed(qtbot, pin)
+        qtbot.waitUntil(lambda: window.flow is None and not window.vm.cart.lines)
+        assert not window.vm.cart.rejected and window.vm.cart.sale_id != sale_id
+        assert "descartada" in window.message.text()
+        summary, _ = run(qtbot, ctx.service.get_sale(sale_id))
+        assert summary.state is SaleState.VOIDED
+        entry = ctx.audit.entries()[0]
+        assert (entry.action, entry.operator, entry.authorized_by, entry.sale_id) == (
+            Action.ABORT_SALE,
+            "caixa",
+            "gerente",
+            sale_id,
+        )
+        assert len(sim.notes) == 0  # nothing was issued
+    finally:
+        run(qtbot, window.shutdown())

@@ -225,7 +225,7 @@ def test_serial_scanner_reads_lines_from_a_real_tty(qtbot, qloop) -> None:
         os.close(slave)
 
 
-def test_spawned_task_errors_reach_the_excepthook(qtbot, qloop, monkeypatch) -> None:
+def test_spawned_task_errors_reach_the_excepthook(qtbot, qloop, monkeypatch, expected_ui_errors) -> None:
     import sys
 
     seen: list[BaseException] = []

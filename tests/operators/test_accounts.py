@@ -135,3 +135,72 @@ def test_audit_log_is_append_only(setup) -> None:
         conn.execute("UPDATE audit_log SET detail = 'x'")
     with pytest.raises(sqlite3.DatabaseError), store.transaction() as conn:
         conn.execute("DELETE FROM audit_log")
+
+
+def test_lockout_survives_a_restart(tmp_path: Path) -> None:
+    clock = Clock()
+    store = StoreDB(tmp_path / "store.sqlite3")
+    ops = Operators(store, AuditLog(store), clock=clock)
+    ops.create("caixa", "Caixa Um", Role.CASHIER, "0000")
+    for _ in range(MAX_FAILURES):
+        with pytest.raises(AuthenticationFailed):
+            ops.authenticate("caixa", "1111")
+    store.close()
+
+    store = StoreDB(tmp_path / "store.sqlite3")  # the app was closed and opened again
+    try:
+        ops = Operators(store, AuditLog(store), clock=clock)
+        with pytest.raises(TooManyAttempts):
+            ops.authenticate("caixa", "0000")
+        clock.now += timedelta(seconds=61)
+        assert ops.authenticate("caixa", "0000").login == "caixa"
+        assert ops.failures("login:caixa") == 0  # a success starts a fresh count
+    finally:
+        store.close()
+
+
+def test_override_failures_count_per_operator_and_persist(setup, tmp_path: Path) -> None:
+    ops, audit, clock, store = setup
+    ops.create("caixa2", "Caixa Dois", Role.CASHIER, "2222")
+    for _ in range(MAX_FAILURES):
+        with pytest.raises(AuthenticationFailed):
+            ops.check_manager_pin("9999", operator="caixa")
+    with pytest.raises(TooManyAttempts):
+        ops.check_manager_pin("1234", operator="caixa")  # even the right PIN waits
+    restarted = Operators(store, audit, clock=clock)
+    with pytest.raises(TooManyAttempts):
+        restarted.authorize_manager("1234", action=Action.VOID_LINE, operator="caixa")
+    # Another operator's requests are counted on their own.
+    assert restarted.check_manager_pin("1234", operator="caixa2").login == "gerente"
+    failed = [e for e in audit.entries() if e.action == Action.OVERRIDE_FAILED]
+    assert len(failed) == MAX_FAILURES and {e.operator for e in failed} == {"caixa"}
+
+
+def _median_seconds(call, repeat: int = 5) -> float:
+    import statistics
+    import time
+
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        with pytest.raises(AuthenticationFailed):
+            call()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def test_unknown_and_inactive_logins_cost_a_pin_check(setup) -> None:
+    """No timing oracle: refusing an unknown (or inactive) login takes a scrypt too."""
+    ops, _, clock, _ = setup
+    ops.create("inativo", "Inativo", Role.CASHIER, "5555")
+    ops.set_active("inativo", False)
+    known = _median_seconds(lambda: ops.authenticate("caixa", "1111"))
+    clock.now += timedelta(minutes=5)  # no lockout in the way
+    unknown = _median_seconds(lambda: ops.authenticate("ninguem", "1111"))
+    clock.now += timedelta(minutes=5)
+    inactive = _median_seconds(lambda: ops.authenticate("inativo", "5555"))
+    # Without the dummy check an unknown login answers in well under a millisecond while a
+    # scrypt takes tens; a third of the known-login time leaves room for a noisy machine.
+    assert known > 0.005
+    assert unknown > known / 3, (known, unknown)
+    assert inactive > known / 3, (known, inactive)

@@ -58,6 +58,7 @@ def test_movements_are_recorded_with_their_audit(book) -> None:
     entries = audit.entries()
     assert [e.action for e in entries] == ["suprimento", "sangria", "opening_float"]
     assert entries[1].authorized_by == "gerente" and "cofre" in entries[1].detail
+    assert entries[1].detail.startswith("R$ 50,00")  # money said the Brazilian way
 
 
 @pytest.mark.parametrize("amount", [Decimal("0"), Decimal("-1"), Decimal("1.001"), Decimal("NaN")])

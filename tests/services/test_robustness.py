@@ -20,6 +20,11 @@ from posapp.services.factory import build_service
 from posapp.services.pos import PosService, _already_cancelled
 from tests.conftest import sale_mapping
 from tests.support.emites_thread import EmitesInThread
+from tests.support.service import wait_until
+
+
+async def _async_true(value: bool) -> bool:
+    return value
 
 
 @pytest.fixture
@@ -117,3 +122,30 @@ def test_sefaz_saying_already_cancelled_is_read_as_cancelled() -> None:
     assert _already_cancelled(("573 - Rejeição: Duplicidade de evento",))
     assert _already_cancelled(("218 - Rejeição: NF-e já está cancelada na base de dados da SEFAZ",))
     assert not _already_cancelled(("501 - Rejeição: Prazo de Cancelamento Superior ao Previsto",))
+
+
+def test_stopping_the_drainer_lets_the_sale_in_flight_finish(tmp_path, emites) -> None:
+    from posapp.services.drainer import QueueDrainer
+
+    async def scenario() -> None:
+        pos = service(tmp_path, emites)
+        await pos.start()
+        emites.stop()
+        sales = [Sale.from_mapping(sale_mapping()) for _ in range(5)]
+        for sale in sales:
+            assert (await pos.issue(sale, print_receipt=False)).state is SaleState.QUEUED
+        emites.start()
+        pos.router.breaker("emites").reset()
+        emites.faults.delay_s = 0.3  # each note takes a while: the stop lands mid-send
+        drainer = QueueDrainer(pos, interval_s=0.05)
+        drainer.start()
+        await wait_until(lambda: _async_true(creates(emites) > 0))
+        await drainer.stop()
+        states = [await pos.state_of(s.sale_id) for s in sales]
+        # Nothing was cut off in the middle: each sale is authorized or still safely queued.
+        assert set(states) <= {SaleState.AUTHORIZED, SaleState.QUEUED}
+        assert states.count(SaleState.AUTHORIZED) == creates(emites) >= 1
+        assert SaleState.QUEUED in states  # it did stop early
+        await pos.aclose()
+
+    asyncio.run(scenario())
