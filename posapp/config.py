@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from posapp.errors import PosappError
 
@@ -73,10 +73,24 @@ class PrinterConfig(_Section):
     paper_mm: Literal[58, 80] = 80
     mode: Literal["native", "raster"] = "native"
     codepage: str = "cp860"
-    codepage_table: int | None = None  # ESC t n override for clone firmwares
+    codepage_table: int | None = Field(default=None, ge=0, le=255)  # ESC t n override for clone firmwares
     native_qr: bool = True  # False: print the QR code as a raster image
     open_drawer_on_cash: bool = True
     cut: bool = True
+
+    @field_validator("codepage")
+    @classmethod
+    def _known_codepage(cls, value: str) -> str:
+        # A page the printer module cannot write would fail every receipt after the sale
+        # is authorized; refuse it when the configuration is loaded instead.
+        from posapp.printing.codepages import normalise_codepage_name
+        from posapp.printing.errors import DocumentError
+
+        try:
+            normalise_codepage_name(value)
+        except DocumentError as exc:
+            raise ValueError(exc.user_message) from None
+        return value
 
 
 class ProviderConfig(_Section):

@@ -104,6 +104,11 @@ MIGRATIONS: tuple[str, ...] = (
         UNIQUE (backend, serie, sale_id)
     );
     ALTER TABLE sales ADD COLUMN pinned_backend TEXT;
+    INSERT OR IGNORE INTO number_reservations (backend, serie, numero, sale_id, reserved_at)
+        SELECT backend, json_extract(meta, '$.serie'), json_extract(meta, '$.numero'), sale_id, created_at
+        FROM attempts
+        WHERE kind = 'issue' AND json_extract(meta, '$.numero') IS NOT NULL
+        ORDER BY attempt_id DESC;
     """,
 )
 

@@ -139,6 +139,10 @@ class Journal:
             )
         for number in range(version, SCHEMA_VERSION):
             self._db.execute("BEGIN IMMEDIATE")
+            # Another process may have migrated while we waited for the write lock.
+            if int(self._db.execute("PRAGMA user_version").fetchone()[0]) > number:
+                self._db.execute("COMMIT")
+                continue
             try:
                 for statement in _split_sql(MIGRATIONS[number]):
                     self._db.execute(statement)
@@ -199,11 +203,18 @@ class Journal:
             raise UnknownSale(f"no sale {sale_id}", user_message=f"Venda {sale_id} não encontrada.")
         return SaleState(row["state"])
 
-    def _expect(self, db: sqlite3.Connection, sale_id: str, state: SaleState, attempt_id: int | None) -> None:
+    def _expect(
+        self,
+        db: sqlite3.Connection,
+        sale_id: str,
+        state: SaleState | frozenset[SaleState],
+        attempt_id: int | None,
+    ) -> None:
         row = db.execute("SELECT state, attempt_id FROM sales WHERE sale_id = ?", (sale_id,)).fetchone()
         if row is None:
             raise UnknownSale(f"no sale {sale_id}", user_message=f"Venda {sale_id} não encontrada.")
-        if row["state"] != state or (attempt_id is not None and row["attempt_id"] != attempt_id):
+        states = state if isinstance(state, frozenset) else frozenset({state})
+        if row["state"] not in states or (attempt_id is not None and row["attempt_id"] != attempt_id):
             raise StaleState(
                 f"sale {sale_id} is {row['state']} on attempt {row['attempt_id']}, "
                 f"expected {state} on {attempt_id}",
@@ -361,6 +372,7 @@ class Journal:
     def requeue(self, sale: Sale, at: datetime, reason: str) -> None:
         """Store a corrected REJECTED sale and queue it, when no issuer could take it now."""
         with self._tx() as db:
+            self._expect(db, sale.sale_id, frozenset({SaleState.REJECTED, SaleState.QUEUED}), None)
             self._update_sale_body(db, sale)
             if self._state_of(db, sale.sale_id) is SaleState.QUEUED:
                 self._event(db, sale.sale_id, at, "corrected", None, None, {"reason": reason})
@@ -420,7 +432,8 @@ class Journal:
         detail: Mapping[str, Any] | None = None,
         *,
         attempt: tuple[int, str, str | None] | None = None,
-        expect: SaleState | None = None,
+        expect: SaleState | frozenset[SaleState] | None = None,
+        expect_attempt: int | None = None,
         **fields: Any,
     ) -> SaleState:
         """Move a sale (checked against the table) and optionally close an attempt, atomically.
@@ -430,9 +443,14 @@ class Journal:
         is raised and nothing changes, so a stale writer cannot undo a newer decision."""
         with self._tx() as db:
             if expect is not None:
-                self._expect(db, sale_id, expect, attempt[0] if attempt is not None else None)
+                self._expect(db, sale_id, expect, _attempt_to_expect(attempt, expect_attempt))
             if attempt is not None:
                 self._finish_attempt(db, attempt[0], attempt[1], attempt[2], at)
+            current = self._state_of(db, sale_id)
+            if current is new and expect is not None:
+                # Already there (start-up recovery got to it first): record, do not move.
+                self._event(db, sale_id, at, kind, None, None, detail)
+                return current
             return self._move(db, sale_id, new, at, kind, detail, **fields)
 
     def record_authorized(
@@ -443,13 +461,14 @@ class Journal:
         *,
         attempt: tuple[int, str, str | None] | None,
         kind: str = "authorized",
-        expect: SaleState | None = None,
+        expect: SaleState | frozenset[SaleState] | None = None,
+        expect_attempt: int | None = None,
     ) -> None:
         """AUTHORIZED with its note and documents, in one transaction (``expect``: as in
         :meth:`transition`)."""
         with self._tx() as db:
             if expect is not None:
-                self._expect(db, sale_id, expect, attempt[0] if attempt is not None else None)
+                self._expect(db, sale_id, expect, _attempt_to_expect(attempt, expect_attempt))
             if attempt is not None:
                 self._finish_attempt(db, attempt[0], attempt[1], attempt[2], at)
             self._move(
@@ -674,6 +693,12 @@ class Journal:
             )
             for r in rows
         ]
+
+
+def _attempt_to_expect(attempt: tuple[int, str, str | None] | None, expect_attempt: int | None) -> int | None:
+    if expect_attempt is not None:
+        return expect_attempt
+    return attempt[0] if attempt is not None else None
 
 
 def _had_cash(sale: Sale) -> bool:

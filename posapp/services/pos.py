@@ -32,7 +32,7 @@ from posapp.domain.documents import parse_chave
 from posapp.domain.errors import DomainError, InvalidSale
 from posapp.domain.sale import Sale
 from posapp.domain.states import SaleState
-from posapp.errors import PosappError
+from posapp.fiscal.errors import FiscalError
 from posapp.fiscal.port import (
     AuthorizedNote,
     CancelOutcome,
@@ -47,6 +47,7 @@ from posapp.fiscal.port import (
 from posapp.journal.lockfile import ProcessLock
 from posapp.journal.store import Journal, SaleRow
 from posapp.protocol.errors import LocalProtocolError
+from posapp.protocol.text import clean_text
 from posapp.services.crashpoints import crash_point
 from posapp.services.errors import NothingToDo, ServiceError
 from posapp.services.ports import CancelledMark, IssuerRouter, PrintResult, ReceiptPrinter
@@ -63,6 +64,10 @@ log = logging.getLogger("posapp.services")
 
 P = ParamSpec("P")
 T = TypeVar("T")
+
+# A send's answer is recorded if the sale is still on that attempt: ISSUING, or IN_DOUBT if
+# another process's start-up recovery guessed first (the real answer beats the guess).
+_SENDING = frozenset({SaleState.ISSUING, SaleState.IN_DOUBT})
 
 _MESSAGES = {
     SaleState.AUTHORIZED: "NFC-e autorizada.",
@@ -120,15 +125,23 @@ class PosService:
     def cancel_deadline(self, authorized_at: datetime) -> datetime:
         return self.policy.deadline(authorized_at)
 
-    async def start(self) -> list[str]:
-        """Start-up recovery: sales left ISSUING by a crash become IN_DOUBT.
+    async def start(self, *, recover: bool = True) -> list[str]:
+        """Join the data folder and, when alone there, run start-up recovery: sales left
+        ISSUING by a crash become IN_DOUBT.
 
-        Only the process holding the data folder's lock recovers: if another posapp (the
-        till's GUI) is running, its ISSUING sales are in flight, not interrupted."""
-        if not await self._db(self._owner_lock.try_acquire):
-            log.info("another posapp process owns %s; no start-up recovery here", self.journal.path.parent)
+        Every started service holds the folder's shared lock; recovery needs the exclusive
+        one, so a sale another live process (the till's GUI) is sending is never touched.
+        ``recover=False`` joins without recovering (a service rebuilt inside a running app)."""
+        if not recover:
+            await self._db(self._owner_lock.share)
             return []
-        moved = await self._db(self.journal.recover_interrupted, self.now())
+        if not await self._db(self._owner_lock.acquire):
+            log.info("another posapp process is using %s; no start-up recovery", self.journal.path.parent)
+            return []
+        try:
+            moved = await self._db(self.journal.recover_interrupted, self.now())
+        finally:
+            await self._db(self._owner_lock.downgrade)
         for sale_id in moved:
             log.warning("sale %s was being issued when the app stopped; now IN_DOUBT", sale_id)
         return moved
@@ -148,6 +161,14 @@ class PosService:
         not be sent again. Nothing is sent now either. (A client-numbered issuer's number
         used by a rejected note must still be *inutilizado* at the issuer's portal.)"""
         row = await self._db(self.journal.get_sale, sale_id)
+        if row.pinned_backend is not None:
+            raise NothingToDo(
+                f"sale {sale_id} is pinned to {row.pinned_backend}",
+                user_message=(
+                    f"Esta venda já chegou uma vez ao emissor '{row.pinned_backend}', que ainda pode "
+                    "autorizá-la: ela não pode ser descartada; será reenviada a ele quando voltar."
+                ),
+            )
         if row.state not in (SaleState.QUEUED, SaleState.REJECTED):
             raise NothingToDo(
                 f"sale {sale_id} is {row.state}; only queued or rejected sales are voided",
@@ -162,6 +183,7 @@ class PosService:
             self.now(),
             "voided",
             {"operator": operator, "reason": reason},
+            expect=row.state,
             last_error=None,
         )
         return IssueReport(
@@ -182,9 +204,13 @@ class PosService:
         return await self._maybe_print(report, print_receipt)
 
     async def resend(
-        self, sale_id: str, sale: Sale | None = None, *, print_receipt: bool = True
+        self, sale_id: str, sale: Sale | None = None, *, print_receipt: bool = True, at_counter: bool = False
     ) -> IssueReport:
-        """Send again a QUEUED sale, or a REJECTED one (optionally corrected)."""
+        """Send again a QUEUED sale, or a REJECTED one (optionally corrected).
+
+        ``at_counter``: the customer is still there (the cashier fixed a rejected sale), so
+        the receipt is printed as a sale's first one, cash drawer included; otherwise (a
+        manager issuing a queued sale later) it prints without kicking the drawer."""
         async with self._issue_lock:
             # Checked under the lock: a drain and a manager's resend cannot both pass it.
             row = await self._db(self.journal.get_sale, sale_id)
@@ -203,7 +229,7 @@ class PosService:
                 pinned=row.pinned_backend,
                 store_if_unsent=row.state is SaleState.REJECTED or sale is not None,
             )
-        return await self._maybe_print(report, print_receipt)
+        return await self._maybe_print(report, print_receipt, kind="danfe" if at_counter else "late_issue")
 
     def _candidates(self, pinned: str | None) -> list[FiscalBackend]:
         """Issuers to try, in order. A pinned sale (its request reached that issuer once and
@@ -221,7 +247,7 @@ class PosService:
         for backend in self._candidates(pinned):
             try:
                 prepared, reserved = await self._prepare(backend, sale)
-            except (DomainError, LocalProtocolError) as exc:
+            except (DomainError, LocalProtocolError, FiscalError) as exc:
                 if not stored:  # a new sale the first issuer cannot take: bad input, nothing stored
                     raise InvalidSale(str(exc), user_message=exc.user_message) from exc
                 # A stored sale (drain, resend) must not block the queue: try the next issuer.
@@ -233,8 +259,10 @@ class PosService:
             )
             stored = True
             crash_point("after_journal")
+            raw_answer: str | None = None
             try:
                 result = await backend.send_issue(prepared)
+                raw_answer = result.raw_response
                 crash_point("after_answer")
                 self.router.record(backend.name, result.outcome, retry_after_s=result.retry_after_s)
                 if result.outcome is not Outcome.NOT_SENT:
@@ -250,13 +278,13 @@ class PosService:
                     "not_sent",
                     {"backend": backend.name, "detail": last_detail},
                     attempt=(attempt_id, result.outcome.value, result.raw_response),
-                    expect=SaleState.ISSUING,
+                    expect=_SENDING,
                     last_error=last_detail,
                 )
             except BaseException as exc:
                 # Anything unexpected after the request may have left (a bug, a decoding
                 # error, the task cancelled, the journal full): never leave it ISSUING.
-                await asyncio.shield(self._abandon_attempt(sale.sale_id, attempt_id, exc))
+                await asyncio.shield(self._abandon_attempt(sale.sale_id, attempt_id, exc, raw_answer))
                 raise
         if not stored:
             await self._db(self.journal.queue_new_sale, sale, self.now(), last_detail)
@@ -272,7 +300,11 @@ class PosService:
             message=_MESSAGES[SaleState.QUEUED],
         )
 
-    async def _abandon_attempt(self, sale_id: str, attempt_id: int, exc: BaseException) -> None:
+    async def _abandon_attempt(
+        self, sale_id: str, attempt_id: int, exc: BaseException, raw_answer: str | None
+    ) -> None:
+        """Never leave a sale ISSUING after a failure; keep the issuer's answer if one came
+        (an authorized note whose recording failed can be rebuilt from it)."""
         detail = f"falha inesperada após o envio: {type(exc).__name__}"
         try:
             await self._db(
@@ -282,8 +314,8 @@ class PosService:
                 self.now(),
                 "in_doubt",
                 {"detail": detail, "error": repr(exc)[:500]},
-                attempt=(attempt_id, "error", None),
-                expect=SaleState.ISSUING,
+                attempt=(attempt_id, "error", raw_answer),
+                expect=_SENDING,
                 last_error=detail,
             )
             log.error("sale %s is IN_DOUBT after %r", sale_id, exc)
@@ -314,7 +346,7 @@ class PosService:
         if result.outcome is Outcome.AUTHORIZED and result.note is not None:
             note = result.note
             await self._db(
-                self.journal.record_authorized, sale_id, note, now, attempt=attempt, expect=SaleState.ISSUING
+                self.journal.record_authorized, sale_id, note, now, attempt=attempt, expect=_SENDING
             )
             if self.policy.clock_behind(note.authorized_at, now):
                 log.warning("local clock is behind the authorization time of %s", note.chave)
@@ -329,7 +361,7 @@ class PosService:
                 "rejected",
                 {"backend": result.backend, "errors": list(errors)},
                 attempt=attempt,
-                expect=SaleState.ISSUING,
+                expect=_SENDING,
                 last_error="; ".join(errors),
                 pinned_backend=None,
             )
@@ -349,7 +381,7 @@ class PosService:
             "in_doubt",
             {"backend": result.backend, "detail": detail},
             attempt=attempt,
-            expect=SaleState.ISSUING,
+            expect=_SENDING,
             last_error=detail,
         )
         return IssueReport(
@@ -378,11 +410,13 @@ class PosService:
             + (" Emitida em contingência: será transmitida à SEFAZ." if note.contingency else ""),
         )
 
-    async def _maybe_print(self, report: IssueReport, print_receipt: bool) -> IssueReport:
+    async def _maybe_print(
+        self, report: IssueReport, print_receipt: bool, kind: str = "danfe"
+    ) -> IssueReport:
         if not print_receipt or report.state is not SaleState.AUTHORIZED or self.printer is None:
             return report
         crash_point("before_print")
-        result = await self._print_sale(report.sale_id)
+        result = await self._print_sale(report.sale_id, kind=kind)
         return _with_print(report, result)
 
     async def _print_sale(self, sale_id: str, kind: str = "danfe") -> PrintResult:
@@ -442,8 +476,10 @@ class PosService:
     async def cancel(self, sale_id: str, motivo: str, *, operator: str | None = None) -> CancelReport:
         """Cancel an authorized note inside the window. The window and the *motivo* are
         checked here, before anything is stored or sent (raises ``CancelRefused``).
-        One cancel at a time: the state is read under the lock, so two clicks send one."""
-        motivo = check_motivo(motivo)
+        One cancel at a time: the state is read under the lock, so two clicks send one.
+        The *motivo* is checked as it will travel (after the issuer's text policy folds or
+        drops what ISO-8859-1 cannot carry), so an issuer never refuses it after the fact."""
+        motivo = check_motivo(clean_text(motivo, self.config.emites.text_policy))
         async with self._cancel_lock:
             return await self._cancel(sale_id, motivo, operator)
 
@@ -475,7 +511,22 @@ class PosService:
             await self._db(
                 self.journal.add_event, sale_id, self.now(), "cancel_requested", {"operator": operator}
             )
-        result = await backend.cancel(target, motivo)
+        try:
+            result = await backend.cancel(target, motivo)
+        except (DomainError, FiscalError) as exc:
+            # The adapter refused before sending (its own validation): nothing left.
+            await self._db(
+                self.journal.transition,
+                sale_id,
+                SaleState.AUTHORIZED,
+                self.now(),
+                "cancel_not_sent",
+                {"errors": [exc.user_message]},
+                attempt=(attempt_id, CancelOutcome.NOT_SENT.value, None),
+                expect=SaleState.CANCELLING,
+                last_error=exc.user_message,
+            )
+            raise
         self.router.record(backend.name, result.outcome, retry_after_s=result.retry_after_s)
         now = self.now()
         attempt = (attempt_id, result.outcome.value, result.raw_response)
@@ -563,11 +614,12 @@ class PosService:
                 report = await self.resend(row.sale_id, print_receipt=False)
             except NothingToDo:
                 continue  # someone else (a manager, another round) took it meanwhile
-            except PosappError as exc:
-                log.error("drain: sale %s skipped: %s", row.sale_id, exc)
+            except Exception:
+                # One sale's trouble (even a bug) is logged and skipped, never the whole queue.
+                log.exception("drain: sale %s skipped", row.sale_id)
                 continue
             counts[report.state] = counts.get(report.state, 0) + 1
-            if report.state is SaleState.QUEUED and row.pinned_backend is None:
+            if report.state is SaleState.QUEUED and not self.router.ordered_for_issue():
                 break  # nothing reachable: the rest waits for the next round
         remaining = await self._db(self.journal.count_by_state)
         return DrainReport(
@@ -581,10 +633,11 @@ class PosService:
     async def reconcile(self) -> list[IssueReport]:
         """Ask the issuer that got each IN_DOUBT request what became of it.
 
-        Each sale is reconciled under the issue lock and written with a compare-and-set
-        (still IN_DOUBT, still on that attempt), so it cannot race a resend or a second
-        reconcile. An issuer that is gone from the configuration, or a query that fails,
-        leaves that sale IN_DOUBT and goes on with the next."""
+        The query runs without the issue lock (a slow provider must not hold up the
+        checkout); the answer is written with a compare-and-set (still IN_DOUBT, still on
+        that attempt), so it cannot race a resend or a second reconcile. An issuer that is
+        gone from the configuration, or a query that fails, leaves that sale IN_DOUBT and
+        goes on with the next."""
         rows = await self._db(
             self.journal.list_sales, states=[SaleState.IN_DOUBT], limit=10_000, oldest_first=True
         )
@@ -594,10 +647,9 @@ class PosService:
                 reports.append(self._summary_report(row))
                 continue
             try:
-                async with self._issue_lock:
-                    reports.append(await self._reconcile_one(row.sale_id))
-            except PosappError as exc:
-                log.error("reconcile: sale %s left in doubt: %s", row.sale_id, exc)
+                reports.append(await self._reconcile_one(row.sale_id))
+            except Exception:
+                log.exception("reconcile: sale %s left in doubt", row.sale_id)
                 reports.append(self._summary_report(row))
         return reports
 
@@ -624,6 +676,7 @@ class PosService:
                 attempt=attempt,
                 kind="reconciled_authorized",
                 expect=SaleState.IN_DOUBT,
+                expect_attempt=row.attempt_id,
             )
             return self._report_authorized(row.sale_id, result.backend, result.note)
         if result.outcome is Outcome.REJECTED:
@@ -636,6 +689,7 @@ class PosService:
                 {"errors": list(result.errors)},
                 attempt=attempt,
                 expect=SaleState.IN_DOUBT,
+                expect_attempt=row.attempt_id,
                 last_error="; ".join(result.errors),
             )
             return IssueReport(
@@ -658,6 +712,7 @@ class PosService:
                 {"backend": result.backend},
                 attempt=attempt,
                 expect=SaleState.IN_DOUBT,
+                expect_attempt=row.attempt_id,
                 last_error=None,
                 pinned_backend=row.backend,
             )
@@ -688,7 +743,12 @@ class PosService:
                 now,
                 "resolved_not_issued",
                 {"operator": operator},
+                expect=SaleState.IN_DOUBT,
+                expect_attempt=row.attempt_id,
                 last_error=None,
+                # The request did reach that issuer once (it may still transmit a note it
+                # kept, e.g. in its offline contingency): resend only there.
+                pinned_backend=row.backend,
             )
             return IssueReport(sale_id, SaleState.QUEUED, row.backend, message=_MESSAGES[SaleState.QUEUED])
         chave = parse_chave(issued_chave)
@@ -710,6 +770,7 @@ class PosService:
             attempt=None,
             kind="resolved_authorized",
             expect=SaleState.IN_DOUBT,
+            expect_attempt=row.attempt_id,
         )
         await self._db(self.journal.add_event, sale_id, now, "resolved_by", {"operator": operator})
         return self._report_authorized(sale_id, row.backend, note)

@@ -47,14 +47,12 @@ class SpoolReceiptPrinter:
         kind: str = "danfe",
     ) -> PrintResult:
         mark = CancelMark(cancelled.protocolo, cancelled.cancelled_at) if cancelled else None
-        # The drawer opens for a cash sale's first print only, not on reprints.
-        config = (
-            self._config
-            if kind == "danfe"
-            else self._config.model_copy(update={"open_drawer_on_cash": False})
-        )
-        options = ReceiptOptions.from_config(config, cancelled=mark, had_cash=had_cash)
+        # The drawer opens for a cash sale's first print at the counter only: not on
+        # reprints, nor when a queued sale is issued later by the drainer or a manager.
+        drawer = kind == "danfe"
+        config = self._config if drawer else self._config.model_copy(update={"open_drawer_on_cash": False})
         try:
+            options = ReceiptOptions.from_config(config, cancelled=mark, had_cash=had_cash)
             data, outcome = await print_danfe(
                 self._spool,
                 printer_uri=self.uri,
@@ -67,10 +65,20 @@ class SpoolReceiptPrinter:
         except DocumentError as exc:
             log.error("cannot render the DANFE of %s: %s", sale_id, exc)
             return PrintResult(False, exc.user_message, None)
+        except Exception as exc:
+            # Never let the printer change what the cashier is told about the sale.
+            log.exception("printing the DANFE of %s failed", sale_id)
+            return PrintResult(
+                False, f"Falha na impressão ({type(exc).__name__}); a venda continua válida.", None
+            )
         return PrintResult(outcome.ok, None if outcome.ok else outcome.user_message, data)
 
     async def print_bytes(self, data: bytes, *, kind: str, sale_id: str | None = None) -> PrintResult:
-        outcome = await self._spool.submit(PrintJob(self.uri, data, kind=kind, sale_id=sale_id))
+        try:
+            outcome = await self._spool.submit(PrintJob(self.uri, data, kind=kind, sale_id=sale_id))
+        except Exception as exc:
+            log.exception("printing %s failed", kind)
+            return PrintResult(False, f"Falha na impressão ({type(exc).__name__}).", None)
         return PrintResult(outcome.ok, None if outcome.ok else outcome.user_message, data)
 
     async def aclose(self) -> None:

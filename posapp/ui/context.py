@@ -102,10 +102,13 @@ class AppContext:
 
         The caller stops whatever uses the service in the background first (the drainer).
         Building opens SQLite and may read the OS keyring, so it runs off the GUI thread;
-        the new service is *not* started (start-up recovery is once per process); the old
-        one is closed after the swap. If building or saving fails, nothing changed.
+        the new service joins the data folder's lock *without* recovering (start-up recovery
+        is once per process) before the old one lets go of it, so another process never
+        sees the folder free while this till is sending. If building or saving fails,
+        nothing changed.
         """
         new = await asyncio.to_thread(self.service_factory, config)
+        await new.start(recover=False)
         if self.config_path is not None:
             try:
                 await asyncio.to_thread(save_config, config, self.config_path)

@@ -694,7 +694,7 @@ class MainWindow(QMainWindow):
         waiter = open_dialog(dialog)
         try:
             if resend:
-                report = await ctx.service.resend(sale.sale_id, sale)
+                report = await ctx.service.resend(sale.sale_id, sale, at_counter=True)
             else:
                 report = await ctx.service.issue(sale)
         except Exception as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -146,6 +147,108 @@ def test_stopping_the_drainer_lets_the_sale_in_flight_finish(tmp_path, emites) -
         assert set(states) <= {SaleState.AUTHORIZED, SaleState.QUEUED}
         assert states.count(SaleState.AUTHORIZED) == creates(emites) >= 1
         assert SaleState.QUEUED in states  # it did stop early
+        await pos.aclose()
+
+    asyncio.run(scenario())
+
+
+def test_an_unknown_code_page_is_refused_when_the_configuration_loads(tmp_path: Path) -> None:
+    from posapp.config import ConfigError, load_config
+
+    path = tmp_path / "posapp.toml"
+    path.write_text('[printer]\ncodepage = "cp852"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert "cp852" in info.value.user_message and "cp860" in info.value.user_message
+    path.write_text('[printer]\ncodepage = "PC858"\ncodepage_table = 19\n', encoding="utf-8")
+    assert load_config(path).printer.codepage == "PC858"
+
+
+def test_a_queued_cash_sale_issued_later_does_not_kick_the_drawer(tmp_path, emites) -> None:
+    from posapp.printing import decode_escpos
+
+    async def scenario() -> tuple[bytes, bytes]:
+        config = Config.model_validate(
+            {
+                "emites": {"port": emites.port, "connect_timeout_s": 1},
+                "printer": {"uri": f"file:{tmp_path / 'out'}"},
+            }
+        )
+        pos = build_service(config, tmp_path / "data")
+        await pos.start()
+        emites.stop()
+        later, counter = Sale.from_mapping(sale_mapping()), Sale.from_mapping(sale_mapping())
+        for sale in (later, counter):
+            assert (await pos.issue(sale)).state is SaleState.QUEUED  # cash sales, nothing printed yet
+        emites.start()
+        pos.router.breaker("emites").reset()
+        by_manager = await pos.resend(later.sale_id)  # from the history, hours later
+        at_counter = await pos.resend(counter.sale_id, at_counter=True)  # the customer is there
+        await pos.aclose()
+        assert by_manager.printed and at_counter.printed
+        assert by_manager.receipt is not None and at_counter.receipt is not None
+        return by_manager.receipt, at_counter.receipt
+
+    late, counter = asyncio.run(scenario())
+    assert decode_escpos(late).drawer_pulses == []
+    assert len(decode_escpos(counter).drawer_pulses) == 1
+
+
+def test_the_receipt_printer_reports_instead_of_raising(tmp_path) -> None:
+    from posapp.config import PrinterConfig
+    from posapp.services.receipt_printer import SpoolReceiptPrinter
+
+    async def scenario() -> None:
+        journal = Journal.in_dir(tmp_path)
+        printer = SpoolReceiptPrinter(PrinterConfig(uri=f"file:{tmp_path / 'out'}"), journal)
+        await printer.aclose()  # a closed spool refuses jobs: the caller still gets a result
+        result = await printer.print_bytes(b"\x1b@hello", kind="report")
+        assert result.ok is False and result.error
+        nothing = await printer.print_danfe("s1", xml=None, pdf=None, had_cash=False)
+        assert nothing.ok is False and nothing.error
+        journal.close()
+
+    asyncio.run(scenario())
+
+
+def test_an_answer_beats_another_process_recovery_guess(tmp_path: Path) -> None:
+    from posapp.fiscal.port import AuthorizedNote
+    from posapp.services.pos import _SENDING
+
+    journal = Journal.in_dir(tmp_path)
+    sale = Sale.from_mapping(sale_mapping())
+    prepared = PreparedIssue("emites", sale.sale_id, b"frame")
+    now = datetime.now(UTC)
+    attempt_id = journal.begin_issue(sale, prepared, now, new_sale=True)
+    journal.recover_interrupted(now)  # a process that thought this one was dead
+    note = AuthorizedNote("53261122769530000131650010000000011956318890", 1, 1, now, "1", b"<x/>")
+    journal.record_authorized(
+        sale.sale_id, note, now, attempt=(attempt_id, "authorized", "{}"), expect=_SENDING
+    )
+    row = journal.get_sale(sale.sale_id)
+    assert (row.state, row.chave) == (SaleState.AUTHORIZED, note.chave)
+    journal.close()
+
+
+def test_a_queued_sale_no_issuer_can_prepare_does_not_block_the_queue(tmp_path, emites) -> None:
+    async def scenario() -> None:
+        pos = service(tmp_path, emites)
+        await pos.start()
+        for _ in range(3):  # Emites' circuit is open: sales are queued without being prepared
+            pos.router.record("emites", Outcome.IN_DOUBT)
+        bad_items = [dict(item) for item in sale_mapping()["items"]]
+        bad_items[1]["description"] = "\u200b"  # invisible: the Latin-1 policy leaves nothing
+        bad = Sale.from_mapping(sale_mapping(items=bad_items))
+        good = Sale.from_mapping(sale_mapping())
+        for sale in (bad, good):
+            assert (await pos.issue(sale, print_receipt=False)).state is SaleState.QUEUED
+        pos.router.breaker("emites").reset()
+        for _ in range(2):  # every round, the good sale behind the bad one goes through
+            await pos.drain()
+        assert (await pos.state_of(good.sale_id)) is SaleState.AUTHORIZED
+        assert (await pos.state_of(bad.sale_id)) is SaleState.QUEUED
+        summary, _ = await pos.get_sale(bad.sale_id)
+        assert summary.last_error  # visible to the manager
         await pos.aclose()
 
     asyncio.run(scenario())
