@@ -524,6 +524,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"erro: {exc.user_message}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except PosappError as exc:
+        # A known failure outside a sale's outcome (journal unreadable, lock file, printer
+        # setup): say what to do, without a traceback. The log has the details.
+        log.error("%s", exc)
+        print(f"erro: {exc.user_message}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

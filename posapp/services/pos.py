@@ -153,7 +153,8 @@ class PosService:
             await self.printer.aclose()
         # Waiting for the journal thread (an fsync may be in flight) must not block the loop.
         await asyncio.to_thread(self._db_thread.shutdown, wait=True)
-        self.journal.close()
+        # Closing the last connection checkpoints the WAL (an fsync): not on the loop.
+        await asyncio.to_thread(self.journal.close)
         self._owner_lock.release()
 
     async def void(self, sale_id: str, *, operator: str, reason: str) -> IssueReport:
