@@ -39,7 +39,13 @@ PYEOF
 # Qt's xcb platform plugin links two X libraries that a minimal system lacks; they must be
 # present here to be bundled, or the GUI would not start on a till without them.
 XCB_PACKAGES=(libxcb-icccm4 libxcb-keysyms1)
-if ! ldconfig -p | grep -q 'libxcb-icccm.so.4' || ! ldconfig -p | grep -q 'libxcb-keysyms.so.1'; then
+# The cache goes to a file first: `ldconfig -p | grep -q` lets grep exit at the first hit,
+# ldconfig then dies of SIGPIPE and pipefail reports the library as missing.
+LDCACHE="$(mktemp)"
+trap 'rm -f "$LDCACHE"' EXIT
+LDCONFIG="$(command -v ldconfig || echo /sbin/ldconfig)"  # not on a normal user's PATH on Debian
+"$LDCONFIG" -p >"$LDCACHE" 2>/dev/null || true
+if ! grep -q 'libxcb-icccm.so.4' "$LDCACHE" || ! grep -q 'libxcb-keysyms.so.1' "$LDCACHE"; then
     if [[ "$(id -u)" -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
         echo "==> installing ${XCB_PACKAGES[*]} (bundled with Qt's xcb plugin)"
         apt-get install -y -qq --no-install-recommends "${XCB_PACKAGES[@]}" >/dev/null \

@@ -68,10 +68,15 @@ _LOWER_HEX = re.compile(r"[0-9a-f-]+")
 
 # --- what a person's document looks like -------------------------------------------------
 
-# CPF: 11 digits, bare or as 000.000.000-00; CNPJ: 14 digits, bare or as 00.000.000/0000-00.
-# Digits glued to other digits are not matched, so a 44-digit chave stays whole.
-_CPF = re.compile(r"(?<!\d)(\d{3})(\.?)(\d{3})(\.?)(\d{3})(-?)(\d{2})(?!\d)")
-_CNPJ = re.compile(r"(?<!\d)(\d{2})(\.?)(\d{3})(\.?)(\d{3})(/?)(\d{4})(-?)(\d{2})(?!\d)")
+# CPF: 11 digits, bare or grouped 3-3-3-2 with a space, dot or dash (or nothing) between any
+# two groups (000.000.000-00, 000 000 000 00, 000-000-000.00); CNPJ: 14 digits, bare or
+# as 00.000.000/0000-00. Digits glued to other digits are not matched, so a 44-digit chave
+# stays whole; a percent-escape right before the number (``%22`` in URL-encoded JSON:
+# ``%22cpf%22%3A%2252998224725%22``) ends in a hex digit but is not part of it.
+_START = r"(?:(?<!\d)|(?<=%[0-9A-Fa-f]{2}))"
+_SEP = r"([ .\-]?)"
+_CPF = re.compile(_START + rf"(\d{{3}}){_SEP}(\d{{3}}){_SEP}(\d{{3}}){_SEP}(\d{{2}})(?!\d)")
+_CNPJ = re.compile(_START + r"(\d{2})(\.?)(\d{3})(\.?)(\d{3})(/?)(\d{4})(-?)(\d{2})(?!\d)")
 
 
 def _mask_opaque(match: re.Match[str]) -> str:

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Install (or remove) posapp on a Linux till, from the extracted bundle folder.
 #
-#   sudo ./install.sh [--user NAME] [--prefix /opt/posapp] [--no-udev] [--no-groups]
-#   sudo ./install.sh --uninstall [--prefix /opt/posapp]
+#   sudo ./install.sh [--user NAME] [--prefix /opt/posapp] [--no-udev] [--no-groups] [--force]
+#   sudo ./install.sh --uninstall [--prefix /opt/posapp] [--force]
 #
 # What it does, in order:
 #   1. copies this folder to PREFIX (default /opt/posapp), replacing an older version in
@@ -13,8 +13,12 @@
 #
 # POSAPP_INSTALL_ROOT=/some/dir stages everything under that directory instead of / and
 # skips the commands that change the running system (udevadm, usermod): used to test
-# this script and to build distribution packages. Messages are in Portuguese: the store
+# this script and to build distribution packages (set POSAPP_INSTALL_CHECK_RUNNING=1 to keep
+# the "is posapp running?" check there too). Messages are in Portuguese: the store
 # technician reads them.
+#
+# It refuses to replace or remove posapp while it runs (a sale may be mid-issue; the old
+# binary's files vanish under it) unless --force is given.
 set -euo pipefail
 
 SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -24,13 +28,14 @@ TARGET_USER="${SUDO_USER:-}"
 DO_UDEV=1
 DO_GROUPS=1
 UNINSTALL=0
+FORCE=0
 
 say() { printf '%s\n' "$*"; }
 warn() { printf 'AVISO: %s\n' "$*" >&2; }
 die() { printf 'ERRO: %s\n' "$*" >&2; exit 1; }
 
 usage() {
-    sed -n '2,6p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,5p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 while [[ $# -gt 0 ]]; do
@@ -40,6 +45,7 @@ while [[ $# -gt 0 ]]; do
         --no-udev) DO_UDEV=0; shift ;;
         --no-groups) DO_GROUPS=0; shift ;;
         --uninstall) UNINSTALL=1; shift ;;
+        --force) FORCE=1; shift ;;
         -h|--help) usage; exit 0 ;;
         *) die "opção desconhecida: $1 (use --help)" ;;
     esac
@@ -70,6 +76,15 @@ reload_udev() {
     fi
 }
 
+# Never swap files under a running posapp: it may be in the middle of issuing a sale.
+if [[ -z "$STAGE" || "${POSAPP_INSTALL_CHECK_RUNNING:-0}" == 1 ]] && pgrep -x posapp >/dev/null 2>&1; then
+    if [[ "$FORCE" -eq 1 ]]; then
+        warn "o posapp está aberto; continuando por causa de --force. Feche e abra de novo depois."
+    else
+        die "o posapp está aberto. Feche o posapp em todos os caixas desta máquina (termine a venda em andamento) e rode de novo; use --force só se ele estiver travado."
+    fi
+fi
+
 if [[ "$UNINSTALL" -eq 1 ]]; then
     say "Removendo o posapp de $PREFIX ..."
     rm -rf "$DEST" "$DEST.new" "$DEST.old"
@@ -85,10 +100,6 @@ fi
 
 [[ -x "$SRC/posapp" && -d "$SRC/_internal" ]] || die "rode este script de dentro da pasta do posapp extraída."
 VERSION="$(cat "$SRC/VERSION" 2>/dev/null || echo '?')"
-
-if [[ -z "$STAGE" ]] && pgrep -x posapp >/dev/null 2>&1; then
-    warn "o posapp está aberto. Ele continua funcionando, mas feche e abra de novo para usar a versão $VERSION."
-fi
 
 # 1. files: copy next to the target, then swap in one rename so a failed copy leaves the old version.
 say "Instalando posapp $VERSION em $PREFIX ..."
@@ -122,6 +133,11 @@ if [[ "$DO_UDEV" -eq 1 ]]; then
     install -D -m 0644 "$SRC/share/60-posapp-printers.rules" "$UDEV_RULE"
     reload_udev
     say "Regra udev das impressoras instalada (${UDEV_RULE#"$STAGE"})."
+fi
+# brltty (Braille displays) claims CH340/CP210x USB-serial adapters, the chips of many cheap
+# serial receipt printers: /dev/ttyUSB0 appears and vanishes a second later.
+if command -v brltty >/dev/null 2>&1; then
+    warn "o brltty (leitor de Braille) está instalado e captura adaptadores USB-serial CH340/CP210x: uma impressora serial USB pode sumir de /dev/ttyUSB*. Se não usa display Braille: sudo apt remove brltty"
 fi
 
 # 4. groups for the cashier's user.

@@ -7,7 +7,7 @@ import email.utils
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 import httpx
@@ -21,6 +21,19 @@ HTTP_TIMEOUT_CAP_S = 10.0  # a provider's timeout_s is for issuing; the doctor n
 
 
 # --- Emites-Client ---------------------------------------------------------------------------
+
+
+def check_some_issuer(emites: EmitesConfig, providers: Iterable[ProviderConfig]) -> CheckResult | None:
+    """FAIL when nothing at all can issue: Emites disabled and no provider enabled. Every
+    sale would then wait in the queue forever, yet each check alone looks fine."""
+    if emites.enabled or any(provider.enabled for provider in providers):
+        return None
+    return fail(
+        "Emissor de NFC-e",
+        "Nenhum emissor ativo: o Emites-Client está desativado e nenhum provedor online está ativado; "
+        "nenhuma venda seria emitida.",
+        "Ative [emites] (enabled = true) ou um provedor em [[providers]] na configuração.",
+    )
 
 
 def check_emites(emites: EmitesConfig) -> CheckResult:

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import unquote
 
 from posapp.config import PrinterConfig
 from posapp.doctor.result import CheckResult, Level, fail, ok, warn
@@ -43,12 +44,27 @@ def _run_with_timeout(fn: Callable[[], T], timeout_s: float) -> T:
     return box["value"]  # type: ignore[no-any-return]
 
 
+def _local_path(uri: str) -> Path | None:
+    """The path a ``serial:``/``file:`` URI names, read the way the printing package reads
+    it (``file://``, percent-escapes, ``~``); ``None`` for other links."""
+    scheme, _, rest = uri.strip().partition(":")
+    scheme = scheme.lower()
+    if scheme == "serial":
+        return Path(rest.split("?", 1)[0])
+    if scheme == "file":
+        target = rest.removeprefix("//")
+        head, sep, query = target.partition("?")
+        if sep and all(part.split("=", 1)[0] == "write_timeout" for part in query.split("&") if part):
+            target = head
+        return Path(os.path.expanduser(unquote(target)))
+    return None
+
+
 def _device_permission(uri: str) -> CheckResult | None:
     """For ``serial:``/``file:`` device nodes: does it exist, may this user open it?"""
-    scheme, _, rest = uri.partition(":")
-    if scheme not in ("serial", "file"):
+    path = _local_path(uri)
+    if path is None:
         return None
-    path = Path(rest.split("?", 1)[0])
     title = "Impressora"
     is_device = str(path).startswith("/dev/")
     if not is_device:
@@ -113,6 +129,34 @@ def _status_verdict(status: Any) -> tuple[Level, str]:
     return Level.OK, message or "pronta"
 
 
+def _silent_verdict(uri: str, connection: Any, status: Any) -> CheckResult | None:
+    """A TCP or serial printer should answer ``DLE EOT``; when it stays silent the spool
+    marks every receipt "não confirmado", so say it here first. Serial silence is a FAIL
+    (wrong baud rate, or a cable without RX: nothing proves bytes arrive); on a network
+    some print servers never answer, so it is a WARN there. Links that cannot answer at
+    all (file, USB, spoolers) are judged by :func:`_status_verdict`."""
+    if not getattr(connection, "answers_status", False):
+        return None
+    if getattr(status, "online", None) is not None or getattr(status, "paper", "unknown") != "unknown":
+        return None
+    title = "Impressora"
+    if uri.strip().lower().startswith("serial:"):
+        return fail(
+            title,
+            f"{uri}: a impressora não respondeu ao pedido de status; "
+            "as impressões vão aparecer como não confirmadas.",
+            "Confira a velocidade (baudrate) igual à da impressora, o controle de fluxo e se o cabo "
+            "tem o fio de recepção (RX); imprima a página de autoteste da impressora para ver a velocidade.",
+        )
+    return warn(
+        title,
+        f"{uri}: conectada, mas a impressora não respondeu ao pedido de status; "
+        "as impressões vão aparecer como não confirmadas.",
+        "Confira se o endereço é a própria impressora (não um servidor de impressão) e se o status "
+        "em tempo real (DLE EOT) está ativado na configuração dela.",
+    )
+
+
 def check_printer(printer: PrinterConfig, *, test_page: bool = False) -> list[CheckResult]:
     """Connection and status through ``posapp.printing``; a test page when asked."""
     title = "Impressora"
@@ -133,6 +177,10 @@ def check_printer(printer: PrinterConfig, *, test_page: bool = False) -> list[Ch
                 "Atualize o posapp; enquanto isso, imprima um cupom de teste pela tela de vendas.",
             )
         ]
+    path = _local_path(uri)
+    if path is not None and not test_page and not path.exists():
+        # Opening it would create the file: a check must leave the machine as it found it.
+        return [ok(title, f"{uri}: o arquivo {path} será criado na primeira impressão.")]
     try:
         connection = _run_with_timeout(lambda: open_connection(uri), PRINTER_TIMEOUT_S)
     except Exception as exc:
@@ -156,9 +204,13 @@ def check_printer(printer: PrinterConfig, *, test_page: bool = False) -> list[Ch
                 )
             )
             return results
-        level, text = _status_verdict(status)
-        action = "" if level is Level.OK else "Confira papel, tampa e luzes de erro da impressora."
-        results.append(CheckResult(title, level, f"{uri}: {text}.", action))
+        silent = _silent_verdict(uri, connection, status)
+        if silent is not None:
+            results.append(silent)
+        else:
+            level, text = _status_verdict(status)
+            action = "" if level is Level.OK else "Confira papel, tampa e luzes de erro da impressora."
+            results.append(CheckResult(title, level, f"{uri}: {text}.", action))
         if test_page:
             results.append(_print_test_page(connection, printer))
     finally:

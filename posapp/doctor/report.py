@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TextIO
 
 from posapp import __version__
-from posapp.doctor.issuers import check_emites, check_provider
+from posapp.doctor.issuers import check_emites, check_provider, check_some_issuer
 from posapp.doctor.local import (
     JOURNAL_FILENAME,
     STORE_FILENAME,
@@ -34,6 +34,9 @@ def collect_checks(config_path: Path | None, data_dir: Path, *, test_page: bool 
     results.append(check_emites(config.emites))
     for provider in config.providers:
         results.extend(check_provider(provider))
+    no_issuer = check_some_issuer(config.emites, config.providers)
+    if no_issuer is not None:
+        results.append(no_issuer)
     results.extend(check_printer(config.printer, test_page=test_page))
     return results
 

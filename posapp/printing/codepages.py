@@ -99,9 +99,13 @@ class CodePage:
     label: str
 
     def fold(self, text: str) -> str:
-        """``text`` reduced to characters this page can print (see module docstring)."""
+        """``text`` reduced to characters this page can print (see module docstring).
+
+        NFC first: text from macOS files, some scanners and web forms arrives decomposed
+        (``c`` + combining cedilla); char by char, the lone combining mark has no code
+        point on the page and would print as ``?``."""
         out: list[str] = []
-        for char in text:
+        for char in unicodedata.normalize("NFC", text):
             if char in "\n\t":
                 out.append(" ")
                 continue

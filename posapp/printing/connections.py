@@ -6,7 +6,8 @@ URI                                     link
 ``tcp:HOST[:PORT]`` (9100)              raw TCP ("JetDirect"); reads status (``DLE EOT``)
 ``serial:/dev/ttyUSB0?baudrate=115200``  pyserial (also ``COM3``, ``loop://``, ``socket://``);
                                          reads status
-``file:/dev/usb/lp0`` (or any path)     a device node or a plain file (appended)
+``file:/dev/usb/lp0`` (or any path)     a device node, FIFO or plain file (appended);
+                                         ``?write_timeout=S``
 ``usb:VID:PID`` (hex)                   Linux ``usblp`` device found through sysfs, else
                                          pyusb through python-escpos when installed
 ``cups:NAME``                           one raw CUPS job per write (``lp -o raw``)
@@ -25,15 +26,19 @@ went away mid-job), :class:`PaperOut` and :class:`PrinterError`, each with a Por
 from __future__ import annotations
 
 import contextlib
+import errno
 import importlib
 import os
+import select
 import socket
 import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Any, BinaryIO, Protocol, Self, runtime_checkable
+from typing import Any, Protocol, Self, runtime_checkable
 from urllib.parse import parse_qs, unquote
 
 from posapp.printing.errors import InvalidPrinterUri, PrinterError, PrinterOffline
@@ -67,6 +72,9 @@ class PrinterConnection(Protocol):
 
 class _Base:
     uri: str
+    # True where the link carries the printer's DLE EOT answers back (TCP, serial): there
+    # a silent printer after a job means "not confirmed", not "printed".
+    answers_status: bool = False
 
     def status(self) -> PrinterStatus:
         return UNKNOWN
@@ -167,6 +175,8 @@ class NullConnection(_Base):
 
 
 class TcpConnection(_Base):
+    answers_status = True  # DLE EOT answers come back on the socket
+
     def __init__(
         self,
         uri: str,
@@ -282,11 +292,20 @@ class TcpConnection(_Base):
 
 
 class FileConnection(_Base):
-    def __init__(self, uri: str, path: Path) -> None:
+    """A device node (``/dev/usb/lp0``), a FIFO or a plain file, appended to.
+
+    Opened non-blocking and written with ``os.write`` + ``select`` under a deadline: a
+    usblp printer that stops taking data (paper out, jammed) would otherwise block a
+    plain ``write`` forever and freeze the whole spool behind it."""
+
+    def __init__(self, uri: str, path: Path, *, write_timeout: float = WRITE_TIMEOUT_S) -> None:
         self.uri = uri
         self.path = path
+        self.write_timeout = write_timeout
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+        flags |= getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)  # POSIX / Windows
         try:
-            self._file: BinaryIO | None = open(path, "ab", buffering=0)  # noqa: SIM115 - closed in close()
+            self._fd: int | None = os.open(path, flags, 0o644)
         except FileNotFoundError:
             raise PrinterOffline(
                 f"{uri}: {path} not found",
@@ -304,34 +323,68 @@ class FileConnection(_Base):
                 f"{uri}: is a directory", user_message=f"{path} é uma pasta, não uma impressora."
             ) from None
         except OSError as exc:
+            if exc.errno in (errno.ENXIO, errno.ENODEV):
+                # A FIFO nobody reads, or a device node whose printer is gone.
+                raise PrinterOffline(
+                    f"{uri}: no reader/device ({exc.strerror})",
+                    user_message=f"Nada está recebendo os dados em {path}: "
+                    "a impressora (ou o programa que lê este caminho) não está conectada.",
+                ) from None
             raise PrinterOffline(
                 f"{uri}: {exc}",
                 user_message=f"Não foi possível abrir a impressora em {path} ({exc.strerror}).",
             ) from None
 
     def write(self, data: bytes) -> None:
-        if self._file is None:
+        fd = self._fd
+        if fd is None:
             raise PrinterError(f"{self.uri}: closed", user_message="Conexão com a impressora fechada.")
-        try:
-            self._file.write(data)
-            self._file.flush()
-        except OSError as exc:
-            raise PrinterOffline(
-                f"{self.uri}: write failed: {exc}",
-                user_message=f"A impressora em {self.path} parou de responder (desconectada?).",
-            ) from None
+        deadline = time.monotonic() + self.write_timeout
+        view = memoryview(data)
+        while view:
+            try:
+                sent = os.write(fd, view)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except OSError as exc:
+                raise PrinterOffline(
+                    f"{self.uri}: write failed: {exc}",
+                    user_message=f"A impressora em {self.path} parou de responder (desconectada?).",
+                ) from None
+            view = view[sent:]
+            if not view:
+                return
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise PrinterOffline(
+                    f"{self.uri}: write timeout ({len(data) - len(view)} of {len(data)} bytes sent)",
+                    user_message="A impressora parou de receber dados (sem papel, tampa aberta ou travada).",
+                )
+            if sent == 0:
+                if sys.platform == "win32":  # select() takes only sockets there
+                    time.sleep(min(0.05, remaining))
+                else:
+                    select.select([], [fd], [], remaining)
 
     def close(self) -> None:
-        file, self._file = self._file, None
-        if file is not None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
             with contextlib.suppress(OSError):
-                file.close()
+                os.close(fd)
 
 
 # -- serial -----------------------------------------------------------------------------------
 
 
+def serial_write_timeout(size: int, baudrate: int, *, floor: float = WRITE_TIMEOUT_S) -> float:
+    """Seconds to allow for writing ``size`` bytes: 10 bits a byte on the wire (8N1), with
+    half as much again for flow-control pauses, never less than ``floor``."""
+    return max(floor, 1.5 * size * 10 / max(1, baudrate))
+
+
 class SerialConnection(_Base):
+    answers_status = True  # DLE EOT goes back over RX
+
     def __init__(self, uri: str, port: str, options: dict[str, str]) -> None:
         import serial  # pyserial
 
@@ -362,13 +415,20 @@ class SerialConnection(_Base):
                 user_message=f"Não foi possível abrir a porta serial {port}: "
                 "confira o cabo e se a impressora está ligada.",
             ) from None
+        self.baudrate = baudrate
+        self.write_timeout = write_timeout
         self._errors: tuple[type[BaseException], ...] = (serial.SerialException, OSError)
         self._timeout_error: type[BaseException] = serial.SerialTimeoutException
 
     def write(self, data: bytes) -> None:
+        """No ``flush()`` after the write: it is ``tcdrain``, which has no timeout and hangs
+        on a printer holding CTS low. pyserial's own write timeout bounds the call, scaled
+        with the job so a long raster at 9600 baud is not cut off for being long."""
+        timeout = serial_write_timeout(len(data), self.baudrate, floor=self.write_timeout)
         try:
+            if self._port.write_timeout != timeout:
+                self._port.write_timeout = timeout
             self._port.write(data)
-            self._port.flush()
         except self._timeout_error:
             raise PrinterOffline(
                 f"{self.uri}: write timeout",
@@ -635,10 +695,17 @@ def open_connection(uri: str, *, preview_sink: PreviewSink | None = None) -> Pri
             raise _bad_uri(uri, "falta a porta serial")
         return SerialConnection(uri, port, options)
     if scheme == "file":
-        path = unquote(rest.removeprefix("//"))
+        target, options = _split_query(rest.removeprefix("//"))
+        if set(options) - {"write_timeout"}:  # not our options: a '?' inside the path
+            target, options = rest.removeprefix("//"), {}
+        path = unquote(target)
         if not path:
             raise _bad_uri(uri, "falta o caminho")
-        return FileConnection(uri, Path(os.path.expanduser(path)))
+        return FileConnection(
+            uri,
+            Path(os.path.expanduser(path)),
+            write_timeout=_float_option(uri, options, "write_timeout", WRITE_TIMEOUT_S),
+        )
     if scheme == "usb":
         return _parse_usb(uri, rest)
     if scheme == "cups":

@@ -38,7 +38,13 @@ class NothingToPrint(DocumentError):
 
 
 class PrinterError(PrintingError):
-    """The printer (or its link) failed. The receipt must be reprinted."""
+    """The printer (or its link) failed. The receipt must be reprinted.
+
+    ``started`` is set by :func:`posapp.printing.spool.deliver` when the failure came
+    after the job began to go out: part of the receipt may be on paper and the drawer may
+    have opened, so the spool must not resend it on its own (the cashier reprints)."""
+
+    started: bool = False
 
 
 class InvalidPrinterUri(PrinterError):
@@ -47,6 +53,11 @@ class InvalidPrinterUri(PrinterError):
 
 class PrinterOffline(PrinterError):
     """The printer cannot be reached: off, unplugged, refused, or the link dropped mid-job."""
+
+
+class PrintUnconfirmed(PrinterError):
+    """The job went out but a printer that normally answers status stayed silent after it:
+    nobody knows whether the receipt is on paper."""
 
 
 class PaperOut(PrinterError):

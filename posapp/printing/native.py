@@ -48,6 +48,19 @@ def start_receipt(writer: EscposWriter, options: ReceiptOptions, *, had_cash: bo
         writer.drawer_pulse(pin=options.drawer_pin)
 
 
+def strip_drawer_kick(data: bytes) -> bytes:
+    """``data`` without the drawer kick :func:`start_receipt` put after ``ESC @ ESC t n``.
+
+    For reprinting a job that already went (partly) out: the drawer opened then, it must
+    not open again. Only that exact position is looked at, so bitmap bytes that happen
+    to read ``ESC p`` further on are never touched."""
+    header = 5  # ESC @ ESC t n
+    kick = data[header : header + 2]
+    if data[:2] == b"\x1b@" and data[2:4] == b"\x1bt" and kick == b"\x1bp" and len(data) >= header + 5:
+        return data[:header] + data[header + 5 :]
+    return data
+
+
 def finish_receipt(writer: EscposWriter, options: ReceiptOptions) -> None:
     writer.align("left")
     writer.feed(options.feed_before_cut)

@@ -13,12 +13,14 @@ Emites-Client returns the DANFE as a PDF; the vendor's is a Letter page with a n
    finder patterns are checked, and the symbol is redrawn with a whole number of dots per
    module and at least 25 mm wide (the DANFE NFC-e rule). Scaled with the page, the QR
    of the vendor PDF would be 17 mm wide at 2.7 dots per module on 58 mm paper —
-   unreadable. If anything about the QR looks wrong, the page is printed as rendered;
+   unreadable. If anything about the QR looks wrong, the page is printed as rendered
+   (and a warning is logged: that receipt's QR may not scan);
 4. grey -> 1 bit with a fixed threshold, never dithering (dithering breaks QR codes).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +30,8 @@ from PIL import Image
 from posapp.printing.errors import RasterError
 from posapp.printing.options import DOTS_PER_MM
 from posapp.printing.qr import MIN_QR_MM, matrix_image
+
+log = logging.getLogger("posapp.printing")
 
 INK_THRESHOLD = 200  # grey level below which a pixel counts as ink when locating things
 PRINT_THRESHOLD = 160  # grey level below which a dot is printed
@@ -142,6 +146,17 @@ def _finder_ok(matrix: list[list[bool]], row: int, col: int) -> bool:
     return True
 
 
+def finder_run(row: bytes, level: int = 128) -> int:
+    """Length of the first dark run in a row of grey pixels, counted from its first dark
+    pixel: the bounding box can start a pixel or two before the finder's row is dark at
+    the very left (anti-aliasing, a corner pixel under the threshold)."""
+    start = next((x for x, value in enumerate(row) if value < level), len(row))
+    end = start
+    while end < len(row) and row[end] < level:
+        end += 1
+    return end - start
+
+
 def _read_matrix(page: Any, region: _Box) -> list[list[bool]] | None:
     """The QR's modules sampled at their centres from a sharp render, or ``None``."""
     margin = 2.0
@@ -154,10 +169,7 @@ def _read_matrix(page: Any, region: _Box) -> list[list[bool]] | None:
     symbol = grey.crop(box)
     side = min(symbol.size)
     # The top-left finder pattern's first row is a dark run of exactly 7 modules.
-    first_row = symbol.crop((0, 0, symbol.width, 1)).tobytes()
-    run = 0
-    while run < len(first_row) and first_row[run] < 128:
-        run += 1
+    run = finder_run(symbol.crop((0, 0, symbol.width, 1)).tobytes())
     if run == 0:
         return None
     estimate = side / (run / 7)
@@ -204,45 +216,67 @@ def _trim_rows(bitmap: Image.Image) -> Image.Image:
     return bitmap.crop((0, box[1], bitmap.width, box[3]))
 
 
+def _page_parts(page: Any, ink: Image.Image, content: _Box, width_dots: int) -> list[Image.Image]:
+    """One page's ``content`` as bitmaps ``width_dots`` wide, with its QR code re-gridded."""
+    qr_px = _locate_qr(ink)
+    qr_image = None
+    if qr_px is not None:
+        region = _Box(*(value / PROBE_SCALE for value in qr_px))
+        matrix = _read_matrix(page, region)
+        qr_image = None if matrix is None else _qr_block(matrix, width_dots)
+        if qr_image is None:
+            log.warning(
+                "raster DANFE: QR code found but not re-gridded (%s); printing it scaled with the page",
+                "unreadable modules" if matrix is None else "too wide for the paper",
+            )
+    if qr_px is None or qr_image is None:
+        return [_render_width(page, content, width_dots)]
+    parts: list[Image.Image] = []
+    # Cut a point clear of the symbol so no anti-aliased sliver of it is printed twice.
+    top_pt, bottom_pt = qr_px[1] / PROBE_SCALE - 1.0, qr_px[3] / PROBE_SCALE + 1.0
+    if top_pt - content.top > 0.5:
+        parts.append(_render_width(page, _Box(content.left, content.top, content.right, top_pt), width_dots))
+    parts.append(qr_image)
+    if content.bottom - bottom_pt > 0.5:
+        below = _Box(content.left, bottom_pt, content.right, content.bottom)
+        parts.append(_render_width(page, below, width_dots))
+    return parts
+
+
 def pdf_to_bitmap(pdf: bytes, *, width_dots: int) -> Image.Image:
-    """The first page's ink, ``width_dots`` wide, as a 1-bit image (black = 0)."""
+    """Every page's ink, one under the other, ``width_dots`` wide, as a 1-bit image
+    (black = 0).
+
+    A long sale's DANFE runs over several pages; printing only the first would drop
+    items, totals or the QR code (which sits on the last page). All pages share one
+    horizontal extent (the union of their ink) so the scale, and the text size, is the
+    same from page to page; blank pages are skipped."""
     document = _open(pdf)
-    page = document[0]
+    pages = [document[index] for index in range(len(document))]
     try:
-        probe = page.render(scale=PROBE_SCALE, grayscale=True).to_pil().convert("L")
-        ink = _ink(probe)
-        found = ink.getbbox()
-        if found is None:
+        inked: list[tuple[Any, Image.Image, tuple[int, int, int, int]]] = []
+        for page in pages:
+            ink = _ink(page.render(scale=PROBE_SCALE, grayscale=True).to_pil().convert("L"))
+            found = ink.getbbox()
+            if found is not None:
+                inked.append((page, ink, found))
+        if not inked:
             raise RasterError("PDF page is blank", user_message="O PDF do DANFE está em branco.")
-        page_width, page_height = page.get_size()
         margin = 1.0
-        content = _Box(
-            max(0.0, found[0] / PROBE_SCALE - margin),
-            max(0.0, found[1] / PROBE_SCALE - margin),
-            min(page_width, found[2] / PROBE_SCALE + margin),
-            min(page_height, found[3] / PROBE_SCALE + margin),
-        )
+        left = min(found[0] for _, _, found in inked) / PROBE_SCALE - margin
+        right = max(found[2] for _, _, found in inked) / PROBE_SCALE + margin
         parts: list[Image.Image] = []
-        qr_px = _locate_qr(ink)
-        qr_image = None
-        if qr_px is not None:
-            region = _Box(*(value / PROBE_SCALE for value in qr_px))
-            matrix = _read_matrix(page, region)
-            qr_image = None if matrix is None else _qr_block(matrix, width_dots)
-        if qr_px is None or qr_image is None:
-            parts.append(_render_width(page, content, width_dots))
-        else:
-            # Cut a point clear of the symbol so no anti-aliased sliver of it is printed twice.
-            top_pt, bottom_pt = qr_px[1] / PROBE_SCALE - 1.0, qr_px[3] / PROBE_SCALE + 1.0
-            if top_pt - content.top > 0.5:
-                parts.append(
-                    _render_width(page, _Box(content.left, content.top, content.right, top_pt), width_dots)
-                )
-            parts.append(qr_image)
-            if content.bottom - bottom_pt > 0.5:
-                below = _Box(content.left, bottom_pt, content.right, content.bottom)
-                parts.append(_render_width(page, below, width_dots))
+        for page, ink, found in inked:
+            page_width, page_height = page.get_size()
+            content = _Box(
+                max(0.0, left),
+                max(0.0, found[1] / PROBE_SCALE - margin),
+                min(page_width, right),
+                min(page_height, found[3] / PROBE_SCALE + margin),
+            )
+            parts.extend(_page_parts(page, ink, content, width_dots))
     finally:
-        page.close()
+        for page in pages:
+            page.close()
         document.close()
     return _trim_rows(_stack(parts, width_dots))

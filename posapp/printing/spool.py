@@ -1,6 +1,10 @@
 """The print spool: one job at a time per printer, retries with backoff, every job and
 its outcome recorded.
 
+Only failures *before the first byte* are retried (refused, unreachable, offline or out
+of paper at the pre-check). Once a job began to go out, a resend would print a second
+partial receipt and kick the drawer again, so such a job waits for the cashier's F5.
+
 A print is the *last* step of a sale and never part of its fiscal state: whatever
 happens here (printer off, unplugged mid-job, out of paper) the note stays authorized.
 The spool only reports — a :class:`PrintOutcome` with a Portuguese message for the
@@ -24,8 +28,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Protocol, TypeVar
 
-from posapp.printing.connections import PrinterConnection, open_connection
-from posapp.printing.errors import InvalidPrinterUri, PaperOut, PrinterError, PrinterOffline, PrintingError
+from posapp.printing.connections import PrinterConnection, open_connection, serial_write_timeout
+from posapp.printing.errors import (
+    InvalidPrinterUri,
+    PaperOut,
+    PrinterError,
+    PrinterOffline,
+    PrintingError,
+    PrintUnconfirmed,
+)
+from posapp.printing.native import strip_drawer_kick
 from posapp.printing.options import ReceiptOptions
 from posapp.printing.render import render_danfe
 from posapp.printing.status import PrinterStatus
@@ -33,6 +45,9 @@ from posapp.printing.status import PrinterStatus
 log = logging.getLogger("posapp.printing")
 
 T = TypeVar("T")
+# One attempt's fixed allowance (connect 3 s, four status reads, a 30 s write, margin);
+# PrintSpool.job_deadline adds the job's own transfer time.
+JOB_TIMEOUT_S = 60.0
 ConnectionFactory = Callable[[str], PrinterConnection]
 
 
@@ -98,8 +113,13 @@ def deliver(connection_factory: ConnectionFactory, uri: str, data: bytes) -> Pri
 
     The check *after* the write is what catches a printer that died mid-job: a TCP
     peer that closed shows up as :class:`PrinterOffline`, an empty roll as
-    :class:`PaperOut`. Links that cannot answer report "unknown" and the job counts as
-    printed (there is nothing better to know)."""
+    :class:`PaperOut`. On a link that carries status answers (TCP, serial) silence after
+    the job is :class:`PrintUnconfirmed`; links that cannot answer (file, USB, spoolers)
+    report "unknown" and the job counts as printed (there is nothing better to know).
+
+    Every :class:`PrinterError` raised once the write began has ``started = True``:
+    bytes may be on paper and the drawer may have opened, so it must not be resent blindly.
+    """
     connection = connection_factory(uri)
     try:
         before = connection.status()
@@ -112,13 +132,22 @@ def deliver(connection_factory: ConnectionFactory, uri: str, data: bytes) -> Pri
                 f"{uri}: printer offline",
                 user_message="Impressora offline: confira tampa, papel e luzes de erro.",
             )
-        connection.write(data)
-        after = connection.status()
-        if after.paper == "out":
-            raise PaperOut(
-                f"{uri}: paper ran out during the job",
-                user_message="O papel acabou durante a impressão. Troque a bobina e reimprima.",
-            )
+        try:
+            connection.write(data)
+            after = connection.status()
+            if after.paper == "out":
+                raise PaperOut(
+                    f"{uri}: paper ran out during the job",
+                    user_message="O papel acabou durante a impressão. Troque a bobina e reimprima.",
+                )
+            if getattr(connection, "answers_status", False) and not after.known:
+                raise PrintUnconfirmed(
+                    f"{uri}: no status answer after the job",
+                    user_message="Impressão não confirmada: a impressora não respondeu depois do cupom.",
+                )
+        except PrinterError as exc:
+            exc.started = True
+            raise
         return after
     finally:
         with contextlib.suppress(Exception):
@@ -153,6 +182,8 @@ class PrintSpool:
         retries: int = 3,
         backoff_s: float = 0.5,
         max_backoff_s: float = 8.0,
+        job_timeout_s: float = JOB_TIMEOUT_S,
+        line_rate_bps: int = 9600,
     ) -> None:
         if retries < 0:
             raise ValueError("retries must be >= 0")
@@ -161,6 +192,8 @@ class PrintSpool:
         self.retries = retries
         self.backoff_s = backoff_s
         self.max_backoff_s = max_backoff_s
+        self.job_timeout_s = job_timeout_s
+        self.line_rate_bps = line_rate_bps  # the slowest link a job is allowed time for
         self._queues: dict[str, asyncio.Queue[_Queued]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._busy: dict[str, asyncio.Lock] = {}  # held while a job or a status read uses the printer
@@ -272,20 +305,45 @@ class PrintSpool:
             if not item.future.done():
                 item.future.set_result(outcome)
 
-    async def _run(self, item: _Queued) -> PrintOutcome:
+    def job_deadline(self, job: PrintJob) -> float:
+        """Seconds one attempt may take before the spool stops waiting for it: the fixed
+        part (connect, status reads, a slow write) plus the job's time on the slowest line
+        (9600 baud unless told otherwise). A backstop: each link has its own timeouts."""
+        return self.job_timeout_s + serial_write_timeout(len(job.data), self.line_rate_bps, floor=0.0)
+
+    async def _attempt(self, job: PrintJob) -> PrinterStatus:
         loop = asyncio.get_running_loop()
+        call = loop.run_in_executor(None, deliver, self._factory, job.printer_uri, job.data)
+        deadline = self.job_deadline(job)
+        try:
+            return await asyncio.wait_for(call, timeout=deadline)
+        except TimeoutError:
+            # The executor thread is still inside a device call that ignored its own
+            # timeout; a thread cannot be killed, so it is abandoned (it ends when the OS
+            # call finally returns or fails). Giving up here is what releases the
+            # printer's lock so the queue moves on. Bytes may have gone out: no resend.
+            error = PrinterOffline(
+                f"{job.printer_uri}: no result after {deadline:.0f} s",
+                user_message="A impressora travou durante a impressão e não respondeu.",
+            )
+            error.started = True
+            raise error from None
+
+    async def _run(self, item: _Queued) -> PrintOutcome:
         job = item.job
         error: BaseException | None = None
         attempt = 0
         for attempt in range(1, self.retries + 2):
             try:
-                status = await loop.run_in_executor(None, deliver, self._factory, job.printer_uri, job.data)
+                status = await self._attempt(job)
             except InvalidPrinterUri as exc:
                 error = exc
                 break  # configuration: retrying cannot help
             except PrinterError as exc:
                 error = exc
                 log.warning("print job %s attempt %d failed: %s", item.job_id, attempt, exc)
+                if exc.started:
+                    break  # part of it may be on paper: the cashier decides (F5), never us
             except Exception as exc:  # a bug in a connection class: report, keep the spool alive
                 log.exception("print job %s crashed", item.job_id)
                 error = exc
@@ -295,14 +353,21 @@ class PrintSpool:
             if attempt <= self.retries:
                 await asyncio.sleep(min(self.backoff_s * 2 ** (attempt - 1), self.max_backoff_s))
         assert error is not None
-        self._failed[item.job_id] = job
+        started = isinstance(error, PrinterError) and error.started
+        # A reprint of a job that went out must not open the drawer a second time.
+        self._failed[item.job_id] = replace(job, data=strip_drawer_kick(job.data)) if started else job
         user = getattr(error, "user_message", None) or "Falha inesperada na impressão."
+        advice = (
+            " Confira o cupom: se não saiu ou saiu incompleto, reimprima (F5). A venda continua válida."
+            if started
+            else " A venda continua válida; reimprima quando a impressora voltar."
+        )
         return PrintOutcome(
             item.job_id,
             ok=False,
             attempts=attempt,
             error=f"{type(error).__name__}: {error}",
-            user_message=f"{user} A venda continua válida; reimprima quando a impressora voltar.",
+            user_message=f"{user}{advice}",
             reprint_pending=True,
         )
 

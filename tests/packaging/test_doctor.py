@@ -417,3 +417,70 @@ def test_file_printer_with_test_page(tmp_path: Path) -> None:
     data = out.read_bytes()
     assert data.startswith(b"\x1b@")  # ESC @: a real ESC/POS job reached the "printer"
     assert str(len(data)) in results[1].message
+
+
+# --- a printer that never answers status, issuers, file paths -----------------------------------------
+
+
+def test_silent_network_printer_is_a_warning() -> None:
+    """Connected, but no DLE EOT answer: the spool would mark every receipt "não confirmado"."""
+    printer = _EscposPrinter(0x12, 0x12)
+    printer.answers = {}  # answers nothing
+    try:
+        results = check_printer(PrinterConfig(uri=f"tcp:127.0.0.1:{printer.port}?status_timeout=0.2"))
+    finally:
+        printer.close()
+    assert [r.level for r in results] == [Level.WARN]
+    assert "não respondeu" in results[0].message and "não confirmadas" in results[0].message
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pty")
+def test_silent_serial_printer_fails() -> None:
+    import os
+
+    master, slave = os.openpty()  # the far end never answers: wrong baud rate or no RX wire
+    name = os.ttyname(slave)
+    os.close(slave)
+    try:
+        results = check_printer(PrinterConfig(uri=f"serial:{name}?baudrate=9600&status_timeout=0.2"))
+    finally:
+        os.close(master)
+    assert [r.level for r in results] == [Level.FAIL]
+    assert "baudrate" in results[0].action
+
+
+def test_doctor_fails_when_nothing_can_issue(tmp_path: Path) -> None:
+    config = tmp_path / "posapp.toml"
+    config.write_text('[emites]\nenabled = false\n[printer]\nuri = "none"\n', encoding="utf-8")
+    data = tmp_path / "data"
+    data.mkdir()
+    out = io.StringIO()
+    assert run_doctor(config, data, test_page=False, out=out) == 1
+    report = out.getvalue()
+    assert "[FALHA] Emissor de NFC-e: Nenhum emissor ativo" in report
+    assert report.count("[FALHA]") == 1
+
+
+def test_doctor_with_only_a_provider_does_not_flag_missing_issuer(tmp_path: Path) -> None:
+    from posapp.doctor.issuers import check_some_issuer
+
+    disabled = EmitesConfig(enabled=False)
+    provider = ProviderConfig(name="focusnfe", base_url="http://127.0.0.1:9", token_env="X")
+    assert check_some_issuer(disabled, [provider]) is None
+    assert check_some_issuer(EmitesConfig(), []) is None
+    off = ProviderConfig(name="focusnfe", base_url="http://127.0.0.1:9", token_env="X", enabled=False)
+    result = check_some_issuer(disabled, [off])
+    assert result is not None and result.level is Level.FAIL
+
+
+def test_file_printer_path_expands_home_and_is_not_created(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    results = check_printer(PrinterConfig(uri="file:~/cupons/out.bin"))
+    assert [r.level for r in results] == [Level.FAIL]  # ~/cupons does not exist (yet)
+    (tmp_path / "cupons").mkdir()
+    results = check_printer(PrinterConfig(uri="file:~/cupons/out.bin"))
+    assert [r.level for r in results] == [Level.OK]
+    assert "será criado" in results[0].message
+    assert not (tmp_path / "cupons" / "out.bin").exists()  # the check left no file behind

@@ -52,8 +52,10 @@ def _fake_bundle(tmp_path: Path, version: str) -> Path:
     return bundle
 
 
-def _install(bundle: Path, stage: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "POSAPP_INSTALL_ROOT": str(stage)}
+def _install(
+    bundle: Path, stage: Path, *args: str, env_extra: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "POSAPP_INSTALL_ROOT": str(stage), **(env_extra or {})}
     env.pop("SUDO_USER", None)
     return subprocess.run(
         ["bash", str(bundle / "install.sh"), *args],
@@ -127,7 +129,7 @@ def test_desktop_entry() -> None:
         assert parser[f"Desktop Action {action}"]["Exec"].startswith("/opt/posapp/posapp ")
 
 
-_UDEV_TOKEN = re.compile(r'^[A-Z]+(\{[A-Za-z]+\})?(==|\+=|=)"[^"]*"$')
+_UDEV_TOKEN = re.compile(r'^[A-Z]+(\{[A-Za-z_]+\})?(==|\+=|=)"[^"]*"$')
 
 
 def test_udev_rules_are_well_formed() -> None:
@@ -164,3 +166,87 @@ def test_printer_notes_cover_the_common_brazilian_models() -> None:
         assert model in notes
     for topic in ("Zadig", "WinUSB", "win32:", "serial:", "tcp:"):
         assert topic in notes
+
+
+def test_cdc_acm_printers_are_hidden_from_modemmanager() -> None:
+    lines = (INSTALLER / "linux" / "60-posapp-printers.rules").read_text(encoding="utf-8").splitlines()
+    tty_rules = [line for line in lines if line.startswith('SUBSYSTEM=="tty"')]
+    assert tty_rules
+    assert all('ENV{ID_MM_DEVICE_IGNORE}="1"' in rule for rule in tty_rules)
+
+
+def test_install_refuses_while_posapp_runs(tmp_path: Path) -> None:
+    """A process really named ``posapp`` (a copy of sleep) is running: no upgrade, no
+    uninstall, unless --force."""
+    sleeper = tmp_path / "bin" / "posapp"
+    sleeper.parent.mkdir()
+    shutil.copy(shutil.which("sleep") or "/bin/sleep", sleeper)
+    stage = tmp_path / "root"
+    bundle = _fake_bundle(tmp_path, "2.0.0")
+    check = {"POSAPP_INSTALL_CHECK_RUNNING": "1"}
+    running = subprocess.Popen([str(sleeper), "60"])
+    try:
+        refused = _install(bundle, stage, "--no-groups", env_extra=check)
+        assert refused.returncode != 0
+        assert "o posapp está aberto" in refused.stderr and "--force" in refused.stderr
+        assert not (stage / "opt" / "posapp").exists()
+        forced = _install(bundle, stage, "--no-groups", "--force", env_extra=check)
+        assert forced.returncode == 0, forced.stderr
+        assert (stage / "opt" / "posapp" / "posapp").read_text().endswith("posapp 2.0.0\n")
+        no_uninstall = _install(bundle, stage, "--uninstall", env_extra=check)
+        assert no_uninstall.returncode != 0 and (stage / "opt" / "posapp").exists()
+    finally:
+        running.terminate()
+        running.wait(timeout=10)
+
+
+def test_install_warns_when_brltty_is_installed(tmp_path: Path) -> None:
+    fake_bin = tmp_path / "fakebin"
+    fake_bin.mkdir()
+    brltty = fake_bin / "brltty"
+    brltty.write_text("#!/bin/sh\nexit 0\n", encoding="utf-8")
+    brltty.chmod(0o755)
+    path = f"{fake_bin}{os.pathsep}{os.environ.get('PATH', '')}"
+    result = _install(
+        _fake_bundle(tmp_path, "2.0.0"), tmp_path / "root", "--no-groups", env_extra={"PATH": path}
+    )
+    assert result.returncode == 0, result.stderr
+    assert "brltty" in result.stderr and "CH340" in result.stderr
+    clean = _install(_fake_bundle(tmp_path, "2.0.1"), tmp_path / "root2", "--no-groups")
+    assert "brltty" not in clean.stderr or shutil.which("brltty") is not None
+
+
+def test_build_script_reads_the_linker_cache_without_a_pipe(tmp_path: Path) -> None:
+    """``ldconfig -p | grep -q`` under ``pipefail`` fails when grep quits early (SIGPIPE).
+    Run the script's own cache-reading lines against a fake ldconfig with a long cache."""
+    script = (INSTALLER / "build-linux.sh").read_text(encoding="utf-8")
+    code = [line for line in script.splitlines() if not line.lstrip().startswith("#")]
+    assert not any("ldconfig -p |" in line for line in code)
+    start = script.index('LDCACHE="$(mktemp)"')
+    end = script.index("\nif ! grep -q", start)
+    probe = script[start:end] + (
+        "\ngrep -q 'libxcb-icccm.so.4' \"$LDCACHE\""
+        " && grep -q 'libxcb-keysyms.so.1' \"$LDCACHE\" && echo FOUND\n"
+    )
+    fake_bin = tmp_path / "fakebin"
+    fake_bin.mkdir()
+    ldconfig = fake_bin / "ldconfig"
+    ldconfig.write_text(
+        "#!/bin/sh\necho '\tlibxcb-icccm.so.4 (libc6,x86-64) => /lib/libxcb-icccm.so.4'\n"
+        "echo '\tlibxcb-keysyms.so.1 (libc6,x86-64) => /lib/libxcb-keysyms.so.1'\n"
+        "i=0; while [ $i -lt 20000 ]; do\n"
+        'echo "\tlibfiller$i.so.1 => /lib/libfiller$i.so.1"; i=$((i+1)); done\n',
+        encoding="utf-8",
+    )
+    ldconfig.chmod(0o755)
+    env = {**os.environ, "PATH": f"{fake_bin}{os.pathsep}{os.environ.get('PATH', '')}"}
+    result = subprocess.run(
+        ["bash", "-c", "set -euo pipefail\n" + probe],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "FOUND"

@@ -48,6 +48,15 @@ def _cpf_check_digits(nine: str) -> str:
         (f"https://{FOCUS_TOKEN}:@homologacao.focusnfe.com.br/v2/nfce", FOCUS_TOKEN),
         (f"bare token {FOCUS_TOKEN} in a message", FOCUS_TOKEN),
         (f"a JWT {JWT} alone", JWT[:20]),
+        # URL-encoded JSON (a query string or a form body in a log line)
+        (f"GET /x?q=%7B%22cpf%22%3A%22{CPF_BARE}%22%7D", CPF_BARE[:9]),
+        ("body=%7B%22cnpj%22%3A%2222769530000131%22%7D", "227695300001"),
+        # CPFs typed with spaces, dots or dashes in other positions
+        ("cpf 529 982 247 25 informado", "982"),
+        ("cpf 529-982-247-25", "982"),
+        ("cpf 529.982.247.25", "982"),
+        ("cpf 529982247-25", "529982247"),
+        ("cpf 529 982.247-25", "982"),
     ],
 )
 def test_secrets_and_documents_are_masked(text: str, secret: str) -> None:
@@ -59,6 +68,8 @@ def test_secrets_and_documents_are_masked(text: str, secret: str) -> None:
 
 def test_documents_keep_their_last_two_digits_and_shape() -> None:
     assert redact(f"CPF {CPF}") == "CPF ***.***.***-25"
+    assert redact("CPF 529 982 247 25.") == "CPF *** *** *** 25."
+    assert redact(f"%22cpf%22%3A%22{CPF_BARE}%22") == "%22cpf%22%3A%22*********25%22"
     assert redact(f"CNPJ {CNPJ}") == "CNPJ **.***.***/****-31"
 
 
@@ -66,6 +77,8 @@ def test_documents_keep_their_last_two_digits_and_shape() -> None:
     "text",
     [
         f"chave {CHAVE} autorizada",  # 44 digits: support needs it
+        f"chave=%22{CHAVE}%22",  # also after a percent-escape
+        "chave 5325 1122 7695 3000 0131 6500 1000 0000 0110 0000 0014",  # as printed, in groups
         "protocolo 353250000012345",  # 15 digits
         "sale 3f2a9c1e-4b5d-4e6f-8a7b-9c0d1e2f3a4b",  # a uuid sale id
         "sale 3f2a9c1e4b5d4e6f8a7b9c0d1e2f3a4b",

@@ -225,3 +225,51 @@ def with_texts(*, product: str, emitter: str, info: str) -> bytes:
         ET.SubElement(inf_adic, q("infCpl")).text = info
 
     return _edit(edit)
+
+
+def two_page_pdf(qr_payload: str) -> bytes:
+    """A DANFE that runs over two receipt-width pages: a solid bar and text on page 1
+    (the items), text and the QR code on page 2 (where the issuer puts it)."""
+    from reportlab.graphics import renderPDF
+    from reportlab.graphics.barcode.qr import QrCodeWidget
+    from reportlab.graphics.shapes import Drawing
+    from reportlab.lib.units import mm
+    from reportlab.pdfgen import canvas
+
+    width, height, qr = 80 * mm, 120 * mm, 30 * mm
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=(width, height), invariant=True)
+    pdf.rect(5 * mm, height - 15 * mm, 70 * mm, 8 * mm, stroke=0, fill=1)  # page 1 marker
+    pdf.setFont("Helvetica", 8)
+    for row in range(20):
+        pdf.drawString(
+            5 * mm, height - 25 * mm - row * 11, f"{row + 1:03d} ITEM DA PAGINA UM  1,00 UN x 2,50"
+        )
+    pdf.showPage()
+    pdf.setFont("Helvetica", 8)
+    pdf.drawCentredString(width / 2, height - 10 * mm, "Valor a pagar R$ 50,00")
+    widget = QrCodeWidget(qr_payload, barLevel="M", barBorder=0)
+    x0, _, x1, _ = widget.getBounds()
+    scale = qr / (x1 - x0)
+    drawing = Drawing(qr, qr, transform=[scale, 0, 0, scale, 0, 0])
+    drawing.add(widget)
+    renderPDF.draw(drawing, pdf, (width - qr) / 2, height - 20 * mm - qr)
+    pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
+
+
+def square_block_pdf() -> bytes:
+    """A receipt-width page whose only ink is a solid square QR-sized block: it looks like
+    a QR code to the locator but has no modules, so the raster path must fall back."""
+    from reportlab.lib.units import mm
+    from reportlab.pdfgen import canvas
+
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=(80 * mm, 60 * mm), invariant=True)
+    pdf.setFont("Helvetica", 8)
+    pdf.drawString(5 * mm, 52 * mm, "TEXTO ACIMA")
+    pdf.rect(25 * mm, 10 * mm, 30 * mm, 30 * mm, stroke=0, fill=1)
+    pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()

@@ -63,3 +63,16 @@ def test_any_text_encodes_to_printable_bytes_that_decode_to_the_folded_text(name
     data = page.encode(text)
     assert all(b >= 0x20 and b != 0x7F for b in data)
     assert data.decode(page.codec) == page.fold(text)
+
+
+@pytest.mark.parametrize("name", ["cp860", "cp850", "cp858", "cp1252"])
+def test_decomposed_text_prints_its_accents(name: str) -> None:
+    """NFD input (a base letter + combining mark, as macOS and some forms send it) must
+    print the same bytes as the composed text, not "?"."""
+    import unicodedata
+
+    page = resolve_codepage(name)
+    decomposed = unicodedata.normalize("NFD", ACCENTED)
+    assert decomposed != ACCENTED
+    assert page.encode(decomposed) == page.encode(ACCENTED)
+    assert "?" not in page.fold(decomposed)

@@ -98,3 +98,37 @@ def test_unusable_pdf_is_a_clear_error(pdf: bytes) -> None:
     with pytest.raises(RasterError) as info:
         render_danfe(pdf=pdf, options=ReceiptOptions(mode="raster"))
     assert "PDF do DANFE" in info.value.user_message
+
+
+def test_every_page_is_printed() -> None:
+    """A two-page DANFE: the first page's items and the last page's QR are both on paper."""
+    payload = "https://www.homologacao.nfce.fazenda.sp.gov.br/qrcode?p=35240611222333000181650010000000421000000420|2|2|1|ABCDEF0123456789"
+    options = ReceiptOptions(paper_mm=80, mode="raster")
+    receipt = decode(render_danfe(pdf=notes.two_page_pdf(payload), options=options), options)
+    assert_well_formed(receipt, options)
+    (image,) = receipt.images
+    found, width = read_qr(image)  # from page 2
+    assert found == payload and width >= MIN_QR_DOTS - 10
+    grey = image.convert("L")
+    # page 1's solid bar (70 of the ~73 mm ink width) is the first thing printed
+    top_row = grey.crop((0, 5, grey.width, 6)).tobytes()
+    assert top_row.count(0) > 0.8 * grey.width
+    # and its 20 item lines come before the QR: far taller than page 2 alone
+    assert image.height > 20 * 11 * options.width_dots / (73 * 2.835)
+
+
+def test_finder_run_starts_at_the_first_dark_pixel() -> None:
+    from posapp.printing.raster import finder_run
+
+    assert finder_run(bytes([0] * 70 + [255] * 10)) == 70
+    assert finder_run(bytes([200, 140] + [0] * 70 + [255] * 10)) == 70  # anti-aliased left edge
+    assert finder_run(bytes([255] * 10)) == 0
+
+
+def test_qr_fallback_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    options = ReceiptOptions(paper_mm=80, mode="raster")
+    with caplog.at_level("WARNING", logger="posapp.printing"):
+        receipt = decode(render_danfe(pdf=notes.square_block_pdf(), options=options), options)
+    (image,) = receipt.images
+    assert image.width == options.width_dots
+    assert any("not re-gridded" in record.getMessage() for record in caplog.records)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -25,7 +26,12 @@ def run(make: Callable[[PrintSpool, MemoryRecorder], Awaitable[T]], **spool_args
     async def main() -> T:
         recorder = MemoryRecorder()
         spool = PrintSpool(
-            open_connection, recorder, retries=int(spool_args.pop("retries", 2)), backoff_s=0.01, **spool_args
+            open_connection,
+            recorder,
+            retries=int(spool_args.pop("retries", 2)),
+            backoff_s=0.01,
+            line_rate_bps=int(spool_args.pop("line_rate_bps", 9600)),
+            **spool_args,
         )
         try:
             return await make(spool, recorder)
@@ -102,10 +108,12 @@ def test_unplugged_mid_job() -> None:
         outcome, recorder = run(scenario, retries=1)
     finally:
         fake.close()
-    assert not outcome.ok and outcome.attempts == 2 and outcome.reprint_pending
+    # Bytes had gone out: not resent by the spool (a second partial receipt), left to F5.
+    assert not outcome.ok and outcome.attempts == 1 and outcome.reprint_pending
     assert outcome.user_message is not None and "desconectou durante a impressão" in outcome.user_message
+    assert "F5" in outcome.user_message
     assert recorder.jobs[outcome.job_id].ok is False
-    assert all(len(job) < len(raster) for job in fake.jobs())  # it really was cut short
+    assert len(fake.jobs()) == 1 and len(fake.jobs()[0]) < len(raster)  # cut short, sent once
 
 
 def test_out_of_paper_before_the_job_sends_nothing() -> None:
@@ -199,3 +207,98 @@ def test_status_through_the_spool() -> None:
     assert (out_of_paper.online, out_of_paper.paper, out_of_paper.ready) == (True, "out", False)
     assert unreachable.online is False and "recusou a conexão" in unreachable.detail
     assert preview.ready
+
+
+def test_reprint_after_an_interrupted_job_does_not_kick_the_drawer_again() -> None:
+    cut_short = FakeTcpPrinter(reset_after=300)
+    try:
+
+        async def scenario(spool: PrintSpool, recorder: MemoryRecorder):
+            failed = await spool.submit(PrintJob(cut_short.uri, DANFE, sale_id="S4"))
+            port = int(cut_short.uri.split(":")[2].split("?")[0])
+            cut_short.close()  # the cashier fixes the printer: same address, now healthy
+            healthy = FakeTcpPrinter(port=port)
+            try:
+                retried = await spool.retry(failed.job_id)
+            finally:
+                healthy.close()
+            return failed, retried, healthy
+
+        failed, retried, healthy = run(scenario, retries=3)
+    finally:
+        cut_short.close()
+    assert not failed.ok and failed.attempts == 1
+    (partial,) = cut_short.jobs()
+    assert partial.startswith(DANFE[:10]) and b"\x1bp" in partial[:12]  # the drawer did open once
+    assert retried.ok
+    (reprint,) = healthy.jobs()
+    original = decode_escpos(DANFE, tables=OPTIONS.table_map())
+    again = decode_escpos(reprint, tables=OPTIONS.table_map())
+    assert len(original.drawer_pulses) == 1 and again.drawer_pulses == []
+    assert again.text == original.text and again.qr_codes == original.qr_codes
+
+
+def test_failure_before_the_first_byte_keeps_the_drawer_kick() -> None:
+    """Printer off: nothing printed, the drawer never opened; the reprint still opens it."""
+    uri = refused_uri()
+
+    async def scenario(spool: PrintSpool, recorder: MemoryRecorder):
+        failed = await spool.submit(PrintJob(uri, DANFE))
+        return spool.failed_jobs()[failed.job_id]
+
+    kept = run(scenario, retries=0)
+    assert kept.data == DANFE
+
+
+def test_silent_network_printer_is_not_confirmed() -> None:
+    fake = FakeTcpPrinter(answer=lambda n, _: None)
+    try:
+
+        async def scenario(spool: PrintSpool, recorder: MemoryRecorder):
+            return await spool.submit(PrintJob(fake.uri.replace("0.3", "0.1"), DANFE)), recorder
+
+        outcome, recorder = run(scenario, retries=2)
+    finally:
+        fake.close()
+    assert not outcome.ok and outcome.attempts == 1 and outcome.reprint_pending
+    assert outcome.user_message is not None
+    assert "não confirmada" in outcome.user_message and "F5" in outcome.user_message
+    assert outcome.error is not None and outcome.error.startswith("PrintUnconfirmed")
+    assert recorder.jobs[outcome.job_id].ok is False
+    assert fake.jobs() == [DANFE]  # sent exactly once
+
+
+def test_link_that_cannot_answer_counts_as_printed(tmp_path) -> None:
+    target = tmp_path / "lp0"
+
+    async def scenario(spool: PrintSpool, recorder: MemoryRecorder):
+        return await spool.submit(PrintJob(f"file:{target}", DANFE))
+
+    outcome = run(scenario)
+    assert outcome.ok and outcome.status is not None and not outcome.status.known
+    assert target.read_bytes() == DANFE
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs a FIFO")
+def test_a_stuck_write_releases_the_printer(tmp_path) -> None:
+    """A write that outlives its own timeout (here 60 s, a jammed usblp) is abandoned at
+    the spool's deadline: the outcome comes back and the printer's lock is free again."""
+    fifo = tmp_path / "lp0"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # never reads
+    uri = f"file:{fifo}?write_timeout=60"
+    big = bytes(1024 * 1024)
+
+    async def scenario(spool: PrintSpool, recorder: MemoryRecorder):
+        started = asyncio.get_running_loop().time()
+        outcome = await spool.submit(PrintJob(uri, big))
+        elapsed = asyncio.get_running_loop().time() - started
+        status = await asyncio.wait_for(spool.status(uri), timeout=5)  # the lock was released
+        os.close(reader)  # the abandoned thread's write now fails (EPIPE) and it ends
+        return outcome, elapsed, status
+
+    outcome, elapsed, status = run(scenario, retries=3, job_timeout_s=0.5, line_rate_bps=10**12)
+    assert not outcome.ok and outcome.attempts == 1
+    assert 0.4 < elapsed < 5
+    assert outcome.user_message is not None and "travou" in outcome.user_message
+    assert status.online is None
