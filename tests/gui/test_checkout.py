@@ -104,6 +104,8 @@ def test_scan_multiply_scale_search_void_and_cpf(qtbot, window) -> None:
     qtbot.waitUntil(lambda: window.vm.cart.lines[1].voided)
     assert window.vm.cart.total == Decimal("4.99") + Decimal("5.59") + Decimal("7.45") + Decimal("8.49")
     assert window.total_label.text() == "R$ 26,52"
+    # The audit row is written on the store's thread right after the cart changes.
+    qtbot.waitUntil(lambda: any(e.action == Action.VOID_LINE for e in window.ctx.audit.entries()))
     entries = window.ctx.audit.entries()
     void_entry = next(e for e in entries if e.action == Action.VOID_LINE)
     assert (void_entry.operator, void_entry.authorized_by) == ("caixa", "gerente")
