@@ -31,7 +31,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -46,6 +46,7 @@ from posapp.catalog.products import (
     utc_now_iso,
 )
 from posapp.domain.errors import DomainError
+from posapp.domain.money import parse_amount_text
 from posapp.domain.sale import SEM_GTIN, Item, describe_validation_error
 
 COLUMNS = ("code", "gtin", "description", "ncm", "cfop", "cest", "unit", "price", "origin")
@@ -131,19 +132,11 @@ def _header_map(header: list[str]) -> dict[str, int]:
 def parse_price(text: str) -> Decimal:
     """``4.99``, ``4,99``, ``1.234,56``, ``1,234.56``, ``R$ 4,99`` -> Decimal; refuses floats
     by construction (strings only) and anything that is not a positive amount."""
-    value = text.strip().removeprefix("R$").strip().replace(" ", "")
-    if "," in value and "." in value:
-        if value.rfind(",") > value.rfind("."):
-            value = value.replace(".", "").replace(",", ".")
-        else:
-            value = value.replace(",", "")
-    elif "," in value:
-        value = value.replace(",", ".")
     try:
-        price = Decimal(value)
-    except InvalidOperation:
+        price = parse_amount_text(text)
+    except DomainError:
         raise ValueError(f"preço '{text}' não é um número") from None
-    if not price.is_finite() or price <= 0:
+    if price <= 0:
         raise ValueError(f"preço '{text}' deve ser maior que zero")
     if price.as_tuple().exponent < -10:  # type: ignore[operator]
         raise ValueError(f"preço '{text}' tem casas decimais demais (máx. 10)")

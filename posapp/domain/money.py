@@ -52,6 +52,27 @@ def to_decimal(value: object, *, field: str = "valor") -> Decimal:
     return result
 
 
+def parse_amount_text(text: str) -> Decimal:
+    """What a person or a spreadsheet writes for an amount -> Decimal: ``4,99``, ``4.99``,
+    ``1.234,56``, ``1,234.56``, ``R$ 4,99``. The last of ``,``/``.`` is the decimal
+    separator when both appear. Raises :class:`DomainError` for anything else."""
+    value = text.strip().removeprefix("R$").strip().replace(" ", "")
+    if "," in value and "." in value:
+        if value.rfind(",") > value.rfind("."):
+            value = value.replace(".", "").replace(",", ".")
+        else:
+            value = value.replace(",", "")
+    elif "," in value:
+        value = value.replace(",", ".")
+    try:
+        result = Decimal(value)
+    except InvalidOperation:
+        raise DomainError(f"{text!r} is not an amount", user_message=f"'{text}' não é um valor.") from None
+    if not result.is_finite():
+        raise DomainError(f"{text!r} is not finite", user_message=f"'{text}' não é um valor.")
+    return result
+
+
 def round_money(value: Decimal) -> Decimal:
     """Round to centavos, half up (NF-e two-decimal fields)."""
     return value.quantize(CENT, rounding=ROUND_HALF_UP)

@@ -7,9 +7,10 @@ Money is always :class:`~decimal.Decimal`; typed amounts accept the Brazilian co
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
-from posapp.domain.money import format_brl
+from posapp.domain.errors import DomainError
+from posapp.domain.money import format_brl, parse_amount_text
 
 
 def brl(value: Decimal) -> str:
@@ -34,21 +35,10 @@ def price_text(value: Decimal) -> str:
 
 def parse_decimal(text: str) -> Decimal | None:
     """``'12,50'``, ``'12.5'``, ``'1.234,56'`` -> Decimal; ``None`` for anything else."""
-    value = text.strip().removeprefix("R$").strip().replace(" ", "")
-    if not value:
-        return None
-    if "," in value and "." in value:
-        if value.rfind(",") > value.rfind("."):
-            value = value.replace(".", "").replace(",", ".")
-        else:
-            value = value.replace(",", "")
-    elif "," in value:
-        value = value.replace(",", ".")
     try:
-        result = Decimal(value)
-    except InvalidOperation:
+        return parse_amount_text(text)
+    except DomainError:
         return None
-    return result if result.is_finite() else None
 
 
 def local_time(moment: datetime) -> str:

@@ -50,3 +50,27 @@ def test_rounding_is_to_cents_and_within_half_cent(value: Decimal) -> None:
 )
 def test_line_total_matches_exact_product_rounded(quantity: Decimal, price: Decimal) -> None:
     assert line_total(quantity, price) == round_money(quantity * price)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("4,99", "4.99"),
+        ("4.99", "4.99"),
+        ("1.234,56", "1234.56"),
+        ("1,234.56", "1234.56"),
+        ("R$ 12,5", "12.5"),
+    ],
+)
+def test_amounts_written_by_people(text: str, value: str) -> None:
+    from posapp.domain.money import parse_amount_text
+
+    assert parse_amount_text(text) == Decimal(value)
+
+
+@pytest.mark.parametrize("text", ["", "doze", "1,2,3", "Infinity", "NaN"])
+def test_text_that_is_not_an_amount(text: str) -> None:
+    from posapp.domain.money import parse_amount_text
+
+    with pytest.raises(DomainError):
+        parse_amount_text(text)
