@@ -338,6 +338,25 @@ def cmd_nfce_resolve(args: argparse.Namespace) -> int:
 
     async def body(service: Any) -> int:
         try:
+            if args.cancelled is not None or args.not_cancelled:
+                cancel = await service.resolve_cancelling(
+                    args.sale_id,
+                    cancelled=args.cancelled is not None,
+                    protocolo=args.cancelled,
+                    operator=args.operator,
+                )
+                out = {
+                    "status": cancel.state.value,
+                    "sale_id": cancel.sale_id,
+                    "protocolo": cancel.protocolo,
+                    "errors": [],
+                    "message": cancel.message,
+                }
+                if args.json:
+                    _emit_json(out, sys.stdout)
+                else:
+                    print(cancel.message)
+                return EXIT_OK
             report = await service.resolve_in_doubt(
                 args.sale_id, issued_chave=args.chave, operator=args.operator
             )
@@ -473,6 +492,12 @@ def build_parser() -> argparse.ArgumentParser:
     outcome.add_argument("--chave", help="a NFC-e foi autorizada com esta chave de acesso")
     outcome.add_argument(
         "--not-issued", action="store_true", help="o emissor não tem a nota: volta para a fila"
+    )
+    outcome.add_argument(
+        "--cancelled", metavar="PROTOCOLO", help="cancelamento pendente: a nota foi cancelada (protocolo)"
+    )
+    outcome.add_argument(
+        "--not-cancelled", action="store_true", help="cancelamento pendente: a nota continua autorizada"
     )
     resolve.add_argument("--operator", required=True, help="quem conferiu (fica no registro)")
     resolve.set_defaults(func=cmd_nfce_resolve)

@@ -595,6 +595,60 @@ class PosService:
             sale_id, SaleState.AUTHORIZED, backend.name, result.outcome, errors=tuple(errors), message=message
         )
 
+    async def resolve_cancelling(
+        self, sale_id: str, *, cancelled: bool, protocolo: str | None, operator: str
+    ) -> CancelReport:
+        """A manager's word on a cancel whose answer never came (the note is CANCELLING and
+        the window may have closed, so it cannot simply be retried): after checking the
+        issuer or the SEFAZ portal, record that it was cancelled (with the cancel protocol)
+        or that it was not (the note stays authorized)."""
+        async with self._cancel_lock:
+            row = await self._db(self.journal.get_sale, sale_id)
+            if row.state is not SaleState.CANCELLING:
+                raise NothingToDo(
+                    f"sale {sale_id} is {row.state}", user_message="Esta venda não tem cancelamento pendente."
+                )
+            now = self.now()
+            if cancelled:
+                await self._db(
+                    self.journal.transition,
+                    sale_id,
+                    SaleState.CANCELLED,
+                    now,
+                    "resolved_cancelled",
+                    {"operator": operator, "protocolo": protocolo},
+                    expect=SaleState.CANCELLING,
+                    cancel_protocolo=protocolo,
+                    cancelled_at=now.isoformat(),
+                    last_error=None,
+                )
+                return CancelReport(
+                    sale_id,
+                    SaleState.CANCELLED,
+                    row.backend,
+                    CancelOutcome.CANCELLED,
+                    protocolo,
+                    now,
+                    message="Cancelamento registrado.",
+                )
+            await self._db(
+                self.journal.transition,
+                sale_id,
+                SaleState.AUTHORIZED,
+                now,
+                "resolved_not_cancelled",
+                {"operator": operator},
+                expect=SaleState.CANCELLING,
+                last_error=None,
+            )
+            return CancelReport(
+                sale_id,
+                SaleState.AUTHORIZED,
+                row.backend,
+                CancelOutcome.REFUSED,
+                message="Registrado: a NFC-e continua autorizada.",
+            )
+
     # -- queue and reconciliation ----------------------------------------------------------
 
     async def drain(self, *, limit: int = 1000, stop: Callable[[], bool] | None = None) -> DrainReport:

@@ -344,3 +344,53 @@ def test_a_rejected_sale_can_be_voided_and_is_never_sent_again(capsys, tmp_path,
 
     asyncio.run(scenario())
     assert len(creates(emites)) == 1
+
+
+def test_a_cancel_left_pending_past_the_window_is_settled_by_a_manager(
+    capsys, tmp_path, emites, sale_file
+) -> None:
+    config = write_config(tmp_path, response_timeout_s=1)
+    code, out = emit(capsys, tmp_path, emites, sale_file, "--config", str(config))
+    assert code == 0
+    emites.faults.hang = True
+    code, pending = cancel(capsys, tmp_path, emites, out["chave_acesso"], MOTIVO, "--config", str(config))
+    assert (code, pending["status"]) == (5, "cancelling")
+    # The window closes before anyone retries: a retry is refused locally, nothing is sent.
+    old = (datetime.now(UTC) - timedelta(minutes=31)).isoformat()
+    db = sqlite3.connect(tmp_path / "data" / "journal.sqlite3")
+    db.execute("UPDATE sales SET authorized_at = ?", (old,))
+    db.commit()
+    db.close()
+    code, refused = cancel(capsys, tmp_path, emites, out["chave_acesso"], MOTIVO, "--config", str(config))
+    assert (code, refused["status"]) == (6, "window_closed")
+    # The manager checks the SEFAZ portal and records what it says.
+    (note,) = emites.notes()
+    assert note.cancel_answer is not None  # the simulator did cancel it; only the answer was lost
+    code, settled = run_cli(
+        capsys,
+        "nfce",
+        "resolve",
+        out["sale_id"],
+        "--cancelled",
+        "353260000000099",
+        "--operator",
+        "gerente",
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--json",
+    )
+    assert (code, settled["status"], settled["protocolo"]) == (0, "cancelled", "353260000000099")
+    code, again = run_cli(
+        capsys,
+        "nfce",
+        "resolve",
+        out["sale_id"],
+        "--not-cancelled",
+        "--operator",
+        "gerente",
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--json",
+    )
+    assert code == 2 and again["status"] == "invalid"  # nothing pending any more
+    assert [r.identifier for r in emites.requests()] == ["CREATE_NFCE", "CANCEL_NFCE"]
