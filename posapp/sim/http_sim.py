@@ -30,6 +30,7 @@ import signal
 import socket
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -118,7 +119,7 @@ class SimResponse:
         return cls(status, body, headers=dict(headers or {}), accepted=accepted)
 
 
-class HttpSimulator:
+class HttpSimulator(ABC):
     """Base of the provider simulators. Subclasses implement :meth:`handle`/:meth:`authorized`.
 
     ``token=None`` accepts any non-empty credential (the demo); a string must match exactly.
@@ -221,11 +222,13 @@ class HttpSimulator:
 
     # -- for subclasses ----------------------------------------------------------------
 
+    @abstractmethod
     def authorized(self, request: SimRequest) -> bool:
-        raise NotImplementedError
+        """Whether the request carries the provider's kind of valid token."""
 
+    @abstractmethod
     def handle(self, request: SimRequest) -> SimResponse:
-        raise NotImplementedError
+        """The provider's answer to one request (routes, faults already applied)."""
 
     def unauthorized(self) -> SimResponse:
         return SimResponse.json(401, {"codigo": "nao_autorizado", "mensagem": "Token inválido"})
