@@ -22,9 +22,9 @@ from typing import Any, TextIO
 from posapp import __version__
 from posapp.config import Config, ConfigError, load_config
 from posapp.domain.errors import CancelWindowClosed, DomainError
+from posapp.domain.issuance import CancelOutcome
 from posapp.domain.states import SaleState
 from posapp.errors import PosappError
-from posapp.fiscal.port import CancelOutcome
 
 log = logging.getLogger("posapp.cli")
 

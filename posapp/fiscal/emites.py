@@ -2,7 +2,7 @@
 
 An asyncio shell around the sans-IO codec in :mod:`posapp.protocol`: it connects, writes
 one frame, reads one frame back, and turns what happened into an
-:class:`~posapp.fiscal.port.Outcome`. The hard part is telling *not sent* from *in doubt*,
+:class:`~posapp.domain.issuance.Outcome`. The hard part is telling *not sent* from *in doubt*,
 because only the first may be sent again or elsewhere (DESIGN §4):
 
 ``NOT_SENT``
@@ -49,8 +49,7 @@ from datetime import UTC, datetime
 from posapp.config import Config
 from posapp.domain.documents import mask_cpf_cnpj, parse_chave
 from posapp.domain.errors import InvalidDocument
-from posapp.fiscal.errors import FiscalError
-from posapp.fiscal.port import (
+from posapp.domain.issuance import (
     AuthorizedNote,
     CancelOutcome,
     CancelResult,
@@ -62,6 +61,7 @@ from posapp.fiscal.port import (
     Outcome,
     PreparedIssue,
 )
+from posapp.fiscal.errors import FiscalError
 from posapp.protocol.errors import RemoteProtocolError
 from posapp.protocol.framing import DEFAULT_MAX_FRAME_SIZE, Frame, FrameDecoder
 from posapp.protocol.messages import (

@@ -21,6 +21,17 @@ from typing import Any, Unpack
 
 from posapp.config import Config, ProviderConfig
 from posapp.domain.cancel import check_motivo
+from posapp.domain.issuance import (
+    CancelOutcome,
+    CancelResult,
+    CancelTarget,
+    Capabilities,
+    Health,
+    IssueContext,
+    IssueResult,
+    Outcome,
+    PreparedIssue,
+)
 from posapp.fiscal.errors import BackendUnsupported
 from posapp.fiscal.http_base import (
     Budget,
@@ -33,17 +44,6 @@ from posapp.fiscal.http_base import (
     messages_of,
     money_text,
     parse_json,
-)
-from posapp.fiscal.port import (
-    CancelOutcome,
-    CancelResult,
-    CancelTarget,
-    Capabilities,
-    Health,
-    IssueContext,
-    IssueResult,
-    Outcome,
-    PreparedIssue,
 )
 from posapp.fiscal.provider_common import HttpProviderBackend, ProviderOptions
 

@@ -23,6 +23,17 @@ import httpx
 
 from posapp.config import Config, ProviderConfig
 from posapp.domain.cancel import check_motivo
+from posapp.domain.issuance import (
+    CancelOutcome,
+    CancelResult,
+    CancelTarget,
+    Capabilities,
+    Health,
+    IssueContext,
+    IssueResult,
+    Outcome,
+    PreparedIssue,
+)
 from posapp.domain.sale import Sale
 from posapp.fiscal.http_base import (
     Budget,
@@ -38,17 +49,6 @@ from posapp.fiscal.http_base import (
     money_text,
     parse_datetime,
     read_nfeproc,
-)
-from posapp.fiscal.port import (
-    CancelOutcome,
-    CancelResult,
-    CancelTarget,
-    Capabilities,
-    Health,
-    IssueContext,
-    IssueResult,
-    Outcome,
-    PreparedIssue,
 )
 from posapp.fiscal.provider_common import (
     HttpProviderBackend,

@@ -70,8 +70,8 @@ import httpx
 from posapp import __version__
 from posapp.domain.documents import parse_chave
 from posapp.domain.errors import InvalidDocument
+from posapp.domain.issuance import AuthorizedNote, Outcome
 from posapp.fiscal.errors import FiscalError
-from posapp.fiscal.port import AuthorizedNote, Outcome
 from posapp.fiscal.secrets import SecretToken, redact
 
 logger = logging.getLogger(__name__)

@@ -41,6 +41,17 @@ from typing import Any, NamedTuple, Unpack
 from posapp.config import Config, ProviderConfig
 from posapp.domain.cancel import check_motivo
 from posapp.domain.documents import UF_CODES
+from posapp.domain.issuance import (
+    CancelOutcome,
+    CancelResult,
+    CancelTarget,
+    Capabilities,
+    Health,
+    IssueContext,
+    IssueResult,
+    Outcome,
+    PreparedIssue,
+)
 from posapp.domain.sale import Item, Sale
 from posapp.fiscal.http_base import (
     Budget,
@@ -57,17 +68,6 @@ from posapp.fiscal.http_base import (
     money_text,
     parse_datetime,
     parse_json,
-)
-from posapp.fiscal.port import (
-    CancelOutcome,
-    CancelResult,
-    CancelTarget,
-    Capabilities,
-    Health,
-    IssueContext,
-    IssueResult,
-    Outcome,
-    PreparedIssue,
 )
 from posapp.fiscal.provider_common import (
     HttpProviderBackend,

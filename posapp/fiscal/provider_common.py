@@ -23,6 +23,14 @@ from typing import Any, ClassVar, Literal, TypedDict, Unpack
 import httpx
 
 from posapp.config import Config, ProviderConfig
+from posapp.domain.issuance import (
+    CancelOutcome,
+    CancelResult,
+    IssueContext,
+    IssueResult,
+    Outcome,
+    PreparedIssue,
+)
 from posapp.domain.sale import Item, Payment
 from posapp.fiscal.errors import BackendMisconfigured
 from posapp.fiscal.http_base import (
@@ -32,14 +40,6 @@ from posapp.fiscal.http_base import (
     ProviderRequestError,
     decimal_text,
     money_text,
-)
-from posapp.fiscal.port import (
-    CancelOutcome,
-    CancelResult,
-    IssueContext,
-    IssueResult,
-    Outcome,
-    PreparedIssue,
 )
 from posapp.fiscal.secrets import token_or_problem
 

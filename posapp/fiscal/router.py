@@ -22,8 +22,9 @@ from collections.abc import Callable, Sequence
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
+from posapp.domain.issuance import CancelOutcome, Health, Outcome
 from posapp.fiscal.errors import BackendMisconfigured
-from posapp.fiscal.port import CancelOutcome, FiscalBackend, Health, Outcome
+from posapp.fiscal.port import FiscalBackend
 
 logger = logging.getLogger(__name__)
 

@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from posapp.domain.errors import IllegalTransition
+from posapp.domain.issuance import AuthorizedNote, PreparedIssue
 from posapp.domain.payments import PaymentMethod
 from posapp.domain.sale import Sale
 from posapp.domain.states import SaleState, check_transition
-from posapp.fiscal.port import AuthorizedNote, PreparedIssue
 from posapp.journal.errors import JournalUnavailable, SchemaTooNew, StaleState, UnknownSale
 from posapp.journal.schema import MIGRATIONS, SCHEMA_VERSION
 

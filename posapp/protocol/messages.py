@@ -55,7 +55,7 @@ from posapp.protocol.text import TextPolicy, clean_text
 
 if TYPE_CHECKING:  # annotations only: the protocol package stays free of config and ports at run time
     from posapp.config import Config
-    from posapp.fiscal.port import IssueContext
+    from posapp.domain.issuance import IssueContext
 
 CREATE_NFCE: Final = "CREATE_NFCE"
 CREATE_CFE: Final = "CREATE_CFE"  # what SAT/MFE states answer to a CREATE_NFCE

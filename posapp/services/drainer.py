@@ -13,7 +13,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 
-from posapp.fiscal.port import Health
+from posapp.domain.issuance import Health
 from posapp.services.pos import PosService
 from posapp.services.results import DrainReport
 

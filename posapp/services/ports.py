@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from posapp.fiscal.port import CancelOutcome, FiscalBackend, Health, Outcome
+from posapp.domain.issuance import CancelOutcome, Health, Outcome
+from posapp.fiscal.port import FiscalBackend
 
 
 class IssuerRouter(Protocol):

@@ -30,20 +30,20 @@ from posapp.config import Config
 from posapp.domain.cancel import CancelPolicy, check_motivo
 from posapp.domain.documents import parse_chave
 from posapp.domain.errors import DomainError, InvalidSale
-from posapp.domain.sale import Sale
-from posapp.domain.states import SaleState
-from posapp.fiscal.errors import FiscalError
-from posapp.fiscal.port import (
+from posapp.domain.issuance import (
     AuthorizedNote,
     CancelOutcome,
     CancelTarget,
-    FiscalBackend,
     Health,
     IssueContext,
     IssueResult,
     Outcome,
     PreparedIssue,
 )
+from posapp.domain.sale import Sale
+from posapp.domain.states import SaleState
+from posapp.fiscal.errors import FiscalError
+from posapp.fiscal.port import FiscalBackend
 from posapp.journal.lockfile import ProcessLock
 from posapp.journal.store import Journal, SaleRow
 from posapp.protocol.errors import LocalProtocolError

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from posapp.domain.issuance import CancelOutcome
 from posapp.domain.states import SaleState
-from posapp.fiscal.port import CancelOutcome
 
 
 @dataclass(frozen=True, slots=True)

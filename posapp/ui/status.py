@@ -20,8 +20,8 @@ import logging
 from datetime import datetime
 
 from posapp.config import Config
+from posapp.domain.issuance import Health
 from posapp.errors import PosappError
-from posapp.fiscal.port import Health
 from posapp.services.drainer import QueueDrainer
 from posapp.services.results import DrainReport
 from posapp.ui.context import AppContext

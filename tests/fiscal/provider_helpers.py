@@ -11,7 +11,8 @@ from collections.abc import Coroutine
 from contextlib import aclosing
 from typing import Any, TypeVar
 
-from posapp.fiscal.port import FiscalBackend, IssueContext, IssueResult
+from posapp.domain.issuance import IssueContext, IssueResult
+from posapp.fiscal.port import FiscalBackend
 
 T = TypeVar("T")
 

@@ -26,17 +26,10 @@ import pytest
 from posapp.config import Config
 from posapp.domain.documents import build_chave
 from posapp.domain.errors import CancelRefused
+from posapp.domain.issuance import CancelOutcome, CancelTarget, Health, IssueResult, Outcome, PreparedIssue
 from posapp.fiscal.emites import EmitesBackend
 from posapp.fiscal.errors import FiscalError
-from posapp.fiscal.port import (
-    CancelOutcome,
-    CancelTarget,
-    FiscalBackend,
-    Health,
-    IssueResult,
-    Outcome,
-    PreparedIssue,
-)
+from posapp.fiscal.port import FiscalBackend
 from posapp.protocol.framing import Frame, FrameDecoder, encode_frame
 from posapp.protocol.messages import CANCEL_NFCE, CREATE_CFE, CREATE_NFCE, encode_response
 from tests.protocol.emites_samples import (

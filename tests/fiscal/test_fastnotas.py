@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from posapp.config import Config, ProviderConfig
+from posapp.domain.issuance import Health, IssueContext, Outcome, PreparedIssue
 from posapp.domain.sale import Sale
 from posapp.fiscal.errors import BackendUnsupported
 from posapp.fiscal.fastnotas import FastNotasBackend
-from posapp.fiscal.port import Health, IssueContext, Outcome, PreparedIssue
 from posapp.fiscal.router import FailoverRouter
 from posapp.sim.http_sim import HttpSimulator, SimRequest, SimResponse
 from tests.conftest import sale_mapping

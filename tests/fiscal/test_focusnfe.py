@@ -26,11 +26,7 @@ import pytest
 from posapp.config import Config, ProviderConfig
 from posapp.domain.documents import parse_chave
 from posapp.domain.errors import CancelRefused
-from posapp.domain.sale import Sale
-from posapp.fiscal.errors import BackendMisconfigured
-from posapp.fiscal.focusnfe import FocusNfeBackend, build_focus_body
-from posapp.fiscal.http_base import ProviderHttp, ProviderRequestError, parse_retry_after, read_nfeproc
-from posapp.fiscal.port import (
+from posapp.domain.issuance import (
     CancelOutcome,
     CancelTarget,
     Health,
@@ -39,6 +35,10 @@ from posapp.fiscal.port import (
     Outcome,
     PreparedIssue,
 )
+from posapp.domain.sale import Sale
+from posapp.fiscal.errors import BackendMisconfigured
+from posapp.fiscal.focusnfe import FocusNfeBackend, build_focus_body
+from posapp.fiscal.http_base import ProviderHttp, ProviderRequestError, parse_retry_after, read_nfeproc
 from posapp.fiscal.secrets import SecretToken, TokenNotFound, mask_token, redact, resolve_token
 from posapp.sim.focusnfe import FocusNfeSimulator
 from tests.conftest import sale_mapping

@@ -14,12 +14,12 @@ import pytest
 from posapp.config import Config, ProviderConfig
 from posapp.domain.documents import parse_chave
 from posapp.domain.errors import CancelRefused
+from posapp.domain.issuance import CancelOutcome, CancelTarget, Health, IssueContext, Outcome, PreparedIssue
 from posapp.domain.sale import Sale
 from posapp.fiscal import integranotas
 from posapp.fiscal.focusnfe import build_focus_body
 from posapp.fiscal.http_base import ProviderRequestError, read_nfeproc
 from posapp.fiscal.integranotas import IntegraNotasBackend, build_integra_body, chave_prefix
-from posapp.fiscal.port import CancelOutcome, CancelTarget, Health, IssueContext, Outcome, PreparedIssue
 from posapp.sim.integranotas import IntegraNotasSimulator
 from tests.conftest import sale_mapping
 from tests.fiscal.provider_helpers import FakeClock, issue_once, run

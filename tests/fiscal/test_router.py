@@ -15,22 +15,22 @@ from typing import Any
 import pytest
 
 from posapp.config import Config, ProviderConfig
-from posapp.domain.sale import Sale
-from posapp.fiscal.errors import BackendMisconfigured
-from posapp.fiscal.focusnfe import FocusNfeBackend
-from posapp.fiscal.integranotas import IntegraNotasBackend
-from posapp.fiscal.port import (
+from posapp.domain.issuance import (
     CancelOutcome,
     CancelResult,
     CancelTarget,
     Capabilities,
-    FiscalBackend,
     Health,
     IssueContext,
     IssueResult,
     Outcome,
     PreparedIssue,
 )
+from posapp.domain.sale import Sale
+from posapp.fiscal.errors import BackendMisconfigured
+from posapp.fiscal.focusnfe import FocusNfeBackend
+from posapp.fiscal.integranotas import IntegraNotasBackend
+from posapp.fiscal.port import FiscalBackend
 from posapp.fiscal.router import BreakerState, CircuitBreaker, FailoverRouter, may_fail_over
 from posapp.sim.focusnfe import FocusNfeSimulator
 from posapp.sim.integranotas import IntegraNotasSimulator

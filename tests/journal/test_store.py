@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 
 from posapp.domain.errors import IllegalTransition
+from posapp.domain.issuance import AuthorizedNote, PreparedIssue
 from posapp.domain.sale import Sale
 from posapp.domain.states import SaleState
-from posapp.fiscal.port import AuthorizedNote, PreparedIssue
 from posapp.journal.errors import SchemaTooNew, UnknownSale
 from posapp.journal.schema import SCHEMA_VERSION
 from posapp.journal.store import Journal

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from posapp.config import Config, EmitesConfig, StoreConfig
+from posapp.domain.issuance import IssueContext
 from posapp.domain.sale import Sale
-from posapp.fiscal.port import IssueContext
 from posapp.protocol.framing import Frame
 from tests.conftest import sale_mapping
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from posapp.config import Config
+from posapp.domain.issuance import IssueContext, IssueResult, Outcome, PreparedIssue
 from posapp.domain.sale import Sale
 from posapp.domain.states import SaleState
 from posapp.fiscal.emites import EmitesBackend
-from posapp.fiscal.port import IssueContext, IssueResult, Outcome, PreparedIssue
 from posapp.fiscal.router import FailoverRouter
 from posapp.journal.store import Journal
 from posapp.services.factory import build_service
@@ -212,7 +212,7 @@ def test_the_receipt_printer_reports_instead_of_raising(tmp_path) -> None:
 
 
 def test_an_answer_beats_another_process_recovery_guess(tmp_path: Path) -> None:
-    from posapp.fiscal.port import AuthorizedNote
+    from posapp.domain.issuance import AuthorizedNote
     from posapp.services.pos import _SENDING
 
     journal = Journal.in_dir(tmp_path)
