@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -29,7 +30,7 @@ GOOD_AND_BAD = """code,gtin,description,ncm,cfop,cest,unit,price,origin
 
 
 @pytest.fixture
-def catalog(tmp_path: Path):
+def catalog(tmp_path: Path) -> Iterator[Catalog]:
     store = StoreDB(tmp_path / "store.sqlite3")
     yield Catalog(store)
     store.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -25,7 +26,7 @@ def _products() -> list[Product]:
 
 
 @pytest.fixture
-def catalog(tmp_path: Path):
+def catalog(tmp_path: Path) -> Iterator[Catalog]:
     store = StoreDB(tmp_path / "store.sqlite3")
     cat = Catalog(store)
     cat.upsert_many(_products())
@@ -39,10 +40,13 @@ def test_fold_drops_accents_case_and_punctuation() -> None:
 
 
 def test_lookup_by_gtin_then_code(catalog: Catalog) -> None:
-    assert catalog.find("7891153002125").code == "1004"  # type: ignore[union-attr]
-    assert catalog.find("1002").description.startswith("Feijão")  # type: ignore[union-attr]
+    by_gtin = catalog.find("7891153002125")
+    assert by_gtin is not None and by_gtin.code == "1004"
+    by_code = catalog.find("1002")
+    assert by_code is not None and by_code.description.startswith("Feijão")
     # A UPC-A read as EAN-13 with a leading zero still finds the 12-digit GTIN.
-    assert catalog.find("0012345678905").code == "UPC1"  # type: ignore[union-attr]
+    upc = catalog.find("0012345678905")
+    assert upc is not None and upc.code == "UPC1"
     assert catalog.find("7890000000000") is None
     with pytest.raises(ProductNotFound) as info:
         catalog.get("nope")

@@ -69,7 +69,8 @@ def test_layout_validation() -> None:
 def test_quantity_reproduces_the_label_price(price: Decimal, unit_price: Decimal) -> None:
     quantity = quantity_for_price(price, unit_price)
     assert quantity > 0
-    assert quantity.as_tuple().exponent >= -4
+    exponent = quantity.as_tuple().exponent
+    assert isinstance(exponent, int) and exponent >= -4  # a finite Decimal: an int exponent
     assert line_total(quantity, unit_price) == price
 
 

@@ -1,4 +1,5 @@
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -8,7 +9,7 @@ from posapp.domain.sale import SEM_GTIN, Sale, gtin_is_valid
 from tests.conftest import TOTAL_OF_SAMPLE, sale_mapping
 
 
-def test_totals_and_change(sale_data) -> None:
+def test_totals_and_change(sale_data: dict[str, Any]) -> None:
     sale = Sale.from_mapping(sale_data)
     assert sale.total == TOTAL_OF_SAMPLE
     assert sale.change == Decimal("50.00") - TOTAL_OF_SAMPLE
@@ -89,7 +90,7 @@ def test_gtin_check_digit() -> None:
     assert not gtin_is_valid("123")
 
 
-def test_sale_is_immutable_and_round_trips_json(sale_data) -> None:
+def test_sale_is_immutable_and_round_trips_json(sale_data: dict[str, Any]) -> None:
     sale = Sale.from_mapping(sale_data)
     again = Sale.model_validate_json(sale.model_dump_json())
     assert again == sale

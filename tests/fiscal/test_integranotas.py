@@ -58,7 +58,8 @@ def test_prepared_body_carries_the_reserved_number_and_exact_values() -> None:
     body = json.loads(prepared.payload, parse_float=Decimal)
     assert (body["serie"], body["numero"]) == ("2", "101008")
     assert prepared.meta["serie"] == 2 and prepared.meta["numero"] == 101008
-    assert prepared.meta["chave_prefix"] == chave_prefix(Config(), ctx.emitted_at, 2, 101008)  # type: ignore[arg-type]
+    assert ctx.emitted_at is not None
+    assert prepared.meta["chave_prefix"] == chave_prefix(Config(), ctx.emitted_at, 2, 101008)
     assert str(prepared.meta["chave_prefix"]).endswith("65002000101008")
     beer = body["itens"][0]
     assert (beer["quantidade_comercial"], beer["valor_unitario_comercial"], beer["valor_bruto"]) == (

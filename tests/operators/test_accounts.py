@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,8 +24,11 @@ class Clock:
         return self.now
 
 
+Setup = tuple[Operators, AuditLog, Clock, StoreDB]
+
+
 @pytest.fixture
-def setup(tmp_path: Path):
+def setup(tmp_path: Path) -> Iterator[Setup]:
     store = StoreDB(tmp_path / "store.sqlite3")
     audit = AuditLog(store)
     clock = Clock()
@@ -48,7 +52,7 @@ def test_pin_hash_is_salted_slow_and_verifies() -> None:
     assert needs_rehash(hash_pin("1234", n=2**10))
 
 
-def test_pins_are_not_stored_in_clear(setup) -> None:
+def test_pins_are_not_stored_in_clear(setup: Setup) -> None:
     _, _, _, store = setup
     with store.reading() as conn:
         hashes = [row[0] for row in conn.execute("SELECT pin_hash FROM operators")]
@@ -56,7 +60,7 @@ def test_pins_are_not_stored_in_clear(setup) -> None:
     assert all(h.startswith("scrypt$") and "1234" not in h and "0000" not in h for h in hashes)
 
 
-def test_login_and_failures_are_audited(setup) -> None:
+def test_login_and_failures_are_audited(setup: Setup) -> None:
     ops, audit, _, _ = setup
     operator = ops.authenticate("Caixa ", "0000")
     assert (operator.login, operator.role, operator.is_manager) == ("caixa", Role.CASHIER, False)
@@ -69,7 +73,7 @@ def test_login_and_failures_are_audited(setup) -> None:
     assert actions[:3] == [("login_failed", "ninguem"), ("login_failed", "caixa"), ("login", "caixa")]
 
 
-def test_inactive_operator_cannot_log_in(setup) -> None:
+def test_inactive_operator_cannot_log_in(setup: Setup) -> None:
     ops, _, _, _ = setup
     ops.set_active("caixa", False, changed_by="gerente")
     with pytest.raises(AuthenticationFailed):
@@ -78,7 +82,7 @@ def test_inactive_operator_cannot_log_in(setup) -> None:
     assert {o.login for o in ops.accounts(include_inactive=True)} == {"gerente", "caixa"}
 
 
-def test_lockout_after_repeated_failures(setup) -> None:
+def test_lockout_after_repeated_failures(setup: Setup) -> None:
     ops, _, clock, _ = setup
     for _ in range(MAX_FAILURES):
         with pytest.raises(AuthenticationFailed):
@@ -90,7 +94,7 @@ def test_lockout_after_repeated_failures(setup) -> None:
     assert ops.authenticate("caixa", "0000").login == "caixa"
 
 
-def test_manager_override_by_pin_alone(setup) -> None:
+def test_manager_override_by_pin_alone(setup: Setup) -> None:
     ops, audit, _, _ = setup
     manager = ops.authorize_manager(
         "1234", action=Action.VOID_LINE, operator="caixa", sale_id="s1", detail="item 2"
@@ -115,7 +119,7 @@ def test_manager_override_by_pin_alone(setup) -> None:
     )
 
 
-def test_bad_operator_data(setup) -> None:
+def test_bad_operator_data(setup: Setup) -> None:
     ops, _, _, _ = setup
     with pytest.raises(InvalidOperatorData):
         ops.create("caixa", "Outro", Role.CASHIER, "1234")
@@ -129,7 +133,7 @@ def test_bad_operator_data(setup) -> None:
     assert ops.authenticate("caixa", "4321").login == "caixa"
 
 
-def test_audit_log_is_append_only(setup) -> None:
+def test_audit_log_is_append_only(setup: Setup) -> None:
     _, _, _, store = setup
     with pytest.raises(sqlite3.DatabaseError), store.transaction() as conn:
         conn.execute("UPDATE audit_log SET detail = 'x'")
@@ -159,7 +163,7 @@ def test_lockout_survives_a_restart(tmp_path: Path) -> None:
         store.close()
 
 
-def test_override_failures_count_per_operator_and_persist(setup, tmp_path: Path) -> None:
+def test_override_failures_count_per_operator_and_persist(setup: Setup, tmp_path: Path) -> None:
     ops, audit, clock, store = setup
     ops.create("caixa2", "Caixa Dois", Role.CASHIER, "2222")
     for _ in range(MAX_FAILURES):
@@ -176,7 +180,7 @@ def test_override_failures_count_per_operator_and_persist(setup, tmp_path: Path)
     assert len(failed) == MAX_FAILURES and {e.operator for e in failed} == {"caixa"}
 
 
-def _median_seconds(call, repeat: int = 5) -> float:
+def _median_seconds(call: Callable[[], object], repeat: int = 5) -> float:
     import statistics
     import time
 
@@ -189,7 +193,7 @@ def _median_seconds(call, repeat: int = 5) -> float:
     return statistics.median(times)
 
 
-def test_unknown_and_inactive_logins_cost_a_pin_check(setup) -> None:
+def test_unknown_and_inactive_logins_cost_a_pin_check(setup: Setup) -> None:
     """No timing oracle: refusing an unknown (or inactive) login takes a scrypt too."""
     ops, _, clock, _ = setup
     ops.create("inativo", "Inativo", Role.CASHIER, "5555")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -17,6 +18,8 @@ from posapp.operators.errors import InvalidCashMovement
 from posapp.services.results import SaleSummary
 
 T0 = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+
+Book = tuple[CashBook, AuditLog]
 
 
 def summary(state: SaleState, total: str, payments: list[tuple[str, str]]) -> SaleSummary:
@@ -37,13 +40,13 @@ def summary(state: SaleState, total: str, payments: list[tuple[str, str]]) -> Sa
 
 
 @pytest.fixture
-def book(tmp_path: Path):
+def book(tmp_path: Path) -> Iterator[Book]:
     store = StoreDB(tmp_path / "store.sqlite3")
     yield CashBook(store), AuditLog(store)
     store.close()
 
 
-def test_movements_are_recorded_with_their_audit(book) -> None:
+def test_movements_are_recorded_with_their_audit(book: Book) -> None:
     cash, audit = book
     cash.record(CashKind.OPENING_FLOAT, Decimal("100.00"), operator="caixa", at=T0)
     cash.record(
@@ -62,14 +65,14 @@ def test_movements_are_recorded_with_their_audit(book) -> None:
 
 
 @pytest.mark.parametrize("amount", [Decimal("0"), Decimal("-1"), Decimal("1.001"), Decimal("NaN")])
-def test_bad_amounts_are_refused(book, amount: Decimal) -> None:
+def test_bad_amounts_are_refused(book: Book, amount: Decimal) -> None:
     cash, audit = book
     with pytest.raises(InvalidCashMovement):
         cash.record(CashKind.SANGRIA, amount, operator="caixa")
     assert audit.entries() == []
 
 
-def test_day_close_counts_per_method_and_pending(book) -> None:
+def test_day_close_counts_per_method_and_pending(book: Book) -> None:
     cash, _ = book
     cash.record(CashKind.OPENING_FLOAT, Decimal("100.00"), operator="caixa", at=T0)
     cash.record(CashKind.SANGRIA, Decimal("30.00"), operator="caixa", at=T0)

@@ -74,6 +74,11 @@ class _DateServer(ThreadingHTTPServer):
     offset = timedelta(0)
     send_date = True
 
+    def host_port(self) -> tuple[str, int]:
+        host, port = self.server_address[:2]
+        assert isinstance(host, str)  # bound to "127.0.0.1" below, never bytes
+        return host, port
+
 
 class _DateHandler(BaseHTTPRequestHandler):
     server: _DateServer
@@ -114,13 +119,14 @@ def http_server() -> Iterator[_DateServer]:
 def no_keyring() -> Iterator[None]:
     """Tokens come only from the environment in these tests, whatever keyring the machine has."""
     previous = keyring.get_keyring()
-    keyring.set_keyring(keyring.backends.null.Keyring())
+    # keyring's backends inherit an unannotated KeyringBackend.__init__.
+    keyring.set_keyring(keyring.backends.null.Keyring())  # type: ignore[no-untyped-call]
     yield
     keyring.set_keyring(previous)
 
 
 def _provider(server: _DateServer, **kw: object) -> ProviderConfig:
-    host, port = server.server_address[:2]
+    host, port = server.host_port()
     return ProviderConfig.model_validate(
         {"name": "focusnfe", "base_url": f"http://{host}:{port}", "token_env": "POSAPP_TEST_TOKEN", **kw}
     )
@@ -308,7 +314,7 @@ def test_doctor_reports_what_to_fix_and_exits_one(
 ) -> None:
     monkeypatch.setenv("POSAPP_TEST_TOKEN", TOKEN)
     http_server.offset = timedelta(minutes=-30)
-    host, port = http_server.server_address[:2]
+    host, port = http_server.host_port()
     provider = (
         f'[[providers]]\nname = "focusnfe"\nbase_url = "http://{host}:{port}"\n'
         'token_env = "POSAPP_TEST_TOKEN"\n'

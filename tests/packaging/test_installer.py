@@ -114,9 +114,13 @@ def test_install_refuses_outside_a_bundle(tmp_path: Path) -> None:
     assert "pasta do posapp" in result.stderr
 
 
+class _CaseSensitiveParser(configparser.ConfigParser):
+    def optionxform(self, optionstr: str) -> str:
+        return optionstr  # desktop entry keys are case-sensitive
+
+
 def test_desktop_entry() -> None:
-    parser = configparser.ConfigParser(interpolation=None, strict=True)
-    parser.optionxform = str  # type: ignore[assignment,method-assign]  # keys are case-sensitive
+    parser = _CaseSensitiveParser(interpolation=None, strict=True)
     parser.read(INSTALLER / "linux" / "posapp.desktop", encoding="utf-8")
     entry = parser["Desktop Entry"]
     assert entry["Type"] == "Application"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from PIL import Image
@@ -18,6 +19,10 @@ from posapp.resources import (
     resource_dir,
     resource_path,
 )
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication
+    from pytestqt.logging import _QtMessageCapture  # what pytest-qt's qtlog fixture returns
 
 
 def test_resource_path_finds_shipped_files() -> None:
@@ -62,8 +67,10 @@ def test_png_icons_have_their_nominal_size(size: int) -> None:
         assert image.size == (size, size)
         assert image.mode == "RGBA"
         # Rounded corners are transparent, the centre is opaque paper or ink.
-        assert image.getpixel((0, 0))[3] < 32
-        assert image.getpixel((size // 2, size // 2))[3] == 255
+        corner, centre = image.getpixel((0, 0)), image.getpixel((size // 2, size // 2))
+        assert isinstance(corner, tuple) and isinstance(centre, tuple)  # RGBA: one int per band
+        assert corner[3] < 32
+        assert centre[3] == 255
 
 
 def test_icon_path_picks_the_nearest_size_at_or_above() -> None:
@@ -104,7 +111,7 @@ def test_icons_match_the_generator(tmp_path: Path) -> None:
 
 
 @pytest.mark.gui
-def test_style_sheet_parses_and_styles_the_counter(qapp, qtlog) -> None:  # type: ignore[no-untyped-def]
+def test_style_sheet_parses_and_styles_the_counter(qapp: QApplication, qtlog: _QtMessageCapture) -> None:
     from PySide6.QtWidgets import QLabel, QWidget
 
     qapp.setStyleSheet(load_stylesheet())

@@ -10,7 +10,8 @@ import pytest
 
 from posapp.domain.errors import InvalidDocument
 from posapp.printing import ReceiptOptions, decode_escpos
-from posapp.printing.commands import print_danfe_command
+from posapp.printing.commands import DocumentLoader, print_danfe_command
+from posapp.printing.options import PaperWidth
 from tests.printing import notes
 from tests.printing.fake_printer import FakeTcpPrinter, refused_uri
 
@@ -30,7 +31,7 @@ def _args(**values: object) -> argparse.Namespace:
     return argparse.Namespace(**base)
 
 
-def _run(args: argparse.Namespace, loader=None) -> tuple[int, str, str]:
+def _run(args: argparse.Namespace, loader: DocumentLoader | None = None) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     code = print_danfe_command(args, loader, out=out, err=err)
     return code, out.getvalue(), err.getvalue()
@@ -44,12 +45,12 @@ def xml_file(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("paper", [58, 80])
-def test_xml_to_a_file_printer(tmp_path: Path, xml_file: Path, paper: int) -> None:
+def test_xml_to_a_file_printer(tmp_path: Path, xml_file: Path, paper: PaperWidth) -> None:
     target = tmp_path / "lp0"
     code, out, err = _run(_args(xml=xml_file, printer=f"file:{target}", paper=paper))
     assert (code, err) == (0, "")
     assert "modo native" in out
-    options = ReceiptOptions(paper_mm=paper)  # type: ignore[arg-type]
+    options = ReceiptOptions(paper_mm=paper)
     receipt = decode_escpos(target.read_bytes(), tables=options.table_map(), columns=options.columns)
     assert receipt.qr_codes[0].text.startswith("http://dec.fazenda.df.gov.br/ConsultarNFCe.aspx?p=" + CHAVE)
     assert receipt.drawer_pulses == []  # a command-line reprint never opens the till

@@ -13,18 +13,19 @@ from hypothesis import strategies as st
 from posapp.domain.money import format_brl
 from posapp.printing import CancelMark, ReceiptOptions, parse_danfe_xml, render_danfe
 from posapp.printing.escpos_decode import QrCode, TextLine
+from posapp.printing.options import PaperWidth
 from tests.printing import notes
 from tests.printing.checks import MIN_QR_DOTS, assert_well_formed, decode, flat, has_row, read_qr
 
-PAPERS = [58, 80]
+PAPERS: list[PaperWidth] = [58, 80]
 
 
 @pytest.mark.parametrize("paper", PAPERS)
 @pytest.mark.parametrize("note", sorted(notes.NOTES))
-def test_native_danfe_content(paper: int, note: str) -> None:
+def test_native_danfe_content(paper: PaperWidth, note: str) -> None:
     xml = notes.NOTES[note]()
     data = parse_danfe_xml(xml)
-    options = ReceiptOptions(paper_mm=paper, open_drawer=True)  # type: ignore[arg-type]
+    options = ReceiptOptions(paper_mm=paper, open_drawer=True)
     stream = render_danfe(xml=xml, options=options)
     receipt = decode(stream, options)  # raises on any byte it does not understand
     assert_well_formed(receipt, options)
@@ -85,8 +86,8 @@ def test_blocks_follow_the_manual_order() -> None:
 
 
 @pytest.mark.parametrize("paper", PAPERS)
-def test_accented_names_decode_exactly(paper: int) -> None:
-    options = ReceiptOptions(paper_mm=paper)  # type: ignore[arg-type]
+def test_accented_names_decode_exactly(paper: PaperWidth) -> None:
+    options = ReceiptOptions(paper_mm=paper)
     receipt = decode(render_danfe(xml=notes.accented_cash_xml(), options=options), options)
     text = flat(receipt)
     for word in ("Pão de Açúcar", "São Paulo", "Luís Antônio", "Açúcar refinado União", "Distribuição"):
@@ -125,8 +126,8 @@ def test_notices_and_consumers() -> None:
 
 
 @pytest.mark.parametrize("paper", PAPERS)
-def test_raster_qr_fallback_for_printers_without_native_qr(paper: int) -> None:
-    options = ReceiptOptions(paper_mm=paper, native_qr=False)  # type: ignore[arg-type]
+def test_raster_qr_fallback_for_printers_without_native_qr(paper: PaperWidth) -> None:
+    options = ReceiptOptions(paper_mm=paper, native_qr=False)
     receipt = decode(render_danfe(xml=notes.authorized_xml(), options=options), options)
     assert receipt.qr_codes == []
     (image,) = receipt.images
@@ -167,9 +168,9 @@ _TEXT = st.text(alphabet=st.characters(exclude_categories=("Cs", "Cc")), min_siz
     codepage=st.sampled_from(["cp860", "cp1252"]),
 )
 def test_any_text_lays_out_within_the_paper_and_decodes(
-    product: str, emitter: str, info: str, paper: int, codepage: str
+    product: str, emitter: str, info: str, paper: PaperWidth, codepage: str
 ) -> None:
-    options = ReceiptOptions(paper_mm=paper, codepage=codepage)  # type: ignore[arg-type]
+    options = ReceiptOptions(paper_mm=paper, codepage=codepage)
     xml = notes.with_texts(product=product, emitter=emitter, info=info)
     receipt = decode(render_danfe(xml=xml, options=options), options)  # no overflow, nothing undecodable
     assert_well_formed(receipt, options)

@@ -14,6 +14,7 @@ from posapp.printing import (
     render_test_page,
 )
 from posapp.printing.errors import EscposDecodeError
+from posapp.printing.options import Mode, PaperWidth
 from posapp.printing.preview import MARGIN
 from posapp.printing.render import TEST_QR
 from tests.printing import notes
@@ -23,8 +24,8 @@ QR = parse_danfe_xml(notes.authorized_xml()).qr_code
 
 
 @pytest.mark.parametrize(("paper", "mode"), [(58, "native"), (80, "native"), (58, "raster"), (80, "raster")])
-def test_preview_draws_a_readable_receipt(paper: int, mode: str) -> None:
-    options = ReceiptOptions(paper_mm=paper, mode=mode)  # type: ignore[arg-type]
+def test_preview_draws_a_readable_receipt(paper: PaperWidth, mode: Mode) -> None:
+    options = ReceiptOptions(paper_mm=paper, mode=mode)
     stream = render_danfe(xml=notes.authorized_xml(), pdf=notes.danfe_pdf(), options=options)
     image = render_preview_image(stream, paper)
     assert isinstance(image, Image.Image)

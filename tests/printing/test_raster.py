@@ -11,16 +11,17 @@ from posapp.printing import CancelMark, ReceiptOptions, parse_danfe_xml, render_
 from posapp.printing.errors import NothingToPrint, RasterError
 from posapp.printing.escpos_decode import RasterBand
 from posapp.printing.escpos_writer import DEFAULT_BAND_BYTES
+from posapp.printing.options import PaperWidth
 from tests.printing import notes
 from tests.printing.checks import MIN_QR_DOTS, assert_well_formed, decode, flat, read_qr
 
-PAPERS = [58, 80]
+PAPERS: list[PaperWidth] = [58, 80]
 QR = parse_danfe_xml(notes.authorized_xml()).qr_code
 
 
 @pytest.mark.parametrize("paper", PAPERS)
-def test_vendor_pdf(paper: int) -> None:
-    options = ReceiptOptions(paper_mm=paper, mode="raster", open_drawer=True, had_cash=True)  # type: ignore[arg-type]
+def test_vendor_pdf(paper: PaperWidth) -> None:
+    options = ReceiptOptions(paper_mm=paper, mode="raster", open_drawer=True, had_cash=True)
     stream = render_danfe(pdf=notes.danfe_pdf(), options=options)
     receipt = decode(stream, options)
     assert_well_formed(receipt, options)
@@ -47,7 +48,7 @@ def test_thresholded_not_dithered() -> None:
 
 
 @pytest.mark.parametrize("paper", PAPERS)
-def test_simulator_style_narrow_pdf(paper: int) -> None:
+def test_simulator_style_narrow_pdf(paper: PaperWidth) -> None:
     payload = "https://www.homologacao.nfce.fazenda.sp.gov.br/qrcode?p=35240611222333000181650010000000421000000420|2|2|1|ABCDEF0123456789"
     lines = [
         "Pão de Açúcar",
@@ -57,7 +58,7 @@ def test_simulator_style_narrow_pdf(paper: int) -> None:
         "Valor a pagar R$ 93,90",
     ]
     pdf = notes.narrow_danfe_pdf(lines, payload, width_mm=80, qr_mm=28)
-    options = ReceiptOptions(paper_mm=paper, mode="raster")  # type: ignore[arg-type]
+    options = ReceiptOptions(paper_mm=paper, mode="raster")
     receipt = decode(render_danfe(pdf=pdf, options=options), options)
     assert_well_formed(receipt, options)
     (image,) = receipt.images

@@ -6,20 +6,23 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import TypeVar
 
 import pytest
 
 from posapp.printing import ReceiptOptions, decode_escpos, render_danfe
 from posapp.printing.connections import PreviewSink, open_connection
-from posapp.printing.spool import MemoryRecorder, PrintJob, PrintSpool, print_danfe
+from posapp.printing.spool import MemoryRecorder, PrintJob, PrintOutcome, PrintSpool, print_danfe
+from posapp.printing.status import PrinterStatus
 from tests.printing import notes
 from tests.printing.fake_printer import OK_BYTE, PAPER_OUT_BYTE, FakeTcpPrinter, refused_uri
 
 T = TypeVar("T")
 OPTIONS = ReceiptOptions(paper_mm=80, open_drawer=True)
 DANFE = render_danfe(xml=notes.authorized_xml(), options=OPTIONS)
+Submitted = tuple[PrintOutcome, MemoryRecorder]  # what most scenarios hand back
 
 
 def run(make: Callable[[PrintSpool, MemoryRecorder], Awaitable[T]], **spool_args: float) -> T:
@@ -42,14 +45,14 @@ def run(make: Callable[[PrintSpool, MemoryRecorder], Awaitable[T]], **spool_args
 
 
 @pytest.fixture
-def printer():
+def printer() -> Iterator[FakeTcpPrinter]:
     fake = FakeTcpPrinter()
     yield fake
     fake.close()
 
 
 def test_job_printed_and_recorded(printer: FakeTcpPrinter) -> None:
-    async def scenario(spool: PrintSpool, recorder: MemoryRecorder):
+    async def scenario(spool: PrintSpool, recorder: MemoryRecorder) -> Submitted:
         return await spool.submit(PrintJob(printer.uri, DANFE, kind="danfe", sale_id="S1")), recorder
 
     outcome, recorder = run(scenario)
@@ -71,7 +74,9 @@ def test_job_printed_and_recorded(printer: FakeTcpPrinter) -> None:
 def test_printer_off_then_back_on_reprints_the_queued_job() -> None:
     uri = refused_uri()
 
-    async def scenario(spool: PrintSpool, recorder: MemoryRecorder):
+    async def scenario(
+        spool: PrintSpool, recorder: MemoryRecorder
+    ) -> tuple[PrintOutcome, dict[int, PrintJob], PrintOutcome, MemoryRecorder, FakeTcpPrinter]:
         failed = await spool.submit(PrintJob(uri, DANFE, sale_id="S2"))
         pending = spool.failed_jobs()
         # The printer is switched on (a server appears on that very port) and the cashier reprints.
@@ -102,7 +107,7 @@ def test_unplugged_mid_job() -> None:
     fake = FakeTcpPrinter(reset_after=2000)
     try:
 
-        async def scenario(spool: PrintSpool, recorder: MemoryRecorder):
+        async def scenario(spool: PrintSpool, recorder: MemoryRecorder) -> Submitted:
             return await spool.submit(PrintJob(fake.uri, raster, sale_id="S3")), recorder
 
         outcome, recorder = run(scenario, retries=1)
@@ -120,7 +125,7 @@ def test_out_of_paper_before_the_job_sends_nothing() -> None:
     fake = FakeTcpPrinter(answer=lambda n, _: PAPER_OUT_BYTE if n == 4 else OK_BYTE | 0x08)
     try:
 
-        async def scenario(spool: PrintSpool, recorder: MemoryRecorder):
+        async def scenario(spool: PrintSpool, recorder: MemoryRecorder) -> Submitted:
             return await spool.submit(PrintJob(fake.uri, DANFE)), recorder
 
         outcome, _ = run(scenario, retries=1)
@@ -136,7 +141,7 @@ def test_paper_runs_out_during_the_job() -> None:
     fake = FakeTcpPrinter(answer=lambda n, received: PAPER_OUT_BYTE if (n == 4 and received) else OK_BYTE)
     try:
 
-        async def scenario(spool: PrintSpool, recorder: MemoryRecorder):
+        async def scenario(spool: PrintSpool, recorder: MemoryRecorder) -> Submitted:
             return await spool.submit(PrintJob(fake.uri, DANFE)), recorder
 
         outcome, _ = run(scenario, retries=0)
@@ -147,7 +152,7 @@ def test_paper_runs_out_during_the_job() -> None:
 
 
 def test_bad_uri_is_not_retried() -> None:
-    async def scenario(spool: PrintSpool, recorder: MemoryRecorder):
+    async def scenario(spool: PrintSpool, recorder: MemoryRecorder) -> Submitted:
         return await spool.submit(PrintJob("tcp:host:notaport", DANFE)), recorder
 
     outcome, _ = run(scenario, retries=3)
@@ -156,7 +161,7 @@ def test_bad_uri_is_not_retried() -> None:
 
 
 def test_one_job_at_a_time_per_printer(printer: FakeTcpPrinter) -> None:
-    async def scenario(spool: PrintSpool, recorder: MemoryRecorder):
+    async def scenario(spool: PrintSpool, recorder: MemoryRecorder) -> list[PrintOutcome]:
         jobs = [PrintJob(printer.uri, DANFE + bytes([0x0A]) * i, sale_id=f"S{i}") for i in range(4)]
         return await asyncio.gather(*(spool.submit(job) for job in jobs))
 
@@ -174,7 +179,7 @@ def test_one_job_at_a_time_per_printer(printer: FakeTcpPrinter) -> None:
 def test_print_danfe_renders_off_loop_and_prints_to_preview() -> None:
     sink = PreviewSink()
 
-    async def main():
+    async def main() -> tuple[bytes, PrintOutcome]:
         spool = PrintSpool(lambda uri: open_connection(uri, preview_sink=sink), MemoryRecorder())
         try:
             return await print_danfe(
@@ -198,7 +203,9 @@ def test_status_through_the_spool() -> None:
     gone = refused_uri()
     try:
 
-        async def scenario(spool: PrintSpool, recorder: MemoryRecorder):
+        async def scenario(
+            spool: PrintSpool, recorder: MemoryRecorder
+        ) -> tuple[PrinterStatus, PrinterStatus, PrinterStatus]:
             return await spool.status(fake.uri), await spool.status(gone), await spool.status("preview")
 
         out_of_paper, unreachable, preview = run(scenario)
@@ -213,7 +220,9 @@ def test_reprint_after_an_interrupted_job_does_not_kick_the_drawer_again() -> No
     cut_short = FakeTcpPrinter(reset_after=300)
     try:
 
-        async def scenario(spool: PrintSpool, recorder: MemoryRecorder):
+        async def scenario(
+            spool: PrintSpool, recorder: MemoryRecorder
+        ) -> tuple[PrintOutcome, PrintOutcome, FakeTcpPrinter]:
             failed = await spool.submit(PrintJob(cut_short.uri, DANFE, sale_id="S4"))
             port = int(cut_short.uri.split(":")[2].split("?")[0])
             cut_short.close()  # the cashier fixes the printer: same address, now healthy
@@ -242,7 +251,7 @@ def test_failure_before_the_first_byte_keeps_the_drawer_kick() -> None:
     """Printer off: nothing printed, the drawer never opened; the reprint still opens it."""
     uri = refused_uri()
 
-    async def scenario(spool: PrintSpool, recorder: MemoryRecorder):
+    async def scenario(spool: PrintSpool, recorder: MemoryRecorder) -> PrintJob:
         failed = await spool.submit(PrintJob(uri, DANFE))
         return spool.failed_jobs()[failed.job_id]
 
@@ -254,7 +263,7 @@ def test_silent_network_printer_is_not_confirmed() -> None:
     fake = FakeTcpPrinter(answer=lambda n, _: None)
     try:
 
-        async def scenario(spool: PrintSpool, recorder: MemoryRecorder):
+        async def scenario(spool: PrintSpool, recorder: MemoryRecorder) -> Submitted:
             return await spool.submit(PrintJob(fake.uri.replace("0.3", "0.1"), DANFE)), recorder
 
         outcome, recorder = run(scenario, retries=2)
@@ -268,10 +277,10 @@ def test_silent_network_printer_is_not_confirmed() -> None:
     assert fake.jobs() == [DANFE]  # sent exactly once
 
 
-def test_link_that_cannot_answer_counts_as_printed(tmp_path) -> None:
+def test_link_that_cannot_answer_counts_as_printed(tmp_path: Path) -> None:
     target = tmp_path / "lp0"
 
-    async def scenario(spool: PrintSpool, recorder: MemoryRecorder):
+    async def scenario(spool: PrintSpool, recorder: MemoryRecorder) -> PrintOutcome:
         return await spool.submit(PrintJob(f"file:{target}", DANFE))
 
     outcome = run(scenario)
@@ -280,7 +289,7 @@ def test_link_that_cannot_answer_counts_as_printed(tmp_path) -> None:
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs a FIFO")
-def test_a_stuck_write_releases_the_printer(tmp_path) -> None:
+def test_a_stuck_write_releases_the_printer(tmp_path: Path) -> None:
     """A write that outlives its own timeout (here 60 s, a jammed usblp) is abandoned at
     the spool's deadline: the outcome comes back and the printer's lock is free again."""
     fifo = tmp_path / "lp0"
@@ -289,7 +298,9 @@ def test_a_stuck_write_releases_the_printer(tmp_path) -> None:
     uri = f"file:{fifo}?write_timeout=60"
     big = bytes(1024 * 1024)
 
-    async def scenario(spool: PrintSpool, recorder: MemoryRecorder):
+    async def scenario(
+        spool: PrintSpool, recorder: MemoryRecorder
+    ) -> tuple[PrintOutcome, float, PrinterStatus]:
         started = asyncio.get_running_loop().time()
         outcome = await spool.submit(PrintJob(uri, big))
         elapsed = asyncio.get_running_loop().time() - started

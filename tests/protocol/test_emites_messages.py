@@ -6,6 +6,7 @@ import base64
 import contextlib
 import json
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -52,7 +53,7 @@ from tests.protocol.emites_samples import (
 )
 
 
-def walk(value: Any):
+def walk(value: Any) -> Iterator[Any]:
     """Every leaf of a payload."""
     if isinstance(value, dict):
         for item in value.values():
