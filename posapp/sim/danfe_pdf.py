@@ -16,7 +16,8 @@ the DANFE NFC-e manual, in order:
 9. the Lei 12.741 tax total and ``infCpl``.
 
 Text uses the standard Helvetica fonts (WinAnsi covers every Portuguese letter). The
-output is deterministic (``invariant``): the same note gives the same bytes.
+output is deterministic (``invariant``): the same note gives the same bytes. reportlab is
+optional and imported only when a PDF is drawn (:func:`build_danfe_pdf_or_none`).
 """
 
 from __future__ import annotations
@@ -26,12 +27,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import segno
-from reportlab.lib.units import mm
-from reportlab.lib.utils import simpleSplit
-from reportlab.pdfbase.pdfmetrics import stringWidth
-from reportlab.pdfgen.canvas import Canvas
 
 from posapp.domain.documents import format_cpf_cnpj
 from posapp.domain.money import format_brl
@@ -46,7 +44,12 @@ from posapp.sim.nfce_xml import (
     nfe_digest_value,
     qr_code_url,
 )
+from posapp.sim.optional import missing_package, report_missing
 
+if TYPE_CHECKING:  # reportlab is optional and imported when a PDF is drawn
+    from reportlab.pdfgen.canvas import Canvas
+
+mm = 72 / 25.4  # points per millimetre, as reportlab.lib.units.mm
 PAGE_WIDTH = 80 * mm
 MARGIN = 4 * mm
 QR_SIZE = 30 * mm  # the manual asks for at least 25 mm
@@ -63,7 +66,7 @@ CONSULT_BY_KEY = "Consulte pela Chave de Acesso em"
 UNIDENTIFIED_CONSUMER = "CONSUMIDOR NÃO IDENTIFICADO"
 LAW_12741 = "Tributos Totais Incidentes (Lei Federal 12.741/2012)"
 
-Draw = Callable[[Canvas, float], None]  # (canvas, page height): each op places itself
+Draw = Callable[["Canvas", float], None]  # (canvas, page height): each op places itself
 
 
 @dataclass
@@ -83,12 +86,17 @@ class _Layout:
         self.y += size * 1.25
 
     def text(self, text: str, *, size: float = _BODY, bold: bool = False, align: str = "center") -> None:
+        from reportlab.lib.utils import simpleSplit
+
         font = _BOLD if bold else _REGULAR
         for line in simpleSplit(text, font, size, CONTENT_WIDTH) or [""]:
             self._line(_text_op(line, font, size, align), size)
 
     def pair(self, left: str, right: str, *, size: float = _BODY, bold: bool = False) -> None:
         """``left`` at the margin, ``right`` flush right; ``left`` wraps before ``right``."""
+        from reportlab.lib.utils import simpleSplit
+        from reportlab.pdfbase.pdfmetrics import stringWidth
+
         font = _BOLD if bold else _REGULAR
         room = CONTENT_WIDTH - stringWidth(right, font, size) - 2 * mm
         lines = simpleSplit(left, font, size, room) or [""]
@@ -243,8 +251,11 @@ def build_danfe_pdf(note: SimNote, *, qr_url: str | None = None) -> bytes:
 
     The QR code carries ``qr_url`` when given (pass the ``qrCode`` of the XML you return
     alongside); otherwise it is computed the way :func:`~posapp.sim.nfce_xml.build_nfeproc_xml`
-    computes it, so both always agree.
+    computes it, so both always agree. Raises ``ImportError`` without reportlab (see
+    :func:`build_danfe_pdf_or_none`).
     """
+    from reportlab.pdfgen.canvas import Canvas  # first, so a missing reportlab fails before any work
+
     if qr_url is None:
         digest = nfe_digest_value(build_nfeproc_xml(note)) or ""
         qr_url = qr_code_url(note, digest)
@@ -283,3 +294,16 @@ def build_danfe_pdf(note: SimNote, *, qr_url: str | None = None) -> bytes:
     canvas.showPage()
     canvas.save()
     return buffer.getvalue()
+
+
+def build_danfe_pdf_or_none(note: SimNote, *, qr_url: str | None = None) -> bytes | None:
+    """:func:`build_danfe_pdf`, or ``None`` when reportlab (not a core dependency) is not
+    installed: the simulator then answers without a DANFE, as online providers do, and
+    says why once in the log."""
+    try:
+        return build_danfe_pdf(note, qr_url=qr_url)
+    except ImportError as exc:
+        if not missing_package(exc, "reportlab"):
+            raise
+        report_missing("reportlab", "the Emites simulator answers without a DANFE PDF (no danfe field)")
+        return None

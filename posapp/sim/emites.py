@@ -1,8 +1,9 @@
 """A loopback Emites-Client: a real TCP peer speaking ``Size:Identifier:Payload``.
 
 ``posapp demo`` issues against it and the test-suite uses it as the daemon. Framing is the
-project's own sans-IO codec (:mod:`posapp.protocol.framing`); payloads are ISO-8859-1
-both ways; what is answered is decided by :class:`~posapp.sim.emites_engine.EmitesEngine`
+simulator's own sans-IO codec (:mod:`posapp.sim.wire`, independent of the client's
+:mod:`posapp.protocol`, so a bug shared by both cannot pass a loopback test); payloads are
+ISO-8859-1 both ways; what is answered is decided by :class:`~posapp.sim.emites_engine.EmitesEngine`
 (see there for the behaviour of ``CREATE_NFCE`` and ``CANCEL_NFCE``).
 
 Use it as an async context manager, or ``start()``/``stop()``::
@@ -47,12 +48,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import NamedTuple, Self
 
-from posapp.protocol.errors import RemoteProtocolError
-from posapp.protocol.framing import DEFAULT_MAX_FRAME_SIZE, FrameDecoder, encode_frame
 from posapp.sim.emites_engine import Answer, EmitesEngine, EmitesFaults, IssuedNote
-from posapp.sim.errors import SimulatorError
-from posapp.sim.jsonwire import ENCODING, dumps_decimal
+from posapp.sim.errors import SimulatorError, WireError
+from posapp.sim.jsonwire import dumps_decimal
 from posapp.sim.nfce_xml import SANDBOX_EMITTER, SimEmitter
+from posapp.sim.wire import ENCODING, MAX_FRAME_SIZE, FrameDecoder, encode_frame
 
 DEFAULT_PORT = 3434  # EmitesConfig's default: `posapp sim emites` and `posapp nfce emit` meet there
 READ_CHUNK = 64 * 1024
@@ -107,7 +107,7 @@ class EmitesSimulator:
         faults: EmitesFaults | None = None,
         clock: Clock = _utc_now,
         seed: int | None = None,
-        max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
+        max_frame_size: int = MAX_FRAME_SIZE,
     ) -> None:
         self.engine = EmitesEngine(
             emitter=emitter,
@@ -245,7 +245,7 @@ class EmitesSimulator:
                 self.requests.append(ReceivedRequest(frame.identifier, frame.payload))
                 if not await self._answer(frame.identifier, frame.payload, writer):
                     return
-        except RemoteProtocolError as exc:
+        except WireError as exc:
             self.protocol_errors.append(str(exc))
         except (ConnectionError, OSError):
             return

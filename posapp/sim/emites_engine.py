@@ -15,8 +15,9 @@ What it does, per identifier:
     answers ``sucesso`` with the request echoed (``forma_de_pagamento`` renamed
     ``forma_pagamento`` and ``tributacao`` added per product, as the vendor's response
     example does) plus ``id``, ``nfe_numero``, ``serie``, ``danfe_url``, ``xml_url``,
-    ``resposta_emissao``, ``danfe`` and ``xml``. A resent request is a new note: like the
-    real daemon as far as its documents say, the simulator does not deduplicate.
+    ``resposta_emissao``, ``danfe`` (omitted when reportlab is not installed) and ``xml``.
+    A resent request is a new note: like the real daemon as far as its documents say, the
+    simulator does not deduplicate.
 ``CANCEL_NFCE``
     ``{"chave_acesso", "motivo"}``. A malformed chave or a *motivo* outside 15-255
     characters: ``cancelamento_rejeitado`` with field errors. A chave it never issued (or
@@ -53,7 +54,7 @@ from typing import Any, Literal
 
 from posapp.domain.documents import UF_CODES, only_digits
 from posapp.domain.money import ZERO, round_money
-from posapp.sim.danfe_pdf import build_danfe_pdf
+from posapp.sim.danfe_pdf import build_danfe_pdf_or_none
 from posapp.sim.emites_validation import (
     BLANK,
     NOT_TEXT,
@@ -263,7 +264,7 @@ class EmitesEngine:
         )
         xml = build_nfeproc_xml(note)
         digest = nfe_digest_value(xml) or ""
-        pdf = build_danfe_pdf(note, qr_url=qr_code_url(note, digest))
+        pdf = build_danfe_pdf_or_none(note, qr_url=qr_code_url(note, digest))  # None: no reportlab
         self._counters.emites_id += 1
         emites_id = self._counters.emites_id
         receipt: dict[str, Any] = {
@@ -276,7 +277,7 @@ class EmitesEngine:
         echo = _echo(request)
         for product, item in zip(echo["produtos"], items, strict=True):
             product["tributacao"] = self._taxes(item)
-        answer = {
+        answer: dict[str, Any] = {
             **echo,
             "id": emites_id,
             "status": "sucesso",
@@ -285,9 +286,10 @@ class EmitesEngine:
             "danfe_url": _url("pdf_files", emites_id, "danfe.pdf"),
             "xml_url": _url("xml_files", emites_id, "nfe.xml"),
             "resposta_emissao": receipt,
-            "danfe": base64.b64encode(pdf).decode("ascii"),
-            "xml": base64.b64encode(xml).decode("ascii"),
         }
+        if pdf is not None:  # else omitted, as the README says of a missing optional value
+            answer["danfe"] = base64.b64encode(pdf).decode("ascii")
+        answer["xml"] = base64.b64encode(xml).decode("ascii")
         issued = IssuedNote(note=note, xml=xml, answer=answer)
         self.notes[chave] = issued
         return issued

@@ -12,3 +12,8 @@ from posapp.errors import PosappError
 
 class SimulatorError(PosappError):
     """The simulator was asked for something inconsistent; a bug in the caller or a test."""
+
+
+class WireError(PosappError):
+    """A peer sent bytes that are not a ``Size:Identifier:Payload`` frame (the simulator's
+    own error: it shares no code with the client's :mod:`posapp.protocol`)."""

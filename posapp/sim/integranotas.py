@@ -42,6 +42,7 @@ from posapp.sim.http_sim import (
     run_until_signal,
     sim_arguments,
 )
+from posapp.sim.optional import missing_package, report_missing
 
 OUTCOMES = (
     "autorizado",
@@ -313,7 +314,16 @@ class IntegraNotasSimulator(HttpSimulator):
         document = self._find(chave)
         if document is None or self.pdf_mode == "none":
             return _fail(404, 5013, "Documento não encontrado")
-        content = _danfe_pdf(chave) if self.pdf_mode == "pdf" else b"<html><body>DANFCe</body></html>"
+        if self.pdf_mode == "pdf":
+            try:
+                content = _danfe_pdf(chave)
+            except ImportError as exc:  # reportlab is optional: answer as pdf_mode="none" does
+                if not missing_package(exc, "reportlab"):
+                    raise
+                report_missing("reportlab", "the Integra Notas simulator answers 404 to PDF requests")
+                return _fail(404, 5013, "Documento não encontrado")
+        else:
+            content = b"<html><body>DANFCe</body></html>"
         return _ok({"codigo": 100, "pdf": base64.b64encode(content).decode("ascii")})
 
     # -- answers and limits ------------------------------------------------------------

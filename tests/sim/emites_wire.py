@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import importlib.util
 import json
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
@@ -27,6 +28,7 @@ EXAMPLES = (
     "nfce_request_mfe.json",
 )
 NFE = "{http://www.portalfiscal.inf.br/nfe}"
+HAS_REPORTLAB = importlib.util.find_spec("reportlab") is not None  # optional: the DANFE PDFs
 
 
 def example_text(name: str = "nfce_request_minimal.json") -> str:

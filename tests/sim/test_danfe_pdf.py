@@ -7,14 +7,17 @@ from dataclasses import replace
 from decimal import Decimal
 
 import pypdfium2 as pdfium
+import pytest
 import zxingcpp
 from PIL import Image
 
 from posapp.domain.documents import parse_chave
 from posapp.sim.danfe_pdf import build_danfe_pdf
 from posapp.sim.nfce_xml import SimItem, SimNote, build_nfeproc_xml, make_chave
-from tests.sim.emites_wire import NFE
+from tests.sim.emites_wire import HAS_REPORTLAB, NFE
 from tests.sim.test_nfce_xml import fixture_like_note
+
+pytestmark = pytest.mark.skipif(not HAS_REPORTLAB, reason="reportlab (optional) draws the DANFE")
 
 PRINTER_DPI = 203  # a thermal printer's resolution: what the raster path renders at
 MM_PER_INCH = 25.4
