@@ -45,12 +45,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from posapp.app import build_service
 from posapp.config import Config
+from posapp.domain.lifecycle import SaleState
 from posapp.domain.sale import Sale
-from posapp.domain.states import SaleState
 from posapp.journal.store import Journal
 from posapp.services.drainer import QueueDrainer
-from posapp.services.factory import build_service
 
 
 @dataclass(frozen=True)

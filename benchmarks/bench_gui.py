@@ -256,6 +256,7 @@ def paint_clock(widget: QWidget) -> PaintClock:
 
 
 async def _scan_latency(data_dir: Path, codes: list[str]) -> CheckoutResult:
+    from posapp.app import service_factory
     from posapp.config import Config, EmitesConfig, PrinterConfig
     from posapp.operators.accounts import Role
     from posapp.ui.main import open_context
@@ -264,7 +265,7 @@ async def _scan_latency(data_dir: Path, codes: list[str]) -> CheckoutResult:
     config = Config(
         emites=EmitesConfig(host="127.0.0.1", port=closed_port()), printer=PrinterConfig(uri="none")
     )
-    ctx = await open_context(config, data_dir)
+    ctx = await open_context(config, data_dir, service_factory=service_factory(data_dir))
     try:
         if ctx.operators.get("bench") is None:
             ctx.operators.create("bench", "Benchmark", Role.CASHIER, "0000")
@@ -328,6 +329,7 @@ import asyncio, os, sys, time
 t0 = time.perf_counter()
 from pathlib import Path
 from posapp.config import Config, EmitesConfig, PrinterConfig
+from posapp.app import service_factory
 from posapp.ui.main import open_context, run_loop
 from posapp.ui.main_window import MainWindow
 from posapp.ui.qt import QApplication
@@ -335,7 +337,7 @@ from posapp.ui.qt import QApplication
 async def main():
     emites = EmitesConfig(host="127.0.0.1", port=int(sys.argv[2]))
     config = Config(emites=emites, printer=PrinterConfig(uri="none"))
-    ctx = await open_context(config, Path(sys.argv[1]))
+    ctx = await open_context(config, Path(sys.argv[1]), service_factory=service_factory(Path(sys.argv[1])))
     ctx.operator = ctx.operators.get("bench")
     window = MainWindow(ctx)
     window.show()

@@ -9,7 +9,6 @@ Exit codes: 0 done; 2 bad input (nothing sent, nothing stored); 3 rejected by th
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
 import sys
@@ -17,39 +16,25 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from posapp import __version__
-from posapp.config import Config, ConfigError, load_config
 from posapp.domain.errors import CancelWindowClosed, DomainError
-from posapp.domain.issuance import CancelOutcome
-from posapp.domain.states import SaleState
+from posapp.domain.lifecycle import ExitCode, SaleState, exit_code, state_notice
 from posapp.errors import PosappError
+
+if TYPE_CHECKING:
+    from posapp.config import Config
 
 log = logging.getLogger("posapp.cli")
 
-EXIT_OK = 0
-EXIT_BAD_INPUT = 2
-EXIT_REJECTED = 3
-EXIT_QUEUED = 4
-EXIT_IN_DOUBT = 5
-EXIT_WINDOW_CLOSED = 6
-EXIT_PRINTER = 7
-
-_CANCEL_EXIT = {
-    CancelOutcome.CANCELLED: EXIT_OK,
-    CancelOutcome.REFUSED: EXIT_REJECTED,
-    CancelOutcome.NOT_SENT: EXIT_QUEUED,
-    CancelOutcome.IN_DOUBT: EXIT_IN_DOUBT,
-}
-_STATE_EXIT = {
-    SaleState.AUTHORIZED: EXIT_OK,
-    SaleState.CANCELLED: EXIT_OK,
-    SaleState.REJECTED: EXIT_REJECTED,
-    SaleState.QUEUED: EXIT_QUEUED,
-    SaleState.IN_DOUBT: EXIT_IN_DOUBT,
-    SaleState.CANCELLING: EXIT_IN_DOUBT,
-}
+# The exit codes are the lifecycle's table (posapp.domain.lifecycle.ExitCode).
+EXIT_OK = ExitCode.DONE
+EXIT_BAD_INPUT = ExitCode.BAD_INPUT
+EXIT_IN_DOUBT = ExitCode.IN_DOUBT
+EXIT_WINDOW_CLOSED = ExitCode.WINDOW_CLOSED
+EXIT_PRINTER = ExitCode.PRINTER
+PIN_ENV = "POSAPP_PIN"
 
 
 def default_data_dir() -> Path:
@@ -65,6 +50,8 @@ def default_config_path() -> Path:
 
 
 def _load_config(args: argparse.Namespace) -> Config:
+    from posapp.config import load_config
+
     path: Path | None = getattr(args, "config", None)
     if path is None:
         candidate = default_config_path()
@@ -149,7 +136,7 @@ def _print_report(report: Any, out: TextIO) -> None:
 
 def _run_service(args: argparse.Namespace, body: Callable[[Any], Any], *, with_printer: bool = False) -> int:
     """Build the service, run ``body(service)`` on a fresh loop, close everything."""
-    from posapp.services.factory import build_service
+    from posapp.app import build_service
 
     config = _load_config(args)
     emites = getattr(args, "emites", None)
@@ -165,6 +152,8 @@ def _run_service(args: argparse.Namespace, body: Callable[[Any], Any], *, with_p
             return result
         finally:
             await service.aclose()
+
+    import asyncio
 
     return asyncio.run(main())
 
@@ -200,25 +189,59 @@ def cmd_nfce_emit(args: argparse.Namespace) -> int:
                 return EXIT_BAD_INPUT
             status = SaleState.IN_DOUBT if state is SaleState.ISSUING else state
             _error(message, as_json=args.json, status=status.value, sale_id=sale.sale_id)
-            return _STATE_EXIT.get(status, EXIT_IN_DOUBT)
+            return exit_code(state_notice(status))
         if args.json:
             _emit_json(_report_dict(report), sys.stdout)
         else:
             _print_report(report, sys.stdout)
-        return _STATE_EXIT.get(report.state, EXIT_IN_DOUBT)
+        return exit_code(report.verdict)
 
     return _run_service(args, body, with_printer=args.printer is not None)
+
+
+def _ask_pin(args: argparse.Namespace) -> str | None:
+    """The manager's PIN: ``POSAPP_PIN`` for scripts, else asked on a terminal (not echoed)."""
+    import os
+
+    pin = os.environ.get(PIN_ENV)
+    if pin:
+        return pin
+    if sys.stdin is not None and sys.stdin.isatty():
+        import getpass
+
+        return getpass.getpass("PIN do gerente: ")
+    return None
+
+
+def _authorize(args: argparse.Namespace) -> Any:
+    """The same manager check as the GUI's (``--operator`` and the manager's PIN), or the
+    login as given on a till that has no operators yet. Raises a PosappError when refused."""
+    from posapp.app import open_manager_gate
+
+    gate, close = open_manager_gate(_data_dir(args))
+    try:
+        pin = _ask_pin(args) if gate.required() else None
+        return gate.authorize(args.operator, pin)
+    finally:
+        close()
 
 
 def cmd_nfce_cancel(args: argparse.Namespace) -> int:
     from posapp.fiscal.errors import FiscalError
     from posapp.journal.errors import UnknownSale
+    from posapp.operators.errors import OperatorError
     from posapp.services.errors import ServiceError
+
+    try:
+        by = _authorize(args)
+    except OperatorError as exc:
+        _error(exc.user_message, as_json=args.json, status="not_authorized")
+        return EXIT_BAD_INPUT
 
     async def body(service: Any) -> int:
         try:
             row = await service.find_by_chave(args.chave)
-            report = await service.cancel(row.sale_id, args.motivo, operator=args.operator)
+            report = await service.cancel(row.sale_id, args.motivo, by=by)
         except CancelWindowClosed as exc:
             _error(exc.user_message, as_json=args.json, status="window_closed")
             return EXIT_WINDOW_CLOSED
@@ -250,7 +273,7 @@ def cmd_nfce_cancel(args: argparse.Namespace) -> int:
             print(report.message)
             for error in report.errors:
                 print(f"  erro: {error}")
-        return _CANCEL_EXIT[report.outcome]
+        return exit_code(report.verdict)
 
     return _run_service(args, body)
 
@@ -292,16 +315,19 @@ def _summary_dict(s: Any) -> dict[str, Any]:
 
 
 def cmd_nfce_drain(args: argparse.Namespace) -> int:
+    from posapp.services.results import DrainReport
+
     async def body(service: Any) -> int:
-        reconciled = await service.reconcile()
-        report = await service.drain()
+        caught_up = await service.catch_up()
+        report = caught_up.drained or DrainReport(0, 0, 0, 0, 0)
         out = {
             "attempted": report.attempted,
             "authorized": report.authorized,
             "rejected": report.rejected,
             "in_doubt": report.in_doubt,
             "still_queued": report.still_queued,
-            "reconciled": len(reconciled),
+            "reconciled": caught_up.settled,
+            "still_in_doubt": caught_up.still_in_doubt,
         }
         if args.json:
             _emit_json(out, sys.stdout)
@@ -309,9 +335,12 @@ def cmd_nfce_drain(args: argparse.Namespace) -> int:
             print(
                 f"Fila: {report.attempted} tentadas, {report.authorized} autorizadas, "
                 f"{report.rejected} rejeitadas, "
-                f"{report.in_doubt} em dúvida, {report.still_queued} ainda na fila."
+                f"{report.in_doubt} em dúvida, {report.still_queued} ainda na fila; "
+                f"{caught_up.settled} vendas em dúvida resolvidas, "
+                f"{caught_up.still_in_doubt} ainda em dúvida."
             )
-        return EXIT_QUEUED if report.still_queued else EXIT_OK
+        # The exit code speaks of the queue (``nfce reconcile`` exits 5 for sales in doubt).
+        return ExitCode.QUEUED if report.still_queued else EXIT_OK
 
     return _run_service(args, body)
 
@@ -334,7 +363,14 @@ def cmd_nfce_reconcile(args: argparse.Namespace) -> int:
 def cmd_nfce_resolve(args: argparse.Namespace) -> int:
     """A manager's word on an in-doubt sale the issuer cannot be asked about (Emites-Client)."""
     from posapp.journal.errors import UnknownSale
+    from posapp.operators.errors import OperatorError
     from posapp.services.errors import ServiceError
+
+    try:
+        by = _authorize(args)
+    except OperatorError as exc:
+        _error(exc.user_message, as_json=args.json, status="not_authorized")
+        return EXIT_BAD_INPUT
 
     async def body(service: Any) -> int:
         try:
@@ -343,7 +379,7 @@ def cmd_nfce_resolve(args: argparse.Namespace) -> int:
                     args.sale_id,
                     cancelled=args.cancelled is not None,
                     protocolo=args.cancelled,
-                    operator=args.operator,
+                    by=by,
                 )
                 out = {
                     "status": cancel.state.value,
@@ -357,9 +393,7 @@ def cmd_nfce_resolve(args: argparse.Namespace) -> int:
                 else:
                     print(cancel.message)
                 return EXIT_OK
-            report = await service.resolve_in_doubt(
-                args.sale_id, issued_chave=args.chave, operator=args.operator
-            )
+            report = await service.resolve_in_doubt(args.sale_id, issued_chave=args.chave, by=by)
         except (DomainError, UnknownSale, ServiceError) as exc:
             _error(exc.user_message, as_json=args.json, status="invalid")
             return EXIT_BAD_INPUT
@@ -415,13 +449,13 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
-    from posapp.ui.main import run_gui
+    from posapp.app import run_gui
 
     return run_gui(_load_config(args), _data_dir(args), config_path=getattr(args, "config", None))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from posapp.ui.demo import run_demo
+    from posapp.app import run_demo
 
     return run_demo(args)
 
@@ -471,7 +505,7 @@ def build_parser() -> argparse.ArgumentParser:
     cancel = nfce_sub.add_parser("cancel", parents=[common], help="cancela uma NFC-e dentro do prazo")
     cancel.add_argument("chave", metavar="CHAVE")
     cancel.add_argument("--motivo", required=True)
-    cancel.add_argument("--operator")
+    cancel.add_argument("--operator", help=f"quem pede (com o PIN de um gerente, digitado ou em ${PIN_ENV})")
     cancel.add_argument("--emites", type=_host_port, metavar="HOST:PORT")
     cancel.set_defaults(func=cmd_nfce_cancel)
     listing = nfce_sub.add_parser("list", parents=[common], help="lista as vendas")
@@ -499,7 +533,11 @@ def build_parser() -> argparse.ArgumentParser:
     outcome.add_argument(
         "--not-cancelled", action="store_true", help="cancelamento pendente: a nota continua autorizada"
     )
-    resolve.add_argument("--operator", required=True, help="quem conferiu (fica no registro)")
+    resolve.add_argument(
+        "--operator",
+        required=True,
+        help=f"quem conferiu (fica no registro; com o PIN de um gerente, digitado ou em ${PIN_ENV})",
+    )
     resolve.set_defaults(func=cmd_nfce_resolve)
 
     printing = sub.add_parser("print", help="impressão")
@@ -543,7 +581,9 @@ def run() -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)  # --version and --help end here, before the heavy imports
+    from posapp.config import ConfigError
+
     try:
         return int(args.func(args))
     except ConfigError as exc:

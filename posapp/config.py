@@ -7,6 +7,7 @@ environment variable (or OS keyring entry) that holds its token.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 from typing import Literal
@@ -14,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from posapp.errors import PosappError
+from posapp.protocol.emitter import EmitterProfile
 
 
 class ConfigError(PosappError):
@@ -111,6 +113,24 @@ class Config(_Section):
     providers: tuple[ProviderConfig, ...] = ()
 
 
+def emitter_profile(config: Config) -> EmitterProfile:
+    """The emitter-level values of the Emites request, from the configuration (the one place
+    ``[store]``, ``[emites]`` and ``[emitter]`` become the protocol's profile)."""
+    emitter = config.emitter
+    return EmitterProfile(
+        environment=config.store.environment,
+        text_policy=config.emites.text_policy,
+        engine_de_calculo=emitter.engine_de_calculo,
+        natureza_operacao=emitter.natureza_operacao,
+        codigo_natureza_operacao=emitter.codigo_natureza_operacao,
+        aplicacao=emitter.aplicacao,
+        fabricacao=emitter.fabricacao,
+        indicador_presenca=emitter.indicador_presenca,
+        tipo_impressao=emitter.tipo_impressao,
+        informacoes_contribuinte=emitter.informacoes_contribuinte,
+    )
+
+
 def load_config(path: Path | None) -> Config:
     """Read ``path`` (TOML); ``None`` or a missing default file gives the defaults."""
     if path is None:
@@ -133,3 +153,24 @@ def load_config(path: Path | None) -> Config:
         raise ConfigError(
             f"{path}: {problems}", user_message=f"Configuração inválida em {path}: {problems}"
         ) from None
+
+
+def mask_token(token: str | None) -> str:
+    """A display form that identifies a token to its owner without revealing it.
+
+    Short tokens show nothing at all: four characters of an eight-character secret are half
+    of it. Long ones (JWTs, Focus tokens) show the first and last four.
+    """
+    if not token:
+        return "(nenhum)"
+    if len(token) < 16:
+        return "*" * 8
+    return f"{token[:4]}…{token[-4:]}"
+
+
+def masked_token_from_env(provider: ProviderConfig) -> str | None:
+    """The provider's token as the GUI may show it (masked), when it comes from the
+    environment; ``None`` otherwise. The OS keyring is not read: it may block (D-Bus) and
+    this is called on the GUI thread."""
+    value = os.environ.get(provider.token_env) if provider.token_env else None
+    return mask_token(value) if value else None

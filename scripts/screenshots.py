@@ -27,8 +27,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from posapp.app import service_factory, start_simulator  # noqa: E402
 from posapp.domain.payments import PaymentMethod  # noqa: E402
-from posapp.ui.demo import demo_config, prepare_demo_data, start_simulator  # noqa: E402
+from posapp.ui.demo import demo_config, prepare_demo_data  # noqa: E402
 from posapp.ui.history import HistoryDialog  # noqa: E402
 from posapp.ui.issue_dialog import IssueDialog  # noqa: E402
 from posapp.ui.main import open_context, run_loop  # noqa: E402
@@ -97,7 +98,9 @@ async def shoot(out: Path, data_dir: Path) -> int:
     simulator, port = await start_simulator()
     try:
         await asyncio.to_thread(prepare_demo_data, data_dir)
-        ctx = await open_context(demo_config(port), data_dir, demo=True)
+        ctx = await open_context(
+            demo_config(port), data_dir, service_factory=service_factory(data_dir), demo=True
+        )
         try:
             ctx.operator = ctx.operators.get("gerente")
             window = MainWindow(ctx)

@@ -17,8 +17,9 @@ class InvalidSale(DomainError):
     """A sale cannot become an NFC-e as it stands (no items, unpaid, item without NCM...)."""
 
 
-class IllegalTransition(DomainError):
-    """A sale was asked to move between states the state table does not connect."""
+class IllegalMove(DomainError):
+    """A sale was asked to make a move the lifecycle (:mod:`posapp.domain.lifecycle`) does
+    not allow from its state; nothing changed."""
 
 
 class CancelRefused(DomainError):

@@ -24,9 +24,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from posapp.domain.sale import Sale
+if TYPE_CHECKING:  # only an annotation: importing pydantic here would slow every start
+    from posapp.domain.sale import Sale
 
 
 class Outcome(StrEnum):

@@ -17,7 +17,7 @@ import logging
 import os
 from collections.abc import Callable, Mapping
 
-from posapp.config import ProviderConfig
+from posapp.config import ProviderConfig, mask_token
 from posapp.fiscal.errors import BackendMisconfigured
 
 logger = logging.getLogger(__name__)
@@ -32,21 +32,6 @@ class TokenNotFound(BackendMisconfigured):
 def provider_label(name: str) -> str:
     """The name a person knows the provider by (``Focus NFe``)."""
     return _PROVIDER_LABELS.get(name, name)
-
-
-def mask_token(token: str | SecretToken | None) -> str:
-    """A display form that identifies a token to its owner without revealing it.
-
-    Short tokens show nothing at all: four characters of an eight-character secret are half
-    of it. Long ones (JWTs, Focus tokens) show the first and last four.
-    """
-    if isinstance(token, SecretToken):
-        token = token.reveal()
-    if not token:
-        return "(nenhum)"
-    if len(token) < 16:
-        return "*" * 8
-    return f"{token[:4]}…{token[-4:]}"
 
 
 class SecretToken:

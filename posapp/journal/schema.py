@@ -110,6 +110,24 @@ MIGRATIONS: tuple[str, ...] = (
         WHERE kind = 'issue' AND json_extract(meta, '$.numero') IS NOT NULL
         ORDER BY attempt_id DESC;
     """,
+    # 3: the audit rows of sale actions (cancel, resolve, void, resend, reprint), written in
+    # the same transaction as the event they explain, so neither can be lost without the other.
+    """
+    CREATE TABLE audit (
+        audit_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,
+        action TEXT NOT NULL,
+        operator TEXT,
+        authorized_by TEXT,
+        sale_id TEXT,
+        detail TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX audit_at ON audit(at);
+    CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+        BEGIN SELECT RAISE(ABORT, 'audit rows are append-only'); END;
+    CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+        BEGIN SELECT RAISE(ABORT, 'audit rows are append-only'); END;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,9 +1,12 @@
 """The journal proper: a synchronous SQLite store, used from one executor thread.
 
 Durability: WAL with ``synchronous=FULL``, so a committed transaction survives a power cut
-or ``kill -9``. Every state change goes through :meth:`Journal.transition`, which checks
-the domain's transition table and appends an event in the same transaction; an illegal
-move raises and changes nothing. Events are append-only (triggers refuse UPDATE/DELETE).
+or ``kill -9``. Every state change goes through :meth:`Journal.apply`, which asks the
+lifecycle (:mod:`posapp.domain.lifecycle`) for the move a happening makes from the sale's
+current state and persists it with its event in one transaction: the journal persists
+moves, it never decides them. A happening the current state does not accept is a stale
+write (someone else moved the sale first) and changes nothing. Events, and the audit rows
+written with them, are append-only (triggers refuse UPDATE/DELETE).
 
 The promise "no sale is lost" rests on :meth:`Journal.begin_issue`: the sale, the exact
 request bytes and the ISSUING state are committed before the caller sends a byte.
@@ -22,11 +25,21 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from posapp.domain.errors import IllegalTransition
+from posapp.domain.audit import AuditRecord
+from posapp.domain.errors import IllegalMove
 from posapp.domain.issuance import AuthorizedNote, PreparedIssue
+from posapp.domain.lifecycle import (
+    Happening,
+    Move,
+    Notice,
+    Pin,
+    SaleState,
+    move,
+    move_authorizes,
+    notice_text,
+)
 from posapp.domain.payments import PaymentMethod
 from posapp.domain.sale import Sale
-from posapp.domain.states import SaleState, check_transition
 from posapp.journal.errors import JournalUnavailable, SchemaTooNew, StaleState, UnknownSale
 from posapp.journal.schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -84,6 +97,17 @@ class AttemptRow:
 
     def prepared(self) -> PreparedIssue:
         return PreparedIssue(self.backend, self.reference, self.request, dict(self.meta))
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRow:
+    audit_id: int
+    at: datetime
+    action: str
+    operator: str | None
+    authorized_by: str | None
+    sale_id: str | None
+    detail: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,50 +221,56 @@ class Journal:
             (sale_id, _iso(at), kind, from_state, to_state, json.dumps(detail or {}, default=str)),
         )
 
-    def _state_of(self, db: sqlite3.Connection, sale_id: str) -> SaleState:
-        row = db.execute("SELECT state FROM sales WHERE sale_id = ?", (sale_id,)).fetchone()
-        if row is None:
-            raise UnknownSale(f"no sale {sale_id}", user_message=f"Venda {sale_id} não encontrada.")
-        return SaleState(row["state"])
-
-    def _expect(
+    def _apply(
         self,
         db: sqlite3.Connection,
         sale_id: str,
-        state: SaleState | frozenset[SaleState],
-        attempt_id: int | None,
-    ) -> None:
-        row = db.execute("SELECT state, attempt_id FROM sales WHERE sale_id = ?", (sale_id,)).fetchone()
-        if row is None:
-            raise UnknownSale(f"no sale {sale_id}", user_message=f"Venda {sale_id} não encontrada.")
-        states = state if isinstance(state, frozenset) else frozenset({state})
-        if row["state"] not in states or (attempt_id is not None and row["attempt_id"] != attempt_id):
-            raise StaleState(
-                f"sale {sale_id} is {row['state']} on attempt {row['attempt_id']}, "
-                f"expected {state} on {attempt_id}",
-                user_message=(
-                    "A venda mudou de situação enquanto a operação corria; confira no histórico (F12)."
-                ),
-            )
-
-    def _move(
-        self,
-        db: sqlite3.Connection,
-        sale_id: str,
-        new: SaleState,
+        happening: Happening,
         at: datetime,
-        kind: str,
         detail: Mapping[str, Any] | None = None,
+        *,
+        expect_attempt: int | None = None,
+        audit: AuditRecord | None = None,
         **fields: Any,
-    ) -> SaleState:
-        current = self._state_of(db, sale_id)
-        check_transition(current, new)
-        assignments = ", ".join(f"{name} = ?" for name in fields)
+    ) -> Move:
+        """Persist the move ``happening`` makes from the sale's current state: a compare-and-set
+        on the state (the lifecycle must accept the happening from it) and, with
+        ``expect_attempt``, on the attempt the sale is on."""
+        row = db.execute(
+            "SELECT state, attempt_id, backend FROM sales WHERE sale_id = ?", (sale_id,)
+        ).fetchone()
+        if row is None:
+            raise UnknownSale(f"no sale {sale_id}", user_message=f"Venda {sale_id} não encontrada.")
+        current = SaleState(row["state"])
+        if expect_attempt is not None and row["attempt_id"] != expect_attempt:
+            raise _stale(sale_id, f"is on attempt {row['attempt_id']}, expected {expect_attempt}")
+        try:
+            step = move(current, happening)
+        except IllegalMove as exc:
+            raise _stale(sale_id, f"is {current}; {happening.value} does not apply") from exc
+        if step.pin is Pin.SET:
+            fields["pinned_backend"] = row["backend"]
+        elif step.pin is Pin.CLEAR:
+            fields["pinned_backend"] = None
+        assignments = "".join(f", {name} = ?" for name in fields)
         # Column names come from our own keyword arguments, never from input; values are bound.
-        sql = "UPDATE sales SET state = ?, updated_at = ?" + (f", {assignments}" if fields else "")  # noqa: S608
-        db.execute(sql + " WHERE sale_id = ?", (new, _iso(at), *fields.values(), sale_id))
-        self._event(db, sale_id, at, kind, current, new, detail)
-        return current
+        sql = f"UPDATE sales SET state = ?, updated_at = ?{assignments} WHERE sale_id = ?"  # noqa: S608
+        db.execute(sql, (step.target, _iso(at), *fields.values(), sale_id))
+        if step.changes_state:
+            self._event(db, sale_id, at, step.event, step.source, step.target, detail)
+        else:
+            self._event(db, sale_id, at, step.event, None, None, detail)
+        if audit is not None:
+            self._audit(db, sale_id, at, audit)
+        return step
+
+    @staticmethod
+    def _audit(db: sqlite3.Connection, sale_id: str | None, at: datetime, record: AuditRecord) -> None:
+        db.execute(
+            "INSERT INTO audit (at, action, operator, authorized_by, sale_id, detail)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (_iso(at), record.action, record.operator, record.authorized_by, sale_id, record.detail),
+        )
 
     # -- writing ----------------------------------------------------------------------
 
@@ -271,9 +301,7 @@ class Journal:
         """Store a sale that nothing could be sent for (no issuer available): QUEUED."""
         with self._tx() as db:
             self._insert_sale(db, sale, at)
-            self._move(
-                db, sale.sale_id, SaleState.QUEUED, at, "queued", {"reason": reason}, last_error=reason
-            )
+            self._apply(db, sale.sale_id, Happening.NO_ISSUER, at, {"reason": reason}, last_error=reason)
 
     def next_number(self, backend: str, serie: int) -> int:
         """The number :meth:`reserve_number` would hand out next (for display and tests)."""
@@ -347,12 +375,11 @@ class Journal:
                 ),
             )
             attempt_id = int(cursor.lastrowid or 0)
-            self._move(
+            self._apply(
                 db,
                 sale.sale_id,
-                SaleState.ISSUING,
+                Happening.SEND_STARTED,
                 at,
-                "issuing",
                 {"backend": prepared.backend, "attempt_id": attempt_id},
                 backend=prepared.backend,
                 attempt_id=attempt_id,
@@ -372,42 +399,33 @@ class Journal:
     def requeue(self, sale: Sale, at: datetime, reason: str) -> None:
         """Store a corrected REJECTED sale and queue it, when no issuer could take it now."""
         with self._tx() as db:
-            self._expect(db, sale.sale_id, frozenset({SaleState.REJECTED, SaleState.QUEUED}), None)
+            self._apply(
+                db, sale.sale_id, Happening.CORRECTED_NO_ISSUER, at, {"reason": reason}, last_error=reason
+            )
             self._update_sale_body(db, sale)
-            if self._state_of(db, sale.sale_id) is SaleState.QUEUED:
-                self._event(db, sale.sale_id, at, "corrected", None, None, {"reason": reason})
-            else:
-                self._move(
-                    db, sale.sale_id, SaleState.QUEUED, at, "requeued", {"reason": reason}, last_error=reason
-                )
 
-    def pin(self, sale_id: str, backend: str | None) -> None:
-        """Tie a sale to the issuer that may already hold it (``None`` releases it)."""
-        with self._tx() as db:
-            db.execute("UPDATE sales SET pinned_backend = ? WHERE sale_id = ?", (backend, sale_id))
-
-    def begin_cancel(self, sale_id: str, backend: str, request: bytes, motivo: str, at: datetime) -> int:
-        """Commit the cancel request and CANCELLING before it is sent. A sale already
-        CANCELLING (an earlier cancel went unanswered) gets another attempt: resending a
-        cancel is harmless, the issuer answers "already cancelled" if the first one landed."""
+    def begin_cancel(
+        self,
+        sale_id: str,
+        happening: Happening,
+        backend: str,
+        request: bytes,
+        motivo: str,
+        at: datetime,
+        *,
+        audit: AuditRecord | None = None,
+    ) -> int:
+        """Commit the cancel request and CANCELLING before it is sent (``CANCEL_SENT`` from
+        AUTHORIZED, or ``CANCEL_RESENT`` after a cancel whose answer never came: resending a
+        cancel is harmless, the issuer answers "already cancelled" if the first one landed).
+        The audit row of the manager who asked commits with it."""
         with self._tx() as db:
             cursor = db.execute(
                 "INSERT INTO attempts (sale_id, kind, backend, reference, request, created_at)"
                 " VALUES (?, 'cancel', ?, ?, ?, ?)",
                 (sale_id, backend, sale_id, request, _iso(at)),
             )
-            if self._state_of(db, sale_id) is SaleState.CANCELLING:
-                self._event(db, sale_id, at, "cancel_retry", None, None, {"motivo": motivo})
-            else:
-                self._move(
-                    db,
-                    sale_id,
-                    SaleState.CANCELLING,
-                    at,
-                    "cancelling",
-                    {"motivo": motivo},
-                    cancel_motivo=motivo,
-                )
+            self._apply(db, sale_id, happening, at, {"motivo": motivo}, audit=audit, cancel_motivo=motivo)
             return int(cursor.lastrowid or 0)
 
     def finish_attempt(self, attempt_id: int, outcome: str, response: str | None, at: datetime) -> None:
@@ -423,74 +441,79 @@ class Journal:
             (outcome, response, _iso(at), attempt_id),
         )
 
-    def transition(
+    def apply(
         self,
         sale_id: str,
-        new: SaleState,
+        happening: Happening,
         at: datetime,
-        kind: str,
         detail: Mapping[str, Any] | None = None,
         *,
         attempt: tuple[int, str, str | None] | None = None,
-        expect: SaleState | frozenset[SaleState] | None = None,
         expect_attempt: int | None = None,
+        audit: AuditRecord | None = None,
+        documents: Mapping[str, bytes] | None = None,
         **fields: Any,
-    ) -> SaleState:
-        """Move a sale (checked against the table) and optionally close an attempt, atomically.
+    ) -> Move:
+        """Persist what ``happening`` makes of the sale, and close an attempt, atomically.
 
-        ``expect`` makes it a compare-and-set: the move happens only if the sale is still in
-        that state (and, with ``attempt``, still on that attempt); otherwise :class:`StaleState`
-        is raised and nothing changes, so a stale writer cannot undo a newer decision."""
+        A compare-and-set: the lifecycle must accept ``happening`` from the sale's state at the
+        time of the write (and, with ``expect_attempt``, the sale must still be on that issue
+        attempt); otherwise :class:`StaleState` is raised and nothing changes, so a stale
+        writer cannot undo a newer decision. ``audit`` and ``documents`` commit with it."""
         with self._tx() as db:
-            if expect is not None:
-                self._expect(db, sale_id, expect, _attempt_to_expect(attempt, expect_attempt))
             if attempt is not None:
                 self._finish_attempt(db, attempt[0], attempt[1], attempt[2], at)
-            current = self._state_of(db, sale_id)
-            if current is new and expect is not None:
-                # Already there (start-up recovery got to it first): record, do not move.
-                self._event(db, sale_id, at, kind, None, None, detail)
-                return current
-            return self._move(db, sale_id, new, at, kind, detail, **fields)
+            step = self._apply(
+                db,
+                sale_id,
+                happening,
+                at,
+                detail,
+                expect_attempt=expect_attempt,
+                audit=audit,
+                **fields,
+            )
+            for kind, content in (documents or {}).items():
+                self._put_document(db, sale_id, kind, content, at)
+            return step
 
     def record_authorized(
         self,
         sale_id: str,
         note: AuthorizedNote,
         at: datetime,
+        happening: Happening,
         *,
         attempt: tuple[int, str, str | None] | None,
-        kind: str = "authorized",
-        expect: SaleState | frozenset[SaleState] | None = None,
         expect_attempt: int | None = None,
-    ) -> None:
-        """AUTHORIZED with its note and documents, in one transaction (``expect``: as in
-        :meth:`transition`)."""
-        with self._tx() as db:
-            if expect is not None:
-                self._expect(db, sale_id, expect, _attempt_to_expect(attempt, expect_attempt))
-            if attempt is not None:
-                self._finish_attempt(db, attempt[0], attempt[1], attempt[2], at)
-            self._move(
-                db,
-                sale_id,
-                SaleState.AUTHORIZED,
-                at,
-                kind,
-                {"chave": note.chave, "protocolo": note.protocolo, "contingency": note.contingency},
-                chave=note.chave,
-                numero=note.numero,
-                serie=note.serie,
-                protocolo=note.protocolo,
-                authorized_at=_iso(note.authorized_at),
-                contingency=int(note.contingency),
-                last_error=None,
-                pinned_backend=None,
-            )
-            if note.xml is not None:
-                self._put_document(db, sale_id, "xml", note.xml, at)
-            if note.danfe_pdf is not None:
-                self._put_document(db, sale_id, "danfe_pdf", note.danfe_pdf, at)
+        audit: AuditRecord | None = None,
+    ) -> Move:
+        """A happening that authorizes the sale, with its note and documents, in one
+        transaction (compare-and-set as in :meth:`apply`)."""
+        if not move_authorizes(happening):
+            raise IllegalMove(f"{happening.value} does not authorize a sale")
+        documents = {}
+        if note.xml is not None:
+            documents["xml"] = note.xml
+        if note.danfe_pdf is not None:
+            documents["danfe_pdf"] = note.danfe_pdf
+        return self.apply(
+            sale_id,
+            happening,
+            at,
+            {"chave": note.chave, "protocolo": note.protocolo, "contingency": note.contingency},
+            attempt=attempt,
+            expect_attempt=expect_attempt,
+            audit=audit,
+            documents=documents,
+            chave=note.chave,
+            numero=note.numero,
+            serie=note.serie,
+            protocolo=note.protocolo,
+            authorized_at=_iso(note.authorized_at),
+            contingency=int(note.contingency),
+            last_error=None,
+        )
 
     @staticmethod
     def _put_document(db: sqlite3.Connection, sale_id: str, kind: str, content: bytes, at: datetime) -> None:
@@ -506,11 +529,40 @@ class Journal:
             self._put_document(db, sale_id, kind, content, at)
 
     def add_event(
-        self, sale_id: str, at: datetime, kind: str, detail: Mapping[str, Any] | None = None
+        self,
+        sale_id: str,
+        at: datetime,
+        kind: str,
+        detail: Mapping[str, Any] | None = None,
+        *,
+        audit: AuditRecord | None = None,
     ) -> None:
-        """An event that changes no state (print outcome, manager note...)."""
+        """An event that changes no state (print outcome, manager note...), with the audit row
+        that explains it when there is one."""
         with self._tx() as db:
             self._event(db, sale_id, at, kind, None, None, detail)
+            if audit is not None:
+                self._audit(db, sale_id, at, audit)
+
+    def audit_entries(self, *, since: datetime | None = None, limit: int = 1000) -> list[AuditRow]:
+        """The audit rows written with sale events, newest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM audit WHERE at >= ? ORDER BY audit_id DESC LIMIT ?",
+                (_iso(since) if since else "", limit),
+            ).fetchall()
+        return [
+            AuditRow(
+                int(r["audit_id"]),
+                datetime.fromisoformat(r["at"]),
+                r["action"],
+                r["operator"],
+                r["authorized_by"],
+                r["sale_id"],
+                r["detail"],
+            )
+            for r in rows
+        ]
 
     def recover_interrupted(self, at: datetime) -> list[str]:
         """At start-up: a sale left ISSUING was being sent when the process died. Whether
@@ -523,14 +575,13 @@ class Journal:
             for row in rows:
                 if row["attempt_id"] is not None:
                     self._finish_attempt(db, row["attempt_id"], "interrupted", None, at)
-                self._move(
+                self._apply(
                     db,
                     row["sale_id"],
-                    SaleState.IN_DOUBT,
+                    Happening.RECOVERED_AFTER_CRASH,
                     at,
-                    "recovered_in_doubt",
                     {"reason": "process stopped while the request was being sent"},
-                    last_error="O programa foi interrompido durante a emissão; resultado desconhecido.",
+                    last_error=notice_text(Notice.INTERRUPTED),
                 )
                 moved.append(str(row["sale_id"]))
         return moved
@@ -695,12 +746,6 @@ class Journal:
         ]
 
 
-def _attempt_to_expect(attempt: tuple[int, str, str | None] | None, expect_attempt: int | None) -> int | None:
-    if expect_attempt is not None:
-        return expect_attempt
-    return attempt[0] if attempt is not None else None
-
-
 def _had_cash(sale: Sale) -> bool:
     return any(p.method == PaymentMethod.DINHEIRO for p in sale.payments)
 
@@ -725,4 +770,11 @@ def _split_sql(script: str) -> list[str]:
     return statements
 
 
-__all__ = ["JOURNAL_FILENAME", "AttemptRow", "EventRow", "IllegalTransition", "Journal", "SaleRow"]
+def _stale(sale_id: str, why: str) -> StaleState:
+    return StaleState(
+        f"sale {sale_id} {why}",
+        user_message="A venda mudou de situação enquanto a operação corria; confira no histórico (F12).",
+    )
+
+
+__all__ = ["JOURNAL_FILENAME", "AttemptRow", "AuditRow", "EventRow", "Journal", "SaleRow"]

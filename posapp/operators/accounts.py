@@ -27,7 +27,8 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from posapp.catalog.storedb import StoreDB
-from posapp.operators.audit import Action, AuditLog
+from posapp.domain.audit import Action
+from posapp.operators.audit import AuditLog
 from posapp.operators.errors import AuthenticationFailed, InvalidOperatorData, TooManyAttempts
 from posapp.operators.pins import hash_pin, verify_pin
 from posapp.operators.schema import COMPONENT, MIGRATIONS

@@ -9,59 +9,18 @@ issued by the app.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 
 from posapp.catalog.storedb import StoreDB
+from posapp.domain.audit import Action
 from posapp.operators.schema import COMPONENT, MIGRATIONS
 
-
-class Action(StrEnum):
-    LOGIN = "login"
-    LOGIN_FAILED = "login_failed"
-    LOGOUT = "logout"
-    OVERRIDE_FAILED = "override_failed"
-    VOID_LINE = "void_line"
-    ABORT_SALE = "abort_sale"
-    CANCEL_SALE = "cancel_sale"
-    CANCEL_REFUSED = "cancel_refused"
-    REPRINT = "reprint"
-    RESEND = "resend"
-    OPENING_FLOAT = "opening_float"
-    SANGRIA = "sangria"
-    SUPRIMENTO = "suprimento"
-    DAY_CLOSE = "day_close"
-    SETTINGS = "settings"
-    CATALOG_IMPORT = "catalog_import"
-    OPERATOR_CHANGE = "operator_change"
-    HISTORY_OPEN = "history_open"
-
-    @property
-    def label(self) -> str:
-        return _LABELS.get(self, self.value)
-
-
-_LABELS = {
-    Action.LOGIN: "Entrada de operador",
-    Action.LOGIN_FAILED: "PIN incorreto",
-    Action.LOGOUT: "Saída de operador",
-    Action.OVERRIDE_FAILED: "Autorização de gerente recusada",
-    Action.VOID_LINE: "Cancelamento de item",
-    Action.ABORT_SALE: "Venda descartada",
-    Action.CANCEL_SALE: "Cancelamento de NFC-e",
-    Action.CANCEL_REFUSED: "Cancelamento recusado",
-    Action.REPRINT: "Reimpressão",
-    Action.RESEND: "Reenvio",
-    Action.OPENING_FLOAT: "Abertura de caixa",
-    Action.SANGRIA: "Sangria",
-    Action.SUPRIMENTO: "Suprimento",
-    Action.DAY_CLOSE: "Fechamento do dia",
-    Action.SETTINGS: "Configurações alteradas",
-    Action.CATALOG_IMPORT: "Importação de produtos",
-    Action.OPERATOR_CHANGE: "Cadastro de operador",
-    Action.HISTORY_OPEN: "Histórico de vendas aberto",
-}
+# (since, limit) -> rows of (id, at, action, operator, authorized_by, sale_id, detail), newest first.
+SaleAuditSource = Callable[
+    [datetime | None, int], Sequence[tuple[int, datetime, str, str | None, str | None, str | None, str]]
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +46,7 @@ def _iso(moment: datetime | None) -> str:
 class AuditLog:
     def __init__(self, store: StoreDB) -> None:
         self.store = store
+        self._sale_rows: SaleAuditSource | None = None
         store.migrate(COMPONENT, MIGRATIONS)
 
     def record(
@@ -144,6 +104,15 @@ class AuditLog:
                 "WHERE at >= ? ORDER BY id DESC LIMIT ?",
                 (_iso(since), limit),
             ).fetchall()
-        return [
+        own = [
             AuditEntry(int(r[0]), datetime.fromisoformat(r[1]), r[2], r[3], r[4], r[5], r[6]) for r in rows
         ]
+        if self._sale_rows is None:
+            return own
+        # The sale actions' rows live in the journal, committed with the events they explain.
+        sale_rows = [AuditEntry(*row) for row in self._sale_rows(since, limit)]
+        return sorted(own + sale_rows, key=lambda e: e.at, reverse=True)[:limit]
+
+    def attach_sale_rows(self, source: SaleAuditSource) -> None:
+        """Merge the audit rows the journal writes with sale events into :meth:`entries`."""
+        self._sale_rows = source

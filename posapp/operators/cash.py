@@ -13,8 +13,9 @@ from decimal import Decimal
 from enum import StrEnum
 
 from posapp.catalog.storedb import StoreDB
+from posapp.domain.audit import Action
 from posapp.domain.money import format_brl, round_money
-from posapp.operators.audit import Action, AuditLog
+from posapp.operators.audit import AuditLog
 from posapp.operators.errors import InvalidCashMovement
 from posapp.operators.schema import COMPONENT, MIGRATIONS
 

@@ -13,7 +13,6 @@ import contextlib
 import logging
 from collections.abc import Callable
 
-from posapp.domain.issuance import Health
 from posapp.services.pos import PosService
 from posapp.services.results import DrainReport
 
@@ -63,16 +62,13 @@ class QueueDrainer:
             self._stopping = False
 
     async def run_once(self) -> DrainReport | None:
-        """One round: reconcile, then drain if anything waits and an issuer answers."""
+        """One round of the service's catch-up: reconcile, then drain if anything waits and
+        an issuer answers a probe. ``None`` when nothing was queued."""
+        report = await self._service.catch_up(probe_first=True, stop=lambda: self._stopping)
+        if report.drained is not None:
+            return report.drained
         status = await self._service.queue_status()
-        if status.in_doubt:
-            await self._service.reconcile()
-        if not status.queued:
-            return None
-        health = await self._service.issuer_health()
-        if not any(h in (Health.UP, Health.CONTINGENCY) for h in health.values()):
-            return DrainReport(0, 0, 0, status.queued, 0)
-        return await self._service.drain(stop=lambda: self._stopping)
+        return DrainReport(0, 0, 0, status.queued, 0) if status.queued else None
 
     async def _run(self) -> None:
         delay = self._interval

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from posapp.domain.issuance import CancelOutcome
-from posapp.domain.states import SaleState
+from posapp.domain.lifecycle import Notice, SaleState, state_notice
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +34,11 @@ class IssueReport:
     printed: bool | None = None  # None: not asked to print
     print_error: str | None = None
     receipt: bytes | None = None  # the ESC/POS bytes sent (the GUI previews them)
+    notice: Notice | None = None  # what the last move told the person (None: what the state says)
+
+    @property
+    def verdict(self) -> Notice:
+        return self.notice or state_notice(self.state)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +51,11 @@ class CancelReport:
     cancelled_at: datetime | None = None
     errors: tuple[str, ...] = ()
     message: str = ""
+    notice: Notice | None = None
+
+    @property
+    def verdict(self) -> Notice:
+        return self.notice or state_notice(self.state)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +85,23 @@ class DrainReport:
     rejected: int
     still_queued: int
     in_doubt: int
+
+
+@dataclass(frozen=True, slots=True)
+class CatchUpReport:
+    """One round of catching up: in-doubt sales asked about, then the queue drained."""
+
+    reconciled: tuple[IssueReport, ...]
+    drained: DrainReport | None  # None: nothing was queued, or no issuer answered a probe
+
+    @property
+    def settled(self) -> int:
+        """In-doubt sales whose outcome is now known (authorized, rejected, or back in the queue)."""
+        return sum(1 for r in self.reconciled if r.state is not SaleState.IN_DOUBT)
+
+    @property
+    def still_in_doubt(self) -> int:
+        return sum(1 for r in self.reconciled if r.state is SaleState.IN_DOUBT)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,11 +23,12 @@ from pydantic import ValidationError
 
 from posapp.catalog.products import Product
 from posapp.catalog.scale import parse_scale_label, quantity_for_price
+from posapp.domain.audit import Action
 from posapp.domain.documents import format_cpf_cnpj
+from posapp.domain.lifecycle import SaleState
 from posapp.domain.sale import Customer, describe_validation_error
-from posapp.domain.states import SaleState
 from posapp.errors import PosappError
-from posapp.operators.audit import Action
+from posapp.services.core import Authorization
 from posapp.services.errors import NothingToDo
 from posapp.ui.cart import Cart, CartLine
 from posapp.ui.context import AppContext
@@ -214,22 +215,14 @@ class CheckoutViewModel(QObject):
         try:
             await ctx.service.void(
                 cart.sale_id,
-                operator=ctx.operator_login or "?",
-                reason=f"rejeitada, descartada no caixa (autorizado por {authorized_by})",
+                by=Authorization(ctx.operator_login, authorized_by),
+                reason=f"rejeitada: {cart.item_count} item(ns), {brl(cart.total)}",
             )
         except NothingToDo as exc:
             summary, _ = await ctx.service.get_sale(cart.sale_id)
             if summary.state is not SaleState.VOIDED:  # resent and authorized meanwhile, say
                 self.message.emit(exc.user_message, "error")
                 return False
-        await ctx.store.run(
-            ctx.audit.record,
-            Action.ABORT_SALE,
-            operator=ctx.operator_login,
-            authorized_by=authorized_by,
-            sale_id=cart.sale_id,
-            detail=f"rejeitada: {cart.item_count} item(ns), {brl(cart.total)}",
-        )
         self.new_sale()
         self.message.emit(tr("Venda rejeitada descartada: não será emitida."), "warning")
         return True

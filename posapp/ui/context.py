@@ -11,13 +11,16 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from posapp.catalog.products import Catalog
 from posapp.catalog.storedb import StoreDB
 from posapp.config import Config
+from posapp.domain.audit import Action
 from posapp.operators.accounts import Operator, Operators
-from posapp.operators.audit import Action, AuditLog
+from posapp.operators.audit import AuditLog
 from posapp.operators.cash import CashBook
 from posapp.services.pos import PosService
 from posapp.ui.config_file import save_config
@@ -27,15 +30,6 @@ from posapp.ui.terminal_settings import TerminalSettings, load_terminal_settings
 log = logging.getLogger("posapp.ui")
 
 ServiceFactory = Callable[[Config], PosService]
-
-
-def default_service_factory(data_dir: Path) -> ServiceFactory:
-    def build(config: Config) -> PosService:
-        from posapp.services.factory import build_service
-
-        return build_service(config, data_dir)
-
-    return build
 
 
 @dataclass
@@ -63,15 +57,14 @@ class AppContext:
         config: Config,
         data_dir: Path,
         *,
-        service_factory: ServiceFactory | None = None,
+        service_factory: ServiceFactory,
         config_path: Path | None = None,
         demo: bool = False,
     ) -> AppContext:
         """Blocking (opens SQLite files): call it through ``asyncio.to_thread`` from the loop."""
         store = StoreDB.in_data_dir(data_dir)
         audit = AuditLog(store)
-        factory = service_factory or default_service_factory(data_dir)
-        return cls(
+        ctx = cls(
             config=config,
             data_dir=data_dir,
             store=store,
@@ -80,11 +73,20 @@ class AppContext:
             operators=Operators(store, audit),
             cash=CashBook(store),
             terminal=load_terminal_settings(store),
-            service=factory(config),
-            service_factory=factory,
+            service=service_factory(config),
+            service_factory=service_factory,
             config_path=config_path,
             demo=demo,
         )
+
+        def sale_rows(since: datetime | None, limit: int) -> list[tuple[Any, ...]]:
+            rows = ctx.service.journal.audit_entries(since=since, limit=limit)
+            return [
+                (r.audit_id, r.at, r.action, r.operator, r.authorized_by, r.sale_id, r.detail) for r in rows
+            ]
+
+        audit.attach_sale_rows(sale_rows)
+        return ctx
 
     @property
     def operator_login(self) -> str | None:

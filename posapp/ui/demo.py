@@ -1,7 +1,7 @@
-"""``posapp demo``: everything needed to ring up, print and cancel a sale in the first
-minute, with no configuration — the built-in Emites-Client simulator on 127.0.0.1 (same
-loop), the on-screen printer, the sample catalog (real-looking products, with accents)
-and two operators, in a throw-away data folder that is removed on exit.
+"""``posapp demo`` (wired by :func:`posapp.app.run_demo`): everything needed to ring up,
+print and cancel a sale in the first minute, with no configuration — the built-in
+Emites-Client simulator on 127.0.0.1 (same loop), the on-screen printer, the sample catalog
+(real-looking products, with accents) and two operators, in a throw-away data folder that is removed on exit.
 
 Operators: manager ``gerente`` PIN 1234, cashier ``caixa`` PIN 0000 (the login screen
 shows them in demo mode).
@@ -9,13 +9,8 @@ shows them in demo mode).
 
 from __future__ import annotations
 
-import argparse
-import inspect
 import logging
-import shutil
-import tempfile
 from pathlib import Path
-from typing import Any
 
 from posapp.catalog.csv_import import ImportReport, import_csv
 from posapp.catalog.products import Catalog
@@ -63,43 +58,3 @@ def prepare_demo_data(data_dir: Path, *, catalog_csv: Path | None = None) -> Imp
         return report
     finally:
         store.close()
-
-
-async def _maybe_await(value: Any) -> Any:
-    return await value if inspect.isawaitable(value) else value
-
-
-async def start_simulator() -> tuple[Any, int]:
-    from posapp.sim.emites import EmitesSimulator
-
-    simulator = EmitesSimulator()
-    port = int(await _maybe_await(simulator.start()))
-    return simulator, port
-
-
-async def demo_main(data_dir: Path) -> int:
-    import asyncio
-
-    from posapp.ui.main import gui_main
-
-    simulator, port = await start_simulator()
-    try:
-        await asyncio.to_thread(prepare_demo_data, data_dir)
-        config = demo_config(port)
-        return await gui_main(config, data_dir, demo=True, config_path=data_dir / "posapp.toml")
-    finally:
-        await _maybe_await(simulator.stop())
-
-
-def run_demo(args: argparse.Namespace) -> int:
-    """The ``posapp demo`` command."""
-    from posapp.ui.main import run_loop
-
-    keep = bool(getattr(args, "keep_data", False))
-    data_dir = Path(tempfile.mkdtemp(prefix="posapp-demo-"))
-    log.info("demo data folder: %s", data_dir)
-    try:
-        return run_loop(lambda: demo_main(data_dir))
-    finally:
-        if not keep:
-            shutil.rmtree(data_dir, ignore_errors=True)

@@ -17,13 +17,14 @@ from collections.abc import Callable, Coroutine
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
+from posapp.domain import lifecycle
 from posapp.domain.cancel import MOTIVO_MAX, MOTIVO_MIN
 from posapp.domain.documents import format_cpf_cnpj
+from posapp.domain.lifecycle import SaleState
 from posapp.domain.money import ZERO
-from posapp.domain.states import SaleState
 from posapp.errors import PosappError
 from posapp.operators.accounts import Operator
-from posapp.operators.audit import Action
+from posapp.services.core import Authorization
 from posapp.services.results import CancelReport, SaleSummary
 from posapp.ui.context import AppContext
 from posapp.ui.errors import UNEXPECTED
@@ -248,10 +249,7 @@ class HistoryDialog(QDialog):
         sale = self.current()
         if sale is None or not self.reprint_button.isEnabled():
             return
-        report = await self.ctx.service.reprint(sale.sale_id)
-        await self.ctx.store.run(
-            self.ctx.audit.record, Action.REPRINT, operator=self.ctx.operator_login, sale_id=sale.sale_id
-        )
+        report = await self.ctx.service.reprint(sale.sale_id, by=Authorization(self.ctx.operator_login))
         if report.printed:
             self._say(tr("Cupom reimpresso."))
         else:
@@ -270,17 +268,10 @@ class HistoryDialog(QDialog):
     @_reported
     async def resend(self) -> None:
         sale = self.current()
-        if sale is None or sale.state not in (SaleState.QUEUED, SaleState.REJECTED):
+        if sale is None or not lifecycle.can_resend(sale.state):
             return
         self._say(tr("Reenviando…"))
-        report = await self.ctx.service.resend(sale.sale_id)
-        await self.ctx.store.run(
-            self.ctx.audit.record,
-            Action.RESEND,
-            operator=self.ctx.operator_login,
-            sale_id=sale.sale_id,
-            detail=report.state.value,
-        )
+        report = await self.ctx.service.resend(sale.sale_id, by=Authorization(self.ctx.operator_login))
         self._say(report.message, "error" if report.state is not SaleState.AUTHORIZED else None)
         self.reload()
 
@@ -288,20 +279,13 @@ class HistoryDialog(QDialog):
     @_reported
     async def resolve(self) -> None:
         sale = self.current()
-        if sale is None or sale.state is not SaleState.IN_DOUBT:
+        if sale is None or not lifecycle.can_resolve_issue(sale.state):
             return
         dialog = ResolveInDoubtDialog(self)
         if await self._child(dialog) != QDialog.DialogCode.Accepted:
             return
         report = await self.ctx.service.resolve_in_doubt(
-            sale.sale_id, issued_chave=dialog.chave, operator=self.ctx.operator_login or "?"
-        )
-        await self.ctx.store.run(
-            self.ctx.audit.record,
-            Action.RESEND,
-            operator=self.ctx.operator_login,
-            sale_id=sale.sale_id,
-            detail=f"dúvida resolvida: {report.state.value}",
+            sale.sale_id, issued_chave=dialog.chave, by=Authorization(self.ctx.operator_login)
         )
         self._say(report.message)
         self.reload()
@@ -357,16 +341,8 @@ class HistoryDialog(QDialog):
         ctx = self.ctx
         report = await ctx.service.void(
             sale.sale_id,
-            operator=ctx.operator_login or "?",
-            reason=f"descartada no histórico por {manager.login}",
-        )
-        await ctx.store.run(
-            ctx.audit.record,
-            Action.ABORT_SALE,
-            operator=ctx.operator_login,
-            authorized_by=manager.login,
-            sale_id=sale.sale_id,
-            detail=f"{sale.state.value} descartada no histórico: {brl(sale.total)}",
+            by=Authorization(ctx.operator_login, manager.login),
+            reason=f"{sale.state.value} descartada no histórico: {brl(sale.total)}",
         )
         self._say(report.message, "warning")
         self.reload()
@@ -530,28 +506,14 @@ class CancelDialog(QDialog):
             return
         motivo = " ".join(self.motivo.text().split())
         try:
-            report = await ctx.service.cancel(self.sale.sale_id, motivo, operator=manager.login)
-        except PosappError as exc:
-            await ctx.store.run(
-                ctx.audit.record,
-                Action.CANCEL_REFUSED,
-                operator=ctx.operator_login,
-                authorized_by=manager.login,
-                sale_id=self.sale.sale_id,
-                detail=exc.user_message[:200],
+            report = await ctx.service.cancel(
+                self.sale.sale_id, motivo, by=Authorization(ctx.operator_login, manager.login)
             )
+        except PosappError as exc:
             self._busy = False
             self.error.setText(exc.user_message)
             self.refresh()
             return
-        await ctx.store.run(
-            ctx.audit.record,
-            Action.CANCEL_SALE if report.state is SaleState.CANCELLED else Action.CANCEL_REFUSED,
-            operator=ctx.operator_login,
-            authorized_by=manager.login,
-            sale_id=self.sale.sale_id,
-            detail=f"{report.state.value}: {motivo}"[:250],
-        )
         self.result_report = report
         self._busy = False
         if report.state is SaleState.CANCELLED:

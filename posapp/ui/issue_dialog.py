@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from enum import Enum
 
-from posapp.domain.states import SaleState
+from posapp.domain.lifecycle import SaleState
 from posapp.errors import PosappError
 from posapp.services.results import IssueReport
 from posapp.ui.formatting import brl, local_datetime

@@ -75,9 +75,9 @@ async def open_context(
     config: Config,
     data_dir: Path,
     *,
+    service_factory: ServiceFactory,
     demo: bool = False,
     config_path: Path | None = None,
-    service_factory: ServiceFactory | None = None,
 ) -> AppContext:
     ctx = await asyncio.to_thread(
         AppContext.open,
@@ -101,13 +101,17 @@ async def gui_main(
     config: Config,
     data_dir: Path,
     *,
+    service_factory: ServiceFactory,
     demo: bool = False,
     config_path: Path | None = None,
-    service_factory: ServiceFactory | None = None,
     on_window: Callable[[MainWindow], Awaitable[None]] | None = None,
 ) -> int:
     ctx = await open_context(
-        config, data_dir, demo=demo, config_path=config_path, service_factory=service_factory
+        config,
+        data_dir,
+        service_factory=service_factory,
+        demo=demo,
+        config_path=config_path,
     )
     try:
         if not await login(ctx):
@@ -147,9 +151,3 @@ def run_loop(main: Callable[[], Awaitable[int]]) -> int:
             return int(loop.run_until_complete(main()))
     finally:
         asyncio.set_event_loop(None)
-
-
-def run_gui(config: Config, data_dir: Path, *, demo: bool = False, config_path: Path | None = None) -> int:
-    """The ``posapp`` command: the GUI with the user's configuration and data folder."""
-    path = config_path if config_path is not None else default_config_path()
-    return run_loop(lambda: gui_main(config, data_dir, demo=demo, config_path=path))

@@ -24,15 +24,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from posapp.domain.audit import Action
 from posapp.domain.errors import DomainError
+from posapp.domain.lifecycle import SaleState
 from posapp.domain.sale import Sale, describe_validation_error
-from posapp.domain.states import SaleState
 from posapp.errors import PosappError
-from posapp.journal.errors import UnknownSale
 from posapp.operators.accounts import Operator
-from posapp.operators.audit import Action
-from posapp.operators.cash import CashKind
-from posapp.operators.day_close import build_day_close, day_close_lines
+from posapp.services.core import Authorization
+from posapp.services.day_close import cash_needs_manager, close_day, day_close_lines
 from posapp.services.results import IssueReport
 from posapp.ui.checkout import CheckoutViewModel
 from posapp.ui.context import AppContext
@@ -519,7 +518,7 @@ class MainWindow(QMainWindow):
             dialog.note.text(),
             dialog.summary(),
         )
-        needs_manager = kind is not CashKind.OPENING_FLOAT and self.ctx.terminal.manager_for_cash
+        needs_manager = cash_needs_manager(kind, manager_for_cash=self.ctx.terminal.manager_for_cash)
         manager = await self.require_manager(
             tr("Movimento de caixa (") + tr(kind.label) + tr("): digite o PIN do gerente."),
             required=needs_manager,
@@ -544,22 +543,20 @@ class MainWindow(QMainWindow):
         ctx = self.ctx
         today = ctx.service.now().astimezone().date()
         start, end = local_day_bounds(today)
-        sales = await ctx.service.list_sales(since=start, until=end, limit=100_000)
-        movements = await ctx.store.run(ctx.cash.movements, since=start, until=end)
-        report = build_day_close(
-            sales, movements, day=today, generated_at=ctx.service.now(), operator=manager.login
+        report = await close_day(
+            ctx.service,
+            ctx.store,
+            ctx.cash,
+            ctx.audit,
+            day=today,
+            start=start,
+            end=end,
+            by=Authorization(ctx.operator_login, manager.login),
         )
         columns = 48 if ctx.config.printer.paper_mm == 80 else 32
         lines = day_close_lines(report, columns=columns)
         dialog = TextReportDialog(tr("Fechamento do dia"), lines, self)
         await self.dialog(dialog)
-        await ctx.store.run(
-            ctx.audit.record,
-            Action.DAY_CLOSE,
-            operator=ctx.operator_login,
-            authorized_by=manager.login,
-            detail=f"{report.sales_count} vendas, {brl(report.sales_total)}",
-        )
         if dialog.print_requested:
             data = text_report_escpos(lines, ctx.config.printer)
             result = await ctx.service.print_bytes(data, kind="day_close")
@@ -694,7 +691,9 @@ class MainWindow(QMainWindow):
         waiter = open_dialog(dialog)
         try:
             if resend:
-                report = await ctx.service.resend(sale.sale_id, sale, at_counter=True)
+                report = await ctx.service.resend(
+                    sale.sale_id, sale, at_counter=True, by=Authorization(ctx.operator_login)
+                )
             else:
                 report = await ctx.service.issue(sale)
         except Exception as exc:
@@ -718,11 +717,6 @@ class MainWindow(QMainWindow):
             if report.printed is not None:
                 ctx.last_print_ok, ctx.last_print_error = report.printed, report.print_error
                 self.status.show_printer()
-            if resend:
-                await ctx.store.run(
-                    ctx.audit.record, Action.RESEND, operator=ctx.operator_login, sale_id=sale.sale_id,
-                    detail=report.state.value,
-                )  # fmt: skip
         except Exception:  # the sale is issued: the bookkeeping must not hide its outcome
             log.exception("after issuing %s", sale.sale_id)
         try:
@@ -750,9 +744,9 @@ class MainWindow(QMainWindow):
         answer, so the sale is neither lost (still in the cart) nor issued twice (a sale the
         journal holds leaves the cart; the queue or a manager finishes it)."""
         try:
+            if await self.ctx.service.state_of(sale.sale_id) is None:
+                return tr("Nada foi registrado: a venda continua no caixa; tecle F10 para tentar de novo.")
             summary, _ = await self.ctx.service.get_sale(sale.sale_id)
-        except UnknownSale:
-            return tr("Nada foi registrado: a venda continua no caixa; tecle F10 para tentar de novo.")
         except Exception:
             log.exception("looking up %s after a failed issue", sale.sale_id)
             return tr(
@@ -777,12 +771,9 @@ class MainWindow(QMainWindow):
         dialog.held_scans(self.vm.scans.pending)
 
     async def _reprint(self, sale_id: str) -> IssueReport:
-        report = await self.ctx.service.reprint(sale_id)
+        report = await self.ctx.service.reprint(sale_id, by=Authorization(self.ctx.operator_login))
         self.ctx.last_print_ok, self.ctx.last_print_error = report.printed, report.print_error
         self.status.show_printer()
-        await self.ctx.store.run(
-            self.ctx.audit.record, Action.REPRINT, operator=self.ctx.operator_login, sale_id=sale_id
-        )
         self.last_report = report
         return report
 

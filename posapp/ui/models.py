@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from posapp.domain.states import SaleState
+from posapp.domain.lifecycle import SaleState
 from posapp.services.results import SaleSummary
 from posapp.ui.cart import Cart, CartLine
 from posapp.ui.formatting import brl, countdown, local_time, price_text, quantity_text

@@ -16,12 +16,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from posapp.catalog.csv_import import COLUMNS, import_csv
-from posapp.config import Config, ProviderConfig
+from posapp.config import Config, ProviderConfig, masked_token_from_env
+from posapp.domain.audit import Action
 from posapp.domain.documents import UF_CODES
 from posapp.errors import PosappError
 from posapp.operators.accounts import Role
-from posapp.operators.audit import Action
-from posapp.services.factory import masked_token_from_env
 from posapp.ui.context import AppContext
 from posapp.ui.errors import UNEXPECTED
 from posapp.ui.qt import (

@@ -39,7 +39,8 @@ from posapp.domain.sale import Sale
 from posapp.fiscal.errors import BackendMisconfigured
 from posapp.fiscal.focusnfe import FocusNfeBackend, build_focus_body
 from posapp.fiscal.http_base import ProviderHttp, ProviderRequestError, parse_retry_after, read_nfeproc
-from posapp.fiscal.secrets import SecretToken, TokenNotFound, mask_token, redact, resolve_token
+from posapp.config import mask_token
+from posapp.fiscal.secrets import SecretToken, TokenNotFound, redact, resolve_token
 from posapp.sim.focusnfe import FocusNfeSimulator
 from tests.conftest import sale_mapping
 from tests.fiscal.provider_helpers import FakeClock, issue_once, run

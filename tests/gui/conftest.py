@@ -98,9 +98,9 @@ def service_factory(
     (and, for tests that need one, a subclass that records or injects a bug)."""
 
     def build(config: Config) -> PosService:
+        from posapp.app import build_backends, build_printer
         from posapp.fiscal.router import FailoverRouter
         from posapp.journal.store import Journal
-        from posapp.services.factory import build_backends, build_printer
 
         journal = Journal.in_dir(data_dir)
         return service_class(

@@ -12,8 +12,8 @@ import pytest
 from PySide6.QtCore import Qt
 
 from posapp.config import Config, EmitesConfig, PrinterConfig
-from posapp.domain.states import SaleState
-from posapp.operators.audit import Action
+from posapp.domain.audit import Action
+from posapp.domain.lifecycle import SaleState
 from posapp.operators.cash import CashKind
 from posapp.ui.dialogs import CashMovementDialog, CustomerDialog, TextReportDialog, VoidLineDialog
 from posapp.ui.issue_dialog import IssueDialog

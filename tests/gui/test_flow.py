@@ -16,8 +16,8 @@ import pytest
 from PySide6.QtCore import Qt
 
 from posapp.config import Config, PrinterConfig
-from posapp.domain.states import SaleState
-from posapp.operators.audit import Action
+from posapp.domain.audit import Action
+from posapp.domain.lifecycle import SaleState
 from posapp.printing.escpos_decode import decode_escpos
 from posapp.sim.emites import EmitesSimulator
 from posapp.ui.demo import demo_config, prepare_demo_data

@@ -15,9 +15,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QDialog
 
 from posapp.config import Config
+from posapp.domain.audit import Action
+from posapp.domain.lifecycle import SaleState
 from posapp.domain.sale import Sale
-from posapp.domain.states import SaleState
-from posapp.operators.audit import Action
 from posapp.services.pos import PosService
 from posapp.services.results import IssueReport, SaleSummary
 from posapp.ui.dialogs import CustomerDialog, LoginDialog, VoidLineDialog

@@ -15,8 +15,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog
 
-from posapp.domain.states import SaleState
-from posapp.operators.audit import Action
+from posapp.domain.audit import Action
+from posapp.domain.lifecycle import SaleState
 from posapp.services.results import IssueReport
 from posapp.ui.dialogs import VoidLineDialog
 from posapp.ui.issue_dialog import IssueDialog

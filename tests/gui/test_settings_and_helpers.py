@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt
 from posapp.catalog.scale import ScaleLabelLayout
 from posapp.catalog.storedb import StoreDB
 from posapp.config import Config, EmitesConfig, NfceConfig, ProviderConfig, load_config
-from posapp.domain.states import SaleState
+from posapp.domain.lifecycle import SaleState
 from posapp.services.results import SaleSummary
 from posapp.ui.config_file import config_to_toml, save_config
 from posapp.ui.formatting import brl, countdown, parse_decimal, price_text, quantity_text

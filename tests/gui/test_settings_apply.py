@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 from PySide6.QtCore import Qt
 
 from posapp.config import Config
-from posapp.operators.audit import Action
+from posapp.domain.audit import Action
 from posapp.services.pos import PosService
 from posapp.services.results import QueueStatus
 from posapp.ui.settings_dialog import SettingsDialog

@@ -4,11 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from posapp.domain.errors import IllegalTransition
 from posapp.domain.issuance import AuthorizedNote, PreparedIssue
+from posapp.domain.audit import Action, AuditRecord
+from posapp.domain.lifecycle import Happening, SaleState
 from posapp.domain.sale import Sale
-from posapp.domain.states import SaleState
-from posapp.journal.errors import SchemaTooNew, UnknownSale
+from posapp.journal.errors import SchemaTooNew, StaleState, UnknownSale
 from posapp.journal.schema import SCHEMA_VERSION
 from posapp.journal.store import Journal
 from tests.conftest import sale_mapping
@@ -58,7 +58,9 @@ def test_authorized_with_documents_and_events(journal: Journal) -> None:
         xml=b"<nfeProc/>",
         danfe_pdf=b"%PDF-1.4",
     )
-    journal.record_authorized(sale.sale_id, note, T0, attempt=(attempt_id, "authorized", "{}"))
+    journal.record_authorized(
+        sale.sale_id, note, T0, Happening.ISSUE_AUTHORIZED, attempt=(attempt_id, "authorized", "{}")
+    )
     row = journal.find_by_chave(note.chave)
     assert (row.state, row.numero, row.serie, row.authorized_at) == (SaleState.AUTHORIZED, 173, 9, T0)
     assert journal.document(sale.sale_id, "xml") == b"<nfeProc/>"
@@ -70,14 +72,53 @@ def test_authorized_with_documents_and_events(journal: Journal) -> None:
     ]
 
 
-def test_illegal_transition_changes_nothing(journal: Journal) -> None:
+def test_a_happening_the_state_does_not_accept_changes_nothing(journal: Journal) -> None:
     sale = Sale.from_mapping(sale_mapping())
     journal.queue_new_sale(sale, T0, "offline")
     before = journal.events(sale.sale_id)
-    with pytest.raises(IllegalTransition):
-        journal.transition(sale.sale_id, SaleState.CANCELLED, T0, "bogus")
+    with pytest.raises(StaleState):
+        journal.apply(
+            sale.sale_id, Happening.CANCEL_CONFIRMED, T0, audit=AuditRecord(Action.CANCEL_SALE, "x")
+        )
     assert journal.get_sale(sale.sale_id).state is SaleState.QUEUED
     assert journal.events(sale.sale_id) == before
+    assert journal.audit_entries() == []
+
+
+def test_a_move_and_its_audit_row_commit_together(journal: Journal) -> None:
+    sale = Sale.from_mapping(sale_mapping())
+    journal.queue_new_sale(sale, T0, "offline")
+    step = journal.apply(
+        sale.sale_id,
+        Happening.VOIDED,
+        T0,
+        {"reason": "teste"},
+        audit=AuditRecord(Action.ABORT_SALE, "caixa", "gerente", "teste"),
+    )
+    assert (step.source, step.target) == (SaleState.QUEUED, SaleState.VOIDED)
+    [row] = journal.audit_entries()
+    assert (row.action, row.operator, row.authorized_by, row.sale_id) == (
+        "abort_sale",
+        "caixa",
+        "gerente",
+        sale.sale_id,
+    )
+    assert journal.events(sale.sale_id)[-1].kind == "voided"
+    db = sqlite3.connect(journal.path)
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        db.execute("DELETE FROM audit")
+
+
+def test_pinning_follows_the_lifecycle(journal: Journal) -> None:
+    sale = Sale.from_mapping(sale_mapping())
+    prepared = PreparedIssue("focusnfe", sale.sale_id, b"{}")
+    attempt_id = journal.begin_issue(sale, prepared, T0, new_sale=True)
+    journal.apply(sale.sale_id, Happening.ISSUE_IN_DOUBT, T0, attempt=(attempt_id, "in_doubt", None))
+    journal.apply(sale.sale_id, Happening.RECONCILED_NOT_FOUND, T0, expect_attempt=attempt_id)
+    row = journal.get_sale(sale.sale_id)
+    assert (row.state, row.pinned_backend) == (SaleState.QUEUED, "focusnfe")
+    with pytest.raises(StaleState):  # a stale writer on another attempt changes nothing
+        journal.apply(sale.sale_id, Happening.VOIDED, T0, expect_attempt=attempt_id + 1)
 
 
 def test_events_are_append_only(journal: Journal) -> None:

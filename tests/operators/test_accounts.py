@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from posapp.catalog.storedb import StoreDB
+from posapp.domain.audit import Action
 from posapp.operators.accounts import MAX_FAILURES, Operators, Role
-from posapp.operators.audit import Action, AuditLog
+from posapp.operators.audit import AuditLog
 from posapp.operators.errors import AuthenticationFailed, InvalidOperatorData, TooManyAttempts
 from posapp.operators.pins import hash_pin, needs_rehash, verify_pin
 

@@ -36,11 +36,12 @@ from pathlib import Path
 
 import pytest
 
+from posapp.app import build_service
 from posapp.config import load_config
-from posapp.domain.states import SaleState
+from posapp.domain.lifecycle import SaleState
 from posapp.journal.store import Journal
 from posapp.printing import decode_escpos
-from posapp.services.factory import build_service
+from posapp.services.core import Authorization
 from tests.support.issuers import Issuers
 from tests.support.sales import index_of_code, sale_id_of, sale_mapping
 
@@ -213,7 +214,7 @@ async def manager_resolves_and_drains(
             found = [n.note.chave for n in notes if f"PDV-REF:{summary.sale_id}" in (n.note.inf_cpl or "")]
             assert len(found) <= 1
             await service.resolve_in_doubt(
-                summary.sale_id, issued_chave=found[0] if found else None, operator="gerente"
+                summary.sale_id, issued_chave=found[0] if found else None, by=Authorization("gerente")
             )
         await service.drain()
         for sale_id in reprint:

@@ -1,5 +1,5 @@
-from posapp.config import Config, ProviderConfig
-from posapp.services.factory import masked_token_from_env, with_overrides
+from posapp.app import with_overrides
+from posapp.config import Config, ProviderConfig, masked_token_from_env
 from posapp.ui.settings_dialog import _provider_line
 
 TOKEN = "a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6"

@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 
 from posapp.config import Config
-from posapp.domain.states import SaleState
+from posapp.domain.lifecycle import SaleState
 from posapp.journal.store import Journal
 from posapp.printing import decode_escpos
+from posapp.services.core import Authorization
 from posapp.services.drainer import QueueDrainer
 from posapp.services.results import IssueReport
 from tests.support.issuers import Issuers
@@ -250,7 +251,7 @@ def test_cancel_goes_to_the_issuer_that_issued_the_note(issuers: Issuers, tmp_pa
             # ...but each cancel goes to the issuer of record.
             out = {}
             for report in (by_focus, by_integra, by_emites):
-                cancelled = await service.cancel(report.sale_id, MOTIVO, operator="gerente")
+                cancelled = await service.cancel(report.sale_id, MOTIVO, by=Authorization("gerente"))
                 out[report.sale_id] = (cancelled.state, cancelled.backend)
             return out
         finally:

@@ -25,6 +25,7 @@ from posapp import cli
 from posapp.domain.documents import parse_chave
 from posapp.journal.store import Journal
 from posapp.protocol.framing import FrameDecoder
+from posapp.services.core import Authorization
 from tests.conftest import sale_mapping
 from tests.support.emites_thread import EmitesInThread
 
@@ -322,10 +323,10 @@ def test_unanswered_cancel_stays_cancelling_and_can_be_retried(capsys, tmp_path,
 def test_a_rejected_sale_can_be_voided_and_is_never_sent_again(capsys, tmp_path, emites, sale_file) -> None:
     import asyncio
 
+    from posapp.app import build_service
     from posapp.config import Config
-    from posapp.domain.states import SaleState
+    from posapp.domain.lifecycle import SaleState
     from posapp.services.errors import NothingToDo
-    from posapp.services.factory import build_service
 
     emites.faults.reject_next = "539 - Rejeição: Duplicidade de NF-e"
     code, out = emit(capsys, tmp_path, emites, sale_file)
@@ -334,7 +335,7 @@ def test_a_rejected_sale_can_be_voided_and_is_never_sent_again(capsys, tmp_path,
     async def scenario() -> None:
         service = build_service(Config(), tmp_path / "data", emites_address=("127.0.0.1", emites.port))
         try:
-            report = await service.void(out["sale_id"], operator="gerente", reason="duplicidade")
+            report = await service.void(out["sale_id"], by=Authorization("gerente"), reason="duplicidade")
             assert report.state is SaleState.VOIDED
             with pytest.raises(NothingToDo):
                 await service.resend(out["sale_id"])

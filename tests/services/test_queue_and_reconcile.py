@@ -20,8 +20,9 @@ from pathlib import Path
 import pytest
 
 from posapp.config import Config
-from posapp.domain.states import SaleState
+from posapp.domain.lifecycle import SaleState
 from posapp.journal.store import Journal
+from posapp.services.core import Authorization
 from posapp.services.drainer import QueueDrainer
 from posapp.services.errors import NothingToDo
 from posapp.services.pos import PosService
@@ -246,7 +247,7 @@ def test_emites_in_doubt_stays_in_doubt_until_a_manager_resolves_it(issuers: Iss
             # The manager finds the note in Emites-Client by the sale's PDV-REF tag.
             [found] = [n for n in issuers.emites.notes() if f"PDV-REF:{sale_id}" in (n.note.inf_cpl or "")]
             resolved = await service.resolve_in_doubt(
-                sale_id, issued_chave=found.note.chave, operator="gerente"
+                sale_id, issued_chave=found.note.chave, by=Authorization("gerente")
             )
             assert resolved.state is SaleState.AUTHORIZED
             summary, _ = await service.get_sale(sale_id)
@@ -260,7 +261,14 @@ def test_emites_in_doubt_stays_in_doubt_until_a_manager_resolves_it(issuers: Iss
     assert len(creates) == 1 and len(issuers.emites.notes()) == 1
     assert issuers.focus.requests == [] and issuers.integra.requests == []  # never failed over
     kinds = event_kinds(tmp_path, sale_id)
-    assert kinds[-2:] == ["resolved_authorized", "resolved_by"]
+    assert kinds[-1] == "resolved_authorized"
+    # Who resolved it is in the audit row committed with that event.
+    journal = Journal.in_dir(tmp_path)
+    try:
+        [row] = [r for r in journal.audit_entries() if r.sale_id == sale_id]
+        assert (row.action, row.operator) == ("resolve", "gerente")
+    finally:
+        journal.close()
 
 
 def test_emites_in_doubt_without_a_note_goes_back_to_the_queue_on_the_managers_word(
@@ -276,7 +284,7 @@ def test_emites_in_doubt_without_a_note_goes_back_to_the_queue_on_the_managers_w
             assert (report.state, report.backend) == (SaleState.IN_DOUBT, "emites")
             issuers.emites.faults.reset()
             assert [n for n in issuers.emites.notes() if f"PDV-REF:{sale_id}" in (n.note.inf_cpl or "")] == []
-            back = await service.resolve_in_doubt(sale_id, issued_chave=None, operator="gerente")
+            back = await service.resolve_in_doubt(sale_id, issued_chave=None, by=Authorization("gerente"))
             assert back.state is SaleState.QUEUED
             drained = await service.drain()
             assert drained.authorized == 1

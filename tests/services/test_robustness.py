@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
+from posapp.app import build_service
 from posapp.config import Config
 from posapp.domain.issuance import IssueContext, IssueResult, Outcome, PreparedIssue
+from posapp.domain.lifecycle import SaleState, says_already_cancelled
 from posapp.domain.sale import Sale
-from posapp.domain.states import SaleState
 from posapp.fiscal.emites import EmitesBackend
 from posapp.fiscal.router import FailoverRouter
 from posapp.journal.store import Journal
-from posapp.services.factory import build_service
-from posapp.services.pos import PosService, _already_cancelled
+from posapp.services.pos import PosService
 from tests.conftest import sale_mapping
 from tests.support.emites_thread import EmitesInThread
 from tests.support.service import wait_until
@@ -120,9 +120,9 @@ def test_a_corrected_rejected_sale_with_no_issuer_keeps_the_correction(tmp_path,
 
 
 def test_sefaz_saying_already_cancelled_is_read_as_cancelled() -> None:
-    assert _already_cancelled(("573 - Rejeição: Duplicidade de evento",))
-    assert _already_cancelled(("218 - Rejeição: NF-e já está cancelada na base de dados da SEFAZ",))
-    assert not _already_cancelled(("501 - Rejeição: Prazo de Cancelamento Superior ao Previsto",))
+    assert says_already_cancelled(("573 - Rejeição: Duplicidade de evento",))
+    assert says_already_cancelled(("218 - Rejeição: NF-e já está cancelada na base de dados da SEFAZ",))
+    assert not says_already_cancelled(("501 - Rejeição: Prazo de Cancelamento Superior ao Previsto",))
 
 
 def test_stopping_the_drainer_lets_the_sale_in_flight_finish(tmp_path, emites) -> None:
@@ -213,7 +213,7 @@ def test_the_receipt_printer_reports_instead_of_raising(tmp_path) -> None:
 
 def test_an_answer_beats_another_process_recovery_guess(tmp_path: Path) -> None:
     from posapp.domain.issuance import AuthorizedNote
-    from posapp.services.pos import _SENDING
+    from posapp.domain.lifecycle import Happening
 
     journal = Journal.in_dir(tmp_path)
     sale = Sale.from_mapping(sale_mapping())
@@ -223,7 +223,7 @@ def test_an_answer_beats_another_process_recovery_guess(tmp_path: Path) -> None:
     journal.recover_interrupted(now)  # a process that thought this one was dead
     note = AuthorizedNote("53261122769530000131650010000000011956318890", 1, 1, now, "1", b"<x/>")
     journal.record_authorized(
-        sale.sale_id, note, now, attempt=(attempt_id, "authorized", "{}"), expect=_SENDING
+        sale.sale_id, note, now, Happening.ISSUE_AUTHORIZED, attempt=(attempt_id, "authorized", "{}")
     )
     row = journal.get_sale(sale.sale_id)
     assert (row.state, row.chave) == (SaleState.AUTHORIZED, note.chave)

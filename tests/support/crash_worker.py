@@ -23,10 +23,10 @@ import json
 import sys
 from pathlib import Path
 
+from posapp.app import build_service
 from posapp.config import load_config
 from posapp.domain.sale import Sale
 from posapp.journal.errors import UnknownSale
-from posapp.services.factory import build_service
 
 
 def say(*words: object) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from posapp.services.factory import build_service
+from posapp.app import build_service
 from posapp.services.pos import PosService
 from tests.support.issuers import Issuers
 

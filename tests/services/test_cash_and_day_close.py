@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from posapp.catalog.storedb import StoreDB
-from posapp.domain.states import SaleState
+from posapp.domain.lifecycle import SaleState
 from posapp.operators.audit import AuditLog
 from posapp.operators.cash import CashBook, CashKind
-from posapp.operators.day_close import build_day_close, day_close_lines
 from posapp.operators.errors import InvalidCashMovement
+from posapp.services.day_close import build_day_close, day_close_lines
 from posapp.services.results import SaleSummary
 
 T0 = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)

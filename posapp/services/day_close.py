@@ -1,4 +1,5 @@
-"""The day close (*fechamento*): what the drawer should hold and what is still pending.
+"""The day close (*fechamento*): what the drawer should hold and what is still pending;
+and the rules of cash movements. Qt-free: the GUI's F9 and F8 call these.
 
 Built from the day's sales (:class:`~posapp.services.results.SaleSummary`, as the
 service lists them) and cash movements. A sale counts as *money received* when the
@@ -17,12 +18,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
+from posapp.catalog.storedb import StoreDB
+from posapp.domain.audit import Action
+from posapp.domain.lifecycle import SaleState
 from posapp.domain.money import ZERO, format_brl
 from posapp.domain.payments import PaymentMethod
-from posapp.domain.states import SaleState
-from posapp.operators.cash import CashKind, CashMovement
+from posapp.operators.audit import AuditLog
+from posapp.operators.cash import CashBook, CashKind, CashMovement
+from posapp.services.core import Authorization
 from posapp.services.results import SaleSummary
+
+if TYPE_CHECKING:
+    from posapp.services.pos import PosService
 
 RECEIVED = frozenset({SaleState.AUTHORIZED, SaleState.QUEUED, SaleState.IN_DOUBT, SaleState.CANCELLING})
 
@@ -161,3 +170,34 @@ def day_close_lines(report: DayClose, *, columns: int = 48) -> list[str]:
     if report.operator:
         lines.append(f"Responsável: {report.operator}")
     return lines
+
+
+async def close_day(
+    service: PosService,
+    store: StoreDB,
+    cash: CashBook,
+    audit: AuditLog,
+    *,
+    day: date,
+    start: datetime,
+    end: datetime,
+    by: Authorization,
+) -> DayClose:
+    """The day close of ``[start, end)`` (the store's local day), audited with the manager
+    who asked: the same for the GUI (F9) and any script."""
+    sales = await service.list_sales(since=start, until=end, limit=100_000)
+    movements = await store.run(cash.movements, since=start, until=end)
+    report = build_day_close(sales, movements, day=day, generated_at=service.now(), operator=by.who)
+    await store.run(
+        audit.record,
+        Action.DAY_CLOSE,
+        operator=by.operator,
+        authorized_by=by.authorized_by,
+        detail=f"{report.sales_count} vendas, R$ {format_brl(report.sales_total)}",
+    )
+    return report
+
+
+def cash_needs_manager(kind: CashKind, *, manager_for_cash: bool) -> bool:
+    """A manager's PIN for every cash movement but the opening float, when the store asks."""
+    return kind is not CashKind.OPENING_FLOAT and manager_for_cash

@@ -1,0 +1,217 @@
+"""Catching up after an outage: ask the issuer that got each in-doubt request what became
+of it, then send the queue, oldest first. One entry point, :meth:`CatchingUp.catch_up`,
+serves the command line (``nfce drain``/``reconcile``), the history's "verificar pendentes"
+and the background drainer; and a manager's word on an in-doubt sale the issuer cannot be
+asked about (Emites-Client has no query).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from posapp.domain import lifecycle
+from posapp.domain.audit import Action, AuditRecord
+from posapp.domain.documents import parse_chave
+from posapp.domain.issuance import AuthorizedNote, Health, IssueResult, Outcome
+from posapp.domain.lifecycle import Happening, SaleState
+from posapp.journal.store import SaleRow
+from posapp.services.core import Authorization, ServiceCore
+from posapp.services.errors import NothingToDo
+from posapp.services.issuing import Issuing
+from posapp.services.results import CatchUpReport, DrainReport, IssueReport
+
+log = logging.getLogger("posapp.services")
+
+
+class CatchingUp:
+    def __init__(self, core: ServiceCore, issuing: Issuing) -> None:
+        self.core = core
+        self.issuing = issuing
+
+    async def catch_up(
+        self, *, probe_first: bool = False, stop: Callable[[], bool] | None = None, limit: int = 1000
+    ) -> CatchUpReport:
+        """Reconcile every in-doubt sale, then drain the queue. ``probe_first``: skip the
+        drain when no issuer answers a probe (an outage costs one probe per round, not one
+        connect per queued sale)."""
+        core = self.core
+        counts = await core.db(core.journal.count_by_state)
+        reconciled = tuple(await self.reconcile()) if counts.get(SaleState.IN_DOUBT) else ()
+        if not counts.get(SaleState.QUEUED) and not any(r.state is SaleState.QUEUED for r in reconciled):
+            return CatchUpReport(reconciled, None)
+        if probe_first:
+            health = await core.router.probe_all()
+            if not any(h in (Health.UP, Health.CONTINGENCY) for h in health.values()):
+                return CatchUpReport(reconciled, None)
+        return CatchUpReport(reconciled, await self.drain(limit=limit, stop=stop))
+
+    async def drain(self, *, limit: int = 1000, stop: Callable[[], bool] | None = None) -> DrainReport:
+        """Send QUEUED sales, oldest first; stop when no issuer could take one.
+
+        One sale's trouble (a bug, a journal error) is logged and skipped, so it never
+        holds the rest of the queue past the contingency limit."""
+        core = self.core
+        queued = await core.db(
+            core.journal.list_sales, states=[SaleState.QUEUED], limit=limit, oldest_first=True
+        )
+        counts = {SaleState.AUTHORIZED: 0, SaleState.REJECTED: 0, SaleState.IN_DOUBT: 0, SaleState.QUEUED: 0}
+        attempted = 0
+        for row in queued:
+            if stop is not None and stop():
+                break  # asked to stop: between two sales, never in the middle of one
+            attempted += 1
+            try:
+                report = await self.issuing.resend(row.sale_id)
+            except NothingToDo:
+                continue  # someone else (a manager, another round) took it meanwhile
+            except Exception:
+                # One sale's trouble (even a bug) is logged and skipped, never the whole queue.
+                log.exception("drain: sale %s skipped", row.sale_id)
+                continue
+            counts[report.state] = counts.get(report.state, 0) + 1
+            if report.state is SaleState.QUEUED and not core.router.ordered_for_issue():
+                break  # nothing reachable: the rest waits for the next round
+        remaining = await core.db(core.journal.count_by_state)
+        return DrainReport(
+            attempted=attempted,
+            authorized=counts[SaleState.AUTHORIZED],
+            rejected=counts[SaleState.REJECTED],
+            still_queued=remaining.get(SaleState.QUEUED, 0),
+            in_doubt=counts[SaleState.IN_DOUBT],
+        )
+
+    async def reconcile(self) -> list[IssueReport]:
+        """Ask the issuer that got each IN_DOUBT request what became of it.
+
+        The query runs without the issue lock (a slow provider must not hold up the
+        checkout); the answer is written with a compare-and-set (still IN_DOUBT, still on
+        that attempt), so it cannot race a resend or a second reconcile. An issuer that is
+        gone from the configuration, or a query that fails, leaves that sale IN_DOUBT and
+        goes on with the next."""
+        core = self.core
+        rows = await core.db(
+            core.journal.list_sales, states=[SaleState.IN_DOUBT], limit=10_000, oldest_first=True
+        )
+        reports = []
+        for row in rows:
+            if row.backend is None or row.attempt_id is None:
+                reports.append(core.report_from_row(row))
+                continue
+            try:
+                reports.append(await self._reconcile_one(row.sale_id))
+            except Exception:
+                log.exception("reconcile: sale %s left in doubt", row.sale_id)
+                reports.append(core.report_from_row(row))
+        return reports
+
+    async def _reconcile_one(self, sale_id: str) -> IssueReport:
+        core = self.core
+        row = await core.db(core.journal.get_sale, sale_id)
+        if not lifecycle.can_reconcile(row.state) or row.backend is None or row.attempt_id is None:
+            return core.report_from_row(row)
+        backend = core.router.get(row.backend)
+        if not backend.capabilities.can_query:
+            return core.report_from_row(row)
+        attempt = await core.db(core.journal.attempt, row.attempt_id)
+        result = await backend.query_issue(attempt.prepared())
+        return await self._record_query(row, result)
+
+    async def _record_query(self, row: SaleRow, result: IssueResult) -> IssueReport:
+        """The query's answer, recorded with the move the lifecycle makes of it. The in-doubt
+        attempt keeps its own outcome; the events record this answer. An inconclusive query
+        changes nothing and is not recorded (it is retried every round)."""
+        core = self.core
+        now = core.now()
+        happening = lifecycle.after_query(result.outcome)
+        if result.outcome is Outcome.AUTHORIZED and result.note is not None:
+            await core.db(
+                core.journal.record_authorized,
+                row.sale_id,
+                result.note,
+                now,
+                happening,
+                attempt=None,
+                expect_attempt=row.attempt_id,
+            )
+            return core.report_authorized(row.sale_id, result.backend, result.note)
+        if happening is Happening.RECONCILED_REJECTED:
+            step = await core.db(
+                core.journal.apply,
+                row.sale_id,
+                happening,
+                now,
+                {"errors": list(result.errors)},
+                expect_attempt=row.attempt_id,
+                last_error="; ".join(result.errors),
+            )
+            return core.report(row.sale_id, step.notice, step.target, result.backend, result.errors)
+        if happening is Happening.RECONCILED_NOT_FOUND:
+            step = await core.db(
+                core.journal.apply,
+                row.sale_id,
+                happening,
+                now,
+                {"backend": result.backend},
+                expect_attempt=row.attempt_id,
+                last_error=None,
+            )
+            return core.report(row.sale_id, step.notice, step.target, result.backend)
+        return core.report_from_row(row)
+
+    async def resolve_in_doubt(
+        self, sale_id: str, *, issued_chave: str | None, by: Authorization
+    ) -> IssueReport:
+        """A manager's decision for an IN_DOUBT sale the issuer cannot be asked about.
+
+        ``issued_chave=None`` records that the manager checked the issuer and no note
+        exists (the sale goes back to the queue, pinned to that issuer, which may still
+        transmit a note it kept); a chave records that it was authorized."""
+        core = self.core
+        async with core.issue_lock:
+            row = await core.db(core.journal.get_sale, sale_id)
+            if not lifecycle.can_resolve_issue(row.state):
+                raise NothingToDo(
+                    f"sale {sale_id} is {row.state}", user_message="Esta venda não está em dúvida."
+                )
+            now = core.now()
+            if issued_chave is None:
+                step = await core.db(
+                    core.journal.apply,
+                    sale_id,
+                    Happening.RESOLVED_NOT_ISSUED,
+                    now,
+                    {"operator": by.who},
+                    expect_attempt=row.attempt_id,
+                    audit=AuditRecord(
+                        Action.RESOLVE, by.operator, by.authorized_by, "conferida: não emitida"
+                    ),
+                    last_error=None,
+                )
+                return core.report(sale_id, step.notice, step.target, row.backend)
+            chave = parse_chave(issued_chave)
+            # The true authorization time is unknown; the request's time is the earliest it
+            # can be, so the cancel deadline computed from it errs on the legal side.
+            sent_at = (
+                (await core.db(core.journal.attempt, row.attempt_id)).created_at if row.attempt_id else now
+            )
+            note = AuthorizedNote(
+                chave=chave.digits,
+                numero=chave.number,
+                serie=chave.series,
+                authorized_at=sent_at,
+                contingency=chave.emission_type == 9,
+            )
+            await core.db(
+                core.journal.record_authorized,
+                sale_id,
+                note,
+                now,
+                Happening.RESOLVED_ISSUED,
+                attempt=None,
+                expect_attempt=row.attempt_id,
+                audit=AuditRecord(
+                    Action.RESOLVE, by.operator, by.authorized_by, f"conferida: emitida {chave.digits}"
+                ),
+            )
+            return core.report_authorized(sale_id, row.backend, note)
