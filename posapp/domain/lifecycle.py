@@ -292,6 +292,7 @@ _HAS_NOTE = frozenset({SaleState.AUTHORIZED, SaleState.CANCELLING, SaleState.CAN
 _NEEDS_ATTENTION = frozenset({SaleState.REJECTED, SaleState.IN_DOUBT, SaleState.CANCELLING})
 _FINAL = frozenset({SaleState.CANCELLED, SaleState.VOIDED})
 _UNISSUED = frozenset({SaleState.QUEUED, SaleState.IN_DOUBT, SaleState.ISSUING})
+_RECEIVED = frozenset({SaleState.AUTHORIZED, SaleState.QUEUED, SaleState.IN_DOUBT, SaleState.CANCELLING})
 
 
 def can_resend(state: SaleState) -> bool:
@@ -336,6 +337,12 @@ def needs_attention(state: SaleState) -> bool:
 
 def is_final(state: SaleState) -> bool:
     return state in _FINAL
+
+
+def money_received(state: SaleState) -> bool:
+    """The customer paid and left: authorized, or its note still pending (queued, in doubt)
+    or a cancel unanswered. Cancelled sales gave the money back; rejected ones wait for a fix."""
+    return state in _RECEIVED
 
 
 def awaiting_issue(state: SaleState) -> bool:

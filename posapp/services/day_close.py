@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from posapp.catalog.storedb import StoreDB
+from posapp.domain import lifecycle
 from posapp.domain.audit import Action
 from posapp.domain.lifecycle import SaleState
 from posapp.domain.money import ZERO, format_brl
@@ -32,8 +33,6 @@ from posapp.services.results import SaleSummary
 
 if TYPE_CHECKING:
     from posapp.services.pos import PosService
-
-RECEIVED = frozenset({SaleState.AUTHORIZED, SaleState.QUEUED, SaleState.IN_DOUBT, SaleState.CANCELLING})
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +95,7 @@ def build_day_close(
             cancelled_count += 1
             cancelled_total += sale.total
             continue
-        if sale.state not in RECEIVED:
+        if not lifecycle.money_received(sale.state):
             continue
         sales_count += 1
         sales_total += sale.total

@@ -33,6 +33,7 @@ class Queries:
             last_error=row.last_error,
             had_cash=row.had_cash,
             payments=tuple((p.method.value, p.amount) for p in row.sale.payments),
+            pinned_backend=row.pinned_backend,
         )
 
     async def list_sales(

@@ -76,6 +76,7 @@ class SaleSummary:
     last_error: str | None = None
     had_cash: bool = False
     payments: tuple[tuple[str, Decimal], ...] = field(default=())  # (tPag code, amount)
+    pinned_backend: str | None = None  # an issuer that may still hold it: resend only there
 
 
 @dataclass(frozen=True, slots=True)

@@ -207,12 +207,12 @@ class HistoryDialog(QDialog):
         state = sale.state if sale else None
         remaining = self.model.remaining(sale) if sale else None
         self.cancel_button.setEnabled(remaining is not None and remaining > timedelta(0))
-        self.reprint_button.setEnabled(
-            state in (SaleState.AUTHORIZED, SaleState.CANCELLED, SaleState.CANCELLING)
+        self.reprint_button.setEnabled(state is not None and lifecycle.can_reprint(state))
+        self.resend_button.setEnabled(state is not None and lifecycle.can_resend(state))
+        self.discard_button.setEnabled(
+            sale is not None and lifecycle.can_void(sale.state, pinned=sale.pinned_backend is not None)
         )
-        self.resend_button.setEnabled(state in (SaleState.QUEUED, SaleState.REJECTED))
-        self.discard_button.setEnabled(state in (SaleState.QUEUED, SaleState.REJECTED))
-        self.resolve_button.setEnabled(state is SaleState.IN_DOUBT)
+        self.resolve_button.setEnabled(state is not None and lifecycle.can_resolve_issue(state))
         self.details_button.setEnabled(sale is not None)
 
     def _say(self, text: str, level: str | None = None) -> None:
@@ -321,7 +321,7 @@ class HistoryDialog(QDialog):
         """Del: a queued or rejected sale that must not be issued (the customer left, or it
         was rung up by mistake) is voided in the journal; a manager decides."""
         sale = self.current()
-        if sale is None or sale.state not in (SaleState.QUEUED, SaleState.REJECTED):
+        if sale is None or not lifecycle.can_void(sale.state, pinned=sale.pinned_backend is not None):
             return
         confirm = ConfirmDialog(
             tr("Descartar venda"),
