@@ -3,22 +3,28 @@
 #   dist/posapp/                              one-folder app; the executable is dist/posapp/posapp
 #   dist/posapp-VERSION-linux-ARCH.tar.gz     the folder, compressed, plus its .sha256
 #
-#   bash installer/build-linux.sh            # uses $PYTHON, else .venv/bin/python, else python3
+#   bash installer/build-linux.sh            # works on a fresh clone: sets up .venv itself
+#   PYTHON=/path/to/python bash installer/build-linux.sh    # or build with that interpreter
 #
-# The Python used must have posapp's runtime dependencies installed (`pip install -e .`);
-# the build tools pinned in installer/requirements-build.txt are installed into it if missing.
-# Takes about 40 s on 2 cores. Build on the oldest distribution you support: the bundle
-# needs the glibc of the build machine or newer.
+# Without $PYTHON it runs scripts/bootstrap (creates or updates .venv with posapp and its
+# "dev" extra, which includes the extras the bundle ships: "usb" for usb: printers without
+# usblp, "sim" for the simulators' DANFE PDFs in `posapp demo`), then builds with .venv.
+# A $PYTHON given must already have them: pip install -e ".[usb,sim]".
+# The build tools pinned in installer/requirements-build.txt are installed into it if missing.
+# Takes about 40 s on 2 cores (plus a few minutes for the first bootstrap). Build on the
+# oldest distribution you support: the bundle needs the glibc of the build machine or newer.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
+started=$(date +%s)
 PY="${PYTHON:-}"
 if [[ -z "$PY" ]]; then
-    if [[ -x .venv/bin/python ]]; then PY=.venv/bin/python; else PY=python3; fi
+    echo "==> development environment (scripts/bootstrap)"
+    bash scripts/bootstrap
+    PY=.venv/bin/python
 fi
-started=$(date +%s)
 
 echo "==> build tools ($("$PY" --version))"
 if ! "$PY" -c 'import PyInstaller' >/dev/null 2>&1; then
@@ -28,12 +34,18 @@ fi
 import importlib.util
 import sys
 
-needed = ["PySide6", "qasync", "pydantic", "httpx", "serial", "escpos", "pypdfium2", "PIL",
-          "platformdirs", "keyring", "segno", "reportlab", "PyInstaller"]
-missing = [name for name in needed if importlib.util.find_spec(name) is None]
+needed = {
+    "runtime": ["PySide6", "qasync", "pydantic", "httpx", "serial", "pypdfium2", "PIL",
+                "platformdirs", "keyring", "segno"],
+    "extra usb": ["escpos", "usb", "libusb_package"],
+    "extra sim": ["reportlab"],
+    "build": ["PyInstaller"],
+}
+missing = [f"{name} ({part})" for part, names in needed.items() for name in names
+           if importlib.util.find_spec(name) is None]
 if missing:
-    sys.exit(f"faltam dependências neste Python: {', '.join(missing)} (rode: pip install -e . "
-             "-r installer/requirements-build.txt)")
+    sys.exit(f"faltam dependências neste Python: {', '.join(missing)} (rode: pip install -e "
+             "'.[usb,sim]' -r installer/requirements-build.txt, ou rode sem PYTHON=...)")
 PYEOF
 
 # Qt's xcb platform plugin links two X libraries that a minimal system lacks; they must be

@@ -3,6 +3,9 @@
 python-escpos 3.1 pickles its printer database into a fresh ``mkdtemp()`` folder on every
 start and never removes it (notes/printing-and-libs.md §2.2); on a till that starts every
 morning for years that is thousands of stray folders. Point it at one cache folder.
+(posapp.printing.connections, which imports python-escpos on the first usb:/win32: print,
+does the same and also removes the empty folder 3.1 still makes; this hook keeps the folder
+fixed in the frozen app whoever imports python-escpos first.)
 """
 
 import os

@@ -5,8 +5,13 @@
 #   3. `posapp doctor` against that simulator (must exit 0);
 #   4. one `posapp nfce emit examples/sale.json` to a file: printer (JSON status
 #      "authorized", receipt file not empty);
-#   5. stop the simulator;
-#   6. `posapp demo` (the GUI, offscreen) is still alive after a few seconds.
+#   5. that DANFE again in raster mode, from the PDF the simulator made (reportlab, the
+#      "sim" extra, is in the bundle; pypdfium2 renders it): GS v 0 bands in the file;
+#   6. that DANFE to a usb: printer that is not plugged in: the answer must be "não
+#      encontrada" (python-escpos, pyusb and libusb are in the bundle and load), not a
+#      missing package;
+#   7. stop the simulator;
+#   8. `posapp demo` (the GUI, offscreen) is still alive after a few seconds.
 # Everything runs offscreen, with HOME and the XDG folders in a temporary directory, so the
 # test neither needs a display nor touches the user's configuration, sales or logs.
 #
@@ -99,12 +104,31 @@ status="$(sed -n 's/.*"status": *"\([a-z_]*\)".*/\1/p' "$WORK/emit.json" | head 
     || fail "the receipt does not start with ESC @"
 echo "    authorized in $((t1 - t0)) ms; receipt $(wc -c < "$WORK/receipt.bin") bytes"
 
-echo "==> 5. stopping the simulator"
+echo "==> 5. raster DANFE from the simulator's PDF (reportlab + pypdfium2)"
+CHAVE="$(sed -n 's/.*"chave_acesso": *"\([0-9]*\)".*/\1/p' "$WORK/emit.json" | head -n 1)"
+[[ -n "$CHAVE" ]] || fail "no chave_acesso in the emit JSON"
+"$APP" print danfe --chave "$CHAVE" --data-dir "$WORK/data" --mode raster \
+    --printer "file:$WORK/raster.bin" > "$WORK/raster.txt" 2>&1 \
+    || { sed 's/^/    /' "$WORK/raster.txt" >&2; fail "raster print failed (no DANFE PDF from the simulator?)"; }
+LC_ALL=C grep -qa $'\x1dv0' "$WORK/raster.bin" || fail "the raster receipt has no GS v 0 image"
+echo "    raster receipt $(wc -c < "$WORK/raster.bin") bytes"
+
+echo "==> 6. usb: printer (python-escpos + pyusb + libusb), none plugged in"
+set +e
+"$APP" print danfe --chave "$CHAVE" --data-dir "$WORK/data" --printer usb:ffff:fffe > "$WORK/usb.txt" 2>&1
+usb_rc=$?
+set -e
+sed 's/^/    /' "$WORK/usb.txt"
+[[ $usb_rc -ne 0 ]] || fail "printing to an absent usb: printer succeeded"
+grep -q "Impressora USB ffff:fffe não encontrada" "$WORK/usb.txt" \
+    || fail "usb: printers do not work in this bundle (a package or libusb is missing)"
+
+echo "==> 7. stopping the simulator"
 kill "$SIM_PID"
 wait "$SIM_PID" 2>/dev/null || true
 SIM_PID=""
 
-echo "==> 6. the GUI starts (demo mode, offscreen, ${GUI_SECONDS:=6} s)"
+echo "==> 8. the GUI starts (demo mode, offscreen, ${GUI_SECONDS:=6} s)"
 # Catches a Qt module or plugin the bundle lacks: such a bundle dies at once; a good one is
 # still running when the timeout stops it (exit 124).
 set +e

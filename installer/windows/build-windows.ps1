@@ -40,13 +40,12 @@ $py = Join-Path $venv "Scripts\python.exe"
 if (-not (Test-Path $py)) {
     Invoke-Checked "creating the build venv" { Invoke-Expression "$Python -m venv `"$venv`"" }
 }
-Invoke-Checked "installing posapp and its dependencies" {
+# Extras: "windows" (python-escpos' Win32Raw + pywin32: win32: printers on the spooler),
+# "usb" (python-escpos' Usb + pyusb + libusb: usb: printers on the WinUSB driver), "sim"
+# (reportlab: the DANFE PDFs of `posapp demo` and `posapp sim`).
+Invoke-Checked "installing posapp, its dependencies and the extras the bundle ships" {
     & $py -m pip install --quiet --disable-pip-version-check --upgrade pip
-    & $py -m pip install --quiet --disable-pip-version-check . -r installer\requirements-build.txt
-}
-# win32: printer URIs go through the Windows spooler, which python-escpos reaches with pywin32.
-Invoke-Checked "installing pywin32 (win32: printers)" {
-    & $py -m pip install --quiet --disable-pip-version-check "pywin32>=306"
+    & $py -m pip install --quiet --disable-pip-version-check ".[windows,usb,sim]" -r installer\requirements-build.txt
 }
 
 $version = & $py -c "import posapp; print(posapp.__version__)"

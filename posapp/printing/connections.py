@@ -1,26 +1,32 @@
 """Printer connections, opened from a URI.
 
-=====================================  ===================================================
-URI                                     link
-=====================================  ===================================================
-``tcp:HOST[:PORT]`` (9100)              raw TCP ("JetDirect"); reads status (``DLE EOT``)
-``serial:/dev/ttyUSB0?baudrate=115200``  pyserial (also ``COM3``, ``loop://``, ``socket://``);
-                                         reads status
-``file:/dev/usb/lp0`` (or any path)     a device node, FIFO or plain file (appended);
-                                         ``?write_timeout=S``
-``usb:VID:PID`` (hex)                   Linux ``usblp`` device found through sysfs, else
-                                         pyusb through python-escpos when installed
-``cups:NAME``                           one raw CUPS job per write (``lp -o raw``)
-``win32:NAME``                          one RAW spooler job per write (pywin32)
-``preview``                             bytes collected in memory for the on-screen printer
-``none``                                bytes discarded
-=====================================  ===================================================
+==========================================  ==================================================
+URI                                          link
+==========================================  ==================================================
+``tcp:HOST[:PORT]`` (9100)                   raw TCP ("JetDirect"); reads status (``DLE EOT``)
+``serial:/dev/ttyUSB0?baudrate=115200``       pyserial (also ``COM3``, ``loop://``, ``socket://``);
+                                              reads status
+``file:/dev/usb/lp0`` (or any path)          a device node, FIFO or plain file (appended);
+                                              ``?write_timeout=S``
+``usb:VID:PID`` (hex)                        Linux ``usblp`` device found through sysfs, else
+                                              pyusb + libusb through python-escpos' ``Usb``
+                                              (extra "usb"); ``?out_ep=0x02&in_ep=0x81``
+``cups:NAME``                                one raw CUPS job per write (``lp -o raw``)
+``win32:NAME``                               one RAW spooler job per write, python-escpos'
+                                              ``Win32Raw`` (pywin32; extra "windows")
+``preview``                                  bytes collected in memory for the on-screen printer
+``none``                                     bytes discarded
+==========================================  ==================================================
 
 Every call here **blocks** (connect, write, status read): run them in an executor, never
 on the GUI / asyncio thread. Errors are :class:`PrinterOffline` (cannot reach it, or it
 went away mid-job), :class:`PaperOut` and :class:`PrinterError`, each with a Portuguese
-``user_message`` a cashier can act on. Status is read only where the link can answer
-(TCP, serial, USB); elsewhere it is *unknown*, never "no paper".
+``user_message`` a cashier can act on; a missing optional package names the extra that
+brings it. Status is read only where the link carries the printer's answers (TCP, serial);
+the spoolers report whether the queue exists; elsewhere it is *unknown*, never "no paper".
+
+python-escpos is used as a transport only (usb:, win32:), never to build bytes: the
+receipts come from :mod:`posapp.printing.render`.
 """
 
 from __future__ import annotations
@@ -28,11 +34,13 @@ from __future__ import annotations
 import contextlib
 import errno
 import importlib
+import logging
 import os
 import select
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -462,7 +470,118 @@ class SerialConnection(_Base):
             self._port.close()
 
 
+# -- python-escpos transports (usb:, win32:) --------------------------------------------------------
+#
+# python-escpos renders nothing here: every byte comes from our renderer (code page after each
+# ESC @, QR size, GS v 0 bands: notes §2 lists why its own text/image/qr are not used). Its
+# printer classes only open the device and carry our bytes (``_raw``): pyusb's device search,
+# kernel-driver detach and configuration for ``Usb``, the spooler's RAW job for ``Win32Raw``.
+# Imported on the first usb:/win32: printer only: the import takes ~200 ms and loads its
+# printer database; tills printing over TCP, serial or a device file never pay for it.
+
+
+def install_hint(extra: str) -> str:
+    """How to add an optional part of posapp (Portuguese, for error messages)."""
+    return f'instale o posapp com o extra "{extra}" (pip install "posapp[{extra}]")'
+
+
+def _escpos_cache_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("posapp", appauthor=False)) / "escpos"
+
+
+def _import_escpos_printer() -> Any:
+    """``import escpos.printer`` without python-escpos 3.1's import-time litter.
+
+    Its ``capabilities`` module pickles the printer database into
+    ``environ.get("ESCPOS_CAPABILITIES_PICKLE_DIR", mkdtemp())``: a new temporary folder per
+    process that nobody removes (notes §2.2), and since the default is evaluated first, an
+    empty one even when the variable is set. The variable points at one cache folder, and
+    the folder ``mkdtemp()`` made for that module is removed if it stayed empty. The module
+    also calls ``logging.basicConfig()``, which would give a root logger nobody configured
+    a stderr handler: an empty root logger holds a placeholder during the import."""
+    if "ESCPOS_CAPABILITIES_PICKLE_DIR" not in os.environ:
+        with contextlib.suppress(OSError):
+            folder = _escpos_cache_dir()
+            folder.mkdir(parents=True, exist_ok=True)
+            os.environ["ESCPOS_CAPABILITIES_PICKLE_DIR"] = str(folder)
+    real_mkdtemp = tempfile.mkdtemp
+    made: list[str] = []
+
+    def mkdtemp(*args: Any, **kwargs: Any) -> Any:
+        path = real_mkdtemp(*args, **kwargs)
+        if sys._getframe(1).f_globals.get("__name__") == "escpos.capabilities":
+            made.append(path)
+        return path
+
+    root = logging.getLogger()
+    placeholder = None if root.handlers else logging.NullHandler()
+    if placeholder is not None:
+        root.addHandler(placeholder)
+    tempfile.mkdtemp = mkdtemp
+    try:
+        return importlib.import_module("escpos.printer")
+    finally:
+        tempfile.mkdtemp = real_mkdtemp
+        if placeholder is not None:
+            root.removeHandler(placeholder)
+        for path in made:
+            with contextlib.suppress(OSError):
+                os.rmdir(path)  # only if empty: without a cache folder the pickle is in there
+
+
+def escpos_printer_module(uri: str, extra: str) -> Any:
+    """python-escpos' ``escpos.printer``, imported on first use; a missing package is a
+    :class:`PrinterError` that names the ``extra`` to install."""
+    module = sys.modules.get("escpos.printer")
+    if module is not None:
+        return module
+    try:
+        return _import_escpos_printer()
+    except ImportError as exc:
+        raise PrinterError(
+            f"{uri}: python-escpos not importable ({exc})",
+            user_message=f"Falta o pacote python-escpos para a impressora '{uri}': {install_hint(extra)}.",
+        ) from None
+
+
+class EscposLibraryConnection(_Base):
+    """Our bytes, unchanged, through a python-escpos printer object's raw transport."""
+
+    def __init__(self, uri: str, printer: Any) -> None:
+        self.uri = uri
+        self.printer: Any = printer
+        self._closed = False
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise PrinterError(f"{self.uri}: closed", user_message="Conexão com a impressora fechada.")
+
+    def _write_error(self, exc: Exception) -> PrinterError:
+        return PrinterOffline(
+            f"{self.uri}: {exc}", user_message="A impressora parou de responder (desconectada?)."
+        )
+
+    def write(self, data: bytes) -> None:
+        self._check_open()
+        try:
+            self.printer._raw(bytes(data))
+        except Exception as exc:  # each transport raises its own types; mapped in _write_error
+            raise self._write_error(exc) from None
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            with contextlib.suppress(Exception):
+                self.printer.close()
+
+
 # -- USB ----------------------------------------------------------------------------------------
+
+# python-escpos' defaults (Epson's); others are in `lsusb -v -d VID:PID | grep bEndpointAddress`.
+USB_OUT_EP = 0x01
+USB_IN_EP = 0x82
 
 
 def find_usblp_device(vendor: int, product: int, *, sysfs: Path = Path("/sys/class/usbmisc")) -> Path | None:
@@ -485,39 +604,110 @@ def find_usblp_device(vendor: int, product: int, *, sysfs: Path = Path("/sys/cla
     return None
 
 
-class PyUsbConnection(_Base):
-    """pyusb through python-escpos' ``Usb`` class (imported only here: it configures
-    logging and writes a capabilities cache at import)."""
+def libusb_backend() -> Any | None:
+    """pyusb's libusb backend from the libusb-package wheel (part of the "usb" extra), so
+    usb: works where the system has no libusb (Windows, minimal Linux installs); None
+    lets pyusb look for the system's own."""
+    try:
+        module = importlib.import_module("libusb_package")
+        return module.get_libusb1_backend()
+    except Exception:  # not installed, or its library cannot load: try the system's
+        return None
 
-    def __init__(self, uri: str, vendor: int, product: int) -> None:
+
+def _usb_errno(exc: BaseException) -> int | None:
+    """The errno of a pyusb error, also when python-escpos re-raised it as its own."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        number = getattr(seen, "errno", None)
+        if isinstance(number, int):
+            return number
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+class PyUsbConnection(EscposLibraryConnection):
+    """``usb:VID:PID`` with no usblp node: pyusb + libusb through python-escpos' ``Usb``
+    (extra "usb"). One bulk write per job on ``out_ep``; status is not read."""
+
+    def __init__(
+        self,
+        uri: str,
+        vendor: int,
+        product: int,
+        *,
+        out_ep: int = USB_OUT_EP,
+        in_ep: int = USB_IN_EP,
+        write_timeout: float = WRITE_TIMEOUT_S,
+    ) -> None:
         self.uri = uri
+        self.where = where = f"{vendor:04x}:{product:04x}"
         try:
-            printer_module = importlib.import_module("escpos.printer")
-            self._printer: Any = printer_module.Usb(vendor, product, timeout=int(WRITE_TIMEOUT_S * 1000))
-            self._printer.open()
+            # Checked first: python-escpos swallows a missing pyusb and only fails at open()
+            # with an English RuntimeError (then again from __del__).
+            usb_core: Any = importlib.import_module("usb.core")
         except ImportError:
             raise PrinterError(
                 f"{uri}: pyusb not installed",
-                user_message="Impressora USB: instale o pacote pyusb ou use o endereço file:/dev/usb/lp0.",
+                user_message=f"Impressora USB {where}: falta o pacote pyusb; {install_hint('usb')}"
+                + (", ou use o endereço file:/dev/usb/lp0." if sys.platform.startswith("linux") else "."),
             ) from None
-        except Exception as exc:  # python-escpos raises several unrelated types here
+        printers = escpos_printer_module(uri, "usb")
+        usb_args: dict[str, Any] = {}
+        backend = libusb_backend()
+        if backend is not None:
+            usb_args["backend"] = backend
+        printer = printers.Usb(
+            vendor,
+            product,
+            usb_args=usb_args,
+            timeout=max(1, round(write_timeout * 1000)),  # pyusb: milliseconds, 0 = forever
+            in_ep=in_ep,
+            out_ep=out_ep,
+        )
+        self._timeout_error: type[BaseException] = usb_core.USBTimeoutError
+        try:
+            printer.open()
+        except usb_core.NoBackendError:
+            raise PrinterError(
+                f"{uri}: no libusb backend",
+                user_message=f"Impressora USB {where}: a biblioteca libusb não foi encontrada; "
+                f"{install_hint('usb')}, que traz a libusb, ou instale a do sistema "
+                "(Debian/Ubuntu: apt install libusb-1.0-0).",
+            ) from None
+        except Exception as exc:  # python-escpos: DeviceNotFoundError around pyusb's USBError
+            if _usb_errno(exc) == errno.EACCES:
+                raise self._permission_error(exc) from None
+            hint = (
+                " No Windows, usb: só funciona com o driver WinUSB (Zadig); com o driver do fabricante "
+                "use win32:NOME DA FILA."
+                if sys.platform == "win32"
+                else ""
+            )
             raise PrinterOffline(
                 f"{uri}: {exc}",
-                user_message=f"Impressora USB {vendor:04x}:{product:04x} não encontrada: "
-                "confira o cabo e se está ligada.",
+                user_message=f"Impressora USB {where} não encontrada: confira o cabo e se está ligada.{hint}",
             ) from None
+        super().__init__(uri, printer)
 
-    def write(self, data: bytes) -> None:
-        try:
-            self._printer._raw(data)
-        except Exception as exc:
-            raise PrinterOffline(
-                f"{self.uri}: {exc}", user_message="A impressora USB parou de responder (desconectada?)."
-            ) from None
+    def _permission_error(self, exc: BaseException) -> PrinterError:
+        return PrinterError(
+            f"{self.uri}: permission denied ({exc})",
+            user_message=f"Sem permissão para usar a impressora USB {self.where}: adicione o usuário ao "
+            "grupo 'lp' (o instalador do posapp faz isso e instala a regra udev) e entre de novo.",
+        )
 
-    def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self._printer.close()
+    def _write_error(self, exc: Exception) -> PrinterError:
+        if isinstance(exc, self._timeout_error):
+            return PrinterOffline(
+                f"{self.uri}: write timeout ({exc})",
+                user_message="A impressora parou de receber dados (sem papel, tampa aberta ou travada).",
+            )
+        if _usb_errno(exc) == errno.EACCES:
+            return self._permission_error(exc)
+        return PrinterOffline(
+            f"{self.uri}: {exc}", user_message="A impressora USB parou de responder (desconectada?)."
+        )
 
 
 # -- spoolers -------------------------------------------------------------------------------------
@@ -570,41 +760,108 @@ class CupsConnection(_Base):
         )
 
 
-class Win32Connection(_Base):
-    """Each write is one RAW job on the Windows spooler (pywin32)."""
+def _win32_queue_class(win32raw: type[Any]) -> type[Any]:
+    """python-escpos' ``Win32Raw`` that also finds printers shared by another computer.
+
+    3.1 checks the queue name against ``EnumPrinters(PRINTER_ENUM_NAME, "", 4)``, the local
+    queues only, so a till printing to ``\\\\CAIXA1\\EPSON`` is refused with "Incorrect
+    printer name" (fixed upstream by python-escpos PR #770, not released). The list here is
+    3.1's plus the documented level-4 enumeration of local queues and connections."""
+
+    class Win32Queue(win32raw):  # type: ignore[misc]
+        @property
+        def printers(self) -> dict[str, Any]:
+            w = importlib.import_module("win32print")
+            found: dict[str, Any] = {}
+            for flags, name in (
+                (w.PRINTER_ENUM_NAME, ""),
+                (w.PRINTER_ENUM_LOCAL | w.PRINTER_ENUM_CONNECTIONS, None),
+            ):
+                for printer in w.EnumPrinters(flags, name, 4):
+                    found.setdefault(printer["pPrinterName"], printer)
+            return found
+
+    return Win32Queue
+
+
+class Win32Connection(EscposLibraryConnection):
+    """``win32:NAME``: each write is one RAW job on the Windows spooler, through python-escpos'
+    ``Win32Raw`` (pywin32; extra "windows"). The job is complete when ``write`` returns, so a
+    spooler error reaches the caller instead of a ``close()`` whose errors are ignored."""
 
     def __init__(self, uri: str, name: str) -> None:
-        self.uri, self.name = uri, name
+        self.name = name
+        unavailable = PrinterError(
+            f"{uri}: pywin32 unavailable",
+            user_message="Impressora 'win32:' só funciona no Windows, com o pacote pywin32: "
+            f"{install_hint('windows')}.",
+        )
         try:
-            self._win32print: Any = importlib.import_module("win32print")
+            importlib.import_module("win32print")
         except ImportError:
-            raise PrinterError(
-                f"{uri}: pywin32 unavailable",
-                user_message="Impressora 'win32:' só funciona no Windows com o pacote pywin32 instalado.",
-            ) from None
+            raise unavailable from None
+        printers = escpos_printer_module(uri, "windows")
+        if not printers.Win32Raw.is_usable():
+            raise unavailable
+        super().__init__(uri, _win32_queue_class(printers.Win32Raw)(name))
+
+    def queues(self) -> list[str]:
+        """Names of the printer queues Windows offers this user."""
+        return sorted(self.printer.printers)
+
+    def _resolve(self) -> str | None:
+        """The queue's exact name (Windows compares names without case; python-escpos does not)."""
+        wanted = self.name.casefold()
+        return next((queue for queue in self.queues() if queue.casefold() == wanted), None)
+
+    def _not_found(self, detail: str) -> PrinterOffline:
+        try:
+            known = ", ".join(self.queues()) or "nenhuma"
+        except Exception:
+            known = "não foi possível listar"
+        return PrinterOffline(
+            f"{self.uri}: {detail}",
+            user_message=f"Impressora '{self.name}' não encontrada no Windows. Filas instaladas: {known}.",
+        )
 
     def write(self, data: bytes) -> None:
-        w = self._win32print
+        self._check_open()
+        printer = self.printer
         try:
-            handle = w.OpenPrinter(self.name)
+            exact = self._resolve()
         except Exception as exc:
-            raise PrinterOffline(
-                f"{self.uri}: {exc}", user_message=f"Impressora '{self.name}' não encontrada no Windows."
+            raise PrinterError(
+                f"{self.uri}: EnumPrinters failed: {exc}",
+                user_message=f"Não foi possível consultar as filas de impressão do Windows ({exc}).",
             ) from None
+        if exact is None:
+            raise self._not_found("no such queue")
+        printer.printer_name = exact
         try:
-            w.StartDocPrinter(handle, 1, ("posapp", None, "RAW"))
-            try:
-                w.StartPagePrinter(handle)
-                w.WritePrinter(handle, data)
-                w.EndPagePrinter(handle)
-            finally:
-                w.EndDocPrinter(handle)
+            printer.open(job_name="posapp")  # OpenPrinter, StartDocPrinter (RAW), StartPagePrinter
         except Exception as exc:
+            raise self._not_found(str(exc)) from None
+        try:
+            printer._raw(bytes(data))
+            printer.close()  # EndPagePrinter, EndDocPrinter (the spooler takes the job), ClosePrinter
+        except Exception as exc:
+            with contextlib.suppress(Exception):
+                printer.close()
             raise PrinterError(
                 f"{self.uri}: {exc}", user_message=f"O Windows recusou a impressão: {exc}"
             ) from None
-        finally:
-            w.ClosePrinter(handle)
+
+    def status(self) -> PrinterStatus:
+        """The queue's, not the device's: whether Windows knows it (like ``cups:``)."""
+        try:
+            exact = self._resolve()
+        except Exception:
+            return UNKNOWN
+        if exact is None:
+            return PrinterStatus(online=False, detail=f"fila do Windows '{self.name}' não existe")
+        return PrinterStatus(
+            online=None, detail=f"fila do Windows '{exact}' encontrada (estado do papel desconhecido)"
+        )
 
 
 # -- URI parsing ----------------------------------------------------------------------------------
@@ -662,18 +919,40 @@ def _parse_tcp(uri: str, rest: str) -> TcpConnection:
     )
 
 
+def _endpoint_option(uri: str, options: dict[str, str], key: str, default: int, *, inward: bool) -> int:
+    text = options.get(key)
+    if text is None:
+        return default
+    try:
+        value = int(text.strip().lower().removeprefix("0x"), 16)
+    except ValueError:
+        raise _bad_uri(uri, f"{key} deve ser hexadecimal, como 0x81") from None
+    if not (0x81 <= value <= 0x8F if inward else 0x01 <= value <= 0x0F):  # bit 7: direction
+        raise _bad_uri(
+            uri, f"{key} deve ser um endpoint de {'entrada (0x81-0x8f)' if inward else 'saída (0x01-0x0f)'}"
+        )
+    return value
+
+
 def _parse_usb(uri: str, rest: str) -> PrinterConnection:
-    parts = rest.split(":")
+    target, options = _split_query(rest)
+    parts = target.split(":")
     if len(parts) != 2:
         raise _bad_uri(uri, "use usb:VID:PID em hexadecimal")
     try:
         vendor, product = (int(part.removeprefix("0x"), 16) for part in parts)
     except ValueError:
         raise _bad_uri(uri, "VID e PID devem ser hexadecimais") from None
+    unknown = sorted(set(options) - {"out_ep", "in_ep", "write_timeout"})
+    if unknown:
+        raise _bad_uri(uri, f"opção desconhecida: {', '.join(unknown)}")
+    out_ep = _endpoint_option(uri, options, "out_ep", USB_OUT_EP, inward=False)
+    in_ep = _endpoint_option(uri, options, "in_ep", USB_IN_EP, inward=True)
+    write_timeout = _float_option(uri, options, "write_timeout", WRITE_TIMEOUT_S)
     device = find_usblp_device(vendor, product)
     if device is not None:
-        return FileConnection(uri, device)
-    return PyUsbConnection(uri, vendor, product)
+        return FileConnection(uri, device, write_timeout=write_timeout)
+    return PyUsbConnection(uri, vendor, product, out_ep=out_ep, in_ep=in_ep, write_timeout=write_timeout)
 
 
 def open_connection(uri: str, *, preview_sink: PreviewSink | None = None) -> PrinterConnection:

@@ -3,12 +3,15 @@ loopback port, and the in-memory links."""
 
 from __future__ import annotations
 
+import os
+import sys
 from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 from posapp.printing.connections import (
+    CupsConnection,
     FileConnection,
     NullConnection,
     PreviewSink,
@@ -43,6 +46,11 @@ def printer():
         "tcp:host:70000",
         "usb:04b8",
         "usb:xyz:0202",
+        "usb:04b8:0e15?out_ep=0x81",  # an IN endpoint where the OUT one goes
+        "usb:04b8:0e15?in_ep=0x02",
+        "usb:04b8:0e15?out_ep=zz",
+        "usb:04b8:0e15?colour=red",
+        "usb:04b8:0e15?write_timeout=0",
         "serial:",
         "file:",
         "lpt1",
@@ -164,6 +172,75 @@ def test_preview_and_none() -> None:
     assert isinstance(null, NullConnection)
     null.write(b"discarded")
     assert null.status().online is None
+
+
+FAKE_LP = """#!/bin/sh
+# lp as CUPS' client runs it: one job from stdin; a queue named CHEIA refuses it.
+printf '%s\\n' "$*" >> "$LP_LOG/argv"
+n=$(ls "$LP_LOG" | grep -c '^job')
+cat > "$LP_LOG/job$n"
+case "$*" in *CHEIA*) echo "lp: Error - The printer or class does not exist." >&2; exit 1;; esac
+echo "request id is $2-$n (1 file(s))"
+"""
+
+FAKE_LPSTAT = """#!/bin/sh
+case "$2" in
+  EPSON) echo "printer EPSON is idle.  enabled since Sat 21 Nov 2026";;
+  PARADA) echo "printer PARADA disabled since Sat 21 Nov 2026 -"; echo "\\tPaused";;
+  *) echo "lpstat: Invalid destination name in list \\"$2\\"." >&2; exit 1;;
+esac
+"""
+
+
+@pytest.fixture
+def fake_cups(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """CUPS' command-line client (lp, lpstat) on PATH, keeping what it was given."""
+    if sys.platform == "win32":
+        pytest.skip("CUPS' client is a POSIX shell tool here")
+    bin_dir, log = tmp_path / "bin", tmp_path / "lp-log"
+    bin_dir.mkdir()
+    log.mkdir()
+    for name, script in (("lp", FAKE_LP), ("lpstat", FAKE_LPSTAT)):
+        (bin_dir / name).write_text(script, encoding="utf-8")
+        (bin_dir / name).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("LP_LOG", str(log))
+    return log
+
+
+def test_cups_each_write_is_one_raw_job(fake_cups: Path) -> None:
+    with closing(open_connection("cups:EPSON")) as connection:
+        assert isinstance(connection, CupsConnection)
+        connection.write(b"\x1b@primeiro\n\x1dV\x00")
+        connection.write(b"\x1b@segundo\n")
+    assert (fake_cups / "argv").read_text().splitlines() == ["-d EPSON -o raw", "-d EPSON -o raw"]
+    # byte for byte: nothing added (python-escpos' LP class appends a newline after the cut)
+    assert (fake_cups / "job0").read_bytes() == b"\x1b@primeiro\n\x1dV\x00"
+    assert (fake_cups / "job1").read_bytes() == b"\x1b@segundo\n"
+
+
+def test_cups_refused_job_is_an_error_with_the_reason(fake_cups: Path) -> None:
+    with pytest.raises(PrinterError) as info:
+        open_connection("cups:CHEIA").write(b"x")
+    assert "O CUPS recusou o trabalho" in info.value.user_message
+    assert "does not exist" in info.value.user_message
+
+
+def test_cups_status_is_the_queue(fake_cups: Path) -> None:
+    assert open_connection("cups:EPSON").status().online is None
+    stopped = open_connection("cups:PARADA").status()
+    assert stopped.online is False and "desabilitada" in stopped.message
+    missing = open_connection("cups:NAO-EXISTE").status()
+    assert missing.online is False and "não existe" in missing.message
+
+
+def test_cups_without_the_client_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no lp anywhere
+    connection = open_connection("cups:EPSON")
+    with pytest.raises(PrinterError) as info:
+        connection.write(b"x")
+    assert "CUPS não está instalado" in info.value.user_message
+    assert connection.status().known is False
 
 
 def test_spooler_links_fail_clearly_where_unavailable() -> None:
