@@ -46,7 +46,7 @@ from collections.abc import Set
 from contextlib import suppress
 from datetime import UTC, datetime
 
-from posapp.config import Config
+from posapp.config import Config, emitter_profile
 from posapp.domain.documents import mask_cpf_cnpj, parse_chave
 from posapp.domain.errors import InvalidDocument
 from posapp.domain.issuance import (
@@ -104,7 +104,9 @@ class EmitesBackend:
 
     ``config.emites`` gives host, port, ``connect_timeout_s``, ``response_timeout_s``
     (default 90 s: Emites waits on SEFAZ, whose own timeouts run to tens of seconds, so
-    less than 60 s turns slow authorizations into in-doubt sales) and ``text_policy``.
+    less than 60 s turns slow authorizations into in-doubt sales) and ``text_policy``; the
+    request's emitter-level values come from :func:`posapp.config.emitter_profile`, built
+    once here.
     Writing is bounded by the response timeout too; a request of a few KB never waits
     there unless the peer stopped reading.
     """
@@ -112,7 +114,7 @@ class EmitesBackend:
     name = "emites"
 
     def __init__(self, config: Config, *, max_frame_size: int = DEFAULT_MAX_FRAME_SIZE) -> None:
-        self._config = config
+        self._profile = emitter_profile(config)
         self._settings = config.emites
         self._max_frame_size = max_frame_size
         self._lock = asyncio.Lock()
@@ -132,8 +134,8 @@ class EmitesBackend:
 
     def prepare_issue(self, context: IssueContext) -> PreparedIssue:
         """The exact CREATE_NFCE frame. Pure; raises ``InvalidSale``/``LocalProtocolError``."""
-        policy = self._settings.text_policy
-        payload = build_create_nfce(context, self._config)
+        policy = self._profile.text_policy
+        payload = build_create_nfce(context, self._profile)
         frame = encode_request(CREATE_NFCE, payload, policy)
         sale = context.sale
         log.debug(
@@ -202,7 +204,7 @@ class EmitesBackend:
     async def cancel(self, target: CancelTarget, motivo: str) -> CancelResult:
         """CANCEL_NFCE. Raises ``InvalidDocument``/``CancelRefused`` for a bad chave or
         *motivo* before anything is sent; network trouble is an outcome, not an error."""
-        policy = self._settings.text_policy
+        policy = self._profile.text_policy
         data = encode_request(CANCEL_NFCE, build_cancel(target.chave, motivo, policy), policy)
         try:
             frame = await self._exchange(data, CANCEL_ANSWER_IDENTIFIERS)
@@ -430,6 +432,12 @@ def _authorized_note(response: EmitesResponse) -> tuple[AuthorizedNote | None, s
         remarks.append(f"XML is for chave {facts.chave}, not {chave.digits}; XML not kept")
         xml = None
         facts = XmlFacts()
+    elif xml is not None and facts.problem is not None:
+        # Unreadable as an NF-e (malformed, a DTD, a chave failing its check digit or
+        # disagreeing with itself): no DANFE can be printed from it and nothing in it can be
+        # trusted. The raw answer, kept with the sale, still holds it.
+        remarks.append(f"XML unreadable ({facts.problem}); XML not kept")
+        xml = None
     emissao = response.emissao
     authorized_at = (emissao.data_emissao if emissao else None) or facts.received_at or facts.emitted_at
     if authorized_at is None:

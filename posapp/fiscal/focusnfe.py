@@ -34,7 +34,9 @@ from posapp.domain.issuance import (
     Outcome,
     PreparedIssue,
 )
+from posapp.domain.nfe_xml import NfeEvent, NfeXmlError, read_nfe_event
 from posapp.domain.sale import Sale
+from posapp.domain.timestamps import timestamp_or_none
 from posapp.fiscal.http_base import (
     Budget,
     Exchange,
@@ -47,7 +49,6 @@ from posapp.fiscal.http_base import (
     json_object,
     messages_of,
     money_text,
-    parse_datetime,
     read_nfeproc,
 )
 from posapp.fiscal.provider_common import (
@@ -284,7 +285,7 @@ class FocusNfeBackend(HttpProviderBackend):
             serie=_int(body.get("serie")),
             xml=xml,
             protocolo=as_text(body.get("protocolo")) or as_text(body.get("numero_protocolo")),
-            authorized_at=parse_datetime(body.get("data_autorizacao")),
+            authorized_at=timestamp_or_none(body.get("data_autorizacao")),
             contingency=contingency,
             now=self._now,
         )
@@ -334,11 +335,12 @@ class FocusNfeBackend(HttpProviderBackend):
 
     async def _cancelled(self, body: Mapping[str, Any], raw: str | None) -> CancelResult:
         xml, _problem = await self._download(as_text(body.get("caminho_xml_cancelamento")))
+        event = _cancel_event(xml)
         return CancelResult(
             CancelOutcome.CANCELLED,
             NAME,
-            protocolo=as_text(body.get("numero_protocolo")) or _event_protocol(xml),
-            cancelled_at=_event_time(xml) or self._now(),
+            protocolo=as_text(body.get("numero_protocolo")) or (event.protocolo if event else None),
+            cancelled_at=(event.occurred_at if event else None) or self._now(),
             xml=xml,
             raw_response=raw,
         )
@@ -462,21 +464,13 @@ def _int(value: object) -> int | None:
     return int(text) if text is not None and text.isdigit() else None
 
 
-def _event_protocol(xml: bytes | None) -> str | None:
-    """The cancel event's own protocol: ``retEvento``'s ``nProt`` (``detEvento`` has the note's)."""
-    return _xml_tag(xml, b"nProt", after=b"retEvento")
-
-
-def _event_time(xml: bytes | None) -> datetime | None:
-    return parse_datetime(_xml_tag(xml, b"dhRegEvento", after=b"retEvento"))
-
-
-def _xml_tag(xml: bytes | None, tag: bytes, *, after: bytes = b"") -> str | None:
-    """The text of the first ``<tag>`` following ``<after``, in a small event XML."""
+def _cancel_event(xml: bytes | None) -> NfeEvent | None:
+    """The cancel event Focus stores (``procEventoNFe``), by the one NF-e reader: its own
+    protocol and registration time count only if SEFAZ registered it (cStat 135/136/155)."""
     if not xml:
         return None
-    start = xml.find(b"<" + after) if after else 0
-    if start < 0:
+    try:
+        event = read_nfe_event(xml)
+    except NfeXmlError:
         return None
-    match = re.search(rb"<(?:\w+:)?" + tag + rb">([^<]{1,100})</", xml[start:])
-    return match.group(1).decode("ascii", errors="replace").strip() if match else None
+    return event if event.is_cancel else None

@@ -63,7 +63,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
-from xml.etree import ElementTree
 
 import httpx
 
@@ -71,13 +70,13 @@ from posapp import __version__
 from posapp.domain.documents import parse_chave
 from posapp.domain.errors import InvalidDocument
 from posapp.domain.issuance import AuthorizedNote, Outcome
+from posapp.domain.nfe_xml import NfeDocument, NfeXmlError, read_nfe
 from posapp.fiscal.errors import FiscalError
 from posapp.fiscal.secrets import SecretToken, redact
 
 logger = logging.getLogger(__name__)
 
 USER_AGENT = f"posapp/{__version__} (+httpx)"
-MAX_XML_BYTES = 5 * 1024 * 1024
 MAX_RAW_RESPONSE_CHARS = 200_000  # what goes to the journal; a full XML answer fits
 
 Clock = Callable[[], float]
@@ -490,70 +489,14 @@ def messages_of(value: object) -> tuple[str, ...]:
 # --------------------------------------------------------------------------- the nfeProc XML
 
 
-@dataclass(frozen=True, slots=True)
-class NfeProcFacts:
-    """What an authorized nfeProc XML says about itself."""
-
-    chave: str | None
-    numero: int | None
-    serie: int | None
-    protocolo: str | None
-    authorized_at: datetime | None
-    emitted_at: datetime | None
-    tp_emis: int | None
-    c_stat: str | None
-
-
-def read_nfeproc(xml: bytes) -> NfeProcFacts | None:
-    """Facts from an nfeProc (or bare NFe) XML; ``None`` if it is not one we can read.
-
-    The XML comes from a provider over TLS, but it is still parsed defensively: no DTDs or
-    entities (so no expansion bombs) and a size cap.
-    """
-    if len(xml) > MAX_XML_BYTES or b"<!DOCTYPE" in xml or b"<!ENTITY" in xml:
-        return None
+def read_nfeproc(xml: bytes) -> NfeDocument | None:
+    """An nfeProc (or bare NFe) read by the one NF-e reader; ``None`` if it is not one we
+    can read. The reader caps the size, refuses DTDs and entities and verifies the chave."""
     try:
-        root = ElementTree.fromstring(xml)  # noqa: S314 - DTD/entities refused above
-    except ElementTree.ParseError:
+        return read_nfe(xml)
+    except NfeXmlError as exc:
+        logger.info("provider XML not read as an NF-e: %s", exc.reason)
         return None
-
-    def text(path: str) -> str | None:
-        node = root.find(path)
-        return node.text.strip() if node is not None and node.text and node.text.strip() else None
-
-    inf = root.find(".//{*}infNFe")
-    chave = text(".//{*}infProt/{*}chNFe")
-    if chave is None and inf is not None:
-        chave = (inf.get("Id") or "").removeprefix("NFe") or None
-    if chave is not None:
-        try:
-            chave = parse_chave(chave).digits
-        except InvalidDocument:
-            chave = None
-    if inf is None and chave is None:
-        return None
-    return NfeProcFacts(
-        chave=chave,
-        numero=as_int(text(".//{*}ide/{*}nNF")),
-        serie=as_int(text(".//{*}ide/{*}serie")),
-        protocolo=text(".//{*}infProt/{*}nProt"),
-        authorized_at=parse_datetime(text(".//{*}infProt/{*}dhRecbto")),
-        emitted_at=parse_datetime(text(".//{*}ide/{*}dhEmi")),
-        tp_emis=as_int(text(".//{*}ide/{*}tpEmis")),
-        c_stat=text(".//{*}infProt/{*}cStat"),
-    )
-
-
-def parse_datetime(value: object) -> datetime | None:
-    """An ISO 8601 instant with an offset (``Z`` accepted); naive or garbage gives ``None``."""
-    text = as_text(value)
-    if text is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else None
 
 
 def chave_digits(value: object) -> str | None:
@@ -584,8 +527,20 @@ def build_note(
 
     The XML wins for protocol and authorization time (it is the legal document); the JSON
     fills what the XML lacks; the chave's own digits give number and series as a last resort.
+    An XML that cannot be read as an NF-e (malformed, a DTD, a chave that fails its check
+    digit or disagrees with itself), or that is the XML of another chave, is neither used
+    nor kept as this note's document: nothing in it can be trusted and it could not print
+    this note's DANFE. The drop is logged; an XML carried in the answer's JSON (Integra)
+    stays in the raw answer the journal keeps.
     """
     facts = read_nfeproc(xml) if xml else None
+    if xml and (facts is None or facts.chave != chave):
+        logger.warning(
+            "XML for chave %s not kept: %s",
+            chave,
+            "unreadable" if facts is None else f"it is the XML of chave {facts.chave}",
+        )
+        xml, facts = None, None
     if facts is not None:
         protocolo = facts.protocolo or protocolo
         authorized_at = facts.authorized_at or authorized_at or facts.emitted_at

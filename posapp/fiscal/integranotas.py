@@ -53,6 +53,7 @@ from posapp.domain.issuance import (
     PreparedIssue,
 )
 from posapp.domain.sale import Item, Sale
+from posapp.domain.timestamps import timestamp_or_none
 from posapp.fiscal.http_base import (
     Budget,
     Exchange,
@@ -66,7 +67,6 @@ from posapp.fiscal.http_base import (
     json_object,
     messages_of,
     money_text,
-    parse_datetime,
     parse_json,
 )
 from posapp.fiscal.provider_common import (
@@ -279,7 +279,7 @@ class IntegraNotasBackend(HttpProviderBackend):
                 CancelOutcome.CANCELLED,
                 NAME,
                 protocolo=as_text(body.get("protocolo")),
-                cancelled_at=parse_datetime(body.get("data_evento")) or self._now(),
+                cancelled_at=timestamp_or_none(body.get("data_evento")) or self._now(),
                 xml=xml,
                 raw_response=raw,
             )
@@ -409,8 +409,8 @@ class IntegraNotasBackend(HttpProviderBackend):
             serie=as_int(body.get("serie")) if as_int(body.get("serie")) is not None else serie,
             xml=xml,
             protocolo=as_text(body.get("protocolo")),
-            authorized_at=parse_datetime(body.get("data_autorizacao"))
-            or parse_datetime(body.get("data_recebimento")),
+            authorized_at=timestamp_or_none(body.get("data_autorizacao"))
+            or timestamp_or_none(body.get("data_recebimento")),
             contingency=as_int(body.get("codigo")) == CODE_OFFLINE,
             danfe_pdf=pdf,
             now=self._now,

@@ -7,12 +7,12 @@ printer (:meth:`ReceiptOptions.from_config`) and adjusted per receipt with
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
 from posapp.config import PrinterConfig
+from posapp.domain.nfe_xml import NfeEvent, NfeXmlError, read_fiscal_xml
 from posapp.printing.codepages import CodePage, resolve_codepage, table_map_for
 from posapp.printing.errors import DanfeDataError
 
@@ -88,45 +88,27 @@ class ReceiptOptions:
 
 
 def cancel_mark_from_event(xml: bytes, *, chave: str | None = None) -> CancelMark:
-    """A :class:`CancelMark` from a cancel event XML (evento 110111).
+    """A :class:`CancelMark` from a cancel event XML (evento 110111), read by the one NF-e
+    reader (:func:`posapp.domain.nfe_xml.read_fiscal_xml`).
 
     ``procEventoNFe`` / ``retEvento`` carry the cancel protocol (``nProt``) and its date
-    (``dhRegEvento``). A bare ``envEvento``/``evento`` (the request) has no cancel
-    protocol yet: the mark then carries only the event date. ``chave``, when given, must
-    match the event's ``chNFe``.
+    (``dhRegEvento``), taken only when SEFAZ registered the event (cStat 135, 136, 155). A
+    bare ``envEvento``/``evento`` (the request) has no cancel protocol yet: the mark then
+    carries only the event date. ``chave``, when given, must match the event's ``chNFe``.
     """
-    if b"<!DOCTYPE" in xml[:4096].upper():
-        raise DanfeDataError("cancel event: DOCTYPE", user_message="XML do cancelamento inválido.")
     try:
-        root = ET.fromstring(xml)  # noqa: S314 - trusted, DOCTYPE refused above
-    except ET.ParseError as exc:
-        raise DanfeDataError(f"cancel event: {exc}", user_message="XML do cancelamento inválido.") from None
-    for element in root.iter():
-        if isinstance(element.tag, str) and "}" in element.tag:
-            element.tag = element.tag.split("}", 1)[1]
-    event = root.find(".//evento/infEvento")
-    if event is None and root.tag == "infEvento":
-        event = root
-    if event is None or (event.findtext("tpEvento") or "").strip() != "110111":
+        event = read_fiscal_xml(xml)
+    except NfeXmlError as exc:
+        raise DanfeDataError(
+            f"cancel event: {exc.reason}", user_message="XML do cancelamento inválido."
+        ) from None
+    if not isinstance(event, NfeEvent) or not event.is_cancel:
         raise DanfeDataError(
             "not a cancel event (110111)", user_message="O XML não é um evento de cancelamento de NFC-e."
         )
-    event_chave = (event.findtext("chNFe") or "").strip()
-    if chave is not None and event_chave != chave:
+    if chave is not None and event.chave != chave:
         raise DanfeDataError(
-            f"cancel event is for {event_chave}, not {chave}",
+            f"cancel event is for {event.chave}, not {chave}",
             user_message="O evento de cancelamento é de outra nota (chave diferente).",
         )
-    ret = root.find(".//retEvento/infEvento")
-    protocol = None
-    when_text = (event.findtext("dhEvento") or "").strip() or None
-    if ret is not None and (ret.findtext("cStat") or "").strip() in ("135", "136", "155"):
-        protocol = (ret.findtext("nProt") or "").strip() or None
-        when_text = (ret.findtext("dhRegEvento") or "").strip() or when_text
-    when = None
-    if when_text:
-        try:
-            when = datetime.fromisoformat(when_text)
-        except ValueError:
-            when = None
-    return CancelMark(protocol=protocol, cancelled_at=when)
+    return CancelMark(protocol=event.protocolo, cancelled_at=event.occurred_at)

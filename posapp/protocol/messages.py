@@ -1,8 +1,8 @@
 """Emites-Client messages: the CREATE_NFCE and CANCEL_NFCE requests, and their answers.
 
 Pure functions over plain data; no sockets. The request side turns a
-:class:`~posapp.domain.sale.Sale` (plus the emitter configuration) into the payload the
-vendor schema ``nfce/schema/create_nfce_request_schema.yaml`` describes, and
+:class:`~posapp.domain.sale.Sale` (plus the :class:`~posapp.protocol.emitter.EmitterProfile`)
+into the payload the vendor schema ``nfce/schema/create_nfce_request_schema.yaml`` describes, and
 :func:`encode_request` makes the exact frame bytes. The answer side,
 :func:`parse_response`, reads every variant the vendor documents disagree about and
 raises :class:`~posapp.protocol.errors.RemoteProtocolError` for anything it cannot read,
@@ -27,6 +27,13 @@ Decisions the schema leaves open (kept here so they are made once):
   :data:`HOMOLOGACAO_CUSTOMER_NAME`; in ``producao`` the real values go.
 * **Numbers** are JSON numbers with exact decimals written from :class:`~decimal.Decimal`
   (money 2 places, quantities up to 4, unit prices up to 10), never through ``float``.
+  Numbers *read* are bounded before conversion (:data:`MAX_NUMBER_CHARS`,
+  :data:`MAX_NUMBER_EXPONENT`): ``1e999999`` in an answer is a
+  :class:`~posapp.protocol.errors.RemoteProtocolError` at once, not seconds of CPU turning
+  it into a million-digit integer.
+* **Times** are read by :func:`posapp.domain.timestamps.timestamp_or_none` (one without a UTC
+  offset is refused, i.e. absent) and kept in UTC; the returned XML is read by
+  :mod:`posapp.domain.nfe_xml`.
 """
 
 from __future__ import annotations
@@ -35,7 +42,6 @@ import base64
 import binascii
 import json
 import re
-import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -48,13 +54,15 @@ from posapp.domain.cancel import check_motivo
 from posapp.domain.documents import parse_chave
 from posapp.domain.errors import InvalidSale
 from posapp.domain.money import QUANTITY_STEP, UNIT_PRICE_STEP, round_money
+from posapp.domain.nfe_xml import NfeDocument, NfeXmlError, read_fiscal_xml
 from posapp.domain.sale import Item, Payment, Sale
+from posapp.domain.timestamps import timestamp_or_none
+from posapp.protocol.emitter import EmitterProfile
 from posapp.protocol.errors import LocalProtocolError, RemoteProtocolError
 from posapp.protocol.framing import ENCODING, Frame, encode_frame
 from posapp.protocol.text import TextPolicy, clean_text
 
-if TYPE_CHECKING:  # annotations only: the protocol package stays free of config and ports at run time
-    from posapp.config import Config
+if TYPE_CHECKING:  # annotations only
     from posapp.domain.issuance import IssueContext
 
 CREATE_NFCE: Final = "CREATE_NFCE"
@@ -139,9 +147,8 @@ def extract_reference(text: str | None) -> str | None:
     return match.group(1) if match else None
 
 
-def _product(item: Item, index: int, config: Config, policy: TextPolicy) -> dict[str, Any]:
-    homologacao = config.store.environment == "homologacao"
-    description = HOMOLOGACAO_ITEM_DESCRIPTION if homologacao and index == 0 else item.description
+def _product(item: Item, index: int, profile: EmitterProfile, policy: TextPolicy) -> dict[str, Any]:
+    description = HOMOLOGACAO_ITEM_DESCRIPTION if profile.homologacao and index == 0 else item.description
     product: dict[str, Any] = {
         "codigo_produto": _required_text(item.code, policy, _MAX_CODIGO_PRODUTO, what=f"Item {index + 1}"),
         "codigo_ean": item.gtin,
@@ -150,8 +157,8 @@ def _product(item: Item, index: int, config: Config, policy: TextPolicy) -> dict
         "ncm": item.ncm,
         "cfop": item.cfop,
         "codigo_origem_produto": item.origin,
-        "aplicacao": config.emitter.aplicacao,
-        "fabricacao": config.emitter.fabricacao,
+        "aplicacao": profile.aplicacao,
+        "fabricacao": profile.fabricacao,
         "unidade_comercial": _required_text(
             item.unit, policy, _MAX_UNIDADE, what=f"Unidade do item {index + 1}"
         ),
@@ -193,11 +200,11 @@ def _payment(payment: Payment, policy: TextPolicy) -> dict[str, Any]:
     return entry
 
 
-def _customer(sale: Sale, config: Config, policy: TextPolicy) -> dict[str, Any] | None:
+def _customer(sale: Sale, profile: EmitterProfile, policy: TextPolicy) -> dict[str, Any] | None:
     customer = sale.customer
     if customer is None:
         return None
-    if config.store.environment == "homologacao":
+    if profile.homologacao:
         name = HOMOLOGACAO_CUSTOMER_NAME
     else:
         name = _text(customer.name or "", policy, _MAX_NOME)
@@ -210,35 +217,35 @@ def _customer(sale: Sale, config: Config, policy: TextPolicy) -> dict[str, Any] 
     }
 
 
-def build_create_nfce(context: IssueContext, config: Config) -> dict[str, Any]:
-    """The CREATE_NFCE payload for ``context.sale``; see the module docstring for choices.
+def build_create_nfce(context: IssueContext, profile: EmitterProfile) -> dict[str, Any]:
+    """The CREATE_NFCE payload for ``context.sale`` as ``profile``'s emitter sends it; see
+    the module docstring for choices.
 
     Raises :class:`~posapp.domain.errors.InvalidSale` when a required text has nothing left
     after cleaning, :class:`LocalProtocolError` for a reference that cannot be tagged.
     """
     if not _REFERENCE.fullmatch(context.reference):
         raise LocalProtocolError(f"reference {context.reference!r} must match {_REFERENCE.pattern}")
-    policy: TextPolicy = config.emites.text_policy
+    policy: TextPolicy = profile.text_policy
     sale = context.sale
-    emitter = config.emitter
     tag = reference_note(context.reference)
-    info = _text(emitter.informacoes_contribuinte or "", policy, _MAX_INFO_CONTRIBUINTE - len(tag) - 1)
+    info = _text(profile.informacoes_contribuinte or "", policy, _MAX_INFO_CONTRIBUINTE - len(tag) - 1)
     payload: dict[str, Any] = {
         "destino_operacao": 1,  # interna: an NFC-e is always in-state
-        "engine_de_calculo": _required_text(emitter.engine_de_calculo, policy, 60, what="engine_de_calculo"),
+        "engine_de_calculo": _required_text(profile.engine_de_calculo, policy, 60, what="engine_de_calculo"),
         "finalidade_nfe": 1,  # normal
         "indicador_consumidor_final": 1,
-        "indicador_presenca": emitter.indicador_presenca,
-        "natureza_operacao": _required_text(emitter.natureza_operacao, policy, 60, what="natureza_operacao"),
-        "codigo_natureza_operacao": emitter.codigo_natureza_operacao,
+        "indicador_presenca": profile.indicador_presenca,
+        "natureza_operacao": _required_text(profile.natureza_operacao, policy, 60, what="natureza_operacao"),
+        "codigo_natureza_operacao": profile.codigo_natureza_operacao,
         "tipo_operacao": 1,  # saida
-        "tipo_impressao": emitter.tipo_impressao,
+        "tipo_impressao": profile.tipo_impressao,
         "forma_de_pagamento": [_payment(p, policy) for p in sale.payments],
-        "produtos": [_product(item, i, config, policy) for i, item in enumerate(sale.items)],
+        "produtos": [_product(item, i, profile, policy) for i, item in enumerate(sale.items)],
         "transporte": {"codigo_modalidade": 9},  # required by the schema; NFC-e: sem frete
         "informacoes_adicionais": {"informacoes_contribuinte": f"{info} {tag}" if info else tag},
     }
-    customer = _customer(sale, config, policy)
+    customer = _customer(sale, profile, policy)
     if customer is not None:
         payload["cliente"] = customer
     return payload
@@ -424,6 +431,7 @@ class XmlFacts:
     c_stat: str | None = None
     event_at: datetime | None = None  # infEvento/dhEvento (or dhRegEvento when registered)
     additional_info: str | None = None  # infAdic/infCpl
+    problem: str | None = field(default=None, compare=False)  # why an XML that was there was unreadable
 
 
 @dataclass(frozen=True, slots=True)
@@ -482,14 +490,43 @@ def decode_payload(payload: bytes) -> str:
         return payload.decode(ENCODING)
 
 
+# Bounds on every number read from JSON, checked on the literal before any conversion. A
+# 44-digit chave sent as a number must still fit; nothing the protocol carries comes near
+# 10^64 or 10^-64. Without them ``1e999999`` costs seconds of CPU once something calls
+# int() on it (and a larger exponent, a MemoryError), all on the event loop.
+MAX_NUMBER_CHARS: Final = 64
+MAX_NUMBER_EXPONENT: Final = 64
+
+
 def _refuse_constant(name: str) -> Any:
     raise RemoteProtocolError(f"JSON constant {name} in answer")
 
 
+def _number_literal(text: str) -> str:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise RemoteProtocolError(f"JSON number of {len(text)} characters (at most {MAX_NUMBER_CHARS})")
+    return text
+
+
+def _bounded_int(text: str) -> int:
+    return int(_number_literal(text))
+
+
+def _bounded_decimal(text: str) -> Decimal:
+    value = Decimal(_number_literal(text))  # exact and cheap: the exponent is only stored
+    if not -MAX_NUMBER_EXPONENT <= value.adjusted() <= MAX_NUMBER_EXPONENT:  # 0e-999999 too
+        raise RemoteProtocolError(f"JSON number {text} is out of range (|exponent| > {MAX_NUMBER_EXPONENT})")
+    return value
+
+
 def _loads(text: str) -> Any:
+    """JSON with numbers as :class:`int` / :class:`Decimal`, each bounded (see
+    :data:`MAX_NUMBER_CHARS`); anything unreadable is a :class:`RemoteProtocolError`."""
     try:
-        return json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant)
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError, or an int past the digit limit
+        return json.loads(
+            text, parse_float=_bounded_decimal, parse_int=_bounded_int, parse_constant=_refuse_constant
+        )
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, or nesting past the limit
         raise RemoteProtocolError(f"answer is not valid JSON: {exc}") from None
 
 
@@ -532,18 +569,15 @@ def _opt_object(data: Mapping[str, Any], key: str) -> Mapping[str, Any] | None:
     return value
 
 
-def parse_datetime(text: str | None) -> datetime | None:
-    """An ISO 8601 instant, timezone-aware in UTC; a naive one is taken as UTC (Emites
-    documents ``data_emissao`` as UTC). Unreadable text gives ``None``."""
-    if not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+def _utc(moment: datetime | None) -> datetime | None:
+    return None if moment is None else moment.astimezone(UTC)
+
+
+def _instant(text: str | None) -> datetime | None:
+    """An answer's timestamp in UTC. Emites documents ``data_emissao`` as UTC with a ``Z``;
+    one without an offset is not guessed but read as absent
+    (:mod:`posapp.domain.timestamps`), so ``dhRecbto`` from the XML is used instead."""
+    return _utc(timestamp_or_none(text))
 
 
 def flatten_errors(value: Any, prefix: str = "") -> tuple[str, ...]:
@@ -599,50 +633,34 @@ def _payments(data: Mapping[str, Any]) -> tuple[PaymentEcho, ...]:
     return tuple(echoes)
 
 
-def _xml_text(root: ET.Element, path: str) -> str | None:
-    node = root.find(path)
-    if node is None or node.text is None:
-        return None
-    return node.text.strip() or None
-
-
-def _xml_int(root: ET.Element, path: str) -> int | None:
-    text = _xml_text(root, path)
-    return int(text) if text is not None and text.isdigit() else None
-
-
 def parse_xml_facts(xml: bytes | None) -> XmlFacts:
-    """Read the few facts we need from an NF-e XML. Never raises: an XML we cannot read
-    gives empty facts, and the JSON fields stay the primary source.
+    """The few facts we need from the returned XML (an ``nfeProc``, a bare contingency
+    ``NFe`` or a cancel event), read by :mod:`posapp.domain.nfe_xml`; times in UTC.
 
-    The XML comes from the local daemon, signed by SEFAZ; an NF-e never has a DTD, so a
-    document declaring one is not parsed at all (no entity expansion can happen).
+    Never raises: an XML that cannot be read (malformed, a DTD, over the size cap, a chave
+    that fails its check digit or disagrees with itself) gives empty facts with ``problem``
+    set, and the JSON fields stay the primary source.
     """
-    if not xml or b"<!DOCTYPE" in xml or b"<!ENTITY" in xml:
+    if not xml:
         return XmlFacts()
     try:
-        root = ET.fromstring(xml)  # noqa: S314 - trusted local peer, DTDs refused above
-    except ET.ParseError:
-        return XmlFacts()
-    chave = _xml_text(root, ".//{*}infProt/{*}chNFe") or _xml_text(root, ".//{*}infEvento/{*}chNFe")
-    if chave is None:
-        inf_nfe = root.find(".//{*}infNFe")
-        if inf_nfe is not None:
-            chave = inf_nfe.get("Id", "").removeprefix("NFe") or None
-    event_at = _xml_text(root, ".//{*}dhRegEvento") or _xml_text(root, ".//{*}infEvento/{*}dhEvento")
-    return XmlFacts(
-        chave=chave,
-        numero=_xml_int(root, ".//{*}ide/{*}nNF"),
-        serie=_xml_int(root, ".//{*}ide/{*}serie"),
-        tp_emis=_xml_int(root, ".//{*}ide/{*}tpEmis"),
-        tp_amb=_xml_int(root, ".//{*}ide/{*}tpAmb") or _xml_int(root, ".//{*}infEvento/{*}tpAmb"),
-        emitted_at=parse_datetime(_xml_text(root, ".//{*}ide/{*}dhEmi")),
-        received_at=parse_datetime(_xml_text(root, ".//{*}infProt/{*}dhRecbto")),
-        protocolo=_xml_text(root, ".//{*}infProt/{*}nProt"),
-        c_stat=_xml_text(root, ".//{*}infProt/{*}cStat"),
-        event_at=parse_datetime(event_at),
-        additional_info=_xml_text(root, ".//{*}infAdic/{*}infCpl"),
-    )
+        document = read_fiscal_xml(xml)
+    except NfeXmlError as exc:
+        return XmlFacts(problem=exc.reason)
+    if isinstance(document, NfeDocument):
+        return XmlFacts(
+            chave=document.chave,
+            numero=document.numero,
+            serie=document.serie,
+            tp_emis=document.tp_emis,
+            tp_amb=document.tp_amb,
+            emitted_at=_utc(document.emitted_at),
+            received_at=_utc(document.authorized_at),
+            protocolo=document.protocolo,
+            c_stat=document.c_stat,
+            additional_info=document.additional_info,
+        )
+    return XmlFacts(chave=document.chave, tp_amb=document.tp_amb, event_at=_utc(document.occurred_at))
 
 
 def parse_response(frame: Frame) -> EmitesResponse:
@@ -667,7 +685,7 @@ def parse_response(frame: Frame) -> EmitesResponse:
         emissao = EmissionReceipt(
             chave_acesso=_opt_str(emissao_data, "chave_acesso"),
             numero_protocolo=_opt_str(emissao_data, "numero_protocolo"),
-            data_emissao=parse_datetime(_opt_str(emissao_data, "data_emissao")),
+            data_emissao=_instant(_opt_str(emissao_data, "data_emissao")),
             codigo_verificacao=_opt_str(emissao_data, "codigo_verificacao"),
         )
     cancel_data = _opt_object(data, "resposta_cancelamento")

@@ -8,9 +8,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from posapp.config import Config, EmitesConfig, StoreConfig
+from posapp.config import Config, EmitesConfig, StoreConfig, emitter_profile
 from posapp.domain.issuance import IssueContext
 from posapp.domain.sale import Sale
+from posapp.protocol.emitter import EmitterProfile
 from posapp.protocol.framing import Frame
 from tests.conftest import sale_mapping
 
@@ -72,6 +73,11 @@ def config(
             text_policy=text_policy,
         ),
     )
+
+
+def profile(**settings: Any) -> EmitterProfile:
+    """The emitter profile the Emites backend builds from :func:`config` with these settings."""
+    return emitter_profile(config(**settings))
 
 
 def context(sale_id: str = "sale0001", **overrides: Any) -> IssueContext:

@@ -44,11 +44,11 @@ from tests.protocol.emites_samples import (
     REPAIRED_SUCESSO,
     XML_CHAVE,
     authorized_xml,
-    config,
     context,
     danfe_pdf,
     frame_of,
     offline_xml,
+    profile,
     sucesso_answer,
 )
 
@@ -77,7 +77,7 @@ def decode_request(data: bytes) -> tuple[str, dict[str, Any]]:
 
 
 def test_request_from_the_sample_sale_in_homologacao() -> None:
-    payload = build_create_nfce(context(), config())
+    payload = build_create_nfce(context(), profile())
     assert payload["destino_operacao"] == 1
     assert payload["finalidade_nfe"] == 1
     assert payload["indicador_consumidor_final"] == 1
@@ -114,14 +114,14 @@ def test_request_from_the_sample_sale_in_homologacao() -> None:
 def test_request_in_producao_keeps_descriptions_and_names() -> None:
     named = build_create_nfce(
         context(customer={"document": "11.222.333/0001-81", "name": "Mercadinho “Bom Preço” Ltda"}),
-        config(environment="producao"),
+        profile(environment="producao"),
     )
     assert named["produtos"][0]["descricao"] == "Cerveja Pilsen 350ml"
     assert named["cliente"]["pessoa_fisica_juridica"] == "company"
     assert named["cliente"]["nome"] == 'Mercadinho "Bom Preço" Ltda'
-    unnamed = build_create_nfce(context(), config(environment="producao"))
+    unnamed = build_create_nfce(context(), profile(environment="producao"))
     assert unnamed["cliente"]["nome"] == UNNAMED_CUSTOMER  # the schema requires one
-    anonymous = build_create_nfce(context(customer=None), config(environment="producao"))
+    anonymous = build_create_nfce(context(customer=None), profile(environment="producao"))
     assert "cliente" not in anonymous
 
 
@@ -145,7 +145,7 @@ def test_cards_pix_discount_and_cest() -> None:
     items = context().sale.model_dump()["items"]
     items[0].update(discount=Decimal("1.50"), cest="0300700")
     ctx = context(payments=payments, items=items)
-    payload = build_create_nfce(ctx, config())
+    payload = build_create_nfce(ctx, profile())
     credito, debito, pix, pix_estatico, dinheiro = payload["forma_de_pagamento"]
     assert credito["cartao"] == {"tipo_integracao": 2}  # a POS machine apart from the PDV
     assert debito["cartao"] == {
@@ -166,7 +166,7 @@ def test_description_with_nothing_sendable_is_refused_in_portuguese() -> None:
     items = context().sale.model_dump()["items"]
     items[1]["description"] = "😀😀"
     with pytest.raises(InvalidSale) as info:
-        build_create_nfce(context(items=items), config())
+        build_create_nfce(context(items=items), profile())
     assert "Item 2" in info.value.user_message
 
 
@@ -174,13 +174,13 @@ def test_reference_must_be_taggable() -> None:
     ctx = context()
     for reference in ("has space", "trailing-newline\n", "", "x" * 65):
         with pytest.raises(LocalProtocolError):
-            build_create_nfce(type(ctx)(sale=ctx.sale, reference=reference), config())
+            build_create_nfce(type(ctx)(sale=ctx.sale, reference=reference), profile())
 
 
 def test_cleaning_lengthens_then_truncates_to_the_schema_limit() -> None:
     items = context().sale.model_dump()["items"]
     items[1]["description"] = "…" * 60  # 60 characters, 180 once cleaned
-    payload = build_create_nfce(context(items=items), config())
+    payload = build_create_nfce(context(items=items), profile())
     assert payload["produtos"][1]["descricao"] == "." * 120
 
 
@@ -188,7 +188,7 @@ def test_cleaning_lengthens_then_truncates_to_the_schema_limit() -> None:
 
 
 def test_wire_bytes_are_latin1_with_an_exact_size() -> None:
-    data = encode_request(CREATE_NFCE, build_create_nfce(context(), config()), "latin1")
+    data = encode_request(CREATE_NFCE, build_create_nfce(context(), profile()), "latin1")
     size, _, rest = data.partition(b":")
     assert int(size) == len(rest) + 1
     assert b"P\xe3o de A\xe7\xfacar" in data  # "ã" is the single byte 0xE3
@@ -201,7 +201,7 @@ def test_wire_bytes_are_latin1_with_an_exact_size() -> None:
 def test_numbers_go_out_as_exact_json_numbers() -> None:
     items = context().sale.model_dump()["items"]
     items[0].update(quantity=Decimal("1.5"), unit_price=Decimal("0.12345678905"))
-    data = encode_request(CREATE_NFCE, build_create_nfce(context(items=items), config()))
+    data = encode_request(CREATE_NFCE, build_create_nfce(context(items=items), profile()))
     text = data.decode("iso-8859-1")
     assert '"quantidade_comercial":1.5,' in text
     assert '"valor_unitario_comercial":0.1234567891,' in text  # 10 places, half up
@@ -214,7 +214,7 @@ def test_numbers_go_out_as_exact_json_numbers() -> None:
 
 
 def test_ascii_policy_folds_accents_on_the_wire() -> None:
-    data = encode_request(CREATE_NFCE, build_create_nfce(context(), config(text_policy="ascii")), "ascii")
+    data = encode_request(CREATE_NFCE, build_create_nfce(context(), profile(text_policy="ascii")), "ascii")
     assert data.isascii()
     assert b"Pao de Acucar frances (kg)" in data
 
@@ -358,7 +358,7 @@ def test_data_emissao_falls_back_to_dhrecbto() -> None:
 
 
 def test_reference_is_read_back_from_the_echo() -> None:
-    request = build_create_nfce(context("abc_123"), config())
+    request = build_create_nfce(context("abc_123"), profile())
     echoed = parse_response(answer(status="processando", **request))
     assert echoed.reference == "abc_123"
 
@@ -418,7 +418,7 @@ def test_base64_wrapped_in_lines_is_accepted() -> None:
 
 
 def test_parse_request_reads_what_encode_request_wrote() -> None:
-    payload = build_create_nfce(context(), config())
+    payload = build_create_nfce(context(), profile())
     decoder = FrameDecoder()
     decoder.feed(encode_request(CREATE_NFCE, payload))
     frame = decoder.next_frame()

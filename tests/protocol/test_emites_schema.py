@@ -34,7 +34,7 @@ import pytest
 import yaml
 
 from posapp.protocol.messages import build_create_nfce
-from tests.protocol.emites_samples import FIXTURES, config, context
+from tests.protocol.emites_samples import FIXTURES, context, profile
 
 SCHEMA_PATH: Path = FIXTURES / "create_nfce_request_schema.yaml"
 
@@ -183,19 +183,19 @@ SALES: dict[str, dict[str, Any]] = {
 @pytest.mark.parametrize("environment", ["homologacao", "producao"])
 @pytest.mark.parametrize("policy", ["latin1", "ascii"])
 def test_request_validates_against_the_vendor_schema(sale: str, environment: str, policy: str) -> None:
-    payload = build_create_nfce(context(**SALES[sale]), config(environment=environment, text_policy=policy))
+    payload = build_create_nfce(context(**SALES[sale]), profile(environment=environment, text_policy=policy))
     assert violations(payload) == []
 
 
 def test_discount_cest_and_fractions_validate() -> None:
     items = context().sale.model_dump()["items"]
     items[0].update(discount=Decimal("0.94"), cest="0300700", quantity=Decimal("1.2345"))
-    assert violations(build_create_nfce(context(items=items), config())) == []
+    assert violations(build_create_nfce(context(items=items), profile())) == []
 
 
 def test_pix_is_the_one_deliberate_deviation() -> None:
     """The vendor enum predates PIX (tPag 17/20); SEFAZ requires those codes, so we send them."""
-    payload = build_create_nfce(context(payments=[{"method": "pix", "amount": "35.90"}]), config())
+    payload = build_create_nfce(context(payments=[{"method": "pix", "amount": "35.90"}]), profile())
     assert violations(payload) == [
         "forma_de_pagamento[0].tipo_de_pagamento: '17' not in enum "
         + str(load_schema()["fields"]["forma_de_pagamento"]["item_fields"]["tipo_de_pagamento"]["enum"])
@@ -204,7 +204,7 @@ def test_pix_is_the_one_deliberate_deviation() -> None:
 
 def test_card_details_become_required_in_states_that_demand_them() -> None:
     # In CE, PE, BA... the card group must carry the acquirer, brand and authorization.
-    payload = build_create_nfce(context(**SALES["cards"]), config(uf="BA"))
+    payload = build_create_nfce(context(**SALES["cards"]), profile(uf="BA"))
     problems = violations(payload, uf="BA")
     assert "forma_de_pagamento[0].cartao.cnpj_credenciadora: required" in problems
     assert not any(p.startswith("forma_de_pagamento[1]") for p in problems)
@@ -242,7 +242,7 @@ def test_card_details_become_required_in_states_that_demand_them() -> None:
     ],
 )
 def test_the_validator_catches_what_it_should(mutate: Any, expected: str) -> None:
-    payload = build_create_nfce(context(), config())
+    payload = build_create_nfce(context(), profile())
     assert violations(payload) == []
     mutate(payload)
     problems = violations(payload)
