@@ -1,4 +1,4 @@
-"""The TOML configuration file (DESIGN §7). Every key is optional and has a working default.
+"""The TOML configuration file (README "Configuration"). Every key is optional and has a working default.
 
 Load with :func:`load_config`; a missing file means "all defaults", a malformed one raises
 :class:`ConfigError` naming the key. Secrets are never in this file: a provider names the
@@ -47,7 +47,7 @@ class EmitesConfig(_Section):
 
 
 class EmitterDefaults(_Section):
-    """Emitter-level values the CREATE_NFCE request needs (DESIGN §7)."""
+    """Emitter-level values the CREATE_NFCE request needs (README "Configuration")."""
 
     engine_de_calculo: str = "taxweb"
     natureza_operacao: str = "venda"

@@ -20,7 +20,7 @@ settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 
 def sale_mapping(**overrides: Any) -> dict[str, Any]:
-    """The DESIGN §7 example sale, as SALE.json would carry it."""
+    """The README's example sale, as SALE.json would carry it."""
     data: dict[str, Any] = {
         "items": [
             {

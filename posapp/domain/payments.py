@@ -57,7 +57,7 @@ _LABELS = {
     PaymentMethod.OUTROS: "Outros",
 }
 
-# The names DESIGN §7 gives SALE.json, plus a few a person would type.
+# The names the README gives SALE.json, plus a few a person would type.
 _ALIASES = {
     "dinheiro": PaymentMethod.DINHEIRO,
     "cash": PaymentMethod.DINHEIRO,

@@ -3,7 +3,7 @@
 An asyncio shell around the sans-IO codec in :mod:`posapp.protocol`: it connects, writes
 one frame, reads one frame back, and turns what happened into an
 :class:`~posapp.domain.issuance.Outcome`. The hard part is telling *not sent* from *in doubt*,
-because only the first may be sent again or elsewhere (DESIGN §4):
+because only the first may be sent again or elsewhere (docs/architecture.md §4):
 
 ``NOT_SENT``
     The connection could not be opened (refused, connect timeout, bad address), or it

@@ -1,10 +1,11 @@
 """``posapp print danfe (--pdf FILE | --xml FILE | --chave CHAVE) --printer URI
 [--paper 58|80] [--mode native|raster]``.
 
-Exit codes (DESIGN §7): 0 printed; 2 bad input (unreadable file, unknown chave, bad
-URI: nothing printed); 7 printer failure (off, unplugged, no paper). Messages for people
-go to stderr in Portuguese. With ``--printer preview`` the receipt is decoded and its
-text written to stdout, a quick way to see a DANFE without paper.
+Exit codes (README, "Issue and cancel from the command line"): 0 printed; 2 bad input
+(unreadable file, unknown chave, bad URI: nothing printed); 7 printer failure (off,
+unplugged, no paper). Messages for people go to stderr in Portuguese. With ``--printer
+preview`` the receipt is decoded and its text written to stdout, a quick way to see a
+DANFE without paper.
 """
 
 from __future__ import annotations

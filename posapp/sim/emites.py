@@ -326,7 +326,7 @@ async def serve_forever(
 
 
 def add_sim_emites_arguments(parser: argparse.ArgumentParser) -> None:
-    """``[--host] [--port] [--port-file PATH]`` as DESIGN §7 lists them."""
+    """``[--host] [--port] [--port-file PATH]`` as the README's command line lists them."""
     parser.add_argument("--host", default="127.0.0.1", help="endereço de escuta (padrão 127.0.0.1)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="porta (0: qualquer porta livre)")
     parser.add_argument("--port-file", type=Path, help="grava aqui a porta escolhida, quando já ouvindo")

@@ -30,7 +30,7 @@ BRT = timezone(timedelta(hours=-3))
 FIXTURE_XML = FIXTURES / "nfce_authorized_df_homologacao.xml"
 FIXTURE_CANCEL = FIXTURES / "nfce_cancel_event_df_homologacao.xml"
 
-# The fields a DANFE NFC-e is printed from (DESIGN §6), as paths under nfeProc.
+# The fields a DANFE NFC-e is printed from (docs/architecture.md §7), as paths under nfeProc.
 DANFE_PATHS = [
     "NFe/infNFe/ide/cUF", "NFe/infNFe/ide/cNF", "NFe/infNFe/ide/mod", "NFe/infNFe/ide/serie",
     "NFe/infNFe/ide/nNF", "NFe/infNFe/ide/dhEmi", "NFe/infNFe/ide/tpEmis", "NFe/infNFe/ide/cDV",
