@@ -10,12 +10,14 @@ import logging
 from collections.abc import Callable, Coroutine, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import pytest
 import shiboken6
 from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QWidget
+from pytestqt.qtbot import QtBot
 
 from posapp.config import Config
 from posapp.services.pos import PosService
@@ -65,13 +67,13 @@ def qloop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
     yield loop
     # Not loop.stop(): it calls QApplication.exit(), after which offscreen windows of the
     # next test no longer become active. Clearing the running flag is all close() needs.
-    loop._QEventLoop__is_running = False  # type: ignore[attr-defined]
+    loop._QEventLoop__is_running = False
     loop.close()
     asyncio.events._set_running_loop(None)
     asyncio.set_event_loop(None)
 
 
-def run(qtbot: Any, coro: Coroutine[Any, Any, T], timeout: int = 15000) -> T:
+def run(qtbot: QtBot, coro: Coroutine[Any, Any, T], timeout: int = 15000) -> T:
     """Run a coroutine on the (running) qasync loop while Qt keeps processing events."""
     task = asyncio.ensure_future(coro)
     qtbot.waitUntil(task.done, timeout=timeout)
@@ -119,8 +121,22 @@ def clock() -> Clock:
     return Clock()
 
 
+class MakeCtx(Protocol):
+    """What the ``make_ctx`` fixture gives a test."""
+
+    def __call__(
+        self,
+        config: Config,
+        *,
+        login: str = ...,
+        factory: Callable[[Config], PosService] | None = ...,
+    ) -> AppContext: ...
+
+
 @pytest.fixture
-def make_ctx(tmp_path: Path, qtbot: Any, qloop: asyncio.AbstractEventLoop, clock: Clock):
+def make_ctx(
+    tmp_path: Path, qtbot: QtBot, qloop: asyncio.AbstractEventLoop, clock: Clock
+) -> Iterator[MakeCtx]:
     """Build an AppContext on ``tmp_path`` (demo catalog and operators) for a config."""
     opened: list[AppContext] = []
 
@@ -147,7 +163,7 @@ def make_ctx(tmp_path: Path, qtbot: Any, qloop: asyncio.AbstractEventLoop, clock
         run(qtbot, ctx.aclose())
 
 
-def open_window(qtbot: Any, ctx: AppContext) -> MainWindow:
+def open_window(qtbot: QtBot, ctx: AppContext) -> MainWindow:
     window = MainWindow(ctx)
     qtbot.addWidget(window)
     window.show()
@@ -164,28 +180,28 @@ def focused() -> QWidget:
     return widget
 
 
-def press(qtbot: Any, key: Qt.Key, modifier: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier) -> None:
+def press(qtbot: QtBot, key: Qt.Key, modifier: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier) -> None:
     """One key, to whatever has the focus (the keyboard-only rule). On the checkout itself
     it first waits for the previous flow to finish its last write, as a person would see the
     screen settle: a key pressed meanwhile is refused on purpose (double-press guard)."""
     window = focused().window()
     if isinstance(window, MainWindow):
         qtbot.waitUntil(lambda: window.flow is None)
-    qtbot.keyClick(focused(), key, modifier)
+    QTest.keyClick(focused(), key, modifier)
 
 
-def type_text(qtbot: Any, text: str) -> None:
+def type_text(qtbot: QtBot, text: str) -> None:
     """Keys as fast as the test can send them (a scanner's speed)."""
-    qtbot.keyClicks(focused(), text)
+    QTest.keyClicks(focused(), text)
 
 
-def type_like_a_person(qtbot: Any, text: str, gap_ms: int = 90) -> None:
+def type_like_a_person(qtbot: QtBot, text: str, gap_ms: int = 90) -> None:
     """Keys ``gap_ms`` apart: what a cashier typing a long number into a dialog does (a
     fast burst of 8+ digits and Enter there is taken as a scan)."""
-    qtbot.keyClicks(focused(), text, Qt.KeyboardModifier.NoModifier, gap_ms)
+    QTest.keyClicks(focused(), text, Qt.KeyboardModifier.NoModifier, gap_ms)
 
 
-def scan(qtbot: Any, window: MainWindow, code: str) -> None:
+def scan(qtbot: QtBot, window: MainWindow, code: str) -> None:
     """What a keyboard-wedge scanner does: the digits, then Enter; then wait for the cart."""
     assert focused() is window.code
     type_text(qtbot, code)
@@ -193,7 +209,7 @@ def scan(qtbot: Any, window: MainWindow, code: str) -> None:
     run(qtbot, window.vm.scans.wait_idle())
 
 
-def wait_dialog(qtbot: Any, kind: type[W], timeout: int = 10000) -> W:
+def wait_dialog(qtbot: QtBot, kind: type[W], timeout: int = 10000) -> W:
     """The visible top-level dialog of ``kind`` (and wait until it has the focus)."""
     found: list[W] = []
 
@@ -212,7 +228,7 @@ def alive(widget: QWidget) -> bool:
     return bool(shiboken6.isValid(widget))
 
 
-def wait_closed(qtbot: Any, widget: QWidget, timeout: int = 10000) -> None:
+def wait_closed(qtbot: QtBot, widget: QWidget, timeout: int = 10000) -> None:
     """Until ``widget`` closed (or was already deleted) and the keyboard went somewhere
     else (the window under it, or the next dialog)."""
     qtbot.waitUntil(lambda: not alive(widget) or not widget.isVisible(), timeout=timeout)

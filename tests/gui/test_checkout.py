@@ -6,10 +6,13 @@ from __future__ import annotations
 import os
 import re
 import socket
+from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
 
 from posapp.config import Config, EmitesConfig, PrinterConfig
 from posapp.domain.audit import Action
@@ -17,12 +20,23 @@ from posapp.domain.lifecycle import SaleState
 from posapp.operators.cash import CashKind
 from posapp.ui.dialogs import CashMovementDialog, CustomerDialog, TextReportDialog, VoidLineDialog
 from posapp.ui.issue_dialog import IssueDialog
+from posapp.ui.main_window import MainWindow
 from posapp.ui.models import CartModel
 from posapp.ui.payment_dialog import PaymentDialog
 from posapp.ui.search_dialog import SearchDialog
 from posapp.ui.terminal_settings import TerminalSettings
 from posapp.ui.widgets import ConfirmDialog, PinDialog
-from tests.gui.conftest import focused, open_window, press, run, scan, type_text, wait_closed, wait_dialog
+from tests.gui.conftest import (
+    MakeCtx,
+    focused,
+    open_window,
+    press,
+    run,
+    scan,
+    type_text,
+    wait_closed,
+    wait_dialog,
+)
 
 
 def closed_port() -> int:
@@ -43,20 +57,20 @@ def ean13(first12: str) -> str:
     return first12 + str((10 - total % 10) % 10)
 
 
-def column(window, col: int) -> list[object]:
+def column(window: MainWindow, col: int) -> list[object]:
     model = window.vm.model
     return [model.data(model.index(r, col), Qt.ItemDataRole.UserRole) for r in range(model.rowCount())]
 
 
 @pytest.fixture
-def window(qtbot, make_ctx):
+def window(qtbot: QtBot, make_ctx: MakeCtx) -> Iterator[MainWindow]:
     ctx = make_ctx(offline_config())
     win = open_window(qtbot, ctx)
     yield win
     run(qtbot, win.shutdown())
 
 
-def test_scan_multiply_scale_search_void_and_cpf(qtbot, window) -> None:
+def test_scan_multiply_scale_search_void_and_cpf(qtbot: QtBot, window: MainWindow) -> None:
     scan(qtbot, window, "7891153002125")  # Açúcar Refinado 1kg, 4.99
     scan(qtbot, window, "3*7898621001017")  # 3 x Arroz 27.90
     scan(qtbot, window, "0,375*1020")  # Pão Francês by weight, 14.90/kg -> 5.59
@@ -132,7 +146,7 @@ def test_scan_multiply_scale_search_void_and_cpf(qtbot, window) -> None:
     assert window.ctx.audit.entries()[0].action == Action.ABORT_SALE
 
 
-def test_sale_is_queued_when_no_issuer_answers(qtbot, window) -> None:
+def test_sale_is_queued_when_no_issuer_answers(qtbot: QtBot, window: MainWindow) -> None:
     scan(qtbot, window, "2*7891000315507")  # 2 x Cerveja 4.99
     press(qtbot, Qt.Key.Key_F10)
     payment = wait_dialog(qtbot, PaymentDialog)
@@ -160,7 +174,7 @@ def test_sale_is_queued_when_no_issuer_answers(qtbot, window) -> None:
 
 
 @pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
-def test_serial_scan_during_a_dialog_is_held_then_rung_up(qtbot, make_ctx) -> None:
+def test_serial_scan_during_a_dialog_is_held_then_rung_up(qtbot: QtBot, make_ctx: MakeCtx) -> None:
     master, slave = os.openpty()
     try:
         ctx = make_ctx(offline_config())
@@ -189,7 +203,7 @@ def test_serial_scan_during_a_dialog_is_held_then_rung_up(qtbot, make_ctx) -> No
         os.close(slave)
 
 
-def test_cash_movements_and_day_close(qtbot, window) -> None:
+def test_cash_movements_and_day_close(qtbot: QtBot, window: MainWindow) -> None:
     # F8: opening float (no manager needed), then a sangria (manager PIN).
     press(qtbot, Qt.Key.Key_F8)
     cash = wait_dialog(qtbot, CashMovementDialog)
@@ -245,7 +259,7 @@ def test_cash_movements_and_day_close(qtbot, window) -> None:
     assert {Action.OPENING_FLOAT, Action.SANGRIA, Action.DAY_CLOSE} <= set(actions)
 
 
-def test_day_close_bytes_decode(tmp_path) -> None:
+def test_day_close_bytes_decode(tmp_path: Path) -> None:
     from posapp.config import PrinterConfig
     from posapp.printing.escpos_decode import decode_escpos
     from posapp.ui.report_print import text_report_escpos

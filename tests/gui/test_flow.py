@@ -6,14 +6,19 @@ rejected (fix and resend), in-doubt (manager resolves) paths, a printer that is 
 
 from __future__ import annotations
 
+import asyncio
 import re
 import socket
+from collections.abc import Coroutine, Iterator
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QWidget
+from pytestqt.qtbot import QtBot
 
 from posapp.config import Config, PrinterConfig
 from posapp.domain.audit import Action
@@ -31,6 +36,7 @@ from posapp.ui.payment_dialog import PaymentDialog
 from posapp.ui.widgets import PinDialog
 from tests.gui.conftest import (
     Clock,
+    MakeCtx,
     focused,
     open_window,
     press,
@@ -43,11 +49,13 @@ from tests.gui.conftest import (
     wait_dialog,
 )
 
+T = TypeVar("T")
+
 BEER, RICE, SUGAR = "7891000315507", "7898621001017", "7891153002125"
 
 
 @pytest.fixture
-def sim(qtbot, qloop):
+def sim(qtbot: QtBot, qloop: asyncio.AbstractEventLoop) -> Iterator[EmitesSimulator]:
     simulator = EmitesSimulator()
     run(qtbot, simulator.start())
     yield simulator
@@ -60,7 +68,7 @@ def online(sim: EmitesSimulator, *, printer: str = "preview", response_timeout_s
     return config.model_copy(update={"emites": emites, "printer": PrinterConfig(uri=printer)})
 
 
-def pay_cash(qtbot, amount: str) -> None:
+def pay_cash(qtbot: QtBot, amount: str) -> None:
     """F10, cash for ``amount``, Enter to finish."""
     press(qtbot, Qt.Key.Key_F10)
     payment = wait_dialog(qtbot, PaymentDialog)
@@ -70,20 +78,20 @@ def pay_cash(qtbot, amount: str) -> None:
     wait_closed(qtbot, payment)
 
 
-def outcome(qtbot) -> IssueDialog:
+def outcome(qtbot: QtBot) -> IssueDialog:
     issue = wait_dialog(qtbot, IssueDialog)
     qtbot.waitUntil(lambda: not issue.busy, timeout=30000)
     assert issue.report is not None
     return issue
 
 
-def next_sale(qtbot, window: MainWindow, issue: IssueDialog) -> None:
+def next_sale(qtbot: QtBot, window: MainWindow, issue: IssueDialog) -> None:
     press(qtbot, Qt.Key.Key_Return)
     wait_closed(qtbot, issue)
     qtbot.waitUntil(lambda: not window.issuing and focused() is window.code)
 
 
-def open_history(qtbot, *, pin: str | None) -> HistoryDialog:
+def open_history(qtbot: QtBot, *, pin: str | None) -> HistoryDialog:
     press(qtbot, Qt.Key.Key_F12)
     if pin is not None:
         dialog = wait_dialog(qtbot, PinDialog)
@@ -95,11 +103,14 @@ def open_history(qtbot, *, pin: str | None) -> HistoryDialog:
     return history
 
 
-def state_of_first_row(history: HistoryDialog) -> SaleState:
-    return history.model.data(history.model.index(0, HistoryModel.STATE), Qt.ItemDataRole.UserRole)
+def state_of_first_row(history: HistoryDialog) -> SaleState | None:
+    state = history.model.data(history.model.index(0, HistoryModel.STATE), Qt.ItemDataRole.UserRole)
+    return state if isinstance(state, SaleState) else None  # None: no row (yet)
 
 
-def test_sale_with_everything_then_cancel_with_manager_pin(qtbot, make_ctx, sim) -> None:
+def test_sale_with_everything_then_cancel_with_manager_pin(
+    qtbot: QtBot, make_ctx: MakeCtx, sim: EmitesSimulator
+) -> None:
     ctx = make_ctx(online(sim))
     window = open_window(qtbot, ctx)
     try:
@@ -207,7 +218,9 @@ def test_sale_with_everything_then_cancel_with_manager_pin(qtbot, make_ctx, sim)
         run(qtbot, window.shutdown())
 
 
-def test_cancel_is_refused_after_the_window(qtbot, make_ctx, sim, clock: Clock) -> None:
+def test_cancel_is_refused_after_the_window(
+    qtbot: QtBot, make_ctx: MakeCtx, sim: EmitesSimulator, clock: Clock
+) -> None:
     ctx = make_ctx(online(sim), login="gerente")
     window = open_window(qtbot, ctx)
     try:
@@ -244,13 +257,15 @@ def test_cancel_is_refused_after_the_window(qtbot, make_ctx, sim, clock: Clock) 
         run(qtbot, window.shutdown())
 
 
-def qtbot_widgets():
+def qtbot_widgets() -> list[QWidget]:
     from PySide6.QtWidgets import QApplication
 
     return QApplication.topLevelWidgets()
 
 
-def test_rejected_sale_is_fixed_and_resent_as_the_same_sale(qtbot, make_ctx, sim) -> None:
+def test_rejected_sale_is_fixed_and_resent_as_the_same_sale(
+    qtbot: QtBot, make_ctx: MakeCtx, sim: EmitesSimulator
+) -> None:
     ctx = make_ctx(online(sim))
     window = open_window(qtbot, ctx)
     try:
@@ -300,7 +315,9 @@ def test_rejected_sale_is_fixed_and_resent_as_the_same_sale(qtbot, make_ctx, sim
         run(qtbot, window.shutdown())
 
 
-def test_in_doubt_sale_is_kept_and_resolved_by_a_manager(qtbot, make_ctx, sim) -> None:
+def test_in_doubt_sale_is_kept_and_resolved_by_a_manager(
+    qtbot: QtBot, make_ctx: MakeCtx, sim: EmitesSimulator
+) -> None:
     ctx = make_ctx(online(sim, response_timeout_s=1))
     window = open_window(qtbot, ctx)
     try:
@@ -337,7 +354,7 @@ def test_in_doubt_sale_is_kept_and_resolved_by_a_manager(qtbot, make_ctx, sim) -
         run(qtbot, window.shutdown())
 
 
-def test_printer_off_does_not_touch_the_sale(qtbot, make_ctx, sim) -> None:
+def test_printer_off_does_not_touch_the_sale(qtbot: QtBot, make_ctx: MakeCtx, sim: EmitesSimulator) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         dead = sock.getsockname()[1]
@@ -362,7 +379,9 @@ def test_printer_off_does_not_touch_the_sale(qtbot, make_ctx, sim) -> None:
         run(qtbot, window.shutdown())
 
 
-def test_demo_start_up_logs_in_and_sells(qtbot, qloop, sim, tmp_path: Path) -> None:
+def test_demo_start_up_logs_in_and_sells(
+    qtbot: QtBot, qloop: asyncio.AbstractEventLoop, sim: EmitesSimulator, tmp_path: Path
+) -> None:
     """What ``posapp demo`` does after starting the simulator: demo data, the login screen
     with the demo hint, the checkout; closing the window ends it cleanly."""
     prepare_demo_data(tmp_path)
@@ -407,13 +426,13 @@ def test_demo_start_up_logs_in_and_sells(qtbot, qloop, sim, tmp_path: Path) -> N
     assert task.result() == 0
 
 
-def run_task(coro):
-    import asyncio
-
+def run_task(coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
     return asyncio.ensure_future(coro)
 
 
-def test_a_rejected_sale_is_discarded_with_a_manager_pin(qtbot, make_ctx, sim) -> None:
+def test_a_rejected_sale_is_discarded_with_a_manager_pin(
+    qtbot: QtBot, make_ctx: MakeCtx, sim: EmitesSimulator
+) -> None:
     from posapp.ui.widgets import ConfirmDialog
 
     ctx = make_ctx(online(sim))

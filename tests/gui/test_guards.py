@@ -6,13 +6,17 @@ ticking behind them)."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QDialog
+from pytestqt.qtbot import QtBot
 
 from posapp.config import Config
 from posapp.domain.audit import Action
@@ -23,10 +27,12 @@ from posapp.services.results import IssueReport, SaleSummary
 from posapp.ui.dialogs import CustomerDialog, LoginDialog, VoidLineDialog
 from posapp.ui.history import CancelDialog, HistoryDialog
 from posapp.ui.issue_dialog import IssueDialog
+from posapp.ui.main_window import MainWindow
 from posapp.ui.payment_dialog import PaymentDialog
 from posapp.ui.widgets import ConfirmDialog, MessageDialog, PinDialog
 from tests.gui.conftest import (
     Clock,
+    MakeCtx,
     alive,
     focused,
     open_window,
@@ -47,7 +53,7 @@ def visible(kind: type[QDialog]) -> list[QDialog]:
     return [w for w in QApplication.topLevelWidgets() if isinstance(w, kind) and w.isVisible()]
 
 
-def _show(qtbot: Any, dialog: QDialog) -> None:
+def _show(qtbot: QtBot, dialog: QDialog) -> None:
     qtbot.addWidget(dialog)
     dialog.open()
     dialog.activateWindow()
@@ -55,7 +61,7 @@ def _show(qtbot: Any, dialog: QDialog) -> None:
 
 
 @pytest.fixture
-def window(qtbot, make_ctx):
+def window(qtbot: QtBot, make_ctx: MakeCtx) -> Iterator[MainWindow]:
     ctx = make_ctx(offline_config())
     win = open_window(qtbot, ctx)
     yield win
@@ -63,17 +69,19 @@ def window(qtbot, make_ctx):
 
 
 @pytest.fixture
-def manager_window(qtbot, make_ctx):
+def manager_window(qtbot: QtBot, make_ctx: MakeCtx) -> Iterator[MainWindow]:
     ctx = make_ctx(offline_config(), login="gerente")
     win = open_window(qtbot, ctx)
     yield win
     run(qtbot, win.shutdown())
 
 
-def test_a_double_press_opens_one_dialog_and_writes_one_audit_row(qtbot, manager_window) -> None:
+def test_a_double_press_opens_one_dialog_and_writes_one_audit_row(
+    qtbot: QtBot, manager_window: MainWindow
+) -> None:
     window = manager_window
-    qtbot.keyClick(window.code, Qt.Key.Key_F12)  # twice, before the first flow even started
-    qtbot.keyClick(window.code, Qt.Key.Key_F12)
+    QTest.keyClick(window.code, Qt.Key.Key_F12)  # twice, before the first flow even started
+    QTest.keyClick(window.code, Qt.Key.Key_F12)
     history = wait_dialog(qtbot, HistoryDialog)
     qtbot.wait(150)
     assert visible(HistoryDialog) == [history]
@@ -81,8 +89,8 @@ def test_a_double_press_opens_one_dialog_and_writes_one_audit_row(qtbot, manager
     press(qtbot, Qt.Key.Key_Escape)
     wait_closed(qtbot, history)
 
-    qtbot.keyClick(window.code, Qt.Key.Key_F4)
-    qtbot.keyClick(window.code, Qt.Key.Key_F2)  # another key while F4 is starting: refused too
+    QTest.keyClick(window.code, Qt.Key.Key_F4)
+    QTest.keyClick(window.code, Qt.Key.Key_F2)  # another key while F4 is starting: refused too
     customer = wait_dialog(qtbot, CustomerDialog)
     qtbot.wait(150)
     assert len(visible(QDialog)) == 1
@@ -90,9 +98,9 @@ def test_a_double_press_opens_one_dialog_and_writes_one_audit_row(qtbot, manager
     wait_closed(qtbot, customer)
 
 
-def test_pin_dialog_checks_once_when_enter_is_pressed_twice(qtbot, qloop) -> None:
-    import asyncio
-
+def test_pin_dialog_checks_once_when_enter_is_pressed_twice(
+    qtbot: QtBot, qloop: asyncio.AbstractEventLoop
+) -> None:
     from posapp.operators.accounts import Operator, Role
 
     calls: list[str] = []
@@ -105,16 +113,16 @@ def test_pin_dialog_checks_once_when_enter_is_pressed_twice(qtbot, qloop) -> Non
     dialog = PinDialog("Autorização", "PIN do gerente", check)
     _show(qtbot, dialog)
     type_text(qtbot, "1234")
-    qtbot.keyClick(dialog.pin, Qt.Key.Key_Return)
-    qtbot.keyClick(dialog.pin, Qt.Key.Key_Return)
+    QTest.keyClick(dialog.pin, Qt.Key.Key_Return)
+    QTest.keyClick(dialog.pin, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: dialog.result() == QDialog.DialogCode.Accepted, timeout=3000)
     assert calls == ["1234"]
 
 
-def test_a_scan_still_being_looked_up_is_in_the_sale_paid_with_f10(qtbot, window) -> None:
+def test_a_scan_still_being_looked_up_is_in_the_sale_paid_with_f10(qtbot: QtBot, window: MainWindow) -> None:
     type_text(qtbot, BEER)
-    qtbot.keyClick(window.code, Qt.Key.Key_Return)
-    qtbot.keyClick(window.code, Qt.Key.Key_F10)  # no pause: the lookup has not finished
+    QTest.keyClick(window.code, Qt.Key.Key_Return)
+    QTest.keyClick(window.code, Qt.Key.Key_F10)  # no pause: the lookup has not finished
     payment = wait_dialog(qtbot, PaymentDialog)
     assert payment.total == Decimal("4.99")
     assert [line.product.gtin for line in window.vm.cart.lines] == [BEER]
@@ -122,7 +130,7 @@ def test_a_scan_still_being_looked_up_is_in_the_sale_paid_with_f10(qtbot, window
     wait_closed(qtbot, payment)
 
 
-def test_closing_with_a_sale_open_is_refused(qtbot, window) -> None:
+def test_closing_with_a_sale_open_is_refused(qtbot: QtBot, window: MainWindow) -> None:
     scan(qtbot, window, BEER)
     closed: list[bool] = []
     window.closed.connect(lambda: closed.append(True))
@@ -136,7 +144,7 @@ def test_closing_with_a_sale_open_is_refused(qtbot, window) -> None:
     qtbot.waitUntil(lambda: bool(closed))
 
 
-def test_f6_uses_a_typed_number_only_when_it_names_a_line(qtbot, window) -> None:
+def test_f6_uses_a_typed_number_only_when_it_names_a_line(qtbot: QtBot, window: MainWindow) -> None:
     scan(qtbot, window, BEER)
     scan(qtbot, window, SUGAR)
     type_text(qtbot, BEER)  # a barcode left in the field, not a line number
@@ -157,7 +165,7 @@ def test_f6_uses_a_typed_number_only_when_it_names_a_line(qtbot, window) -> None
     assert window.code.text() == ""
 
 
-def test_logout_is_recorded_only_when_someone_else_logs_in(qtbot, window) -> None:
+def test_logout_is_recorded_only_when_someone_else_logs_in(qtbot: QtBot, window: MainWindow) -> None:
     audit = window.ctx.audit
     press(qtbot, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
     login = wait_dialog(qtbot, LoginDialog)
@@ -179,7 +187,7 @@ def test_logout_is_recorded_only_when_someone_else_logs_in(qtbot, window) -> Non
     assert "Gerente" in window.status.operator_label.text()
 
 
-def test_closed_dialogs_are_deleted(qtbot, manager_window) -> None:
+def test_closed_dialogs_are_deleted(qtbot: QtBot, manager_window: MainWindow) -> None:
     window = manager_window
     for _ in range(3):
         press(qtbot, Qt.Key.Key_F4)
@@ -194,7 +202,7 @@ def test_closed_dialogs_are_deleted(qtbot, manager_window) -> None:
     assert not alive(history) and not alive(customer)
 
 
-def test_history_and_cancel_stop_ticking_when_closed(qtbot, make_ctx) -> None:
+def test_history_and_cancel_stop_ticking_when_closed(qtbot: QtBot, make_ctx: MakeCtx) -> None:
     ctx = make_ctx(offline_config(), login="gerente")
     history = HistoryDialog(ctx)
     _show(qtbot, history)
@@ -242,7 +250,12 @@ class BugAfterJournal(PosService):
 
 @pytest.mark.parametrize("service_class", [BugBeforeJournal, BugAfterJournal])
 def test_an_unexpected_error_while_issuing_never_locks_the_till(
-    qtbot, make_ctx, tmp_path, clock: Clock, service_class: type[PosService], expected_ui_errors
+    qtbot: QtBot,
+    make_ctx: MakeCtx,
+    tmp_path: Path,
+    clock: Clock,
+    service_class: type[PosService],
+    expected_ui_errors: pytest.LogCaptureFixture,
 ) -> None:
     config: Config = offline_config()
     ctx = make_ctx(config, factory=service_factory(tmp_path, clock, service_class))
@@ -278,7 +291,7 @@ def test_an_unexpected_error_while_issuing_never_locks_the_till(
         run(qtbot, window.shutdown())
 
 
-def test_manager_discards_a_queued_sale_from_the_history(qtbot, make_ctx) -> None:
+def test_manager_discards_a_queued_sale_from_the_history(qtbot: QtBot, make_ctx: MakeCtx) -> None:
     ctx = make_ctx(offline_config())
     window = open_window(qtbot, ctx)
     try:
@@ -324,7 +337,7 @@ def test_manager_discards_a_queued_sale_from_the_history(qtbot, make_ctx) -> Non
         run(qtbot, window.shutdown())
 
 
-def test_history_shows_one_local_day(qtbot, make_ctx, clock: Clock) -> None:
+def test_history_shows_one_local_day(qtbot: QtBot, make_ctx: MakeCtx, clock: Clock) -> None:
     ctx = make_ctx(offline_config(), login="gerente")
     window = open_window(qtbot, ctx)
     try:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import ctypes
 import sys
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimerEvent, Signal
+from PySide6.QtWidgets import QApplication
 
 from posapp.ui.qt import known_binding_problem
 
@@ -16,11 +17,11 @@ ROUNDS = 200
 class _Ticker(QObject):
     ping = Signal()
 
-    def timerEvent(self, event) -> None:
+    def timerEvent(self, event: QTimerEvent) -> None:
         self.killTimer(event.timerId())
 
 
-def test_no_reference_leak_on_events_and_emits(qapp) -> None:
+def test_no_reference_leak_on_events_and_emits(qapp: QApplication) -> None:
     ticker = _Ticker()
     ticker.ping.connect(lambda: None)
     none_before, true_before = sys.getrefcount(None), sys.getrefcount(True)

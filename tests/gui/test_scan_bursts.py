@@ -8,22 +8,26 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog
+from pytestqt.qtbot import QtBot
 
 from posapp.domain.audit import Action
 from posapp.domain.lifecycle import SaleState
 from posapp.services.results import IssueReport
 from posapp.ui.dialogs import VoidLineDialog
 from posapp.ui.issue_dialog import IssueDialog
+from posapp.ui.main_window import MainWindow
 from posapp.ui.payment_dialog import PaymentDialog
 from posapp.ui.scanner import SerialScanner
 from posapp.ui.widgets import PinDialog
 from tests.gui.conftest import (
+    MakeCtx,
     focused,
     open_window,
     press,
@@ -40,20 +44,22 @@ BEER, RICE, SUGAR = "7891000315507", "7898621001017", "7891153002125"
 
 
 @pytest.fixture
-def window(qtbot, make_ctx):
+def window(qtbot: QtBot, make_ctx: MakeCtx) -> Iterator[MainWindow]:
     ctx = make_ctx(offline_config())
     win = open_window(qtbot, ctx)
     yield win
     run(qtbot, win.shutdown())
 
 
-def burst(qtbot, code: str) -> None:
+def burst(qtbot: QtBot, code: str) -> None:
     """A keyboard-wedge scanner: the digits and Enter as fast as they come."""
     type_text(qtbot, code)
     press(qtbot, Qt.Key.Key_Return)
 
 
-def test_a_scan_into_the_pin_field_is_queued_not_counted_as_a_wrong_pin(qtbot, window) -> None:
+def test_a_scan_into_the_pin_field_is_queued_not_counted_as_a_wrong_pin(
+    qtbot: QtBot, window: MainWindow
+) -> None:
     scan(qtbot, window, BEER)
     scan(qtbot, window, RICE)
     press(qtbot, Qt.Key.Key_F6)
@@ -74,7 +80,7 @@ def test_a_scan_into_the_pin_field_is_queued_not_counted_as_a_wrong_pin(qtbot, w
     assert window.vm.cart.lines[2].product.gtin == SUGAR  # rung up once the flow was over
 
 
-def test_a_scan_into_the_payment_amount_is_not_a_tender(qtbot, window) -> None:
+def test_a_scan_into_the_payment_amount_is_not_a_tender(qtbot: QtBot, window: MainWindow) -> None:
     scan(qtbot, window, BEER)
     press(qtbot, Qt.Key.Key_F10)
     payment = wait_dialog(qtbot, PaymentDialog)
@@ -94,7 +100,7 @@ def test_a_scan_into_the_payment_amount_is_not_a_tender(qtbot, window) -> None:
     assert window.vm.cart.lines[1].product.gtin == SUGAR
 
 
-def test_a_scan_into_the_line_number_leaves_the_number(qtbot, window) -> None:
+def test_a_scan_into_the_line_number_leaves_the_number(qtbot: QtBot, window: MainWindow) -> None:
     scan(qtbot, window, BEER)
     scan(qtbot, window, RICE)
     press(qtbot, Qt.Key.Key_F6)
@@ -109,7 +115,7 @@ def test_a_scan_into_the_line_number_leaves_the_number(qtbot, window) -> None:
     qtbot.waitUntil(lambda: len(window.vm.cart.lines) == 3)
 
 
-def test_cash_far_above_what_is_owed_is_refused(qtbot, qloop) -> None:
+def test_cash_far_above_what_is_owed_is_refused(qtbot: QtBot, qloop: asyncio.AbstractEventLoop) -> None:
     dialog = PaymentDialog(Decimal("10.00"))
     qtbot.addWidget(dialog)
     dialog.open()
@@ -126,7 +132,7 @@ def test_cash_far_above_what_is_owed_is_refused(qtbot, qloop) -> None:
     assert dialog.change == Decimal("1000.00")
 
 
-def _outcome_dialog(qtbot, held: list[str]) -> IssueDialog:
+def _outcome_dialog(qtbot: QtBot, held: list[str]) -> IssueDialog:
     async def reprint(sale_id: str) -> IssueReport:
         raise AssertionError("not used")
 
@@ -140,7 +146,9 @@ def _outcome_dialog(qtbot, held: list[str]) -> IssueDialog:
     return dialog
 
 
-def test_issue_dialog_takes_4_digits_or_more_as_a_scan(qtbot, qloop) -> None:
+def test_issue_dialog_takes_4_digits_or_more_as_a_scan(
+    qtbot: QtBot, qloop: asyncio.AbstractEventLoop
+) -> None:
     held: list[str] = []
     dialog = _outcome_dialog(qtbot, held)
     type_text(qtbot, "12")
@@ -157,7 +165,9 @@ def test_issue_dialog_takes_4_digits_or_more_as_a_scan(qtbot, qloop) -> None:
     assert dialog.result() == QDialog.DialogCode.Accepted
 
 
-def test_issue_dialog_buffer_restarts_after_a_pause_even_while_busy(qtbot, qloop) -> None:
+def test_issue_dialog_buffer_restarts_after_a_pause_even_while_busy(
+    qtbot: QtBot, qloop: asyncio.AbstractEventLoop
+) -> None:
     held: list[str] = []
     dialog = _outcome_dialog(qtbot, held)
     assert dialog.busy
@@ -172,7 +182,9 @@ def test_issue_dialog_buffer_restarts_after_a_pause_even_while_busy(qtbot, qloop
 
 
 @pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
-def test_an_unplugged_scanner_is_reported_once_and_its_return_too(qtbot, qloop, tmp_path: Path) -> None:
+def test_an_unplugged_scanner_is_reported_once_and_its_return_too(
+    qtbot: QtBot, qloop: asyncio.AbstractEventLoop, tmp_path: Path
+) -> None:
     link = tmp_path / "leitor"  # the port's name; nothing behind it yet (unplugged)
     states: list[tuple[bool, str]] = []
     codes: list[str] = []
@@ -203,7 +215,7 @@ def test_an_unplugged_scanner_is_reported_once_and_its_return_too(qtbot, qloop, 
 
 
 @pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
-def test_the_scanner_state_shows_in_the_status_bar(qtbot, make_ctx, tmp_path: Path) -> None:
+def test_the_scanner_state_shows_in_the_status_bar(qtbot: QtBot, make_ctx: MakeCtx, tmp_path: Path) -> None:
     from posapp.ui.terminal_settings import TerminalSettings
 
     ctx = make_ctx(offline_config())

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
 
 from posapp.catalog.scale import ScaleLabelLayout
 from posapp.catalog.storedb import StoreDB
@@ -102,7 +103,7 @@ def summary(state: SaleState, deadline: datetime | None) -> SaleSummary:
     )
 
 
-def test_history_model_countdown_ticks(qtbot) -> None:
+def test_history_model_countdown_ticks(qtbot: QtBot) -> None:
     now = [datetime(2026, 11, 21, 12, 0, tzinfo=UTC)]
     model = HistoryModel(lambda: now[0])
     deadline = now[0] + timedelta(minutes=29)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
 
 from posapp.config import Config
 from posapp.domain.audit import Action
@@ -21,6 +22,7 @@ from posapp.ui.settings_dialog import SettingsDialog
 from posapp.ui.tasks import pending_tasks
 from tests.gui.conftest import (
     Clock,
+    MakeCtx,
     open_window,
     press,
     run,
@@ -65,7 +67,7 @@ class RecordingService(PosService):
 
 
 def test_settings_rebuild_the_service_only_when_it_changed_and_in_order(
-    qtbot, make_ctx, tmp_path: Path, clock: Clock
+    qtbot: QtBot, make_ctx: MakeCtx, tmp_path: Path, clock: Clock
 ) -> None:
     RecordingService.events = []
     build = service_factory(tmp_path, clock, RecordingService)
@@ -124,7 +126,7 @@ def test_settings_rebuild_the_service_only_when_it_changed_and_in_order(
         run(qtbot, window.shutdown())
 
 
-def test_a_failed_catalog_import_says_why(qtbot, make_ctx, tmp_path: Path) -> None:
+def test_a_failed_catalog_import_says_why(qtbot: QtBot, make_ctx: MakeCtx, tmp_path: Path) -> None:
     ctx = make_ctx(offline_config(), login="gerente")
     dialog = SettingsDialog(ctx)
     qtbot.addWidget(dialog)
@@ -139,7 +141,7 @@ def test_a_failed_catalog_import_says_why(qtbot, make_ctx, tmp_path: Path) -> No
     qtbot.waitUntil(lambda: not pending_tasks(dialog))
 
 
-def test_an_untouched_settings_dialog_changes_nothing(qtbot, make_ctx) -> None:
+def test_an_untouched_settings_dialog_changes_nothing(qtbot: QtBot, make_ctx: MakeCtx) -> None:
     """Values outside the spin boxes' usual ranges (a 2 s answer timeout, 2.5 s to connect)
     survive opening and saving the dialog: otherwise every save would swap the service."""
     base = offline_config()

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog
+from pytestqt.qtbot import QtBot
 
 from posapp.catalog.csv_import import import_csv
 from posapp.catalog.products import Catalog, Product
@@ -61,7 +62,7 @@ def test_parse_entry_refuses(text: str) -> None:
         parse_entry(text)
 
 
-def test_cart_model_rows_totals_and_void(qtbot) -> None:
+def test_cart_model_rows_totals_and_void(qtbot: QtBot) -> None:
     cart = Cart()
     model = CartModel(cart)
     inserted: list[tuple[int, int]] = []
@@ -85,7 +86,7 @@ def test_cart_model_rows_totals_and_void(qtbot) -> None:
         cart.void(1)
 
 
-def test_scan_queue_holds_and_keeps_order(qtbot, qloop) -> None:
+def test_scan_queue_holds_and_keeps_order(qtbot: QtBot, qloop: asyncio.AbstractEventLoop) -> None:
     handled: list[str] = []
 
     async def handler(code: str) -> None:
@@ -109,14 +110,14 @@ def test_scan_queue_holds_and_keeps_order(qtbot, qloop) -> None:
     run(qtbot, queue.stop())
 
 
-def _show(qtbot, dialog: QDialog) -> None:
+def _show(qtbot: QtBot, dialog: QDialog) -> None:
     qtbot.addWidget(dialog)
     dialog.open()
     dialog.activateWindow()
     qtbot.waitUntil(dialog.isActiveWindow)
 
 
-def test_payment_split_with_card_and_cash_change(qtbot, qloop) -> None:
+def test_payment_split_with_card_and_cash_change(qtbot: QtBot, qloop: asyncio.AbstractEventLoop) -> None:
     dialog = PaymentDialog(Decimal("37.40"))
     _show(qtbot, dialog)
     assert focused() is dialog.amount
@@ -142,7 +143,7 @@ def test_payment_split_with_card_and_cash_change(qtbot, qloop) -> None:
     assert dialog.result() == QDialog.DialogCode.Accepted
 
 
-def test_payment_refuses_change_from_a_card(qtbot, qloop) -> None:
+def test_payment_refuses_change_from_a_card(qtbot: QtBot, qloop: asyncio.AbstractEventLoop) -> None:
     dialog = PaymentDialog(Decimal("10.00"))
     _show(qtbot, dialog)
     press(qtbot, Qt.Key.Key_F4)  # PIX
@@ -165,7 +166,7 @@ def test_payment_refuses_change_from_a_card(qtbot, qloop) -> None:
     assert dialog.result() == QDialog.DialogCode.Rejected
 
 
-def test_customer_dialog_checks_digits(qtbot, qloop) -> None:
+def test_customer_dialog_checks_digits(qtbot: QtBot, qloop: asyncio.AbstractEventLoop) -> None:
     dialog = CustomerDialog(None)
     _show(qtbot, dialog)
     type_text(qtbot, "529.982.247-24")
@@ -179,7 +180,9 @@ def test_customer_dialog_checks_digits(qtbot, qloop) -> None:
     assert dialog.document == "52998224725"
 
 
-def test_search_dialog_is_accent_insensitive(qtbot, qloop, tmp_path: Path) -> None:
+def test_search_dialog_is_accent_insensitive(
+    qtbot: QtBot, qloop: asyncio.AbstractEventLoop, tmp_path: Path
+) -> None:
     store = StoreDB(tmp_path / "store.sqlite3")
     catalog = Catalog(store)
     import_csv(catalog, resource_path("catalog_demo.csv"))
@@ -206,7 +209,7 @@ def test_search_dialog_is_accent_insensitive(qtbot, qloop, tmp_path: Path) -> No
 
 
 @pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
-def test_serial_scanner_reads_lines_from_a_real_tty(qtbot, qloop) -> None:
+def test_serial_scanner_reads_lines_from_a_real_tty(qtbot: QtBot, qloop: asyncio.AbstractEventLoop) -> None:
     from posapp.ui.scanner import SerialScanner
 
     master, slave = os.openpty()
@@ -225,7 +228,12 @@ def test_serial_scanner_reads_lines_from_a_real_tty(qtbot, qloop) -> None:
         os.close(slave)
 
 
-def test_spawned_task_errors_reach_the_excepthook(qtbot, qloop, monkeypatch, expected_ui_errors) -> None:
+def test_spawned_task_errors_reach_the_excepthook(
+    qtbot: QtBot,
+    qloop: asyncio.AbstractEventLoop,
+    monkeypatch: pytest.MonkeyPatch,
+    expected_ui_errors: pytest.LogCaptureFixture,
+) -> None:
     import sys
 
     seen: list[BaseException] = []

@@ -1,11 +1,12 @@
 import sqlite3
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from posapp.domain.issuance import AuthorizedNote, PreparedIssue
 from posapp.domain.audit import Action, AuditRecord
+from posapp.domain.issuance import AuthorizedNote, PreparedIssue
 from posapp.domain.lifecycle import Happening, SaleState
 from posapp.domain.sale import Sale
 from posapp.journal.errors import SchemaTooNew, StaleState, UnknownSale
@@ -17,7 +18,7 @@ T0 = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def journal(tmp_path: Path):
+def journal(tmp_path: Path) -> Iterator[Journal]:
     j = Journal.in_dir(tmp_path)
     yield j
     j.close()

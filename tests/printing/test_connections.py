@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
@@ -31,7 +32,7 @@ from tests.printing.fake_printer import (
 
 
 @pytest.fixture
-def printer():
+def printer() -> Iterator[FakeTcpPrinter]:
     fake = FakeTcpPrinter()
     yield fake
     fake.close()

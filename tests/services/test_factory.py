@@ -1,3 +1,5 @@
+import pytest
+
 from posapp.app import with_overrides
 from posapp.config import Config, ProviderConfig, masked_token_from_env
 from posapp.ui.settings_dialog import _provider_line
@@ -5,7 +7,7 @@ from posapp.ui.settings_dialog import _provider_line
 TOKEN = "a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6"
 
 
-def test_token_is_shown_masked_never_whole(monkeypatch) -> None:
+def test_token_is_shown_masked_never_whole(monkeypatch: pytest.MonkeyPatch) -> None:
     provider = ProviderConfig(
         name="focusnfe", base_url="https://homologacao.focusnfe.com.br", token_env="X_TOKEN"
     )

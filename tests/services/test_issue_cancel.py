@@ -61,7 +61,9 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[s
     return code, json.loads(out.strip().splitlines()[-1])
 
 
-def emit(capsys, tmp_path: Path, sim: EmitesInThread, sale: Path, *extra: str) -> tuple[int, dict[str, Any]]:
+def emit(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, sim: EmitesInThread, sale: Path, *extra: str
+) -> tuple[int, dict[str, Any]]:
     return run_cli(
         capsys,
         "nfce",
@@ -80,7 +82,12 @@ MOTIVO = "Desistencia do comprador"
 
 
 def cancel(
-    capsys, tmp_path: Path, sim: EmitesInThread, chave: str, motivo: str, *extra: str
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    sim: EmitesInThread,
+    chave: str,
+    motivo: str,
+    *extra: str,
 ) -> tuple[int, dict[str, Any]]:
     return run_cli(
         capsys,
@@ -102,7 +109,9 @@ def creates(sim: EmitesInThread) -> list[bytes]:
     return [r.payload for r in sim.requests() if r.identifier == "CREATE_NFCE"]
 
 
-def test_emit_then_cancel_with_the_documented_json(capsys, tmp_path, emites, sale_file) -> None:
+def test_emit_then_cancel_with_the_documented_json(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, emites: EmitesInThread, sale_file: Path
+) -> None:
     code, out = emit(capsys, tmp_path, emites, sale_file)
     assert code == 0, out
     assert out["status"] == "authorized"
@@ -131,7 +140,9 @@ def test_emit_then_cancel_with_the_documented_json(capsys, tmp_path, emites, sal
     assert [s["status"] for s in listing["sales"]] == ["cancelled"]
 
 
-def test_latin1_on_the_wire_and_exact_size_header(capsys, tmp_path, emites, sale_file) -> None:
+def test_latin1_on_the_wire_and_exact_size_header(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, emites: EmitesInThread, sale_file: Path
+) -> None:
     code, _ = emit(capsys, tmp_path, emites, sale_file)
     assert code == 0
     (raw,) = creates(emites)
@@ -165,7 +176,14 @@ def test_latin1_on_the_wire_and_exact_size_header(capsys, tmp_path, emites, sale
     ],
 )
 def test_misbehaviour_maps_to_state_and_exit_code(
-    capsys, tmp_path, emites, sale_file, fault: str, value: object, status: str, code: int
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    emites: EmitesInThread,
+    sale_file: Path,
+    fault: str,
+    value: object,
+    status: str,
+    code: int,
 ) -> None:
     setattr(emites.faults, fault, value)
     config = write_config(tmp_path, response_timeout_s=1)
@@ -182,7 +200,9 @@ def test_misbehaviour_maps_to_state_and_exit_code(
         assert out["contingency"] is True and parse_chave(out["chave_acesso"]).emission_type == 9
 
 
-def test_issuer_down_queues_the_sale_and_drain_sends_it_later(capsys, tmp_path, emites, sale_file) -> None:
+def test_issuer_down_queues_the_sale_and_drain_sends_it_later(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, emites: EmitesInThread, sale_file: Path
+) -> None:
     emites.stop()
     config = write_config(tmp_path)
     code, out = emit(capsys, tmp_path, emites, sale_file, "--config", str(config))
@@ -205,7 +225,9 @@ def test_issuer_down_queues_the_sale_and_drain_sends_it_later(capsys, tmp_path, 
     assert len(creates(emites)) == 1
 
 
-def test_bad_input_sends_and_stores_nothing(capsys, tmp_path, emites) -> None:
+def test_bad_input_sends_and_stores_nothing(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, emites: EmitesInThread
+) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(sale_mapping(customer={"document": "529.982.247-24"})), encoding="utf-8")
     code, out = emit(capsys, tmp_path, emites, bad)
@@ -215,7 +237,9 @@ def test_bad_input_sends_and_stores_nothing(capsys, tmp_path, emites) -> None:
     assert not (tmp_path / "data" / "journal.sqlite3").exists()
 
 
-def test_cancel_past_the_window_is_refused_locally(capsys, tmp_path, emites, sale_file) -> None:
+def test_cancel_past_the_window_is_refused_locally(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, emites: EmitesInThread, sale_file: Path
+) -> None:
     code, out = emit(capsys, tmp_path, emites, sale_file)
     assert code == 0
     # Age the note: the journal says it was authorized 31 minutes ago.
@@ -230,7 +254,9 @@ def test_cancel_past_the_window_is_refused_locally(capsys, tmp_path, emites, sal
     assert [r.identifier for r in emites.requests()] == ["CREATE_NFCE"]  # no CANCEL_NFCE went out
 
 
-def test_sefaz_501_keeps_the_note_authorized_with_the_reason(capsys, tmp_path, emites, sale_file) -> None:
+def test_sefaz_501_keeps_the_note_authorized_with_the_reason(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, emites: EmitesInThread, sale_file: Path
+) -> None:
     # Our window is configured longer than the issuer's: the issuer's 501 must be handled.
     config = write_config(tmp_path, window_min=60)
     code, out = emit(capsys, tmp_path, emites, sale_file, "--config", str(config))
@@ -241,7 +267,9 @@ def test_sefaz_501_keeps_the_note_authorized_with_the_reason(capsys, tmp_path, e
     assert any("501" in e for e in refused["errors"])
 
 
-def test_short_motivo_is_bad_input(capsys, tmp_path, emites, sale_file) -> None:
+def test_short_motivo_is_bad_input(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, emites: EmitesInThread, sale_file: Path
+) -> None:
     code, out = emit(capsys, tmp_path, emites, sale_file)
     assert code == 0
     code, refused = cancel(capsys, tmp_path, emites, out["chave_acesso"], "muito curto")
@@ -257,7 +285,9 @@ def posapp_process(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.slow
-def test_kill_9_while_waiting_for_the_issuer_leaves_the_sale_in_doubt(tmp_path, emites, sale_file) -> None:
+def test_kill_9_while_waiting_for_the_issuer_leaves_the_sale_in_doubt(
+    tmp_path: Path, emites: EmitesInThread, sale_file: Path
+) -> None:
     emites.faults.hang = True
     data = tmp_path / "data"
     emit_args = ["nfce", "emit", str(sale_file), "--emites", f"127.0.0.1:{emites.port}"]
@@ -301,7 +331,9 @@ def test_kill_9_while_waiting_for_the_issuer_leaves_the_sale_in_doubt(tmp_path, 
     assert len(creates(emites)) == 1
 
 
-def test_unanswered_cancel_stays_cancelling_and_can_be_retried(capsys, tmp_path, emites, sale_file) -> None:
+def test_unanswered_cancel_stays_cancelling_and_can_be_retried(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, emites: EmitesInThread, sale_file: Path
+) -> None:
     config = write_config(tmp_path, response_timeout_s=1)
     code, out = emit(capsys, tmp_path, emites, sale_file, "--config", str(config))
     assert code == 0
@@ -320,7 +352,9 @@ def test_unanswered_cancel_stays_cancelling_and_can_be_retried(capsys, tmp_path,
     assert [r.identifier for r in emites.requests()] == ["CREATE_NFCE", "CANCEL_NFCE", "CANCEL_NFCE"]
 
 
-def test_a_rejected_sale_can_be_voided_and_is_never_sent_again(capsys, tmp_path, emites, sale_file) -> None:
+def test_a_rejected_sale_can_be_voided_and_is_never_sent_again(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, emites: EmitesInThread, sale_file: Path
+) -> None:
     import asyncio
 
     from posapp.app import build_service
@@ -348,7 +382,7 @@ def test_a_rejected_sale_can_be_voided_and_is_never_sent_again(capsys, tmp_path,
 
 
 def test_a_cancel_left_pending_past_the_window_is_settled_by_a_manager(
-    capsys, tmp_path, emites, sale_file
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, emites: EmitesInThread, sale_file: Path
 ) -> None:
     config = write_config(tmp_path, response_timeout_s=1)
     code, out = emit(capsys, tmp_path, emites, sale_file, "--config", str(config))

@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,18 +35,24 @@ def emites() -> Iterator[EmitesInThread]:
         yield sim
 
 
-def service(data: Path, sim: EmitesInThread, **config_overrides) -> PosService:
+def service(data: Path, sim: EmitesInThread, **config_overrides: Any) -> PosService:
     config = Config.model_validate(
         {"emites": {"response_timeout_s": 2, "connect_timeout_s": 1}, **config_overrides}
     )
     return build_service(config, data, emites_address=("127.0.0.1", sim.port), with_printer=False)
 
 
+def failover(pos: PosService) -> FailoverRouter:
+    """The router ``build_service`` composes, whose circuit breakers these tests reset."""
+    assert isinstance(pos.router, FailoverRouter)
+    return pos.router
+
+
 def creates(sim: EmitesInThread) -> int:
     return sum(1 for r in sim.requests() if r.identifier == "CREATE_NFCE")
 
 
-def test_only_the_process_owning_the_data_folder_recovers(tmp_path: Path, emites) -> None:
+def test_only_the_process_owning_the_data_folder_recovers(tmp_path: Path, emites: EmitesInThread) -> None:
     async def scenario() -> None:
         till = service(tmp_path, emites)
         assert await till.start() == []  # the till owns the folder
@@ -76,7 +83,9 @@ class ExplodesAfterSending(EmitesBackend):
         raise RuntimeError("boom after the request left")
 
 
-def test_an_unexpected_failure_after_sending_leaves_the_sale_in_doubt_not_issuing(tmp_path, emites) -> None:
+def test_an_unexpected_failure_after_sending_leaves_the_sale_in_doubt_not_issuing(
+    tmp_path: Path, emites: EmitesInThread
+) -> None:
     async def scenario() -> None:
         config = Config.model_validate({"emites": {"port": emites.port}})
         journal = Journal.in_dir(tmp_path)
@@ -94,7 +103,9 @@ def test_an_unexpected_failure_after_sending_leaves_the_sale_in_doubt_not_issuin
     assert creates(emites) == 1
 
 
-def test_a_corrected_rejected_sale_with_no_issuer_keeps_the_correction(tmp_path, emites) -> None:
+def test_a_corrected_rejected_sale_with_no_issuer_keeps_the_correction(
+    tmp_path: Path, emites: EmitesInThread
+) -> None:
     async def scenario() -> None:
         pos = service(tmp_path, emites)
         await pos.start()
@@ -110,7 +121,7 @@ def test_a_corrected_rejected_sale_with_no_issuer_keeps_the_correction(tmp_path,
         assert report.state is SaleState.QUEUED
         _, stored = await pos.get_sale(sale.sale_id)
         assert stored.items[1].ncm == "19052090"  # the drainer will send the corrected sale
-        pos.router.breaker("emites").reset()
+        failover(pos).breaker("emites").reset()
         drained = await pos.drain()
         assert drained.authorized == 1
         await pos.aclose()
@@ -125,7 +136,7 @@ def test_sefaz_saying_already_cancelled_is_read_as_cancelled() -> None:
     assert not says_already_cancelled(("501 - Rejeição: Prazo de Cancelamento Superior ao Previsto",))
 
 
-def test_stopping_the_drainer_lets_the_sale_in_flight_finish(tmp_path, emites) -> None:
+def test_stopping_the_drainer_lets_the_sale_in_flight_finish(tmp_path: Path, emites: EmitesInThread) -> None:
     from posapp.services.drainer import QueueDrainer
 
     async def scenario() -> None:
@@ -136,7 +147,7 @@ def test_stopping_the_drainer_lets_the_sale_in_flight_finish(tmp_path, emites) -
         for sale in sales:
             assert (await pos.issue(sale, print_receipt=False)).state is SaleState.QUEUED
         emites.start()
-        pos.router.breaker("emites").reset()
+        failover(pos).breaker("emites").reset()
         emites.faults.delay_s = 0.3  # each note takes a while: the stop lands mid-send
         drainer = QueueDrainer(pos, interval_s=0.05)
         drainer.start()
@@ -164,7 +175,9 @@ def test_an_unknown_code_page_is_refused_when_the_configuration_loads(tmp_path: 
     assert load_config(path).printer.codepage == "PC858"
 
 
-def test_a_queued_cash_sale_issued_later_does_not_kick_the_drawer(tmp_path, emites) -> None:
+def test_a_queued_cash_sale_issued_later_does_not_kick_the_drawer(
+    tmp_path: Path, emites: EmitesInThread
+) -> None:
     from posapp.printing import decode_escpos
 
     async def scenario() -> tuple[bytes, bytes]:
@@ -181,7 +194,7 @@ def test_a_queued_cash_sale_issued_later_does_not_kick_the_drawer(tmp_path, emit
         for sale in (later, counter):
             assert (await pos.issue(sale)).state is SaleState.QUEUED  # cash sales, nothing printed yet
         emites.start()
-        pos.router.breaker("emites").reset()
+        failover(pos).breaker("emites").reset()
         by_manager = await pos.resend(later.sale_id)  # from the history, hours later
         at_counter = await pos.resend(counter.sale_id, at_counter=True)  # the customer is there
         await pos.aclose()
@@ -194,7 +207,7 @@ def test_a_queued_cash_sale_issued_later_does_not_kick_the_drawer(tmp_path, emit
     assert len(decode_escpos(counter).drawer_pulses) == 1
 
 
-def test_the_receipt_printer_reports_instead_of_raising(tmp_path) -> None:
+def test_the_receipt_printer_reports_instead_of_raising(tmp_path: Path) -> None:
     from posapp.config import PrinterConfig
     from posapp.services.receipt_printer import SpoolReceiptPrinter
 
@@ -230,7 +243,9 @@ def test_an_answer_beats_another_process_recovery_guess(tmp_path: Path) -> None:
     journal.close()
 
 
-def test_a_queued_sale_no_issuer_can_prepare_does_not_block_the_queue(tmp_path, emites) -> None:
+def test_a_queued_sale_no_issuer_can_prepare_does_not_block_the_queue(
+    tmp_path: Path, emites: EmitesInThread
+) -> None:
     async def scenario() -> None:
         pos = service(tmp_path, emites)
         await pos.start()
@@ -242,7 +257,7 @@ def test_a_queued_sale_no_issuer_can_prepare_does_not_block_the_queue(tmp_path, 
         good = Sale.from_mapping(sale_mapping())
         for sale in (bad, good):
             assert (await pos.issue(sale, print_receipt=False)).state is SaleState.QUEUED
-        pos.router.breaker("emites").reset()
+        failover(pos).breaker("emites").reset()
         for _ in range(2):  # every round, the good sale behind the bad one goes through
             await pos.drain()
         assert (await pos.state_of(good.sale_id)) is SaleState.AUTHORIZED

@@ -42,7 +42,7 @@ def render(pdf: bytes, dpi: int = PRINTER_DPI) -> Image.Image:
     doc = pdfium.PdfDocument(pdf)
     try:
         page = doc[0]
-        image = page.render(scale=dpi / 72).to_pil()
+        image: Image.Image = page.render(scale=dpi / 72).to_pil()  # pypdfium2 is untyped
         page.close()
     finally:
         doc.close()
