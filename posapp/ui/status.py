@@ -83,6 +83,7 @@ class StatusPanel(QStatusBar):
         self._queue_task: asyncio.Task[None] | None = None
         self.drainer: QueueDrainer | None = None
         self._paused = False  # while the service is being replaced: no polls
+        self._stopped = False  # the window is closing: a poll that ends now shows nothing
         self._poll_failing = False  # log an unexpected poll failure once, not every 5 s
         self._clock = QTimer(self)
         self._clock.setInterval(1000)
@@ -146,6 +147,7 @@ class StatusPanel(QStatusBar):
 
     async def stop(self) -> None:
         """Stop timers and polls; safe to call twice, or after Qt deleted the widgets."""
+        self._stopped = True
         with contextlib.suppress(RuntimeError):  # the C++ timers may already be gone
             for timer in (self._clock, self._health, self._queue):
                 timer.stop()
@@ -228,7 +230,10 @@ class StatusPanel(QStatusBar):
         except Exception as exc:
             self._poll_failed("health", exc)
             health = {}
-        self._set_badge(issuer_state(health))
+        if self._stopped:
+            return
+        with contextlib.suppress(RuntimeError):  # the widgets went away during the await
+            self._set_badge(issuer_state(health))
 
     async def refresh_queue(self) -> None:
         try:
@@ -238,8 +243,11 @@ class StatusPanel(QStatusBar):
             return
         self._poll_failing = False
         self.queued, self.in_doubt = status.queued, status.in_doubt
-        self.show_queue()
-        if status.contingency_deadline_warning:
-            self.queue_label.setText(
-                self.queue_label.text() + tr("  ·  ATENÇÃO: fila antiga, chame o gerente")
-            )
+        if self._stopped:
+            return
+        with contextlib.suppress(RuntimeError):  # the widgets went away during the await
+            self.show_queue()
+            if status.contingency_deadline_warning:
+                self.queue_label.setText(
+                    self.queue_label.text() + tr("  ·  ATENÇÃO: fila antiga, chame o gerente")
+                )

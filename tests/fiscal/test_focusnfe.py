@@ -23,7 +23,7 @@ import keyring.backend
 import keyring.errors
 import pytest
 
-from posapp.config import Config, ProviderConfig
+from posapp.config import Config, ProviderConfig, mask_token
 from posapp.domain.documents import parse_chave
 from posapp.domain.errors import CancelRefused
 from posapp.domain.issuance import (
@@ -39,7 +39,6 @@ from posapp.domain.sale import Sale
 from posapp.fiscal.errors import BackendMisconfigured
 from posapp.fiscal.focusnfe import FocusNfeBackend, build_focus_body
 from posapp.fiscal.http_base import ProviderHttp, ProviderRequestError, parse_retry_after, read_nfeproc
-from posapp.config import mask_token
 from posapp.fiscal.secrets import SecretToken, TokenNotFound, redact, resolve_token
 from posapp.sim.focusnfe import FocusNfeSimulator
 from tests.conftest import sale_mapping
