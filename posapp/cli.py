@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from posapp import __version__
 from posapp.domain.errors import CancelWindowClosed, DomainError
 from posapp.domain.lifecycle import ExitCode, SaleState, exit_code, state_notice
-from posapp.errors import PosappError
+from posapp.errors import PosappError, user_text
 
 if TYPE_CHECKING:
     from posapp.config import Config
@@ -82,7 +82,11 @@ def _emit_json(obj: dict[str, Any], out: TextIO) -> None:
     out.write(json.dumps(obj, default=_json_default, ensure_ascii=False) + "\n")
 
 
-def _error(message: str, *, as_json: bool, status: str = "error", **extra: Any) -> None:
+def _error(message: str | BaseException, *, as_json: bool, status: str = "error", **extra: Any) -> None:
+    """Tell the person what failed: a text, or an exception as :func:`user_text` words it
+    (Portuguese; an unexpected one as a reference that the log carries with the detail)."""
+    if isinstance(message, BaseException):
+        message = user_text(message, logger=log)
     if as_json:
         _emit_json({"status": status, "errors": [message], **extra}, sys.stdout)
     else:
@@ -180,9 +184,7 @@ def cmd_nfce_emit(args: argparse.Namespace) -> int:
             report = await service.issue(sale, print_receipt=args.printer is not None)
         except Exception as exc:
             # The exit code must tell whether anything was stored (and maybe sent): ask the journal.
-            message = exc.user_message if isinstance(exc, PosappError) else f"erro inesperado: {exc!r}"
-            if not isinstance(exc, PosappError):
-                log.exception("nfce emit failed")
+            message = user_text(exc, logger=log, context="nfce emit failed")
             state = await service.state_of(sale.sale_id)
             if state is None:
                 _error(message, as_json=args.json, status="invalid")
@@ -587,13 +589,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except ConfigError as exc:
-        print(f"erro: {exc.user_message}", file=sys.stderr)
+        print(f"erro: {user_text(exc, logger=log)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except PosappError as exc:
         # A known failure outside a sale's outcome (journal unreadable, lock file, printer
         # setup): say what to do, without a traceback. The log has the details.
         log.error("%s", exc)
-        print(f"erro: {exc.user_message}", file=sys.stderr)
+        print(f"erro: {user_text(exc, logger=log)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -24,6 +24,7 @@ from typing import Literal
 
 from PIL import Image
 
+from posapp.devices.drawer import DEFAULT_OFF_MS, DEFAULT_ON_MS, pulse_command
 from posapp.printing.codepages import CodePage
 
 ESC = b"\x1b"
@@ -94,13 +95,10 @@ class EscposWriter:
         """``GS V 1`` (partial) or ``GS V 0`` (full). Feed first so text clears the blade."""
         self._out += GS + b"V" + (b"\x01" if partial else b"\x00")
 
-    def drawer_pulse(self, *, pin: int = 2, on_ms: int = 120, off_ms: int = 240) -> None:
-        """``ESC p m t1 t2``: kick the cash drawer on connector pin 2 or 5."""
-        if pin not in (2, 5):
-            raise ValueError("drawer pin must be 2 or 5")
-        t1 = max(1, min(255, on_ms // 2))
-        t2 = max(1, min(255, off_ms // 2))
-        self._out += ESC + b"p" + bytes([0 if pin == 2 else 1, t1, t2])
+    def drawer_pulse(self, *, pin: int = 2, on_ms: int = DEFAULT_ON_MS, off_ms: int = DEFAULT_OFF_MS) -> None:
+        """``ESC p m t1 t2``: kick the cash drawer on connector pin 2 or 5 (the command is
+        the drawer's, :func:`posapp.devices.drawer.pulse_command`)."""
+        self._out += pulse_command(pin=pin, on_ms=on_ms, off_ms=off_ms)
 
     def qr_native(self, payload: bytes, *, module_size: int, ec: str = "M") -> None:
         """``GS ( k`` model 2: select model, module size, error level, store, print."""

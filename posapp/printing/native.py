@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from posapp.devices.drawer import PULSE_LENGTH, is_pulse
 from posapp.domain.documents import format_cpf_cnpj
 from posapp.domain.money import format_brl
 from posapp.printing.danfe_model import DanfeData
@@ -55,9 +56,9 @@ def strip_drawer_kick(data: bytes) -> bytes:
     not open again. Only that exact position is looked at, so bitmap bytes that happen
     to read ``ESC p`` further on are never touched."""
     header = 5  # ESC @ ESC t n
-    kick = data[header : header + 2]
-    if data[:2] == b"\x1b@" and data[2:4] == b"\x1bt" and kick == b"\x1bp" and len(data) >= header + 5:
-        return data[:header] + data[header + 5 :]
+    kick = data[header : header + PULSE_LENGTH]
+    if data[:2] == b"\x1b@" and data[2:4] == b"\x1bt" and is_pulse(kick):
+        return data[:header] + data[header + PULSE_LENGTH :]
     return data
 
 

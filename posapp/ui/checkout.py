@@ -32,6 +32,7 @@ from posapp.services.core import Authorization
 from posapp.services.errors import NothingToDo
 from posapp.ui.cart import Cart, CartLine
 from posapp.ui.context import AppContext
+from posapp.ui.errors import error_text
 from posapp.ui.formatting import brl, price_text, quantity_text
 from posapp.ui.models import CartModel
 from posapp.ui.qt import QObject, Signal, tr
@@ -73,12 +74,12 @@ class CheckoutViewModel(QObject):
         try:
             entry = parse_entry(text)
         except EntryError as exc:
-            self.message.emit(str(exc), "error")
+            self.message.emit(error_text(exc), "error")
             return
         try:
             resolved = await self._resolve(entry.code, entry.quantity)
         except PosappError as exc:
-            self.message.emit(exc.user_message, "error")
+            self.message.emit(error_text(exc, f"looking up {text!r} failed"), "error")
             return
         if resolved is None:
             return
@@ -221,7 +222,7 @@ class CheckoutViewModel(QObject):
         except NothingToDo as exc:
             summary, _ = await ctx.service.get_sale(cart.sale_id)
             if summary.state is not SaleState.VOIDED:  # resent and authorized meanwhile, say
-                self.message.emit(exc.user_message, "error")
+                self.message.emit(error_text(exc), "error")
                 return False
         self.new_sale()
         self.message.emit(tr("Venda rejeitada descartada: não será emitida."), "warning")

@@ -12,7 +12,7 @@ from posapp.domain.errors import InvalidDocument
 from posapp.errors import PosappError
 from posapp.operators.accounts import Operator, Operators, Role
 from posapp.operators.cash import CashKind
-from posapp.ui.errors import UNEXPECTED
+from posapp.ui.errors import error_text
 from posapp.ui.formatting import brl, parse_decimal
 from posapp.ui.qt import (
     QComboBox,
@@ -102,13 +102,12 @@ class LoginDialog(QDialog):
         try:
             self.operator = await self._store.run(self._operators.authenticate, login, pin)
         except PosappError as exc:
-            self.error.setText(exc.user_message)
+            self.error.setText(error_text(exc, "login failed"))
             self.pin.clear()
             self.pin.setFocus()
             return
-        except Exception:
-            log.exception("login failed")
-            self.error.setText(tr(UNEXPECTED))
+        except Exception as exc:
+            self.error.setText(error_text(exc, "login failed"))
             return
         finally:
             self.ok.setEnabled(True)
@@ -166,8 +165,8 @@ class FirstManagerDialog(QDialog):
                 Role.MANAGER,
                 self.pin.text(),
             )
-        except PosappError as exc:
-            self.error.setText(exc.user_message)
+        except Exception as exc:  # a bad login or PIN, or a bug: never a dialog stuck
+            self.error.setText(error_text(exc, "creating the first manager failed"))
             return
         finally:
             self.ok.setEnabled(True)
@@ -211,7 +210,7 @@ class CustomerDialog(QDialog):
         try:
             self.document = validate_cpf_or_cnpj(text)
         except InvalidDocument as exc:
-            self.error.setText(exc.user_message)
+            self.error.setText(error_text(exc))
             self.field.selectAll()
             return
         self.accept()

@@ -27,7 +27,7 @@ from posapp.operators.accounts import Operator
 from posapp.services.core import Authorization
 from posapp.services.results import CancelReport, SaleSummary
 from posapp.ui.context import AppContext
-from posapp.ui.errors import UNEXPECTED
+from posapp.ui.errors import error_text
 from posapp.ui.formatting import brl, countdown, local_datetime, local_day_bounds, price_text, quantity_text
 from posapp.ui.models import HistoryModel
 from posapp.ui.qt import (
@@ -77,11 +77,8 @@ def _reported(
     async def run(self: H) -> None:
         try:
             await fn(self)
-        except PosappError as exc:
-            self._say(exc.user_message, "error")
-        except Exception:
-            log.exception("history action %s failed", fn.__name__)
-            self._say(tr(UNEXPECTED), "error")
+        except Exception as exc:
+            self._say(error_text(exc, f"history action {fn.__name__} failed"), "error")
 
     return run
 
@@ -476,10 +473,9 @@ class CancelDialog(QDialog):
     async def submit(self) -> None:
         try:
             await self._submit()
-        except Exception:  # never leave the dialog stuck "busy"
-            log.exception("cancel of %s failed unexpectedly", self.sale.sale_id)
+        except Exception as exc:  # never leave the dialog stuck "busy"
             self._busy = False
-            self.error.setText(tr(UNEXPECTED))
+            self.error.setText(error_text(exc, f"cancel of {self.sale.sale_id} failed unexpectedly"))
             self.refresh()
 
     async def _submit(self) -> None:
@@ -500,7 +496,7 @@ class CancelDialog(QDialog):
             )
         except PosappError as exc:
             self._busy = False
-            self.error.setText(exc.user_message)
+            self.error.setText(error_text(exc, "manager PIN check failed"))
             self.pin.clear()
             self.refresh()
             return
@@ -511,7 +507,7 @@ class CancelDialog(QDialog):
             )
         except PosappError as exc:
             self._busy = False
-            self.error.setText(exc.user_message)
+            self.error.setText(error_text(exc, f"cancel of {self.sale.sale_id} failed"))
             self.refresh()
             return
         self.result_report = report
@@ -574,7 +570,7 @@ class ResolveInDoubtDialog(QDialog):
         try:
             self.chave = parse_chave(self.field.text()).digits
         except InvalidDocument as exc:
-            self.error.setText(exc.user_message)
+            self.error.setText(error_text(exc))
             return
         self.accept()
 

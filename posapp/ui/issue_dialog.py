@@ -24,8 +24,8 @@ from decimal import Decimal
 from enum import Enum
 
 from posapp.domain.lifecycle import SaleState
-from posapp.errors import PosappError
 from posapp.services.results import IssueReport
+from posapp.ui.errors import error_text
 from posapp.ui.formatting import brl, local_datetime
 from posapp.ui.qt import (
     QCloseEvent,
@@ -275,13 +275,10 @@ class IssueDialog(QDialog):
         self.print_status.setText(tr("Reimprimindo…"))
         try:
             report = await self._reprint(self.report.sale_id)
-        except PosappError as exc:
-            self.print_status.setText(tr("Falha na reimpressão: ") + exc.user_message)
-            set_role(self.print_status, "error")
-            return
-        except Exception:
-            log.exception("reprint from the outcome screen failed")
-            self.print_status.setText(tr("Falha na reimpressão (erro inesperado; detalhes no log)."))
+        except Exception as exc:
+            self.print_status.setText(
+                tr("Falha na reimpressão: ") + error_text(exc, "reprint from the outcome screen failed")
+            )
             set_role(self.print_status, "error")
             return
         self._show_print(report)

@@ -28,7 +28,7 @@ from posapp.domain.audit import Action
 from posapp.domain.errors import DomainError
 from posapp.domain.lifecycle import SaleState
 from posapp.domain.sale import Sale, describe_validation_error
-from posapp.errors import PosappError
+from posapp.errors import PosappError, has_user_message
 from posapp.operators.accounts import Operator
 from posapp.services.core import Authorization
 from posapp.services.day_close import cash_needs_manager, close_day, day_close_lines
@@ -36,7 +36,7 @@ from posapp.services.results import IssueReport
 from posapp.ui.checkout import CheckoutViewModel
 from posapp.ui.context import AppContext
 from posapp.ui.dialogs import CashMovementDialog, CustomerDialog, TextReportDialog, VoidLineDialog
-from posapp.ui.errors import UNEXPECTED
+from posapp.ui.errors import error_text
 from posapp.ui.formatting import brl, local_day_bounds
 from posapp.ui.history import HistoryDialog
 from posapp.ui.issue_dialog import Choice, IssueDialog
@@ -74,8 +74,8 @@ from posapp.ui.widgets import ConfirmDialog, MessageDialog, PinDialog, key_butto
 log = logging.getLogger("posapp.ui")
 
 UNEXPECTED_ISSUE = (
-    "Erro inesperado durante a emissão. A venda está guardada no registro fiscal e nada foi "
-    "perdido: confira a situação dela em Vendas (F12) antes de tentar de novo."
+    "Nada se perdeu: antes de tentar de novo, veja abaixo e em Vendas (F12) o que o registro "
+    "fiscal tem desta venda."
 )
 SALE_OPEN = "Finalize ou descarte a venda (F7) antes de {what}."
 
@@ -349,10 +349,9 @@ class MainWindow(QMainWindow):
             await make()
         except PosappError as exc:
             log.warning("%s: %s", name, exc)
-            self.say(exc.user_message, "error")
-        except Exception:
-            log.exception("checkout flow %s failed", name)
-            self.say(tr(UNEXPECTED), "error")
+            self.say(error_text(exc, f"checkout flow {name} failed"), "error")
+        except Exception as exc:
+            self.say(error_text(exc, f"checkout flow {name} failed"), "error")
         finally:
             dialogs, self._flow_dialogs = self._flow_dialogs, []
             for dialog in dialogs:
@@ -657,7 +656,7 @@ class MainWindow(QMainWindow):
             self.say(describe_validation_error(exc), "error")
             return
         except DomainError as exc:
-            self.say(exc.user_message, "error")
+            self.say(error_text(exc, "building the sale failed"), "error")
             return
         await self.issue(sale, resend=cart.rejected)
 
@@ -701,12 +700,12 @@ class MainWindow(QMainWindow):
             dialog.busy = False
             dialog.reject()
             await waiter
-            if isinstance(exc, PosappError):
+            if has_user_message(exc):
                 log.warning("issue of %s failed: %s", sale.sale_id, exc)
-                text = exc.user_message
+                text = error_text(exc)
             else:
-                log.exception("issue of %s failed unexpectedly", sale.sale_id)
-                text = tr(UNEXPECTED_ISSUE)
+                text = error_text(exc, f"issue of {sale.sale_id} failed unexpectedly")
+                text += "\n" + tr(UNEXPECTED_ISSUE)
             where = await self._where_is(sale)
             await self.message_box(
                 tr("Não foi possível emitir"), text + ("\n\n" + where if where else ""), "error"

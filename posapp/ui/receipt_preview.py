@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from posapp.ui.errors import error_text
 from posapp.ui.qt import QImage, QLabel, QPixmap, QScrollArea, Qt, QWidget, tr
 
 log = logging.getLogger("posapp.ui")
@@ -52,8 +53,9 @@ class ReceiptView(QScrollArea):
         try:
             image = await render_receipt(data, paper_mm)
         except Exception as exc:  # a preview problem must never hide the sale's outcome
-            log.warning("receipt preview failed: %s", exc)
-            self.label.setText(tr("Pré-visualização indisponível: ") + str(exc))
+            self.label.setText(
+                tr("Pré-visualização indisponível: ") + error_text(exc, "receipt preview failed")
+            )
             return False
         self.image = image
         width = min(image.width(), PREVIEW_WIDTH)

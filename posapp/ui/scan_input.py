@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from posapp.domain.money import round_quantity
+from posapp.ui.errors import UiError
 from posapp.ui.formatting import parse_decimal
 
 _ENTRY = re.compile(r"^\s*(?:(?P<qty>[0-9]+(?:[.,][0-9]+)?)\s*\*\s*)?(?P<code>[^\s*]+)\s*$")
@@ -24,8 +25,11 @@ MAX_QUANTITY = Decimal(9999)
 log = logging.getLogger("posapp.ui")
 
 
-class EntryError(ValueError):
-    """The typed entry cannot be read (the message is Portuguese)."""
+class EntryError(UiError, ValueError):
+    """The typed entry cannot be read; the message is Portuguese and is the user message."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, user_message=message)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,8 +10,7 @@ import logging
 
 from posapp.catalog.products import Catalog, Product
 from posapp.catalog.storedb import StoreDB
-from posapp.errors import PosappError
-from posapp.ui.errors import UNEXPECTED
+from posapp.ui.errors import error_text
 from posapp.ui.formatting import price_text
 from posapp.ui.qt import (
     QDialog,
@@ -93,12 +92,8 @@ class SearchDialog(QDialog):
     async def _search(self, generation: int, text: str) -> None:
         try:
             products = await self._store.run(self._catalog.search, text, limit=200)
-        except PosappError as exc:
-            self._failed(generation, exc.user_message)
-            return
-        except Exception:
-            log.exception("product search failed")
-            self._failed(generation, tr(UNEXPECTED))
+        except Exception as exc:
+            self._failed(generation, error_text(exc, "product search failed"))
             return
         if generation != self._generation:
             return  # a newer query is on its way

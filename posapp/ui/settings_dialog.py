@@ -22,7 +22,7 @@ from posapp.domain.documents import UF_CODES
 from posapp.errors import PosappError
 from posapp.operators.accounts import Role
 from posapp.ui.context import AppContext
-from posapp.ui.errors import UNEXPECTED
+from posapp.ui.errors import error_text
 from posapp.ui.qt import (
     QCheckBox,
     QComboBox,
@@ -327,12 +327,14 @@ class SettingsDialog(QDialog):
 
             data = render_test_page(self.ctx.config.printer)
         except Exception as exc:  # the printing package is optional at this point
-            self.test_status.setText(tr("Página de teste indisponível: ") + str(exc))
+            self.test_status.setText(
+                tr("Página de teste indisponível: ") + error_text(exc, "rendering the test page failed")
+            )
             return
         try:
             result = await self.ctx.service.print_bytes(data, kind="test")
         except PosappError as exc:
-            self.test_status.setText(tr("Falha: ") + exc.user_message)
+            self.test_status.setText(tr("Falha: ") + error_text(exc, "test print failed"))
             return
         self.ctx.last_print_ok, self.ctx.last_print_error = result.ok, result.error
         self.test_status.setText(tr("Teste enviado.") if result.ok else tr("Falha: ") + (result.error or ""))
@@ -356,11 +358,8 @@ class SettingsDialog(QDialog):
             await ctx.store.run(
                 ctx.audit.record, Action.CATALOG_IMPORT, operator=ctx.operator_login, detail=report.summary()
             )
-        except PosappError as exc:
-            self.import_report.setPlainText(exc.user_message)
-        except Exception:  # never leave "Importando…" on screen
-            log.exception("catalog import of %s failed", text)
-            self.import_report.setPlainText(tr(UNEXPECTED))
+        except Exception as exc:  # never leave "Importando…" on screen
+            self.import_report.setPlainText(error_text(exc, f"catalog import of {text} failed"))
         finally:
             self.import_button.setEnabled(True)
 
@@ -369,7 +368,7 @@ class SettingsDialog(QDialog):
         try:
             operators = await self.ctx.store.run(self.ctx.operators.accounts, include_inactive=True)
         except PosappError as exc:
-            self.operator_list.setPlainText(exc.user_message)
+            self.operator_list.setPlainText(error_text(exc, "listing operators failed"))
             return
         self.operator_list.setPlainText(
             "\n".join(
@@ -391,7 +390,7 @@ class SettingsDialog(QDialog):
                 created_by=ctx.operator_login,
             )
         except PosappError as exc:
-            self.error.setText(exc.user_message)
+            self.error.setText(error_text(exc, "adding an operator failed"))
             return
         self.error.setText("")
         for field in (self.new_login, self.new_name, self.new_pin):

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from posapp.errors import PosappError
 from posapp.operators.accounts import Operator
-from posapp.ui.errors import UNEXPECTED
+from posapp.ui.errors import error_text
 from posapp.ui.qt import (
     QDialog,
     QHBoxLayout,
@@ -176,13 +176,12 @@ class PinDialog(QDialog):
         try:
             self.operator = await self._check(pin)
         except PosappError as exc:
-            self.error.setText(exc.user_message)
+            self.error.setText(error_text(exc, "PIN check failed"))
             self.pin.clear()
             self.pin.setFocus()
             return
-        except Exception:
-            log.exception("PIN check failed")
-            self.error.setText(tr(UNEXPECTED))
+        except Exception as exc:
+            self.error.setText(error_text(exc, "PIN check failed"))
             return
         finally:
             self.ok.setEnabled(True)
