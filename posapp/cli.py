@@ -1,4 +1,5 @@
-"""The command line (DESIGN §7, a stable contract: tests and support scripts rely on it).
+"""The command line (README, "Issue and cancel from the command line"): a stable contract;
+tests and support scripts rely on it.
 
 Exit codes: 0 done; 2 bad input (nothing sent, nothing stored); 3 rejected by the issuer
 (stored); 4 no issuer reachable (stored as QUEUED); 5 outcome unknown (stored as IN_DOUBT);
