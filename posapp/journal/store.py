@@ -248,6 +248,13 @@ class Journal:
             step = move(current, happening)
         except IllegalMove as exc:
             raise _stale(sale_id, f"is {current}; {happening.value} does not apply") from exc
+        if not step.changes_state:
+            # A move that keeps the state records its event and nothing else: a late answer
+            # (a second "already cancelled", a retry's echo) never overwrites what is known.
+            self._event(db, sale_id, at, step.event, None, None, detail)
+            if audit is not None:
+                self._audit(db, sale_id, at, audit)
+            return step
         if step.pin is Pin.SET:
             fields["pinned_backend"] = row["backend"]
         elif step.pin is Pin.CLEAR:
@@ -256,10 +263,7 @@ class Journal:
         # Column names come from our own keyword arguments, never from input; values are bound.
         sql = f"UPDATE sales SET state = ?, updated_at = ?{assignments} WHERE sale_id = ?"  # noqa: S608
         db.execute(sql, (step.target, _iso(at), *fields.values(), sale_id))
-        if step.changes_state:
-            self._event(db, sale_id, at, step.event, step.source, step.target, detail)
-        else:
-            self._event(db, sale_id, at, step.event, None, None, detail)
+        self._event(db, sale_id, at, step.event, step.source, step.target, detail)
         if audit is not None:
             self._audit(db, sale_id, at, audit)
         return step
@@ -459,7 +463,8 @@ class Journal:
         A compare-and-set: the lifecycle must accept ``happening`` from the sale's state at the
         time of the write (and, with ``expect_attempt``, the sale must still be on that issue
         attempt); otherwise :class:`StaleState` is raised and nothing changes, so a stale
-        writer cannot undo a newer decision. ``audit`` and ``documents`` commit with it."""
+        writer cannot undo a newer decision. ``audit`` and ``documents`` commit with it. A move
+        that keeps the state appends its event (and audit row) and changes nothing else."""
         with self._tx() as db:
             if attempt is not None:
                 self._finish_attempt(db, attempt[0], attempt[1], attempt[2], at)
@@ -473,8 +478,9 @@ class Journal:
                 audit=audit,
                 **fields,
             )
-            for kind, content in (documents or {}).items():
-                self._put_document(db, sale_id, kind, content, at)
+            if step.changes_state:
+                for kind, content in (documents or {}).items():
+                    self._put_document(db, sale_id, kind, content, at)
             return step
 
     def record_authorized(

@@ -217,3 +217,35 @@ def test_sqlite_failure_is_a_journal_error(journal: Journal, tmp_path: Path) -> 
     blocker.close()
     journal.queue_new_sale(sale, T0, "offline")  # usable again once the file is free
     assert journal.get_sale(sale.sale_id).state is SaleState.QUEUED
+
+
+def test_a_late_answer_that_keeps_the_state_overwrites_nothing(journal: Journal) -> None:
+    sale = Sale.from_mapping(sale_mapping())
+    attempt_id = journal.begin_issue(sale, PreparedIssue("emites", sale.sale_id, b"frame"), T0, new_sale=True)
+    note = AuthorizedNote("53261122769530000131650010000000011956318890", 1, 1, T0, "1")
+    journal.record_authorized(
+        sale.sale_id, note, T0, Happening.ISSUE_AUTHORIZED, attempt=(attempt_id, "authorized", "{}")
+    )
+    journal.begin_cancel(sale.sale_id, Happening.CANCEL_SENT, "emites", b"{}", "Desistencia do comprador", T0)
+    journal.apply(
+        sale.sale_id,
+        Happening.CANCEL_CONFIRMED,
+        T0,
+        documents={"cancel_xml": b"<procEventoNFe/>"},
+        cancel_protocolo="135260000000001",
+        cancelled_at=T0.isoformat(),
+    )
+    # A second cancel (another till) answered "573 duplicidade de evento", with no protocol.
+    step = journal.apply(
+        sale.sale_id,
+        Happening.CANCEL_ALREADY_DONE,
+        T0 + timedelta(minutes=1),
+        documents={"cancel_xml": b"<other/>"},
+        cancel_protocolo=None,
+        cancelled_at=(T0 + timedelta(minutes=1)).isoformat(),
+    )
+    assert not step.changes_state
+    row = journal.get_sale(sale.sale_id)
+    assert (row.state, row.cancel_protocolo, row.cancelled_at) == (SaleState.CANCELLED, "135260000000001", T0)
+    assert journal.document(sale.sale_id, "cancel_xml") == b"<procEventoNFe/>"
+    assert journal.events(sale.sale_id)[-1].kind == "cancel_already_done"
