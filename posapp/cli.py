@@ -20,8 +20,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from posapp import __version__
-from posapp.domain.errors import CancelWindowClosed, DomainError
-from posapp.domain.lifecycle import ExitCode, SaleState, exit_code, state_notice
 from posapp.errors import PosappError, user_text
 
 if TYPE_CHECKING:
@@ -29,12 +27,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("posapp.cli")
 
-# The exit codes are the lifecycle's table (posapp.domain.lifecycle.ExitCode).
-EXIT_OK = ExitCode.DONE
-EXIT_BAD_INPUT = ExitCode.BAD_INPUT
-EXIT_IN_DOUBT = ExitCode.IN_DOUBT
-EXIT_WINDOW_CLOSED = ExitCode.WINDOW_CLOSED
-EXIT_PRINTER = ExitCode.PRINTER
 PIN_ENV = "POSAPP_PIN"
 
 
@@ -164,6 +156,8 @@ def _run_service(args: argparse.Namespace, body: Callable[[Any], Any], *, with_p
 
 
 def cmd_nfce_emit(args: argparse.Namespace) -> int:
+    from posapp.domain.errors import DomainError
+    from posapp.domain.lifecycle import ExitCode, SaleState, exit_code, state_notice
     from posapp.domain.sale import Sale
 
     try:
@@ -175,10 +169,10 @@ def cmd_nfce_emit(args: argparse.Namespace) -> int:
         sale = Sale.from_mapping(data)
     except (OSError, ValueError) as exc:
         _error(f"não foi possível ler {args.sale}: {exc}", as_json=args.json, status="invalid")
-        return EXIT_BAD_INPUT
+        return ExitCode.BAD_INPUT
     except PosappError as exc:
         _error(exc.user_message, as_json=args.json, status="invalid")
-        return EXIT_BAD_INPUT
+        return ExitCode.BAD_INPUT
 
     async def body(service: Any) -> int:
         try:
@@ -189,7 +183,7 @@ def cmd_nfce_emit(args: argparse.Namespace) -> int:
             state = await service.state_of(sale.sale_id)
             if state is None:
                 _error(message, as_json=args.json, status="invalid")
-                return EXIT_BAD_INPUT
+                return ExitCode.BAD_INPUT
             status = SaleState.IN_DOUBT if state is SaleState.ISSUING else state
             _error(message, as_json=args.json, status=status.value, sale_id=sale.sale_id)
             return exit_code(state_notice(status))
@@ -230,6 +224,8 @@ def _authorize(args: argparse.Namespace) -> Any:
 
 
 def cmd_nfce_cancel(args: argparse.Namespace) -> int:
+    from posapp.domain.errors import CancelWindowClosed, DomainError
+    from posapp.domain.lifecycle import ExitCode, SaleState, exit_code
     from posapp.fiscal.errors import FiscalError
     from posapp.journal.errors import UnknownSale
     from posapp.operators.errors import OperatorError
@@ -239,7 +235,7 @@ def cmd_nfce_cancel(args: argparse.Namespace) -> int:
         by = _authorize(args)
     except OperatorError as exc:
         _error(exc.user_message, as_json=args.json, status="not_authorized")
-        return EXIT_BAD_INPUT
+        return ExitCode.BAD_INPUT
 
     async def body(service: Any) -> int:
         try:
@@ -247,15 +243,15 @@ def cmd_nfce_cancel(args: argparse.Namespace) -> int:
             report = await service.cancel(row.sale_id, args.motivo, by=by)
         except CancelWindowClosed as exc:
             _error(exc.user_message, as_json=args.json, status="window_closed")
-            return EXIT_WINDOW_CLOSED
+            return ExitCode.WINDOW_CLOSED
         except (DomainError, UnknownSale, ServiceError, FiscalError) as exc:
             # Raised before a cancel request is committed: nothing was sent.
             _error(exc.user_message, as_json=args.json, status="invalid")
-            return EXIT_BAD_INPUT
+            return ExitCode.BAD_INPUT
         except PosappError as exc:
             state = await service.state_of(row.sale_id)
             _error(exc.user_message, as_json=args.json, status=state.value if state else "invalid")
-            return EXIT_IN_DOUBT if state is SaleState.CANCELLING else EXIT_BAD_INPUT
+            return ExitCode.IN_DOUBT if state is SaleState.CANCELLING else ExitCode.BAD_INPUT
         out = {
             "status": report.state.value,
             "sale_id": report.sale_id,
@@ -282,11 +278,13 @@ def cmd_nfce_cancel(args: argparse.Namespace) -> int:
 
 
 def cmd_nfce_list(args: argparse.Namespace) -> int:
+    from posapp.domain.lifecycle import ExitCode
+
     async def body(service: Any) -> int:
         sales = await service.list_sales(limit=args.limit)
         if args.json:
             _emit_json({"sales": [_summary_dict(s) for s in sales]}, sys.stdout)
-            return EXIT_OK
+            return ExitCode.DONE
         if not sales:
             print("Nenhuma venda registrada.")
         for s in sales:
@@ -295,7 +293,7 @@ def cmd_nfce_list(args: argparse.Namespace) -> int:
                 f"{s.created_at:%d/%m/%Y %H:%M}  {s.state.label:<11} {number:>10}  R$ {s.total:>10}  "
                 f"{s.chave or ''}  {s.sale_id}"
             )
-        return EXIT_OK
+        return ExitCode.DONE
 
     return _run_service(args, body)
 
@@ -318,6 +316,7 @@ def _summary_dict(s: Any) -> dict[str, Any]:
 
 
 def cmd_nfce_drain(args: argparse.Namespace) -> int:
+    from posapp.domain.lifecycle import ExitCode
     from posapp.services.results import DrainReport
 
     async def body(service: Any) -> int:
@@ -343,12 +342,14 @@ def cmd_nfce_drain(args: argparse.Namespace) -> int:
                 f"{caught_up.still_in_doubt} ainda em dúvida."
             )
         # The exit code speaks of the queue (``nfce reconcile`` exits 5 for sales in doubt).
-        return ExitCode.QUEUED if report.still_queued else EXIT_OK
+        return ExitCode.QUEUED if report.still_queued else ExitCode.DONE
 
     return _run_service(args, body)
 
 
 def cmd_nfce_reconcile(args: argparse.Namespace) -> int:
+    from posapp.domain.lifecycle import ExitCode, SaleState
+
     async def body(service: Any) -> int:
         reports = await service.reconcile()
         if args.json:
@@ -358,13 +359,15 @@ def cmd_nfce_reconcile(args: argparse.Namespace) -> int:
                 print("Nenhuma venda em dúvida.")
             for r in reports:
                 print(f"{r.sale_id}: {r.state.label} — {r.message}")
-        return EXIT_IN_DOUBT if any(r.state is SaleState.IN_DOUBT for r in reports) else EXIT_OK
+        return ExitCode.IN_DOUBT if any(r.state is SaleState.IN_DOUBT for r in reports) else ExitCode.DONE
 
     return _run_service(args, body)
 
 
 def cmd_nfce_resolve(args: argparse.Namespace) -> int:
     """A manager's word on an in-doubt sale the issuer cannot be asked about (Emites-Client)."""
+    from posapp.domain.errors import DomainError
+    from posapp.domain.lifecycle import ExitCode
     from posapp.journal.errors import UnknownSale
     from posapp.operators.errors import OperatorError
     from posapp.services.errors import ServiceError
@@ -373,7 +376,7 @@ def cmd_nfce_resolve(args: argparse.Namespace) -> int:
         by = _authorize(args)
     except OperatorError as exc:
         _error(exc.user_message, as_json=args.json, status="not_authorized")
-        return EXIT_BAD_INPUT
+        return ExitCode.BAD_INPUT
 
     async def body(service: Any) -> int:
         try:
@@ -395,16 +398,16 @@ def cmd_nfce_resolve(args: argparse.Namespace) -> int:
                     _emit_json(out, sys.stdout)
                 else:
                     print(cancel.message)
-                return EXIT_OK
+                return ExitCode.DONE
             report = await service.resolve_in_doubt(args.sale_id, issued_chave=args.chave, by=by)
         except (DomainError, UnknownSale, ServiceError) as exc:
             _error(exc.user_message, as_json=args.json, status="invalid")
-            return EXIT_BAD_INPUT
+            return ExitCode.BAD_INPUT
         if args.json:
             _emit_json(_report_dict(report), sys.stdout)
         else:
             _print_report(report, sys.stdout)
-        return EXIT_OK
+        return ExitCode.DONE
 
     return _run_service(args, body)
 
@@ -571,6 +574,7 @@ def run() -> int:
     Tests call :func:`main` directly, so they do not install process-wide hooks.
     ``POSAPP_LOG_DIR`` overrides the log folder (support, and the test suite's subprocesses).
     """
+    args = build_parser().parse_args()  # --version and --help end here, before any set-up
     import os
 
     from posapp.crash import install_crash_handler
@@ -579,19 +583,23 @@ def run() -> int:
     log_dir = os.environ.get("POSAPP_LOG_DIR")
     log_path = setup_logging(Path(log_dir) if log_dir else None)
     install_crash_handler(log_path)
-    return main()
+    return dispatch(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)  # --version and --help end here, before the heavy imports
+    return dispatch(build_parser().parse_args(argv))
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    """Run the parsed command; known failures become a Portuguese message and an exit code."""
     from posapp.config import ConfigError
+    from posapp.domain.lifecycle import ExitCode
 
     try:
         return int(args.func(args))
     except ConfigError as exc:
         print(f"erro: {user_text(exc, logger=log)}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return ExitCode.BAD_INPUT
     except PosappError as exc:
         # A known failure outside a sale's outcome (journal unreadable, lock file, printer
         # setup): say what to do, without a traceback. The log has the details.

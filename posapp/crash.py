@@ -14,7 +14,6 @@ library (which no Python hook sees) still leaves the Python stacks behind.
 
 from __future__ import annotations
 
-import asyncio
 import faulthandler
 import logging
 import sys
@@ -24,9 +23,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from posapp.logging_setup import redact
+
+if TYPE_CHECKING:  # annotations only: asyncio costs ~15 ms at every start
+    import asyncio
 
 __all__ = ["CrashHandler", "crash_message", "install_crash_handler"]
 

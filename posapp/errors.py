@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import logging
 import re
-import secrets
 from typing import Final
 
 __all__ = [
@@ -83,6 +82,8 @@ def has_user_message(exc: BaseException) -> bool:
 
 def new_reference() -> str:
     """A short random reference (``K7QM2P``) tying a shown message to its log lines."""
+    import secrets  # only when something went wrong: it costs every start a few ms
+
     return "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
 
 
