@@ -67,6 +67,10 @@ class IssueResult:
     raw_response: str | None = None  # the answer as received (tokens never in it)
     detail: str = ""  # for logs: why NOT_SENT / IN_DOUBT
     retry_after_s: float | None = None  # NOT_SENT by a rate limit: when the issuer takes requests again
+    # The issuer answered that this série/número (or this reference) already exists: not a
+    # verdict on *this* request. ``note`` then carries the existing note when the issuer gave
+    # it; the services adopt it only if it is provably this sale's (see services.issuing).
+    duplicate: bool = False
 
 
 @dataclass(frozen=True, slots=True)
