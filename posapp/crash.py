@@ -9,7 +9,8 @@ the redaction of :mod:`posapp.logging_setup` (no tokens, no full CPFs) to the lo
 then calls ``show_message`` with a short Portuguese text that names the log file.
 
 ``faulthandler`` is pointed at ``<log>.fault`` as well, so a hard crash inside Qt or a C
-library (which no Python hook sees) still leaves the Python stacks behind.
+library (which no Python hook sees) still leaves the Python stacks behind. Every file written
+here is ``0600`` in a ``0700`` folder (:mod:`posapp.files`), like the log itself.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any
 
+from posapp.files import private_dir, private_opener
 from posapp.logging_setup import redact
 
 if TYPE_CHECKING:  # annotations only: asyncio costs ~15 ms at every start
@@ -82,8 +84,8 @@ class CrashHandler:
                 handler.flush()
             return
         try:
-            self.log_path.parent.mkdir(parents=True, exist_ok=True)
-            with self.log_path.open("a", encoding="utf-8") as stream:
+            private_dir(self.log_path.parent)
+            with open(self.log_path, "a", encoding="utf-8", opener=private_opener) as stream:
                 stream.write(redact(text))
                 if not text.endswith("\n"):
                     stream.write("\n")
@@ -155,9 +157,12 @@ class CrashHandler:
 
     def _enable_faulthandler(self) -> None:
         try:
-            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(self.log_path.parent)
             self._fault_file = open(  # noqa: SIM115 - must stay open for the process lifetime
-                self.log_path.with_name(self.log_path.name + ".fault"), "a", encoding="utf-8"
+                self.log_path.with_name(self.log_path.name + ".fault"),
+                "a",
+                encoding="utf-8",
+                opener=private_opener,
             )
             faulthandler.enable(self._fault_file, all_threads=True)
         except (OSError, RuntimeError, ValueError):

@@ -15,16 +15,20 @@ root logger before the call get the filter too.
 
 from __future__ import annotations
 
+import io
 import logging
 import logging.handlers
 import re
 from pathlib import Path
-from typing import Final
+from typing import Final, cast
 
 import platformdirs
 
+from posapp.files import private_dir, private_file, private_opener
+
 __all__ = [
     "LOG_FILENAME",
+    "PrivateRotatingFileHandler",
     "RedactingFilter",
     "default_log_dir",
     "redact",
@@ -68,15 +72,20 @@ _LOWER_HEX = re.compile(r"[0-9a-f-]+")
 
 # --- what a person's document looks like -------------------------------------------------
 
-# CPF: 11 digits, bare or grouped 3-3-3-2 with a space, dot or dash (or nothing) between any
-# two groups (000.000.000-00, 000 000 000 00, 000-000-000.00); CNPJ: 14 digits, bare or
-# as 00.000.000/0000-00. Digits glued to other digits are not matched, so a 44-digit chave
+# CPF: 11 digits, bare or grouped 3-3-3-2; CNPJ: 14 digits, bare or grouped 2-3-3-4-2. Between
+# any two groups: nothing, or up to three separators of any kind a person, a form or a URL
+# encoder puts there: space, tab, no-break space, dot, hyphen, a Unicode dash or minus,
+# slash, underscore, plus (form-encoded space), or their percent-escapes (%20 %2B %2D %2E
+# %2F %C2%A0), so 000.000.000-00, 000 000 000 00, 529%2E982%2E247%2D25, 529+982+247+25,
+# 00.000.000/0000-00, 00 000 000 0000 00 and 00.000.000%2F0000-00 are all masked. Digits glued
+# to other digits are not matched, so a 44-digit chave (bare or printed in groups of four)
 # stays whole; a percent-escape right before the number (``%22`` in URL-encoded JSON:
 # ``%22cpf%22%3A%2252998224725%22``) ends in a hex digit but is not part of it.
 _START = r"(?:(?<!\d)|(?<=%[0-9A-Fa-f]{2}))"
-_SEP = r"([ .\-]?)"
+_SEP_CHAR = r"(?:[ \t.+/_\u00a0\u2010-\u2015\u2212-]|%(?:2[0BbDdEeFf]|[Cc]2%[Aa]0))"
+_SEP = rf"({_SEP_CHAR}{{0,3}})"
 _CPF = re.compile(_START + rf"(\d{{3}}){_SEP}(\d{{3}}){_SEP}(\d{{3}}){_SEP}(\d{{2}})(?!\d)")
-_CNPJ = re.compile(_START + r"(\d{2})(\.?)(\d{3})(\.?)(\d{3})(/?)(\d{4})(-?)(\d{2})(?!\d)")
+_CNPJ = re.compile(_START + rf"(\d{{2}}){_SEP}(\d{{3}}){_SEP}(\d{{3}}){_SEP}(\d{{4}}){_SEP}(\d{{2}})(?!\d)")
 
 
 def _mask_opaque(match: re.Match[str]) -> str:
@@ -145,6 +154,37 @@ def default_log_dir() -> Path:
     return Path(platformdirs.user_log_dir("posapp", appauthor=False))
 
 
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A :class:`~logging.handlers.RotatingFileHandler` whose files are ``0600``: the first
+    one and every one a rollover opens (``logging`` would use the umask, often 0644)."""
+
+    def _open(self) -> io.TextIOWrapper:
+        stream = open(  # noqa: SIM115 - the handler owns the stream
+            self.baseFilename, self.mode, encoding=self.encoding, errors=self.errors, opener=private_opener
+        )
+        return cast(io.TextIOWrapper, stream)  # text mode ("a"): logging's own _open is the same
+
+
+def _make_private(directory: Path, backup_count: int) -> list[logging.LogRecord]:
+    """The log folder ``0700`` and the log files already there ``0600``. Returns what
+    :mod:`posapp.files` said meanwhile (a folder it had to tighten): nothing writes the log
+    yet, so the caller replays it once the handlers are in place."""
+    files_log = logging.getLogger("posapp.files")
+    buffer = logging.handlers.BufferingHandler(capacity=1000)
+    files_log.addHandler(buffer)
+    propagate, files_log.propagate = files_log.propagate, False
+    try:
+        private_dir(directory)
+        for suffix in ("", ".fault", *(f".{n}" for n in range(1, backup_count + 1))):
+            candidate = directory / f"{LOG_FILENAME}{suffix}"
+            if suffix == "" or candidate.exists():
+                private_file(candidate)
+    finally:
+        files_log.removeHandler(buffer)
+        files_log.propagate = propagate
+    return list(buffer.buffer)
+
+
 def _ensure_filter(handler: logging.Handler) -> None:
     if not any(isinstance(f, RedactingFilter) for f in handler.filters):
         handler.addFilter(RedactingFilter())
@@ -162,11 +202,14 @@ def setup_logging(
 
     ``console`` adds a stderr handler (for ``posapp ... --verbose`` and development).
     Safe to call again (for example with a new level): the handlers it owns are replaced.
+    The folder is ``0700`` and every log file ``0600``, rotated ones included, whatever
+    the umask (:mod:`posapp.files`); a looser folder or file left by an older posapp is
+    tightened here, and the log says so.
     Python warnings are routed into the log too. The returned path is absolute, so the
     crash message can tell the user exactly where to look.
     """
     directory = (log_dir if log_dir is not None else default_log_dir()).resolve()
-    directory.mkdir(parents=True, exist_ok=True)
+    said = _make_private(directory, backup_count)
     log_path = directory / LOG_FILENAME
 
     root = logging.getLogger()
@@ -176,7 +219,7 @@ def setup_logging(
             handler.close()
 
     formatter = logging.Formatter(FORMAT)
-    file_handler = logging.handlers.RotatingFileHandler(
+    file_handler = PrivateRotatingFileHandler(
         log_path, maxBytes=max_bytes, backupCount=backup_count, encoding="utf-8", delay=False
     )
     file_handler.setFormatter(formatter)
@@ -193,4 +236,6 @@ def setup_logging(
         _ensure_filter(handler)
     root.setLevel(level)
     logging.captureWarnings(True)
+    for record in said:
+        logging.getLogger(record.name).handle(record)
     return log_path

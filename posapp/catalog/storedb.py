@@ -13,8 +13,10 @@ command-line tools call the same methods directly. Durability matches the journa
 from __future__ import annotations
 
 import asyncio
+import errno
 import functools
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -24,13 +26,16 @@ from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 from posapp.catalog.errors import StoreSchemaTooNew, StoreUnavailable
+from posapp.files import private_sqlite, switch_to_wal
 
 STORE_FILENAME = "store.sqlite3"
+OPEN_TIMEOUT_S = 10.0  # how long opening waits for other processes (busy_timeout, the WAL switch)
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
 _BOOTSTRAP = """
+BEGIN IMMEDIATE;
 CREATE TABLE IF NOT EXISTS schema_versions (
     component TEXT PRIMARY KEY,
     version INTEGER NOT NULL
@@ -39,6 +44,7 @@ CREATE TABLE IF NOT EXISTS settings (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+COMMIT;
 """
 
 
@@ -46,21 +52,31 @@ class StoreDB:
     """A thread-safe handle on ``store.sqlite3`` with a private worker thread."""
 
     def __init__(self, path: Path) -> None:
+        """Open (or create) the store database: ``0600`` files in a ``0700`` folder whatever
+        the umask (:mod:`posapp.files`), WAL switched on even while other processes open the
+        same fresh folder (retried; the bootstrap and each migration run under
+        ``BEGIN IMMEDIATE``)."""
         self.path = path
         self._lock = threading.RLock()
+        conn: sqlite3.Connection | None = None
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=FULL")
-            self._conn.execute("PRAGMA foreign_keys=ON")
-            self._conn.execute("PRAGMA busy_timeout=5000")
-            self._conn.executescript(_BOOTSTRAP)
+            private_sqlite(path)
+            conn = sqlite3.connect(
+                path, check_same_thread=False, isolation_level=None, timeout=OPEN_TIMEOUT_S
+            )
+            conn.execute(f"PRAGMA busy_timeout={int(OPEN_TIMEOUT_S * 1000)}")
+            switch_to_wal(conn, timeout_s=OPEN_TIMEOUT_S)
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.executescript(_BOOTSTRAP)
         except (sqlite3.Error, OSError) as exc:
+            if conn is not None:
+                conn.close()
             raise StoreUnavailable(
                 f"cannot open {path}: {exc}",
-                user_message=f"Não foi possível abrir o banco da loja ({path}): {exc}",
+                user_message=f"Não foi possível abrir o banco da loja ({path}): {_why(path, exc)}",
             ) from exc
+        self._conn = conn
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-db")
         self._closed = False
 
@@ -162,6 +178,26 @@ class StoreDB:
         self._executor.shutdown(wait=True)
         with self._lock:
             self._conn.close()
+
+
+def _why(path: Path, exc: BaseException) -> str:
+    """The reason in Portuguese, for the cases a technician meets: a read-only folder or file
+    (SQLite only says "unable to open database file"), a damaged file, a lock held too long."""
+    text = str(exc).lower()
+    denied = isinstance(exc, PermissionError) or getattr(exc, "errno", None) == errno.EROFS
+    if not denied and ("readonly" in text or "unable to open" in text):
+        folder_ok = not path.parent.exists() or os.access(path.parent, os.W_OK | os.X_OK)
+        denied = not folder_ok or (path.exists() and not os.access(path, os.R_OK | os.W_OK))
+    if denied:
+        return (
+            f"a pasta {path.parent} ou o arquivo não permite gravação. Dê ao usuário do caixa permissão "
+            "de leitura e escrita nela (ou use --data-dir com uma pasta gravável) e rode 'posapp doctor'"
+        )
+    if "malformed" in text or "not a database" in text:
+        return f"o arquivo está corrompido ({exc}). Não o apague: guarde uma cópia e chame o suporte"
+    if "locked" in text or "busy" in text:
+        return f"outro processo o manteve bloqueado por mais de {OPEN_TIMEOUT_S:g} s; feche-o e tente de novo"
+    return str(exc)
 
 
 def _split_sql(script: str) -> list[str]:

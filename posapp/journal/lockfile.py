@@ -21,6 +21,7 @@ import os
 import sys
 from pathlib import Path
 
+from posapp.files import PRIVATE_FILE_MODE, private_file
 from posapp.journal.errors import JournalUnavailable
 
 log = logging.getLogger("posapp.journal.lock")
@@ -41,7 +42,8 @@ class ProcessLock:
     def _open(self) -> int:
         if self._fd is None:
             try:
-                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+                private_file(self.path)  # 0600 like the journal (tightened if an older posapp made it 0644)
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
             except OSError as exc:
                 raise JournalUnavailable(
                     f"cannot open the lock file {self.path}: {exc}",
