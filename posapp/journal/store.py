@@ -14,7 +14,9 @@ request bytes and the ISSUING state are committed before the caller sends a byte
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -40,6 +42,7 @@ from posapp.domain.lifecycle import (
 )
 from posapp.domain.payments import PaymentMethod
 from posapp.domain.sale import Sale
+from posapp.files import private_sqlite, switch_to_wal
 from posapp.journal.errors import JournalUnavailable, SchemaTooNew, StaleState, UnknownSale
 from posapp.journal.schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -121,27 +124,112 @@ class EventRow:
     detail: Mapping[str, Any]
 
 
+# -- opening ------------------------------------------------------------------------------
+
+OPEN_TIMEOUT_S = 10.0  # how long opening waits for other processes (busy_timeout, the WAL switch)
+
+_WAY_OUT = (
+    "Não apague o arquivo: feche o posapp, guarde uma cópia da pasta de dados, restaure a última "
+    "cópia de segurança do diário e rode 'posapp doctor' (ou chame o suporte)."
+)
+
+
+def _corrupted(path: Path, detail: str) -> JournalUnavailable:
+    return JournalUnavailable(
+        f"journal {path} is corrupted: {detail}",
+        user_message=(
+            f"O diário de vendas ({path}) está corrompido ({detail}). Nenhuma venda será gravada nele "
+            f"até que seja recuperado. {_WAY_OUT}"
+        ),
+    )
+
+
+def _read_only(path: Path, detail: str) -> JournalUnavailable:
+    return JournalUnavailable(
+        f"journal {path} cannot be written: {detail}",
+        user_message=(
+            f"A pasta de dados {path.parent} não permite gravação ({detail}): sem ela nenhuma venda "
+            "pode ser registrada. Dê ao usuário do caixa permissão de leitura e escrita nessa pasta e "
+            "no diário (ou use --data-dir com uma pasta gravável) e rode 'posapp doctor'."
+        ),
+    )
+
+
+def _writable(path: Path) -> bool:
+    """Whether this process may create and change files in ``path``'s folder, and ``path``."""
+    folder_ok = os.access(path.parent, os.W_OK | os.X_OK) if path.parent.exists() else True
+    return folder_ok and (not path.exists() or os.access(path, os.R_OK | os.W_OK))
+
+
+def _open_failure(path: Path, exc: BaseException) -> JournalUnavailable:
+    """What went wrong opening the journal, in words a technician can act on."""
+    text = str(exc)
+    lowered = text.lower()
+    if isinstance(exc, OSError):
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            return _read_only(path, exc.strerror or text)
+        return JournalUnavailable(
+            f"cannot open journal {path}: {exc}",
+            user_message=(
+                f"Não foi possível abrir o diário de vendas ({path}): {exc.strerror or exc}. "
+                "Rode 'posapp doctor'."
+            ),
+        )
+    if (
+        "readonly" in lowered
+        or "read-only" in lowered
+        or ("unable to open" in lowered and not _writable(path))
+    ):
+        return _read_only(path, "somente leitura")
+    if "malformed" in lowered or "not a database" in lowered or "corrupt" in lowered:
+        return _corrupted(path, text)
+    if "locked" in lowered or "busy" in lowered:
+        return JournalUnavailable(
+            f"journal {path} stayed locked: {exc}",
+            user_message=(
+                f"O diário de vendas ({path}) ficou bloqueado por outro processo por mais de "
+                f"{OPEN_TIMEOUT_S:g} s. Feche os outros posapp deste caixa e tente de novo."
+            ),
+        )
+    return JournalUnavailable(
+        f"cannot open journal {path}: {exc}",
+        user_message=f"Não foi possível abrir o diário de vendas ({path}): {exc}. Rode 'posapp doctor'.",
+    )
+
+
 class Journal:
     """One SQLite file. Thread-safe by a lock, but meant for one executor thread."""
 
     def __init__(self, path: Path) -> None:
+        """Open (or create) the journal, private to this user (``0600`` files in a ``0700``
+        folder, :mod:`posapp.files`), in WAL mode, checked and migrated.
+
+        Several processes may open a fresh folder at once: the WAL switch is retried and the
+        migrations run under ``BEGIN IMMEDIATE``. A file damaged in the middle fails SQLite's
+        ``PRAGMA quick_check`` here, so no sale is written into it; a read-only folder or
+        file is said as such. Both raise :class:`JournalUnavailable` with the way out."""
         self.path = path
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
-            self._db.row_factory = sqlite3.Row
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._migrate()
-        except sqlite3.DatabaseError as exc:
-            raise JournalUnavailable(
-                f"cannot open journal {path}: {exc}",
-                user_message=(
-                    f"Não foi possível abrir o diário de vendas ({path}): {exc}. Rode 'posapp doctor'."
-                ),
-            ) from exc
         self._lock = threading.RLock()
+        db: sqlite3.Connection | None = None
+        try:
+            private_sqlite(path)
+            db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=OPEN_TIMEOUT_S)
+            db.row_factory = sqlite3.Row
+            db.execute(f"PRAGMA busy_timeout={int(OPEN_TIMEOUT_S * 1000)}")
+            switch_to_wal(db, timeout_s=OPEN_TIMEOUT_S)
+            db.execute("PRAGMA synchronous=FULL")
+            db.execute("PRAGMA foreign_keys=ON")
+            self._db = db
+            self._quick_check()
+            self._migrate()
+        except (sqlite3.Error, OSError) as exc:
+            if db is not None:
+                db.close()
+            raise _open_failure(path, exc) from exc
+        except BaseException:
+            if db is not None:
+                db.close()
+            raise
 
     @classmethod
     def in_dir(cls, data_dir: Path) -> Journal:
@@ -151,6 +239,16 @@ class Journal:
         self._db.close()
 
     # -- plumbing -------------------------------------------------------------------
+
+    def _quick_check(self) -> None:
+        """SQLite's ``PRAGMA quick_check`` (the b-tree structure, without comparing indexes to
+        tables): a journal damaged in the middle (a torn disk write, a bad sector, a copy
+        made while it was written) is refused here, before any new sale goes into it."""
+        rows = self._db.execute("PRAGMA quick_check").fetchall()
+        findings = [str(r[0]) for r in rows]
+        if findings != ["ok"]:
+            shown = "; ".join(line.strip() for f in findings[:3] for line in f.splitlines()[:1])
+            raise _corrupted(self.path, shown or "quick_check falhou")
 
     def _migrate(self) -> None:
         version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
