@@ -278,20 +278,49 @@ def cmd_nfce_cancel(args: argparse.Namespace) -> int:
 
 
 def cmd_nfce_list(args: argparse.Namespace) -> int:
+    """List the sales, newest first. A row the journal cannot read is listed as "ilegível"
+    with its id and the reason (``status: "unreadable"`` in ``--json``); the others still list."""
     from posapp.domain.lifecycle import ExitCode
 
     async def body(service: Any) -> int:
-        sales = await service.list_sales(limit=args.limit)
+        # The journal's rows, not the service's summaries: only a row knows it is unreadable.
+        rows = await service.core.db(service.journal.list_sales, limit=args.limit)
+        listed = [(row, service.queries.summary(row)) for row in rows]
+        unreadable = [row for row in rows if row.unreadable is not None]
         if args.json:
-            _emit_json({"sales": [_summary_dict(s) for s in sales]}, sys.stdout)
+            sales = [
+                {
+                    "sale_id": row.sale_id,
+                    "created_at": row.created_at,
+                    "status": "unreadable",
+                    "chave_acesso": row.chave,
+                    "errors": [f"venda ilegível no diário: {row.unreadable}"],
+                }
+                if row.unreadable is not None
+                else _summary_dict(s)
+                for row, s in listed
+            ]
+            _emit_json({"sales": sales}, sys.stdout)
             return ExitCode.DONE
-        if not sales:
+        if not rows:
             print("Nenhuma venda registrada.")
-        for s in sales:
+        for row, s in listed:
+            if row.unreadable is not None:
+                print(
+                    f"{s.created_at:%d/%m/%Y %H:%M}  {'ilegível':<11} {'-':>10}  R$ {'?':>10}  "
+                    f"{s.chave or ''}  {s.sale_id}  ({row.unreadable})"
+                )
+                continue
             number = f"{s.serie}/{s.numero}" if s.numero is not None else "-"
             print(
                 f"{s.created_at:%d/%m/%Y %H:%M}  {s.state.label:<11} {number:>10}  R$ {s.total:>10}  "
                 f"{s.chave or ''}  {s.sale_id}"
+            )
+        if unreadable:
+            print(
+                f"aviso: {len(unreadable)} venda(s) ilegível(is) no diário; as demais estão listadas. "
+                "Rode 'posapp doctor' e chame o suporte.",
+                file=sys.stderr,
             )
         return ExitCode.DONE
 
@@ -573,9 +602,31 @@ def run() -> int:
 
     Tests call :func:`main` directly, so they do not install process-wide hooks.
     ``POSAPP_LOG_DIR`` overrides the log folder (support, and the test suite's subprocesses).
+    A reader that closes the pipe early (``posapp nfce list | head -1``) ends any command
+    quietly with exit code 141 (128 + SIGPIPE, what a shell reports for a tool whose reader
+    went away), never a traceback or a crash report. Whatever the command did is done (a
+    sale issued is in the journal); only its output was cut.
     """
-    args = build_parser().parse_args()  # --version and --help end here, before any set-up
     import os
+
+    def output_cut() -> int:
+        # Point stdout at the null device so the interpreter's last flush cannot fail again.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+        except (OSError, ValueError):
+            pass
+        return 141
+
+    try:
+        args = build_parser().parse_args()  # --version and --help end here, before any set-up
+    except SystemExit:
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            return output_cut()
+        raise
 
     from posapp.crash import install_crash_handler
     from posapp.logging_setup import setup_logging
@@ -583,7 +634,13 @@ def run() -> int:
     log_dir = os.environ.get("POSAPP_LOG_DIR")
     log_path = setup_logging(Path(log_dir) if log_dir else None)
     install_crash_handler(log_path)
-    return dispatch(args)
+    try:
+        code = dispatch(args)
+        sys.stdout.flush()  # here, not at exit, so that a closed pipe is caught below
+    except BrokenPipeError:
+        log.info("stdout closed by the reader (broken pipe): output cut")
+        return output_cut()
+    return code
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -83,6 +83,11 @@ class SaleRow:
     cancelled_at: datetime | None
     last_error: str | None
     pinned_backend: str | None = None
+    # Why this row could not be read (its sale JSON does not parse, its state is unknown...),
+    # or None. Only list_sales returns such a row, so that one damaged sale does not hide the
+    # others; its ``sale`` is an empty placeholder and ``state`` the stored one when known
+    # (else IN_DOUBT: it needs a person). Never act on it: get_sale refuses it.
+    unreadable: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -722,29 +727,45 @@ class Journal:
 
     @staticmethod
     def _sale_row(row: sqlite3.Row) -> SaleRow:
-        return SaleRow(
-            sale_id=row["sale_id"],
-            created_at=datetime.fromisoformat(row["created_at"]),
-            updated_at=datetime.fromisoformat(row["updated_at"]),
-            state=SaleState(row["state"]),
-            sale=Sale.model_validate_json(row["sale_json"]),
-            total=Decimal(row["total"]),
-            had_cash=bool(row["had_cash"]),
-            operator=row["operator"],
-            backend=row["backend"],
-            attempt_id=row["attempt_id"],
-            chave=row["chave"],
-            numero=row["numero"],
-            serie=row["serie"],
-            protocolo=row["protocolo"],
-            authorized_at=_dt(row["authorized_at"]),
-            contingency=bool(row["contingency"]),
-            cancel_motivo=row["cancel_motivo"],
-            cancel_protocolo=row["cancel_protocolo"],
-            cancelled_at=_dt(row["cancelled_at"]),
-            last_error=row["last_error"],
-            pinned_backend=row["pinned_backend"],
-        )
+        """The row as a :class:`SaleRow`; an unreadable one raises :class:`JournalUnavailable`
+        naming the sale (the services must never act on a row they cannot read)."""
+        sale_row = Journal._read_sale_row(row)
+        if sale_row.unreadable is not None:
+            raise _unreadable_sale(sale_row.sale_id, sale_row.unreadable)
+        return sale_row
+
+    @staticmethod
+    def _read_sale_row(row: sqlite3.Row) -> SaleRow:
+        """The row as a :class:`SaleRow`, or, when a column cannot be read (a sale JSON that
+        does not parse or no longer validates, an unknown state, a bad timestamp or total),
+        a row marked ``unreadable`` with the reason: one damaged row must not make the whole
+        list fail. What can be read of it is kept (id, times, chave, número...)."""
+        try:
+            return SaleRow(
+                sale_id=row["sale_id"],
+                created_at=datetime.fromisoformat(row["created_at"]),
+                updated_at=datetime.fromisoformat(row["updated_at"]),
+                state=SaleState(row["state"]),
+                sale=Sale.model_validate_json(row["sale_json"]),
+                total=Decimal(row["total"]),
+                had_cash=bool(row["had_cash"]),
+                operator=row["operator"],
+                backend=row["backend"],
+                attempt_id=row["attempt_id"],
+                chave=row["chave"],
+                numero=row["numero"],
+                serie=row["serie"],
+                protocolo=row["protocolo"],
+                authorized_at=_dt(row["authorized_at"]),
+                contingency=bool(row["contingency"]),
+                cancel_motivo=row["cancel_motivo"],
+                cancel_protocolo=row["cancel_protocolo"],
+                cancelled_at=_dt(row["cancelled_at"]),
+                last_error=row["last_error"],
+                pinned_backend=row["pinned_backend"],
+            )
+        except Exception as exc:  # any damage to one row (even RecursionError) stays in that row
+            return _unreadable_row(row, exc)
 
     def get_sale(self, sale_id: str) -> SaleRow:
         with self._lock:
@@ -773,7 +794,8 @@ class Journal:
         oldest_first: bool = False,
     ) -> list[SaleRow]:
         """Sales created in ``[since, until)``. Timestamps are stored as UTC ISO strings,
-        so the bounds are converted to UTC before comparing text."""
+        so the bounds are converted to UTC before comparing text. A row that cannot be read
+        comes back marked ``unreadable`` (see :class:`SaleRow`) instead of failing the list."""
         clauses, params = [], []
         if since is not None:
             clauses.append("created_at >= ?")
@@ -789,7 +811,9 @@ class Journal:
         sql = f"SELECT * FROM sales {where} ORDER BY created_at {order}, rowid {order} LIMIT ?"  # noqa: S608
         with self._lock:
             rows = self._db.execute(sql, (*params, limit)).fetchall()
-        return [self._sale_row(r) for r in rows]
+        # An unreadable row is listed as such (``unreadable`` says why), never dropped and
+        # never the reason the others are not listed.
+        return [self._read_sale_row(r) for r in rows]
 
     def count_by_state(self) -> dict[SaleState, int]:
         with self._lock:
@@ -848,6 +872,71 @@ class Journal:
             )
             for r in rows
         ]
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _unreadable_reason(exc: BaseException) -> str:
+    """One line, in Portuguese, without the row's content (it may carry a consumer's CPF)."""
+    if isinstance(exc, ValueError) and "SaleState" in str(exc):
+        return "estado desconhecido"
+    kind = type(exc).__name__
+    if kind == "ValidationError":
+        return "dados da venda inválidos (não passam na validação)"
+    if isinstance(exc, RecursionError):
+        return "dados da venda aninhados demais"
+    return f"registro danificado ({kind})"
+
+
+def _unreadable_row(row: sqlite3.Row, exc: BaseException) -> SaleRow:
+    """What can still be read of a damaged row, marked ``unreadable`` with the reason."""
+
+    def read(fn: Any, default: Any) -> Any:
+        try:
+            return fn()
+        except Exception:
+            return default
+
+    sale_id = str(row["sale_id"])
+    reason = _unreadable_reason(exc)
+    state_text = read(lambda: str(row["state"]), "?")
+    if read(lambda: SaleState(state_text), None) is None:
+        reason = f"estado desconhecido ({state_text[:24]!r})" if reason == "estado desconhecido" else reason
+    return SaleRow(
+        sale_id=sale_id,
+        created_at=read(lambda: datetime.fromisoformat(row["created_at"]), _EPOCH),
+        updated_at=read(lambda: datetime.fromisoformat(row["updated_at"]), _EPOCH),
+        state=read(lambda: SaleState(row["state"]), SaleState.IN_DOUBT),
+        sale=Sale.model_construct(sale_id=sale_id, items=(), payments=(), customer=None, operator=None),
+        total=read(lambda: Decimal(row["total"]).quantize(Decimal("0.01")), Decimal("0.00")),
+        had_cash=read(lambda: bool(row["had_cash"]), False),
+        operator=read(lambda: row["operator"], None),
+        backend=read(lambda: row["backend"], None),
+        attempt_id=read(lambda: row["attempt_id"], None),
+        chave=read(lambda: row["chave"], None),
+        numero=read(lambda: row["numero"], None),
+        serie=read(lambda: row["serie"], None),
+        protocolo=read(lambda: row["protocolo"], None),
+        authorized_at=read(lambda: _dt(row["authorized_at"]), None),
+        contingency=read(lambda: bool(row["contingency"]), False),
+        cancel_motivo=read(lambda: row["cancel_motivo"], None),
+        cancel_protocolo=read(lambda: row["cancel_protocolo"], None),
+        cancelled_at=read(lambda: _dt(row["cancelled_at"]), None),
+        last_error=f"Venda ilegível no diário: {reason}.",
+        pinned_backend=read(lambda: row["pinned_backend"], None),
+        unreadable=reason,
+    )
+
+
+def _unreadable_sale(sale_id: str, reason: str) -> JournalUnavailable:
+    return JournalUnavailable(
+        f"sale {sale_id} cannot be read from the journal: {reason}",
+        user_message=(
+            f"A venda {sale_id} está ilegível no diário ({reason}); nada foi feito com ela. "
+            "As outras vendas não são afetadas. Rode 'posapp doctor' e chame o suporte."
+        ),
+    )
 
 
 def _had_cash(sale: Sale) -> bool:
