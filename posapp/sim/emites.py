@@ -28,7 +28,14 @@ request is processed first, so the note exists even when the client never hears 
 * ``close_mid_answer``: write the first half of the answer frame, then close;
 * ``garbage``: write bytes that are not a frame (an HTTP error page), then close;
 * ``invalid_json``: a correct frame whose JSON is broken the way the vendor's published
-  example is (``"valor": 1,.00``).
+  example is (``"valor": 1,.00``);
+* ``huge_numbers``: a correct frame whose JSON numbers are ``1e999999`` (valid JSON that
+  costs seconds of CPU, or a MemoryError, to a reader that converts it unbounded).
+
+With ``cancel_race`` on, the answer of the cancel that took effect waits until the answer of
+a second, losing cancel of the same note has been written (at most ``cancel_race_wait_s``):
+two concurrent cancels, the loser heard first. :attr:`EmitesSimulator.truth` is the ground
+truth of notes issued and cancels registered (:mod:`posapp.sim.truth`).
 
 Several connections are served at once; each is served one request at a time, in order.
 """
@@ -52,10 +59,13 @@ from posapp.sim.emites_engine import Answer, EmitesEngine, EmitesFaults, IssuedN
 from posapp.sim.errors import SimulatorError, WireError
 from posapp.sim.jsonwire import dumps_decimal
 from posapp.sim.nfce_xml import SANDBOX_EMITTER, SimEmitter
+from posapp.sim.truth import GroundTruth
 from posapp.sim.wire import ENCODING, MAX_FRAME_SIZE, FrameDecoder, encode_frame
 
 DEFAULT_PORT = 3434  # EmitesConfig's default: `posapp sim emites` and `posapp nfce emit` meet there
 READ_CHUNK = 64 * 1024
+HUGE_NUMBER = "1e999999"
+_JSON_NUMBER_VALUE = re.compile(r'(": ?)-?\d+(?:\.\d+)?(?=[,}\]])')
 GARBAGE = b"HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/html\r\n\r\n<html><body>Bad Gateway</body></html>"
 _DECIMAL_IN_JSON = re.compile(r'(": )(\d+)\.(\d+)')
 
@@ -83,6 +93,12 @@ class ReceivedRequest(NamedTuple):
         except UnicodeDecodeError:
             return False
         return True
+
+
+def huge_numbers(text: str) -> str:
+    """Every number value of an answer as ``1e999999`` (an ``"id"`` one at least)."""
+    spoilt, count = _JSON_NUMBER_VALUE.subn(lambda m: m.group(1) + HUGE_NUMBER, text)
+    return spoilt if count else "{" + f'"id": {HUGE_NUMBER}, ' + text.lstrip()[1:]
 
 
 def break_json(text: str) -> str:
@@ -130,6 +146,7 @@ class EmitesSimulator:
         self._closing = asyncio.Event()
         self._writers: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._races: dict[str, asyncio.Event] = {}  # real chave -> "the loser was answered"
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -163,8 +180,13 @@ class EmitesSimulator:
 
     @property
     def notes(self) -> dict[str, IssuedNote]:
-        """Every note issued, by chave, in issue order."""
+        """Every note issued, by (real) chave, in issue order."""
         return self.engine.notes
+
+    @property
+    def truth(self) -> GroundTruth:
+        """What was really issued and cancelled, whatever the answers said."""
+        return self.engine.truth
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
         """Listen on ``host:port`` (``0``: any free port) and return the bound port.
@@ -267,18 +289,33 @@ class EmitesSimulator:
         text = dumps_decimal(answer.body)
         if faults.invalid_json:
             text = break_json(text)
+        if faults.huge_numbers:
+            text = huge_numbers(text)
         data = encode_frame(answer.identifier, text.encode(ENCODING))
+        if answer.race is not None and answer.race[0] == "won":
+            # Held back until the losing cancel of this note has been answered.
+            race = self._races.setdefault(answer.race[1], asyncio.Event())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(race.wait(), faults.cancel_race_wait_s)
         if faults.garbage:
             writer.write(GARBAGE)
             await writer.drain()
+            self._race_lost(answer)
             return False
         if faults.close_mid_answer:
             writer.write(data[: len(data) // 2])
             await writer.drain()
+            self._race_lost(answer)
             return False
         writer.write(data)
         await writer.drain()
+        self._race_lost(answer)
         return True
+
+    def _race_lost(self, answer: Answer) -> None:
+        """The losing cancel's answer is out: the winner's may go."""
+        if answer.race is not None and answer.race[0] == "lost":
+            self._races.setdefault(answer.race[1], asyncio.Event()).set()
 
 
 # --------------------------------------------------------------------------- command line

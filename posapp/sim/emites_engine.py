@@ -36,7 +36,9 @@ anything else
 
 The :class:`EmitesFaults` knobs that change *decisions* live here (``status_override``,
 ``contingency``, ``reject_next``, ``refuse_cancel_after``, ``errors_as_list``,
-``response_style``); the wire knobs are applied by the server. Thread-safe: the server
+``response_style``, ``lying_chave``, ``status_after_issue``, ``cancel_race``); the wire knobs
+are applied by the server. :attr:`EmitesEngine.truth` records every note really issued and
+every cancel really registered (:mod:`posapp.sim.truth`), whatever the answers said. Thread-safe: the server
 runs :meth:`EmitesEngine.handle` in a worker thread (rendering a PDF takes tens of ms).
 """
 
@@ -47,7 +49,7 @@ import copy
 import random
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
@@ -63,7 +65,9 @@ from posapp.sim.emites_validation import (
     sefaz_rejections,
     validate_create,
 )
+from posapp.sim.errors import SimulatorError
 from posapp.sim.jsonwire import ENCODING, loads_decimal
+from posapp.sim.lies import LIE_MODES, lie_about
 from posapp.sim.nfce_xml import (
     SANDBOX_EMITTER,
     SIM_CSC,
@@ -79,6 +83,7 @@ from posapp.sim.nfce_xml import (
     nfe_digest_value,
     qr_code_url,
 )
+from posapp.sim.truth import GroundTruth, TruthEvent, TruthNote, pdv_reference
 
 CREATE_NFCE = "CREATE_NFCE"
 CANCEL_NFCE = "CANCEL_NFCE"
@@ -89,6 +94,12 @@ DEFAULT_MOTIVO = "Cancelamento solicitado pelo emitente"
 CONTINGENCY_REASON = "Sem comunicacao com a SEFAZ: emissao em contingencia off-line"  # xJust
 SIMULATED_ERROR = "Erro simulado: falha de comunicação com a SEFAZ"
 MOTIVO_RANGE = (15, 255)
+#: What a cancel that lost the race hears (``cancel_race``), by SEFAZ code.
+RACE_LOSER = {
+    "573": "573 - Rejeição: Duplicidade de evento",
+    "218": "218 - Rejeição: NF-e já está cancelada na base de dados da SEFAZ",
+}
+_AFTER_ISSUE = ("erro", "processando")
 
 #: A flat stand-in for the IBPT table (federal + state) behind the Lei 12.741 value.
 APPROX_TAX_RATE = Decimal("0.3145")
@@ -110,6 +121,15 @@ class EmitesFaults:
     response schema's shape) and ``response_style`` (``"example"``: ``nfe_numero`` and
     ``forma_pagamento`` as in the vendor's response example; ``"schema"``:
     ``nfce_number``, ``forma_de_pagamento`` and ``client`` as in the response schema).
+
+    The stricter world: ``lying_chave`` (one of :data:`posapp.sim.lies.LIE_MODES`: the note
+    is issued, and the answer's chave, número, série, XML and DANFE tell the lie; a cancel of
+    the lying chave finds the note), ``status_after_issue`` (``"erro"`` or ``"processando"``:
+    the note is issued, then the answer says that), ``cancel_race`` (``"573"`` or ``"218"``:
+    a cancel of a note already cancelled is ``cancelamento_rejeitado`` with that SEFAZ code
+    instead of the idempotent ``cancelada``; and the server holds the winning cancel's
+    answer back until the losing one's has been written, at most ``cancel_race_wait_s``)
+    and the wire knob ``huge_numbers`` (the answer's numbers written as ``1e999999``).
     """
 
     delay_s: float = 0.0
@@ -117,12 +137,28 @@ class EmitesFaults:
     close_mid_answer: bool = False
     garbage: bool = False
     invalid_json: bool = False
+    huge_numbers: bool = False
     status_override: str | None = None
     contingency: bool = False
     refuse_cancel_after: timedelta = timedelta(minutes=30)
     reject_next: str | None = None
     errors_as_list: bool = False
     response_style: Literal["example", "schema"] = "example"
+    lying_chave: str | None = None
+    status_after_issue: str | None = None
+    cancel_race: str | None = None
+    cancel_race_wait_s: float = 2.0
+
+    def __setattr__(self, name: str, value: object) -> None:
+        choices = {
+            "lying_chave": LIE_MODES,
+            "status_after_issue": _AFTER_ISSUE,
+            "cancel_race": tuple(RACE_LOSER),
+        }
+        allowed = choices.get(name)
+        if allowed is not None and value is not None and value not in allowed:
+            raise SimulatorError(f"{name}={value!r}: one of {', '.join(allowed)} (or None)")
+        object.__setattr__(self, name, value)
 
     def reset(self) -> None:
         """Back to a well-behaved daemon."""
@@ -141,6 +177,7 @@ class IssuedNote:
     cancel_answer: dict[str, Any] | None = None
     cancel_xml: bytes | None = None
     cancelled_at: datetime | None = None
+    told_chave: str | None = None  # the chave the answers told instead (lying_chave)
 
     @property
     def cancelled(self) -> bool:
@@ -151,6 +188,8 @@ class IssuedNote:
 class Answer:
     identifier: str
     body: dict[str, Any]
+    # A cancel with ``cancel_race`` on: ("won" | "lost", the note's real chave).
+    race: tuple[str, str] | None = None
 
 
 @dataclass
@@ -184,6 +223,9 @@ class EmitesEngine:
         self.strict_schema = strict_schema
         self.faults = faults if faults is not None else EmitesFaults()
         self.notes: dict[str, IssuedNote] = {}
+        self.truth = GroundTruth()
+        self._told: dict[str, str] = {}  # lying chave -> real chave
+        self._race: tuple[str, str] | None = None
         self._counters = _Counters()
         self._random = random.Random(seed)
         self._lock = threading.Lock()
@@ -193,8 +235,9 @@ class EmitesEngine:
     def handle(self, identifier: str, payload: bytes, now: datetime) -> Answer:
         """The answer to one request frame. ``now`` is the (possibly fake) clock, tz-aware."""
         with self._lock:
+            self._race = None
             body = self._dispatch(identifier, payload, now.astimezone(UTC).replace(microsecond=0))
-            return Answer(identifier, self._styled(body))
+            return Answer(identifier, self._styled(body), self._race)
 
     def _dispatch(self, identifier: str, payload: bytes, now: datetime) -> dict[str, Any]:
         if identifier not in (CREATE_NFCE, CANCEL_NFCE):
@@ -224,7 +267,14 @@ class EmitesEngine:
         rejections = sefaz_rejections(request)
         if rejections:
             return {**_echo(request), "status": "rejeitada", "erros": {"rejeicao": rejections}}
-        return copy.deepcopy(self._issue(request, now, contingency=faults.contingency).answer)
+        issued = self._issue(request, now, contingency=faults.contingency)
+        after = faults.status_after_issue
+        if after is not None:  # issued; the answer says otherwise
+            body = {**_echo(request), "status": after}
+            if after in _STATUSES_WITH_ERRORS:
+                body["erros"] = [SIMULATED_ERROR]
+            return body
+        return copy.deepcopy(issued.answer)
 
     def _issue(self, request: dict[str, Any], now: datetime, *, contingency: bool) -> IssuedNote:
         serie = self.serie
@@ -263,12 +313,36 @@ class EmitesEngine:
             ind_pres=int(request.get("indicador_presenca", 1)),
         )
         xml = build_nfeproc_xml(note)
-        digest = nfe_digest_value(xml) or ""
-        pdf = build_danfe_pdf_or_none(note, qr_url=qr_code_url(note, digest))  # None: no reportlab
+        shown, shown_xml = note, xml
+        if self.faults.lying_chave is not None:
+            lie = lie_about(
+                self.faults.lying_chave,
+                chave=chave,
+                emitter=self.emitter,
+                serie=serie,
+                numero=numero,
+                emitted_at=now,
+                tp_emis=tp_emis,
+            )
+            told = replace(
+                note,
+                chave=lie.chave,
+                emitter=lie.emitter,
+                serie=lie.serie,
+                numero=lie.numero,
+                model=lie.model,
+            )
+            if lie.consistent:
+                shown, shown_xml = told, build_nfeproc_xml(told)
+            else:  # no document carries a wrong check digit: the real XML goes with it
+                shown = told
+        digest = nfe_digest_value(shown_xml) or ""
+        pdf_note = shown if shown_xml is not xml else note
+        pdf = build_danfe_pdf_or_none(pdf_note, qr_url=qr_code_url(pdf_note, digest))  # None: no reportlab
         self._counters.emites_id += 1
         emites_id = self._counters.emites_id
         receipt: dict[str, Any] = {
-            "chave_acesso": chave,
+            "chave_acesso": shown.chave,
             "codigo_verificacao": digest,
             "data_emissao": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
@@ -281,17 +355,33 @@ class EmitesEngine:
             **echo,
             "id": emites_id,
             "status": "sucesso",
-            "nfe_numero": numero,
-            "serie": serie,
+            "nfe_numero": shown.numero,
+            "serie": shown.serie,
             "danfe_url": _url("pdf_files", emites_id, "danfe.pdf"),
             "xml_url": _url("xml_files", emites_id, "nfe.xml"),
             "resposta_emissao": receipt,
         }
         if pdf is not None:  # else omitted, as the README says of a missing optional value
             answer["danfe"] = base64.b64encode(pdf).decode("ascii")
-        answer["xml"] = base64.b64encode(xml).decode("ascii")
-        issued = IssuedNote(note=note, xml=xml, answer=answer)
+        answer["xml"] = base64.b64encode(shown_xml).decode("ascii")
+        told_chave = shown.chave if shown is not note else None
+        issued = IssuedNote(note=note, xml=xml, answer=answer, told_chave=told_chave)
         self.notes[chave] = issued
+        if told_chave is not None:
+            self._told[told_chave] = chave
+        self.truth.note(
+            TruthNote(
+                issuer="emites",
+                chave=chave,
+                serie=serie,
+                numero=numero,
+                total=note.total,
+                status="contingencia" if contingency else "autorizado",
+                issued_at=now,
+                reference=pdv_reference(note.inf_cpl),
+                told_chave=told_chave,
+            )
+        )
         return issued
 
     def _code(self, numero: int) -> str:
@@ -346,11 +436,16 @@ class EmitesEngine:
         if problem is not None:
             return {**echo, "status": "cancelamento_rejeitado", "erros": {"rejeicao": [problem[1]]}}
         assert isinstance(chave, str)  # chave_problem() accepted it
-        issued = self.notes.get(chave)
+        issued = self.notes.get(self._told.get(chave, chave))
         if issued is None or issued.note.protocolo is None:
             return {**echo, "status": "cancelamento_rejeitado", "erros": {"rejeicao": [REJEICAO_217]}}
+        real = issued.note.chave
         if issued.cancel_answer is not None:
-            return copy.deepcopy(issued.cancel_answer)
+            race = self.faults.cancel_race
+            if race is None:
+                return copy.deepcopy(issued.cancel_answer)
+            self._race = ("lost", real)
+            return {**echo, "status": "cancelamento_rejeitado", "erros": {"rejeicao": [RACE_LOSER[race]]}}
         summary = {k: v for k, v in issued.answer.items() if k not in ("danfe", "xml")}
         if now - issued.note.authorized_at > self.faults.refuse_cancel_after:
             return {
@@ -361,7 +456,7 @@ class EmitesEngine:
         text = motivo if isinstance(motivo, str) else DEFAULT_MOTIVO
         protocol = self._protocol(now)
         event = nfe_cancel_event_xml(
-            chave=chave,
+            chave=chave,  # the one asked for: the real one, or the lie told (a liar keeps lying)
             note_protocolo=issued.note.protocolo,
             cancel_protocolo=protocol,
             motivo=text,
@@ -378,6 +473,9 @@ class EmitesEngine:
         issued.cancel_answer = answer
         issued.cancel_xml = event
         issued.cancelled_at = now
+        self.truth.event(TruthEvent("emites", real, "cancelamento", protocol, now))
+        if self.faults.cancel_race is not None:
+            self._race = ("won", real)
         return copy.deepcopy(answer)
 
     # ------------------------------------------------------------------ shapes

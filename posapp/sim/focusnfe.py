@@ -9,7 +9,19 @@ HTTP Basic with the token as user. ``ref`` rules as documented: reusable after
 
 What the next issue answers is scripted with :meth:`FocusNfeSimulator.queue_outcome`
 (``autorizado`` by default, ``erro_autorizacao``, ``denegado``, ``processando_autorizacao``,
-``contingencia``); the fault knobs come from :mod:`posapp.sim.http_sim`.
+``contingencia``); the fault knobs come from :mod:`posapp.sim.http_sim`. Here they mean:
+
+* ``refuse_query``: ``GET /v2/nfce/REF`` answers 401/403 ``permissao_negada``.
+* ``lying_chave``: the note's answers (issue, query, cancel) and its XML file tell the lie.
+* ``duplicidade="foreign"``: another till's sale is issued under the ``ref`` first, so the
+  POST is answered 422 ``nfe_autorizada`` about *that* note; ``"own"``: this request's note is
+  issued and the answer is still 422 ``nfe_autorizada``.
+* ``cancel_race``: the losing DELETE gets ``erro_cancelamento`` with ``status_sefaz`` 573
+  ("Duplicidade de evento") or 218 ("já está cancelada"), HTTP 200, before the winner's
+  ``cancelado`` goes out. Without it, a DELETE of a cancelled note gets 400 ``nfe_cancelada``.
+
+:attr:`HttpSimulator.truth` records every note that consumed a number and every cancel
+registered, whatever the answers said.
 """
 
 from __future__ import annotations
@@ -35,13 +47,17 @@ from posapp.sim.http_sim import (
     SimRequest,
     SimResponse,
     cancel_xml,
+    foreign_items,
     issued_item,
     local_time,
     make_chave,
     note_xml,
     run_until_signal,
     sim_arguments,
+    told_note,
+    truth_note,
 )
+from posapp.sim.truth import TruthEvent
 
 OUTCOMES = ("autorizado", "erro_autorizacao", "denegado", "processando_autorizacao", "contingencia")
 _REF = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
@@ -64,6 +80,14 @@ class FocusNote:
     queries_until_done: int = 0
     cancel_protocolo: str | None = None
     cancel_xml: bytes | None = None
+    told: IssuedNote | None = None  # what the answers say instead (lying_chave)
+    told_xml: bytes | None = None
+    foreign: bool = False  # issued for another till's sale (duplicidade="foreign")
+
+    @property
+    def shown(self) -> IssuedNote | None:
+        """The note as the answers tell it."""
+        return self.told or self.note
 
 
 class FocusNfeSimulator(HttpSimulator):
@@ -114,12 +138,15 @@ class FocusNfeSimulator(HttpSimulator):
             return self.matches_token(user)
         return self.matches_token(request.query.get("token"))
 
-    def unauthorized(self) -> SimResponse:
+    def unauthorized(self, status: int = 401) -> SimResponse:
         # Focus documents 403 for token trouble; the simulator contract asks for 401, and the
         # client treats both alike.
         return SimResponse.json(
-            401, {"codigo": "permissao_negada", "mensagem": "Acesso negado: token inválido"}
+            status, {"codigo": "permissao_negada", "mensagem": "Acesso negado: token inválido"}
         )
+
+    def is_query(self, request: SimRequest) -> bool:
+        return request.method == "GET" and _NOTE_PATH.match(request.path) is not None
 
     def handle(self, request: SimRequest) -> SimResponse:
         with self.lock:
@@ -164,12 +191,12 @@ class FocusNfeSimulator(HttpSimulator):
         except ValueError:
             return SimResponse.json(415, {"codigo": "requisicao_invalida", "mensagem": "JSON inválido"})
         existing = self.notes.get(ref)
+        if existing is None and self.faults.duplicidade == "foreign" and isinstance(payload, dict):
+            existing = self._issue_foreign(ref, payload)
         if existing is not None and existing.status == "processando_autorizacao":
             return SimResponse.json(422, {"codigo": "em_processamento", "mensagem": "Nota em processamento"})
         if existing is not None and existing.status != "erro_autorizacao":
-            return SimResponse.json(
-                422, {"codigo": "nfe_autorizada", "mensagem": "Nota fiscal já autorizada"}
-            )
+            return _already_authorized()
         problems = _validate(payload)
         if problems:
             return SimResponse.json(
@@ -189,8 +216,48 @@ class FocusNfeSimulator(HttpSimulator):
             return SimResponse.json(201, self._body(record), accepted=True)
         outcome = self.next_outcome()
         record = self._decide(ref, payload, outcome, now)
-        self.notes[ref] = record
+        self._keep(record)
+        if self.faults.duplicidade == "own" and record.note is not None:
+            return replace(_already_authorized(), accepted=True)  # issued, and said to exist already
         return SimResponse.json(201, self._body(record), accepted=True)
+
+    def _keep(self, record: FocusNote) -> None:
+        """Store ``record`` under its ref; a note that consumed a number goes in the truth,
+        told as the ``lying_chave`` knob says."""
+        self.notes[record.ref] = record
+        if record.note is None:
+            return
+        if self.faults.lying_chave is not None:
+            record.told, record.told_xml = told_note(record.note, self.faults.lying_chave)
+        status = "contingencia" if record.note.contingency else record.status
+        self.truth.note(
+            truth_note(
+                self.name,
+                record.note,
+                status=status,
+                reference=record.ref,
+                foreign=record.foreign,
+                told=record.told,
+            )
+        )
+
+    def _issue_foreign(self, ref: str, payload: dict[str, Any]) -> FocusNote | None:
+        """Another till's sale, issued under ``ref`` before this request (``duplicidade``)."""
+        items = _items(payload)
+        if not items or _validate(payload):
+            return None
+        total = sum(Decimal(str(item["valor_bruto"])) for item in foreign_items(items))
+        other = {
+            **payload,
+            "items": foreign_items(items),
+            "formas_pagamento": [{"forma_pagamento": "01", "valor_pagamento": f"{total:f}"}],
+        }
+        other.pop("itens", None)
+        other.pop("valor_troco", None)
+        record = self._decide(ref, other, "autorizado", self.clock())
+        record.foreign = True
+        self._keep(record)
+        return record
 
     def _decide(self, ref: str, payload: dict[str, Any], outcome: str, now: float) -> FocusNote:
         cnpj = payload["cnpj_emitente"]
@@ -288,6 +355,19 @@ class FocusNfeSimulator(HttpSimulator):
         if record is None:
             return _not_found()
         if record.status == "cancelado":
+            if self.faults.cancel_race is not None:
+                code = self.faults.cancel_race
+                lost = SimResponse.json(
+                    200,
+                    {
+                        "cnpj_emitente": record.cnpj,
+                        "ref": record.ref,
+                        "status": "erro_cancelamento",
+                        "status_sefaz": code,
+                        "mensagem_sefaz": _RACE_LOSER[code],
+                    },
+                )
+                return self._race_loser(lost, ref)
             return SimResponse.json(400, {"codigo": "nfe_cancelada", "mensagem": "Nota fiscal já cancelada"})
         if record.status != "autorizado" or record.note is None:
             return SimResponse.json(
@@ -307,15 +387,21 @@ class FocusNfeSimulator(HttpSimulator):
         record.status_sefaz = "135"
         record.mensagem_sefaz = "Evento registrado e vinculado a NF-e"
         record.cancel_protocolo = str(next(self._protocols))
+        shown = record.shown
+        assert shown is not None
         record.cancel_xml = cancel_xml(
-            record.note, protocolo=record.cancel_protocolo, motivo=justificativa.strip(), at=local_time(now)
+            shown, protocolo=record.cancel_protocolo, motivo=justificativa.strip(), at=local_time(now)
         )
-        return SimResponse.json(200, self._body(record), accepted=True)
+        self.truth.event(
+            TruthEvent(self.name, record.note.chave, "cancelamento", record.cancel_protocolo, local_time(now))
+        )
+        won = SimResponse.json(200, self._body(record), accepted=True)
+        return self._race_winner(won, ref)
 
     def _file(self, chave: str, kind: str) -> SimResponse:
         for record in self.notes.values():
-            if record.note is not None and record.note.chave == chave:
-                data = record.xml if kind == "nfe" else record.cancel_xml
+            if record.shown is not None and record.shown.chave == chave:
+                data = (record.told_xml or record.xml) if kind == "nfe" else record.cancel_xml
                 if data is None:
                     break
                 return SimResponse(200, data, content_type="application/xml")
@@ -331,12 +417,13 @@ class FocusNfeSimulator(HttpSimulator):
             "status_sefaz": record.status_sefaz,
             "mensagem_sefaz": record.mensagem_sefaz,
         }
-        note = record.note
+        note = record.shown
         if note is None or record.status == "processando_autorizacao":
             return body
         folder = f"/arquivos/{note.cnpj}/{note.emitted_at:%Y%m}/XMLs"
         body.update(
             {
+                "cnpj_emitente": note.cnpj,
                 "chave_nfe": f"NFe{note.chave}",
                 "numero": str(note.numero),
                 "serie": str(note.serie),
@@ -361,6 +448,16 @@ class FocusNfeSimulator(HttpSimulator):
             self._calls.popleft()
         self._calls.append(now)
         return self.rate_limit_per_minute - len(self._calls)
+
+
+_RACE_LOSER = {
+    "573": "Rejeição: Duplicidade de evento",
+    "218": "Rejeição: NF-e já está cancelada na base de dados da SEFAZ",
+}
+
+
+def _already_authorized() -> SimResponse:
+    return SimResponse.json(422, {"codigo": "nfe_autorizada", "mensagem": "Nota fiscal já autorizada"})
 
 
 def _not_found() -> SimResponse:

@@ -4,15 +4,39 @@ A simulator is a real HTTP/1.1 server (stdlib ``ThreadingHTTPServer`` in a threa
 127.0.0.1, so the real httpx clients talk to it over real sockets, timeouts and all. The
 subclass says what a request means (:meth:`HttpSimulator.handle`) and how it is
 authenticated (:meth:`HttpSimulator.authorized`); this module adds what every provider
-shares: the request log, the token check, and the fault knobs tests turn on and off:
+shares: the request log, the ground truth (:mod:`posapp.sim.truth`), the token check, and
+the fault knobs tests turn on and off (:class:`SimFaults`):
 
-``slow_s``            sleep before answering (still answers)
-``hang``              read the request, never answer (the client's read timeout fires)
-``status_5xx``        answer every request with this 5xx status, unprocessed
-``rate_limit``        answer 429 with ``Retry-After`` and ``Rate-Limit-*`` headers, unprocessed
-``drop_after_accept`` process an issue request (the note *is* issued), then close the
-                      connection without a byte of answer: the case that must end IN_DOUBT
-                      and be reconciled, never resent blindly
+``slow_s``              sleep before answering (still answers)
+``hang``                read the request, never answer (the client's read timeout fires)
+``status_5xx``          answer every request with this 5xx status, *unprocessed*
+``rate_limit``          answer 429 with ``Retry-After`` and ``Rate-Limit-*`` headers, unprocessed
+``drop_after_accept``   process an issue or cancel (the note *is* issued), then close the
+                        connection without a byte of answer: the case that must end IN_DOUBT
+                        and be reconciled, never resent blindly
+``error_after_accept``  process an issue or cancel, then answer this status (500, 502, 503)
+                        with the provider's error body instead of the real answer
+``refuse_query``        answer the *query* routes (Focus ``GET /v2/nfce/REF``; Integra
+                        ``GET /nfce/{chave}``, ``POST /nfce/busca``) with this status (401 or
+                        403), the token refused, while issuing and cancelling still work
+``garbage``             process the request, then spoil every answer: ``"html"`` (an HTML
+                        page with the same status), ``"truncated"`` (the JSON cut in half) or
+                        ``"huge_numbers"`` (its numbers written as ``1e999999``)
+``lying_chave``         issue the real note but tell another one in every answer about it
+                        (one of :data:`posapp.sim.lies.LIE_MODES`)
+``duplicidade``         ``"foreign"``: another till's sale already holds this Focus ``ref`` or
+                        Integra série/número when the request arrives (the simulator issues
+                        it first, marked ``foreign`` in the ground truth), so the answer is the
+                        provider's "already exists"; ``"own"``: the note is issued for this
+                        request, and the answer still says "already exists"
+``duplicate_detail``    what an Integra duplicidade answer carries about the existing note:
+                        ``"chave"`` (its chave, also in the message), ``"full"`` (chave,
+                        número, série, protocol and XML) or ``"none"`` (only the message)
+``cancel_race``         ``"573"`` or ``"218"``: the second cancel of a note is answered with
+                        that SEFAZ code ("Duplicidade de evento" / "já está cancelada"), and the
+                        answer to the first (the one that won, 135) is held back until the
+                        second's has gone out (at most ``cancel_race_wait_s``): two concurrent
+                        cancels both processed, the loser heard first
 
 What the next issue answers is scripted with :meth:`HttpSimulator.queue_outcome` from the
 provider's own ``outcomes``; both provider simulators read items in the same NF-e product
@@ -23,6 +47,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -43,7 +68,10 @@ from typing import Any, ClassVar, Self
 from urllib.parse import parse_qsl, urlsplit
 
 from posapp.sim import nfce_xml
+from posapp.sim.errors import SimulatorError
+from posapp.sim.lies import LIE_MODES, Lie, lie_about
 from posapp.sim.nfce_xml import SANDBOX_EMITTER, SimEmitter, SimItem, SimNote, SimPayment
+from posapp.sim.truth import GroundTruth, TruthNote
 
 logger = logging.getLogger(__name__)
 
@@ -61,9 +89,23 @@ ITEM_REQUIRED_FIELDS = (
 ITEM_DECIMAL_FIELDS = ("quantidade_comercial", "valor_unitario_comercial", "valor_bruto")
 
 
+GARBAGE_MODES = ("html", "truncated", "huge_numbers")
+DUPLICIDADE_MODES = ("foreign", "own")
+DUPLICATE_DETAILS = ("chave", "full", "none")
+CANCEL_RACE_MODES = ("573", "218")
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "garbage": GARBAGE_MODES,
+    "duplicidade": DUPLICIDADE_MODES,
+    "duplicate_detail": DUPLICATE_DETAILS,
+    "cancel_race": CANCEL_RACE_MODES,
+    "lying_chave": LIE_MODES,
+}
+
+
 @dataclass
 class SimFaults:
-    """Fault knobs, read on every request; set them from the test thread at any time."""
+    """Fault knobs, read on every request; set them from the test thread at any time (see
+    the module docstring). A mode knob refuses a value it does not know, at once."""
 
     slow_s: float = 0.0
     hang: bool = False
@@ -71,14 +113,34 @@ class SimFaults:
     rate_limit: bool = False
     retry_after_s: int = 2
     drop_after_accept: bool = False
+    error_after_accept: int | None = None
+    refuse_query: int | None = None
+    garbage: str | None = None
+    lying_chave: str | None = None
+    duplicidade: str | None = None
+    duplicate_detail: str = "chave"
+    cancel_race: str | None = None
+    cancel_race_wait_s: float = 2.0
+
+    def __setattr__(self, name: str, value: object) -> None:
+        choices = _CHOICES.get(name)
+        if choices is not None and value is not None and value not in choices:
+            raise SimulatorError(f"{name}={value!r}: one of {', '.join(choices)} (or None)")
+        if (
+            name == "error_after_accept"
+            and value is not None
+            and not (isinstance(value, int) and 500 <= value <= 599)
+        ):
+            raise SimulatorError(f"error_after_accept={value!r}: a 5xx status")
+        if name == "refuse_query" and value not in (None, 401, 403):
+            raise SimulatorError(f"refuse_query={value!r}: 401, 403 or None")
+        object.__setattr__(self, name, value)
 
     def clear(self) -> None:
-        self.slow_s = 0.0
-        self.hang = False
-        self.status_5xx = None
-        self.rate_limit = False
-        self.retry_after_s = 2
-        self.drop_after_accept = False
+        """Back to a well-behaved provider."""
+        fresh = SimFaults()
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(fresh, name))
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,13 +160,18 @@ class SimRequest:
 
 @dataclass(frozen=True, slots=True)
 class SimResponse:
-    """An answer; ``accepted`` marks one that issued something (``drop_after_accept``)."""
+    """An answer; ``accepted`` marks one that issued or cancelled something (the
+    ``*_after_accept`` knobs). ``hold``/``hold_s``: wait for that event (at most that long)
+    before answering; ``on_sent``: called once the answer went out (the cancel race)."""
 
     status: int
     body: bytes = b""
     content_type: str = "application/json; charset=utf-8"
     headers: Mapping[str, str] = field(default_factory=dict)
     accepted: bool = False
+    hold: threading.Event | None = field(default=None, compare=False)
+    hold_s: float = 0.0
+    on_sent: Callable[[], None] | None = field(default=None, compare=False)
 
     @classmethod
     def json(
@@ -117,6 +184,55 @@ class SimResponse:
     ) -> SimResponse:
         body = json.dumps(document, ensure_ascii=False).encode("utf-8")
         return cls(status, body, headers=dict(headers or {}), accepted=accepted)
+
+    def instead(self, other: SimResponse) -> SimResponse:
+        """``other`` answered in this answer's place (same hold and hook)."""
+        return replace(other, hold=self.hold, hold_s=self.hold_s, on_sent=self.on_sent)
+
+
+GARBAGE_HTML = (
+    b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1>"
+    b"</center><hr><center>nginx</center></body></html>"
+)
+HUGE_NUMBER = "1e999999"
+
+
+def garbled(response: SimResponse, mode: str) -> SimResponse:
+    """``response`` spoilt the way the ``garbage`` knob says (status kept)."""
+    if mode == "html":
+        return replace(response, body=GARBAGE_HTML, content_type="text/html")
+    if mode == "truncated":
+        return replace(response, body=response.body[: max(len(response.body) // 2, 1)])
+    return replace(response, body=huge_numbers(response.body))
+
+
+def huge_numbers(body: bytes) -> bytes:
+    """A JSON body whose numbers (and short digit strings: número, série, cStat...) are
+    ``1e999999``, plus an ``"id": 1e999999``: valid JSON that costs seconds of CPU, or a
+    MemoryError, to whoever turns it into an integer without a bound."""
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        document = {}
+    marker = "\x00huge\x00"
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, bool) or value is None:
+            return value
+        if isinstance(value, (int, float)):
+            return marker
+        if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 20:
+            return marker
+        if isinstance(value, dict):
+            return {key: walk(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [walk(item) for item in value]
+        return value
+
+    spoilt = walk(document)
+    if isinstance(spoilt, dict):
+        spoilt = {"id": marker, **spoilt}
+    return json.dumps(spoilt, ensure_ascii=False).replace(json.dumps(marker), HUGE_NUMBER).encode("utf-8")
 
 
 class HttpSimulator(ABC):
@@ -134,9 +250,11 @@ class HttpSimulator(ABC):
         self.token = token
         self.clock = clock
         self.faults = SimFaults()
+        self.truth = GroundTruth()
         self.lock = threading.RLock()
         self._requests: list[SimRequest] = []
         self._outcomes: deque[str] = deque()
+        self._races: dict[str, threading.Event] = {}
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -230,8 +348,12 @@ class HttpSimulator(ABC):
     def handle(self, request: SimRequest) -> SimResponse:
         """The provider's answer to one request (routes, faults already applied)."""
 
-    def unauthorized(self) -> SimResponse:
-        return SimResponse.json(401, {"codigo": "nao_autorizado", "mensagem": "Token inválido"})
+    def is_query(self, request: SimRequest) -> bool:
+        """Whether ``request`` only asks about a note (what ``refuse_query`` refuses)."""
+        return False
+
+    def unauthorized(self, status: int = 401) -> SimResponse:
+        return SimResponse.json(status, {"codigo": "nao_autorizado", "mensagem": "Token inválido"})
 
     def rate_limited(self) -> SimResponse:
         seconds = str(self.faults.retry_after_s)
@@ -262,6 +384,22 @@ class HttpSimulator(ABC):
 
     def _wait(self, seconds: float | None) -> None:
         self._stopping.wait(seconds)
+
+    # -- the cancel race (called under ``lock``) ----------------------------------------
+
+    def _race_winner(self, response: SimResponse, key: str) -> SimResponse:
+        """The answer of a cancel that took effect: with ``cancel_race`` on, held back until
+        the losing cancel of the same note has been answered (or ``cancel_race_wait_s``)."""
+        if self.faults.cancel_race is None:
+            return response
+        hold = threading.Event()
+        self._races[key] = hold
+        return replace(response, hold=hold, hold_s=self.faults.cancel_race_wait_s)
+
+    def _race_loser(self, response: SimResponse, key: str) -> SimResponse:
+        """The answer of a cancel that lost: once it is out, the winner's may go."""
+        hold = self._races.pop(key, None)
+        return response if hold is None else replace(response, on_sent=hold.set)
 
     def _record(self, request: SimRequest) -> None:
         with self.lock:
@@ -331,6 +469,9 @@ class _Handler(BaseHTTPRequestHandler):
         if not sim.authorized(request):
             self._send(sim.unauthorized())
             return
+        if faults.refuse_query is not None and sim.is_query(request):
+            self._send(sim.unauthorized(faults.refuse_query))
+            return
         if faults.rate_limit:
             self._send(sim.rate_limited())
             return
@@ -347,8 +488,19 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
+            if response.on_sent is not None:
+                response.on_sent()
             return
+        error = faults.error_after_accept
+        if response.accepted and error is not None:
+            response = response.instead(sim.server_error(error))  # issued, and a 5xx says otherwise
+        if faults.garbage is not None:
+            response = garbled(response, faults.garbage)
+        if response.hold is not None:
+            response.hold.wait(response.hold_s)
         self._send(response)
+        if response.on_sent is not None:
+            response.on_sent()
 
     def _send(self, response: SimResponse) -> None:
         try:
@@ -456,6 +608,12 @@ class IssuedNote:
     change: Decimal | None = None
     customer: str | None = None
     contingency: bool = False
+    model: str = "65"
+
+    @property
+    def total(self) -> Decimal:
+        """``vNF``: what the items come to after their discounts."""
+        return sum((item.gross - item.discount for item in self.items), Decimal("0.00"))
 
 
 def issued_item(item: Mapping[str, Any]) -> IssuedItem:
@@ -493,6 +651,73 @@ def make_chave(
     )
 
 
+def content_code(*parts: object) -> int:
+    """A ``cNF`` derived from what a request says (items, payments, consumer): the same sale
+    sent again gets the same chave, another sale at the same number another one, which is
+    what tells SEFAZ's 204 ("Duplicidade de NF-e") from 539 ("... com diferença na Chave")."""
+    text = json.dumps(parts, sort_keys=True, default=str, ensure_ascii=False)
+    return int(hashlib.sha256(text.encode("utf-8")).hexdigest()[:12], 16) % 100_000_000
+
+
+def told_note(note: IssuedNote, mode: str) -> tuple[IssuedNote, bytes]:
+    """The note a ``lying_chave`` answer tells instead of ``note``, and the XML that goes with
+    it (the lie's own, consistent XML; the real one when no XML can carry the lie)."""
+    lie: Lie = lie_about(
+        mode,
+        chave=note.chave,
+        emitter=emitter_for(note.cnpj, note.uf),
+        serie=note.serie,
+        numero=note.numero,
+        emitted_at=note.emitted_at,
+        tp_emis=9 if note.contingency else 1,
+    )
+    told = replace(
+        note,
+        chave=lie.chave,
+        cnpj=lie.emitter.cnpj,
+        uf=lie.emitter.uf,
+        serie=lie.serie,
+        numero=lie.numero,
+        model=lie.model,
+    )
+    return told, note_xml(told if lie.consistent else note)
+
+
+def foreign_items(items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Another till's sale for the ``duplicidade="foreign"`` knob: the first item only, one
+    unit more, so its total (and its chave) differ from the request's."""
+    first = dict(items[0])
+    quantity = Decimal(str(first["quantidade_comercial"])) + 1
+    unit_price = Decimal(str(first["valor_unitario_comercial"]))
+    first["quantidade_comercial"] = f"{quantity:f}"
+    first["valor_bruto"] = f"{(quantity * unit_price).quantize(Decimal('0.01')):f}"
+    first.pop("valor_desconto", None)
+    return [first]
+
+
+def truth_note(
+    issuer: str,
+    note: IssuedNote,
+    *,
+    status: str,
+    reference: str | None,
+    foreign: bool = False,
+    told: IssuedNote | None = None,
+) -> TruthNote:
+    return TruthNote(
+        issuer=issuer,
+        chave=note.chave,
+        serie=note.serie,
+        numero=note.numero,
+        total=note.total,
+        status=status,
+        issued_at=note.authorized_at,
+        reference=reference,
+        foreign=foreign,
+        told_chave=told.chave if told is not None else None,
+    )
+
+
 def note_xml(note: IssuedNote) -> bytes:
     """The nfeProc XML of ``note`` (the bare signed NFe for an untransmitted contingency)."""
     sim_note = SimNote(
@@ -522,6 +747,7 @@ def note_xml(note: IssuedNote) -> bytes:
         tp_emis=9 if note.contingency else 1,
         change=note.change,
         customer_document=note.customer,
+        model=note.model,
     )
     return nfce_xml.build_nfeproc_xml(sim_note)
 

@@ -10,6 +10,27 @@ with the same number; bodies over 2 MB get 413 unprocessed; 60 calls a minute pe
 
 The emitter (CNPJ, UF) is implied by the token, as on the real service. What the next issue
 answers is scripted with :meth:`IntegraNotasSimulator.queue_outcome`.
+
+A série/número that already holds a document is refused as SEFAZ refuses it: 204
+"Duplicidade de NF-e" when the request would make the very same chave (the same sale sent
+again: the random code of the chave is derived from the request's content), 539
+"Duplicidade de NF-e, com diferença na Chave de Acesso [chNFe:...]" when it is another sale
+(another till took the number). The answer names the existing note as the
+``duplicate_detail`` knob says. The fault knobs of :mod:`posapp.sim.http_sim` mean here:
+
+* ``refuse_query``: ``GET /nfce/{chave}``, ``POST /nfce/busca`` and ``GET /nfce/offline``
+  answer 401/403 (Integra's JSON) while ``POST /nfce`` and the cancel work.
+* ``error_after_accept`` / ``status_5xx``: Integra's own JSON error body,
+  ``{"sucesso": false, "codigo": 500, ...}`` (errors are JSON even on 5xx).
+* ``lying_chave``: issue, query and search answers (and the cancel) tell the lie; a query by
+  the lying chave finds the note.
+* ``duplicidade="foreign"``: another till's sale takes the série/número just before the
+  request (539); ``"own"``: this request's note is issued and the answer is 204.
+* ``cancel_race``: the losing cancel gets ``{"sucesso": false, "codigo": 573 | 218}`` before
+  the winner's 135 goes out. Without it, a cancel of a cancelled note gets 218.
+
+:attr:`HttpSimulator.truth` records every document issued (rejected ones are deleted and are
+not notes) and every cancel registered.
 """
 
 from __future__ import annotations
@@ -22,11 +43,12 @@ import re
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from posapp.domain.documents import UF_CODES
 from posapp.sim.http_sim import (
     ITEM_DECIMAL_FIELDS,
     ITEM_REQUIRED_FIELDS,
@@ -35,14 +57,19 @@ from posapp.sim.http_sim import (
     SimRequest,
     SimResponse,
     cancel_xml,
+    content_code,
+    foreign_items,
     issued_item,
     local_time,
     make_chave,
     note_xml,
     run_until_signal,
     sim_arguments,
+    told_note,
+    truth_note,
 )
 from posapp.sim.optional import missing_package, report_missing
+from posapp.sim.truth import TruthEvent, pdv_reference
 
 OUTCOMES = (
     "autorizado",
@@ -70,6 +97,18 @@ class IntegraDocument:
     queries_until_done: int = 0
     cancel_protocolo: str | None = None
     cancel_xml: bytes | None = None
+    told: IssuedNote | None = None  # what the answers say instead (lying_chave)
+    told_xml: bytes | None = None
+    foreign: bool = False  # issued for another till's sale (duplicidade="foreign")
+
+    @property
+    def shown(self) -> IssuedNote:
+        """The note as the answers tell it."""
+        return self.told or self.note
+
+    @property
+    def shown_xml(self) -> bytes | None:
+        return self.told_xml or self.xml
 
 
 class IntegraNotasSimulator(HttpSimulator):
@@ -114,10 +153,21 @@ class IntegraNotasSimulator(HttpSimulator):
     def authorized(self, request: SimRequest) -> bool:
         return self.matches_token(request.headers.get("authorization", "").strip())
 
-    def unauthorized(self) -> SimResponse:
+    def unauthorized(self, status: int = 401) -> SimResponse:
         return SimResponse.json(
-            401, {"sucesso": False, "codigo": 401, "mensagem": "Token inválido ou expirado"}
+            status, {"sucesso": False, "codigo": status, "mensagem": "Token inválido ou expirado"}
         )
+
+    def server_error(self, status: int) -> SimResponse:
+        return SimResponse.json(
+            status, {"sucesso": False, "codigo": status, "mensagem": "Erro interno do servidor"}
+        )
+
+    def is_query(self, request: SimRequest) -> bool:
+        path = request.path.removeprefix(self.path_prefix)
+        if request.method == "POST":
+            return path == "/nfce/busca"
+        return request.method == "GET" and (_CHAVE_PATH.match(path) is not None or path == "/nfce/offline")
 
     def rate_limited(self) -> SimResponse:
         return SimResponse.json(
@@ -179,31 +229,111 @@ class IntegraNotasSimulator(HttpSimulator):
         if errors:
             return _fail(400, 5002, "Erro de validação", errors)
         serie, numero = int(payload["serie"]), int(payload["numero"])
-        if (serie, numero) in self.documents:
-            return _fail(200, 204, "Rejeição: Duplicidade de NF-e")
+        if (serie, numero) not in self.documents and self.faults.duplicidade == "foreign":
+            self._issue_foreign(payload, serie, numero)
+        existing = self.documents.get((serie, numero))
+        if existing is not None:
+            return self._duplicidade(existing, payload, serie, numero)
         outcome = self.next_outcome()
         if outcome == "validacao":
             return _fail(400, 5002, "Erro de validação", ["destinatario.cpf: CPF inválido"])
         if outcome == "rejeitado":
             # Deleted on their side; the same number may be sent again once fixed.
             return _fail(200, 778, "Rejeição: Informado NCM inexistente [nItem:1]", accepted=True)
-        now = self.clock()
-        note = self._note(payload, serie, numero, now, contingency=outcome == "offline")
         status = {"offline": "offline", "autorizado": "autorizado"}.get(outcome, "processando")
+        document = self._keep(payload, serie, numero, status)
+        chave = document.shown.chave
+        if outcome == "sefaz_erro":
+            return _fail(200, 5008, "Erro de comunicação com a SEFAZ", chave=chave, accepted=True)
+        if outcome == "erro_comunicacao":
+            return _fail(200, 7001, "Timeout na comunicação com a SEFAZ", chave=chave, accepted=True)
+        if outcome == "processando":
+            return _fail(200, 5023, "Lote em processamento", chave=chave, accepted=True)
+        if self.faults.duplicidade == "own":  # issued, and said to exist already
+            return replace(self._duplicidade(document, payload, serie, numero), accepted=True)
+        return SimResponse.json(200, self._answer(document, with_xml=self.xml_in_issue_answer), accepted=True)
+
+    def _keep(
+        self, payload: dict[str, Any], serie: int, numero: int, status: str, *, foreign: bool = False
+    ) -> IntegraDocument:
+        """Issue the document (a number consumed at SEFAZ): stored, told as the
+        ``lying_chave`` knob says, and recorded in the ground truth."""
+        note = self._note(payload, serie, numero, self.clock(), contingency=status == "offline")
         document = IntegraDocument(
             note,
             status,
             note_xml(note),
             queries_until_done=self.processing_queries if status == "processando" else 0,
+            foreign=foreign,
         )
+        if self.faults.lying_chave is not None:
+            document.told, document.told_xml = told_note(note, self.faults.lying_chave)
         self.documents[(serie, numero)] = document
-        if outcome == "sefaz_erro":
-            return _fail(200, 5008, "Erro de comunicação com a SEFAZ", chave=note.chave, accepted=True)
-        if outcome == "erro_comunicacao":
-            return _fail(200, 7001, "Timeout na comunicação com a SEFAZ", chave=note.chave, accepted=True)
-        if outcome == "processando":
-            return _fail(200, 5023, "Lote em processamento", chave=note.chave, accepted=True)
-        return SimResponse.json(200, self._answer(document, with_xml=self.xml_in_issue_answer), accepted=True)
+        truth_status = {"offline": "contingencia"}.get(status, status)
+        reference = pdv_reference(payload.get("informacoes_adicionais_contribuinte"))
+        self.truth.note(
+            truth_note(
+                self.name, note, status=truth_status, reference=reference, foreign=foreign, told=document.told
+            )
+        )
+        return document
+
+    def _issue_foreign(self, payload: dict[str, Any], serie: int, numero: int) -> None:
+        """Another till's sale, issued with this série/número just before the request."""
+        items = foreign_items(payload["itens"])
+        total = sum(Decimal(str(item["valor_bruto"])) for item in items)
+        other = {
+            **payload,
+            "itens": items,
+            "pagamento": {"formas_pagamento": [{"meio_pagamento": "01", "valor": f"{total:f}"}]},
+            "informacoes_adicionais_contribuinte": "PDV-REF:outro-caixa",
+        }
+        other.pop("destinatario", None)
+        self._keep(other, serie, numero, "autorizado", foreign=True)
+
+    def _duplicidade(
+        self, existing: IntegraDocument, payload: dict[str, Any], serie: int, numero: int
+    ) -> SimResponse:
+        """SEFAZ's answer to a série/número already used: 204 for the very same chave (this
+        sale again), 539 with the existing chave for another one."""
+        emitted_at = datetime.fromisoformat(payload["data_emissao"])
+        would_be = make_chave(
+            uf=self.uf,
+            emitted_at=emitted_at,
+            cnpj=self.cnpj,
+            serie=serie,
+            numero=numero,
+            contingency=False,
+            code=_content_code(payload),
+        )
+        shown = existing.shown
+        receipt = f"[nRec:{self.uf_code}{numero:013d}]"
+        detail = self.faults.duplicate_detail
+        if would_be == existing.note.chave:
+            codigo, mensagem = 204, f"Rejeição: Duplicidade de NF-e {receipt}"
+        else:
+            codigo = 539
+            named = f"[chNFe:{shown.chave}]" if detail != "none" else ""
+            mensagem = f"Rejeição: Duplicidade de NF-e, com diferença na Chave de Acesso {named}{receipt}"
+        body: dict[str, Any] = {"sucesso": False, "codigo": codigo, "mensagem": mensagem}
+        if detail in ("chave", "full"):
+            body["chave"] = shown.chave
+        if detail == "full":
+            body.update(
+                {
+                    "numero": str(shown.numero),
+                    "serie": str(shown.serie),
+                    "protocolo": shown.protocolo,
+                    "data_emissao": shown.emitted_at.isoformat(timespec="seconds"),
+                }
+            )
+            if existing.shown_xml is not None:
+                body["xml"] = base64.b64encode(existing.shown_xml).decode("ascii")
+        return SimResponse.json(200, body)
+
+    @property
+    def uf_code(self) -> str:
+        return UF_CODES[self.uf]
 
     def _note(
         self, payload: dict[str, Any], serie: int, numero: int, now: float, *, contingency: bool
@@ -223,7 +353,7 @@ class IntegraNotasSimulator(HttpSimulator):
                 serie=serie,
                 numero=numero,
                 contingency=contingency,
-                code=numero * 104_729 + serie,
+                code=_content_code(payload),
             ),
             serie=serie,
             numero=numero,
@@ -240,8 +370,9 @@ class IntegraNotasSimulator(HttpSimulator):
         )
 
     def _find(self, chave: str) -> IntegraDocument | None:
+        """The document with this chave, real or told (a liar finds its own lies)."""
         for document in self.documents.values():
-            if document.note.chave == chave:
+            if chave in (document.note.chave, document.shown.chave):
                 return document
         return None
 
@@ -281,8 +412,12 @@ class IntegraNotasSimulator(HttpSimulator):
         document = self._find(chave)
         if document is None:
             return _fail(404, 5013, "Documento não encontrado")
+        key = document.note.chave
         if document.status == "cancelado":
-            return _fail(200, 218, "Rejeição: NF-e já está cancelada na base de dados da SEFAZ")
+            race = self.faults.cancel_race
+            if race is not None:
+                return self._race_loser(_fail(200, int(race), _RACE_LOSER[race]), key)
+            return _fail(200, 218, _RACE_LOSER["218"])
         if document.status != "autorizado":
             return _fail(200, 5019, "Documento não autorizado não pode ser cancelado")
         now = self.clock()
@@ -291,24 +426,28 @@ class IntegraNotasSimulator(HttpSimulator):
         document.status = "cancelado"
         document.cancel_protocolo = str(next(self._protocols))
         document.cancel_xml = cancel_xml(
-            document.note,
+            document.shown,
             protocolo=document.cancel_protocolo,
             motivo=justificativa.strip(),
             at=local_time(now),
         )
-        return SimResponse.json(
+        self.truth.event(
+            TruthEvent(self.name, key, "cancelamento", document.cancel_protocolo, local_time(now))
+        )
+        won = SimResponse.json(
             200,
             {
                 "sucesso": True,
                 "codigo": 135,
                 "mensagem": "Evento registrado e vinculado a NF-e",
-                "chave": chave,
+                "chave": document.shown.chave,
                 "protocolo": document.cancel_protocolo,
                 "data_evento": local_time(now).isoformat(timespec="seconds"),
                 "xml": base64.b64encode(document.cancel_xml).decode("ascii"),
             },
             accepted=True,
         )
+        return self._race_winner(won, key)
 
     def _pdf(self, chave: str) -> SimResponse:
         document = self._find(chave)
@@ -329,7 +468,7 @@ class IntegraNotasSimulator(HttpSimulator):
     # -- answers and limits ------------------------------------------------------------
 
     def _answer(self, document: IntegraDocument, *, with_xml: bool) -> dict[str, Any]:
-        note = document.note
+        note = document.shown
         answer: dict[str, Any] = {
             "sucesso": True,
             "codigo": 2 if document.status == "offline" else 100,
@@ -343,12 +482,12 @@ class IntegraNotasSimulator(HttpSimulator):
             "data_emissao": note.emitted_at.isoformat(timespec="seconds"),
             "status": "cancelado" if document.status == "cancelado" else "autorizado",
         }
-        if with_xml and document.xml is not None:
-            answer["xml"] = base64.b64encode(document.xml).decode("ascii")
+        if with_xml and document.shown_xml is not None:
+            answer["xml"] = base64.b64encode(document.shown_xml).decode("ascii")
         return answer
 
     def _summary(self, document: IntegraDocument) -> dict[str, Any]:
-        note = document.note
+        note = document.shown
         return {
             "chave": note.chave,
             "numero": str(note.numero),
@@ -391,6 +530,17 @@ class IntegraNotasSimulator(HttpSimulator):
             },
             headers={"Retry-After": str(seconds)},
         )
+
+
+_RACE_LOSER = {
+    "573": "Rejeição: Duplicidade de evento",
+    "218": "Rejeição: NF-e já está cancelada na base de dados da SEFAZ",
+}
+
+
+def _content_code(payload: dict[str, Any]) -> int:
+    """The chave's random code, from what the sale is (not when it was sent)."""
+    return content_code(payload.get("itens"), payload.get("pagamento"), payload.get("destinatario"))
 
 
 def _ok(document: dict[str, Any]) -> SimResponse:

@@ -223,8 +223,9 @@ class SimPayment:
 class SimNote:
     """Everything an authorized (or contingency) NFC-e says, as plain data.
 
-    ``chave`` must agree with the other fields (UF, CNPJ, model 65, series, number,
-    ``tp_emis``): build it with :func:`make_chave`. ``change`` (``vTroco``) defaults to
+    ``chave`` must agree with the other fields (UF, CNPJ, ``model``, series, number,
+    ``tp_emis``): build it with :func:`make_chave`. ``model`` is 65 (NFC-e); 55 (NF-e) exists
+    only so that a simulator can lie about a note (``posapp.sim.lies``). ``change`` (``vTroco``) defaults to
     what was paid beyond the total. ``approx_taxes`` (``vTotTrib``) defaults to the sum of
     the items'. ``protocolo=None`` means not yet authorized (contingency pending).
     """
@@ -252,6 +253,7 @@ class SimNote:
     csc: str = SIM_CSC
     nat_op: str = "VENDA"
     ind_pres: int = 1
+    model: str = "65"
 
     @property
     def key(self) -> ChaveAcesso:
@@ -294,15 +296,23 @@ class SimNote:
 
 
 def make_chave(
-    *, emitter: SimEmitter, serie: int, numero: int, emitted_at: datetime, code: str, tp_emis: int = 1
+    *,
+    emitter: SimEmitter,
+    serie: int,
+    numero: int,
+    emitted_at: datetime,
+    code: str,
+    tp_emis: int = 1,
+    model: str = "65",
 ) -> str:
-    """The 44-digit chave of a note: UF, AAMM of ``dhEmi`` (local time), CNPJ, model 65,
+    """The 44-digit chave of a note: UF, AAMM of ``dhEmi`` (local time), CNPJ, ``model`` (65),
     series, number, ``tpEmis``, the 8-digit ``cNF`` ``code`` and the check digit."""
     local = emitted_at.astimezone(local_timezone(emitter.uf))
     key = build_chave(
         uf=emitter.uf,
         year_month=local.strftime("%y%m"),
         cnpj=emitter.cnpj,
+        model=model,
         series=serie,
         number=numero,
         emission_type=tp_emis,
@@ -394,8 +404,10 @@ def _check_consistency(note: SimNote) -> ChaveAcesso:
         problems.append(f"UF {key.uf_code} vs emitter {note.emitter.uf}")
     if key.cnpj != note.emitter.cnpj:
         problems.append(f"CNPJ {key.cnpj} vs emitter {note.emitter.cnpj}")
-    if key.model != "65":
-        problems.append(f"model {key.model} is not 65 (NFC-e)")
+    if key.model != note.model:
+        problems.append(f"model {key.model} vs {note.model}")
+    if note.model not in ("65", "55"):
+        problems.append(f"model {note.model} is neither 65 (NFC-e) nor 55")
     local = note.emitted_at.astimezone(local_timezone(note.emitter.uf))
     if key.year_month != local.strftime("%y%m"):
         problems.append(f"AAMM {key.year_month} vs dhEmi {local:%y%m}")
@@ -424,7 +436,7 @@ def _write_ide(x: _Xml, note: SimNote, key: ChaveAcesso) -> None:
         x.leaf("cUF", key.uf_code)
         x.leaf("cNF", key.code)
         x.leaf("natOp", note.nat_op)
-        x.leaf("mod", "65")
+        x.leaf("mod", note.model)
         x.leaf("serie", note.serie)
         x.leaf("nNF", note.numero)
         x.leaf("dhEmi", format_nfe_datetime(note.emitted_at, uf))
