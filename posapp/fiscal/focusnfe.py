@@ -4,9 +4,19 @@ Contract (``notes/providers.md`` §1, the Focus API reference): ``POST /v2/nfce?
 synchronous and answers the final status; ``GET /v2/nfce/REF`` answers the same fields;
 ``DELETE /v2/nfce/REF`` with ``{"justificativa"}`` cancels. HTTP Basic with the token as
 user and an empty password. ``ref`` is the idempotency key: unique per token, reusable only
-while the note is in ``erro_autorizacao``, and burned once authorized. We use the sale id,
-so every resend of the same sale carries the same ``ref``, and a lost answer is reconciled by
-``GET`` with it (404 means Focus never got the request: safe to send again).
+while the note is in ``erro_autorizacao``, and burned once authorized. We use the sale's
+reference, so every resend of the same sale carries the same ``ref``, and a lost answer is
+reconciled by ``GET`` with it (Focus's own 404 ``nao_encontrado`` means Focus never got the
+request: safe to send again).
+
+Only a definite answer to the request we sent is a verdict. A 5xx, a timeout, a body that is
+not Focus's JSON, a refused or rate-limited query, or a query Focus could not answer leave the
+sale ``IN_DOUBT``. A POST answered "this ``ref`` already exists" (422 ``nfe_autorizada`` /
+``em_processamento``) is no verdict on *this* request either: another sale (another till with
+the same reference) may hold it, so it is reported as ``duplicate`` and ``IN_DOUBT`` with the
+existing note (queried by the ``ref``) for the services to judge, never as authorized. An
+"authorized" answer is passed on as the provider said it: its chave, número and série are
+verified against the sale by the services, not here.
 
 Focus answers a DANFE as HTML, so no PDF is returned; the authorized XML is downloaded
 from ``caminho_xml_nota_fiscal`` so the native DANFE prints from it.
@@ -42,6 +52,7 @@ from posapp.fiscal.http_base import (
     Exchange,
     ProviderRequestError,
     SlidingWindow,
+    as_int,
     as_text,
     build_note,
     chave_digits,
@@ -50,6 +61,7 @@ from posapp.fiscal.http_base import (
     messages_of,
     money_text,
     read_nfeproc,
+    xml_of_another_chave,
 )
 from posapp.fiscal.provider_common import (
     HttpProviderBackend,
@@ -79,6 +91,7 @@ _ACCOUNT_CODES = frozenset(
 )
 _ALREADY_USED_CODES = frozenset({"nfe_autorizada", "nfce_autorizada", "em_processamento"})
 _NOT_FOUND_CODES = frozenset({"nao_encontrado", "nfce_nao_encontrada", "nfe_nao_encontrada"})
+_ALREADY_CANCELLED_SEFAZ = frozenset({"573", "218"})  # duplicidade de evento; já está cancelada
 _NOTE_STATUSES = frozenset(
     {"autorizado", "erro_autorizacao", "denegado", "cancelado", "processando_autorizacao"}
 )
@@ -196,12 +209,30 @@ class FocusNfeBackend(HttpProviderBackend):
 
     async def _interpret_issue(self, exchange: Exchange, ref: str, *, after_post: bool) -> IssueResult:
         status, body, raw, note_status, codigo, mensagem = _read(exchange)
-
-        if note_status is not None and (
-            200 <= status < 300 or (note_status in _NOTE_STATUSES and status < 500)
-        ):
+        if status >= 500:
+            return self._no_verdict(raw, f"HTTP {status}: Focus failed; it may have acted on the request")
+        if after_post and status in (401, 403, 404):
+            # Refused before anything was created: the token, or no such route.
+            return IssueResult(
+                Outcome.NOT_SENT,
+                NAME,
+                errors=_errors(mensagem, body)
+                or (("Focus NFe recusou o token ou a conta não está habilitada.",) if status != 404 else ()),
+                raw_response=raw,
+                detail=f"HTTP {status} {codigo}: nothing created",
+            )
+        if not body:  # an HTML page, a truncated or absurd body: nothing we can read
+            return self._no_verdict(raw, f"HTTP {status}: answer not understood")
+        if note_status is not None and (200 <= status < 300 or note_status in _NOTE_STATUSES):
             return await self._from_note_status(note_status, body, raw)
-        if status in (401, 403) or codigo in _ACCOUNT_CODES:
+        if status in (401, 403, 429):
+            # A query the token may not ask, or not now: the note's fate is still unknown.
+            return self._no_verdict(
+                raw,
+                f"HTTP {status} {codigo}: query refused",
+                f"O Focus NFe recusou a consulta (HTTP {status}); a venda segue em dúvida.",
+            )
+        if codigo in _ACCOUNT_CODES and 400 <= status < 500:
             outcome = Outcome.NOT_SENT if after_post else Outcome.IN_DOUBT
             return IssueResult(
                 outcome,
@@ -211,23 +242,16 @@ class FocusNfeBackend(HttpProviderBackend):
                 raw_response=raw,
                 detail=f"HTTP {status} {codigo}: account cannot issue",
             )
-        if status == 404 and (after_post or codigo in _NOT_FOUND_CODES):
-            # POST: no such route, nothing was created. GET: Focus's own "not found" for this
-            # ref, so it never received (or never kept) the request. A bare 404 page on a GET
-            # (a wrong host) proves nothing and falls through to IN_DOUBT.
+        if status == 404 and codigo in _NOT_FOUND_CODES:
+            # Focus's own "not found" for this ref, to an authenticated query: it never received
+            # (or never kept) the request. A bare 404 page proves nothing and falls through.
             return IssueResult(
                 Outcome.NOT_SENT, NAME, raw_response=raw, detail=f"HTTP 404 {codigo}: no note for ref {ref}"
             )
         if after_post and (
             codigo in _ALREADY_USED_CODES or (status == 422 and "autorizad" in mensagem.lower())
         ):
-            # A previous send with this ref got through: the answer to it is the note itself.
-            reconciled = await self._query(ref)
-            if reconciled.outcome is Outcome.NOT_SENT:
-                return IssueResult(
-                    Outcome.IN_DOUBT, NAME, raw_response=raw, detail="ref in use but not found"
-                )
-            return reconciled
+            return await self._duplicate(ref, status, codigo, mensagem, body, raw)
         if after_post and status in (400, 415, 422):
             return IssueResult(
                 Outcome.REJECTED,
@@ -236,8 +260,25 @@ class FocusNfeBackend(HttpProviderBackend):
                 raw_response=raw,
                 detail=f"HTTP {status} {codigo}",
             )
+        return self._no_verdict(raw, f"HTTP {status} {codigo}: no verdict")
+
+    async def _duplicate(
+        self, ref: str, status: int, codigo: str, mensagem: str, body: Mapping[str, Any], raw: str | None
+    ) -> IssueResult:
+        """The ref already exists at Focus: an earlier send of ours, or another sale (another
+        till with the same reference). Not a verdict on this request: reported as a
+        duplicate, in doubt, with the note the ref holds (queried) for the services to judge."""
+        existing = await self._query(ref)
+        note = existing.note if existing.outcome is Outcome.AUTHORIZED else None
         return IssueResult(
-            Outcome.IN_DOUBT, NAME, raw_response=raw, detail=f"HTTP {status} {codigo}: no verdict"
+            Outcome.IN_DOUBT,
+            NAME,
+            note=note,
+            errors=_errors(mensagem, body) or ("O Focus NFe informa que esta referência já foi usada.",),
+            raw_response=raw,
+            detail=f"HTTP {status} {codigo}: ref {ref} already used; it holds: "
+            f"{existing.outcome.value} {existing.detail}".rstrip(),
+            duplicate=True,
         )
 
     async def _from_note_status(
@@ -268,21 +309,29 @@ class FocusNfeBackend(HttpProviderBackend):
         )
 
     async def _authorized(self, body: Mapping[str, Any], raw: str | None, *, cancelled: bool) -> IssueResult:
+        """The note as Focus told it; its XML downloaded from ``caminho_xml_nota_fiscal``."""
         xml, xml_problem = await self._download(as_text(body.get("caminho_xml_nota_fiscal")))
-        facts = read_nfeproc(xml) if xml else None
-        chave = chave_digits(body.get("chave_nfe")) or (facts.chave if facts else None)
-        if chave is None:
-            return IssueResult(
-                Outcome.IN_DOUBT, NAME, raw_response=raw, detail="autorizado without a valid chave"
-            )
+        claimed = as_text(body.get("chave_nfe"))
+        if claimed is not None:
+            chave = chave_digits(claimed)
+            if chave is None:
+                return self._unusable_chave(claimed, raw)
+        else:
+            facts = read_nfeproc(xml) if xml else None
+            if facts is None:
+                return self._no_verdict(raw, "autorizado without a chave")
+            chave = facts.chave
+        other = xml_of_another_chave(xml, chave)
+        if other is not None:
+            return self._self_contradiction(chave, other, raw)
         contingency = (
             body.get("contingencia_offline") is True
             and body.get("contingencia_offline_efetivada") is not True
         )
         note = build_note(
             chave=chave,
-            numero=_int(body.get("numero")),
-            serie=_int(body.get("serie")),
+            numero=as_int(body.get("numero")),
+            serie=as_int(body.get("serie")),
             xml=xml,
             protocolo=as_text(body.get("protocolo")) or as_text(body.get("numero_protocolo")),
             authorized_at=timestamp_or_none(body.get("data_autorizacao")),
@@ -294,26 +343,44 @@ class FocusNfeBackend(HttpProviderBackend):
 
     async def _interpret_cancel(self, exchange: Exchange, ref: str) -> CancelResult:
         status, body, raw, note_status, codigo, mensagem = _read(exchange)
+        if status >= 500:
+            return CancelResult(
+                CancelOutcome.IN_DOUBT, NAME, raw_response=raw, detail=f"HTTP {status}: no verdict"
+            )
+        if status in (401, 403):
+            return CancelResult(
+                CancelOutcome.NOT_SENT,
+                NAME,
+                errors=_errors(mensagem, body),
+                raw_response=raw,
+                detail=f"HTTP {status} {codigo}",
+            )
+        if not body:
+            return CancelResult(
+                CancelOutcome.IN_DOUBT, NAME, raw_response=raw, detail=f"HTTP {status}: answer not understood"
+            )
         if 200 <= status < 300 and note_status == "cancelado":
             return await self._cancelled(body, raw)
         if 200 <= status < 300 and note_status is not None:
+            refusal = (_sefaz_line(body) or f"Cancelamento não efetuado (status {note_status}).",)
+            if as_text(body.get("status_sefaz")) in _ALREADY_CANCELLED_SEFAZ:
+                # 573 "Duplicidade de evento" / 218 "já está cancelada": another cancel of this
+                # note (a concurrent one, or an earlier one of ours) took effect. Its protocol:
+                done = await self._already_cancelled(ref)
+                if done is not None:
+                    return done
             return CancelResult(
-                CancelOutcome.REFUSED,
-                NAME,
-                errors=(_sefaz_line(body) or f"Cancelamento não efetuado (status {note_status}).",),
-                raw_response=raw,
-                detail=f"status {note_status}",
+                CancelOutcome.REFUSED, NAME, errors=refusal, raw_response=raw, detail=f"status {note_status}"
             )
         if codigo in ("nfe_cancelada", "nfce_cancelada"):
             # Already cancelled (a retried DELETE): fetch the cancel protocol.
-            query = await self._call("GET", f"{ISSUE_PATH}/{ref}")
-            queried = json_object(query.response) if query.failure is None else {}
-            if as_text(queried.get("status")) == "cancelado":
-                return await self._cancelled(queried, query.raw_text)
+            done = await self._already_cancelled(ref)
+            if done is not None:
+                return done
             return CancelResult(
                 CancelOutcome.IN_DOUBT, NAME, raw_response=raw, detail="said cancelled, query failed"
             )
-        if status in (401, 403) or codigo in _ACCOUNT_CODES:
+        if codigo in _ACCOUNT_CODES and 400 <= status < 500:
             return CancelResult(
                 CancelOutcome.NOT_SENT,
                 NAME,
@@ -332,6 +399,14 @@ class FocusNfeBackend(HttpProviderBackend):
         return CancelResult(
             CancelOutcome.IN_DOUBT, NAME, raw_response=raw, detail=f"HTTP {status}: no verdict"
         )
+
+    async def _already_cancelled(self, ref: str) -> CancelResult | None:
+        """The cancel Focus holds for ``ref``, when a query says the note is cancelled."""
+        query = await self._call("GET", f"{ISSUE_PATH}/{ref}")
+        queried = json_object(query.response) if query.failure is None and query.status == 200 else {}
+        if as_text(queried.get("status")) == "cancelado":
+            return await self._cancelled(queried, query.raw_text)
+        return None
 
     async def _cancelled(self, body: Mapping[str, Any], raw: str | None) -> CancelResult:
         xml, _problem = await self._download(as_text(body.get("caminho_xml_cancelamento")))
@@ -457,11 +532,6 @@ def _sefaz_line(body: Mapping[str, Any]) -> str:
 def _errors(mensagem: str, body: Mapping[str, Any]) -> tuple[str, ...]:
     found = messages_of(body.get("erros"))
     return ((mensagem,) if mensagem else ()) + found
-
-
-def _int(value: object) -> int | None:
-    text = as_text(value)
-    return int(text) if text is not None and text.isdigit() else None
 
 
 def _cancel_event(xml: bytes | None) -> NfeEvent | None:

@@ -78,6 +78,13 @@ logger = logging.getLogger(__name__)
 
 USER_AGENT = f"posapp/{__version__} (+httpx)"
 MAX_RAW_RESPONSE_CHARS = 200_000  # what goes to the journal; a full XML answer fits
+# Bounds on every number read from a provider's JSON, checked on the literal before any
+# conversion (as posapp.protocol.messages does for Emites). A 44-digit chave sent as a number
+# still fits; nothing a provider sends comes near 10^64. Without them ``1e999999`` costs
+# seconds of CPU once something calls int() on it (a larger exponent, a MemoryError), on the
+# event loop; with them such an answer is simply unreadable, so it is no verdict.
+MAX_NUMBER_CHARS = 64
+MAX_NUMBER_EXPONENT = 64
 
 Clock = Callable[[], float]
 
@@ -221,11 +228,14 @@ def parse_retry_after(headers: httpx.Headers, *, now_epoch: float | None = None)
 
 
 def _parse_seconds_or_epoch(value: str, now: float) -> float | None:
+    text = value.strip()
+    if len(text) > MAX_NUMBER_CHARS:
+        return None
     try:
-        exact = Decimal(value.strip())
+        exact = Decimal(text)
     except ArithmeticError:
         return None
-    if not exact.is_finite() or exact < 0:
+    if not exact.is_finite() or exact < 0 or exact.adjusted() > 11:  # beyond any epoch: nonsense
         return None
     number = float(exact)  # seconds, not money
     if number > 1e9:
@@ -408,13 +418,43 @@ def json_bytes(document: Mapping[str, Any]) -> bytes:
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
+class _AbsurdNumber(ValueError):
+    """A JSON number (or constant) no provider answer carries."""
+
+
+def _bounded_int(text: str) -> int:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise _AbsurdNumber(f"JSON number of {len(text)} characters")
+    return int(text)
+
+
+def _bounded_decimal(text: str) -> Decimal:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise _AbsurdNumber(f"JSON number of {len(text)} characters")
+    value = Decimal(text)  # exact and cheap: the exponent is only stored
+    if not -MAX_NUMBER_EXPONENT <= value.adjusted() <= MAX_NUMBER_EXPONENT:
+        raise _AbsurdNumber(f"JSON number {text} out of range")
+    return value
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _AbsurdNumber(f"JSON constant {name}")
+
+
 def parse_json(response: httpx.Response | None) -> Any:
-    """The response body as JSON (numbers as Decimal, never float); ``None`` if it is not."""
+    """The response body as JSON (numbers as bounded int/Decimal, never float); ``None`` if
+    it is not JSON, or carries a number no provider sends (``1e999999``, ``NaN``) or
+    nesting deeper than the parser takes: an answer we cannot read is no verdict."""
     if response is None or not response.content:
         return None
     try:
-        return json.loads(response.content, parse_float=Decimal)
-    except (ValueError, UnicodeDecodeError):
+        return json.loads(
+            response.content,
+            parse_float=_bounded_decimal,
+            parse_int=_bounded_int,
+            parse_constant=_refuse_constant,
+        )
+    except (ValueError, UnicodeDecodeError, RecursionError):  # _AbsurdNumber is a ValueError
         return None
 
 
@@ -450,13 +490,22 @@ def as_text(value: object) -> str | None:
 
 
 def as_int(value: object) -> int | None:
+    """A JSON integer, or text of one (``"12"``), within 18 digits; ``None`` for anything
+    else, including a number too large to mean anything (never converted unbounded)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if abs(value) < 10**18 else None
     text = as_text(value)
-    if text is None:
+    if text is None or len(text) > MAX_NUMBER_CHARS:
         return None
     try:
-        return int(Decimal(text))
+        number = value if isinstance(value, Decimal) else Decimal(text)
     except ArithmeticError:
         return None
+    if not number.is_finite() or number.adjusted() >= 18 or number != number.to_integral_value():
+        return None
+    return int(number)
 
 
 def messages_of(value: object) -> tuple[str, ...]:
@@ -500,7 +549,8 @@ def read_nfeproc(xml: bytes) -> NfeDocument | None:
 
 
 def chave_digits(value: object) -> str | None:
-    """A 44-digit chave from ``NFe5318...`` or bare digits, check digit verified."""
+    """A 44-digit chave from ``NFe5318...`` or bare digits, check digit verified; ``None``
+    when the value is no chave (an adapter then has no note to report, only a doubt)."""
     text = as_text(value)
     if text is None:
         return None
@@ -509,6 +559,16 @@ def chave_digits(value: object) -> str | None:
         return parse_chave(text).digits
     except InvalidDocument:
         return None
+
+
+def xml_of_another_chave(xml: bytes | None, chave: str) -> str | None:
+    """The chave of ``xml`` when it is a readable note of *another* chave than the answer
+    named: an answer that contradicts itself, which is no verdict. ``None`` otherwise (no
+    XML, an unreadable one, which :func:`build_note` drops, or the same chave)."""
+    facts = read_nfeproc(xml) if xml else None
+    if facts is None or facts.chave == chave:
+        return None
+    return facts.chave
 
 
 def build_note(
@@ -525,8 +585,10 @@ def build_note(
 ) -> AuthorizedNote:
     """An :class:`AuthorizedNote` from what the provider said, completed from the XML.
 
-    The XML wins for protocol and authorization time (it is the legal document); the JSON
-    fills what the XML lacks; the chave's own digits give number and series as a last resort.
+    Número and série are the provider's own words when it said them (so that a claim that
+    disagrees with the chave reaches the verification of the note as it was made), else the
+    XML's, else the chave's digits. The XML wins for protocol and authorization time (it is
+    the legal document), and the JSON fills what the XML lacks.
     An XML that cannot be read as an NF-e (malformed, a DTD, a chave that fails its check
     digit or disagrees with itself), or that is the XML of another chave, is neither used
     nor kept as this note's document: nothing in it can be trusted and it could not print
@@ -544,8 +606,8 @@ def build_note(
     if facts is not None:
         protocolo = facts.protocolo or protocolo
         authorized_at = facts.authorized_at or authorized_at or facts.emitted_at
-        numero = facts.numero if facts.numero is not None else numero
-        serie = facts.serie if facts.serie is not None else serie
+        numero = numero if numero is not None else facts.numero
+        serie = serie if serie is not None else facts.serie
         if facts.tp_emis is not None and facts.tp_emis != 1 and facts.protocolo is None:
             contingency = True
     if numero is None:

@@ -19,9 +19,19 @@ Answers carry ``sucesso`` and ``codigo``; the vendor's own examples read them so
 The client picks ``serie``/``numero`` (``Capabilities.needs_client_numbering``); the journal
 reserves them before sending and hands the same pair back on every resend, so SEFAZ itself
 refuses a second note with that number. A lost answer is reconciled by number: the chave
-we look for starts with the 34 digits we can derive (UF, year-month, CNPJ, model, series,
-number); its last ten (emission type, the issuer's random code, check digit) come from the
-answer or from ``POST /nfce/busca``, then ``GET /nfce/{chave}`` tells the state.
+comes from the answer or from ``POST /nfce/busca`` for exactly that série and número, then
+``GET /nfce/{chave}`` tells the state.
+
+Only a definite answer to the request we sent is a verdict. A 5xx (even with Integra's
+``sucesso: false`` JSON), a timeout, a body that is not Integra's JSON, a query refused
+(401/403/429) or not understood leave the sale ``IN_DOUBT``; "not found" (``NOT_SENT`` from
+a query) only comes from an authenticated query answered normally (Integra's own "documento
+não encontrado", or a search that lists nothing at this number). SEFAZ's "duplicidade"
+(204, 539: this série/número already holds a note, ours from an earlier send or another
+till's) is no verdict either: it is reported as ``duplicate`` and ``IN_DOUBT``, with the
+existing note when the answer names it (its chave, then ``GET /nfce/{chave}``) or the search
+finds it, for the services to judge. An "authorized" answer is passed on as Integra said it;
+the services verify its chave, série and número against the sale and the reservation.
 
 Documented limits honoured here: at least 60 s of read timeout; bodies over 2 MB refused
 locally (the API answers 413); 60 calls a minute in general and 2 a minute per
@@ -34,6 +44,7 @@ import base64
 import binascii
 import gzip
 import io
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, NamedTuple, Unpack
@@ -68,6 +79,7 @@ from posapp.fiscal.http_base import (
     messages_of,
     money_text,
     parse_json,
+    xml_of_another_chave,
 )
 from posapp.fiscal.provider_common import (
     HttpProviderBackend,
@@ -87,6 +99,8 @@ CODE_OFFLINE = 2
 CODE_SEFAZ_TROUBLE = 5008
 CODE_PROCESSING = 5023
 _DUPLICATE_CODES = frozenset({204, 539})
+_NOT_FOUND_CODE = 5013  # "Documento não encontrado"
+_CHAVE_IN_MESSAGE = re.compile(r"chNFe:\s*(\d{44})")
 _MAX_BLOB_BYTES = 10 * 1024 * 1024
 _PAYMENT_FIELDS = PaymentFields(  # [U] the card field names
     method="meio_pagamento", amount="valor", brand="bandeira", authorization="autorizacao"
@@ -187,6 +201,10 @@ class IntegraNotasBackend(HttpProviderBackend):
         if exchange.failure is not None:
             return self._failed(exchange)
         status, body, raw, sucesso, codigo = _read(exchange)
+        if status >= 500:
+            # Integra answers JSON even then ("sucesso": false): still no verdict; the note may
+            # have been issued before the failure.
+            return self._no_verdict(raw, f"HTTP {status}: Integra failed; it may have issued the note")
         if status == 413:
             return IssueResult(
                 Outcome.REJECTED,
@@ -204,10 +222,9 @@ class IntegraNotasBackend(HttpProviderBackend):
                 detail=f"HTTP {status}: token refused",
             )
         if not isinstance(sucesso, bool):
-            outcome = Outcome.NOT_SENT if status == 404 else Outcome.IN_DOUBT
-            return IssueResult(
-                outcome, NAME, raw_response=raw, detail=f"HTTP {status}: no sucesso/codigo verdict"
-            )
+            if status == 404:
+                return IssueResult(Outcome.NOT_SENT, NAME, raw_response=raw, detail="HTTP 404: no such route")
+            return self._no_verdict(raw, f"HTTP {status}: no sucesso/codigo verdict")
         chave = chave_digits(body.get("chave"))
         if chave is not None:
             self._known_chaves[(serie, numero)] = chave
@@ -224,11 +241,7 @@ class IntegraNotasBackend(HttpProviderBackend):
                 Outcome.IN_DOUBT, NAME, raw_response=raw, detail=f"codigo {codigo}: {queried.detail}"
             )
         if codigo in _DUPLICATE_CODES or "duplicidade" in (as_text(body.get("mensagem")) or "").lower():
-            # SEFAZ already holds a note with this number: most likely our earlier send.
-            queried = await self.query_issue(prepared)
-            if queried.outcome is Outcome.AUTHORIZED:
-                return queried
-            return IssueResult(Outcome.IN_DOUBT, NAME, raw_response=raw, detail="duplicate number, not found")
+            return await self._duplicate(prepared, body, raw, codigo)
         return IssueResult(
             Outcome.REJECTED,
             NAME,
@@ -237,23 +250,70 @@ class IntegraNotasBackend(HttpProviderBackend):
             detail=f"codigo {codigo}: fix and resend with the same number",
         )
 
+    async def _duplicate(
+        self, prepared: PreparedIssue, body: Mapping[str, Any], raw: str | None, codigo: int | None
+    ) -> IssueResult:
+        """SEFAZ already holds a note with this série/número: an earlier send of ours, or
+        another till's sale. Reported as a duplicate, in doubt, with that note when it can be
+        found: from the answer itself (its XML), by the chave it names, or by the number."""
+        serie, numero, _prefix = self._numbering(prepared)
+        claimed = as_text(body.get("chave"))
+        if claimed is None:
+            found_in_message = _CHAVE_IN_MESSAGE.search(as_text(body.get("mensagem")) or "")
+            claimed = found_in_message.group(1) if found_in_message else None
+        chave = chave_digits(claimed) if claimed is not None else None
+        existing: IssueResult
+        if chave is not None and decode_blob(body.get("xml")) is not None:
+            existing = await self._authorized(
+                {**body, "chave": chave, "codigo": None, "status": None},
+                raw,
+                serie=serie,
+                numero=numero,
+                queried=True,
+            )
+        elif chave is not None:
+            self._known_chaves[(serie, numero)] = chave
+            existing = await self._query_chave(chave, serie=serie, numero=numero)
+        else:
+            existing = await self.query_issue(prepared)
+        note = existing.note if existing.outcome is Outcome.AUTHORIZED else None
+        return IssueResult(
+            Outcome.IN_DOUBT,
+            NAME,
+            note=note,
+            errors=_errors(body) or ("Duplicidade de NF-e: esta série/número já foi usada.",),
+            raw_response=raw,
+            detail=f"codigo {codigo}: série {serie} número {numero} already used at SEFAZ; it holds: "
+            f"{existing.outcome.value} {existing.detail}".rstrip(),
+            duplicate=True,
+        )
+
     async def query_issue(self, prepared: PreparedIssue) -> IssueResult:
         """Find the note by its number, then ``GET /nfce/{chave}``.
 
         ``NOT_SENT``: Integra holds no document with this series and number (never
-        received, or rejected and deleted): safe to send again with the same number.
+        received, or rejected and deleted): safe to send again with the same number. Only a
+        search answered normally says so; a chave learned from an earlier answer that Integra
+        no longer knows is looked up again by number first.
         """
         serie, numero, prefix = self._numbering(prepared)
         if not self._has_token:
             return self._token_missing(Outcome.IN_DOUBT)
-        chave = self._known_chaves.get((serie, numero))
-        if chave is None:
-            found = await self._search(serie, numero, prefix)
-            if isinstance(found, IssueResult):
-                return found
-            chave = found
-            self._known_chaves[(serie, numero)] = chave
-        return await self._query_chave(chave, serie=serie, numero=numero)
+        known = self._known_chaves.get((serie, numero))
+        if known is not None:
+            result = await self._query_chave(known, serie=serie, numero=numero)
+            if result.outcome is not Outcome.NOT_SENT:
+                return result
+            del self._known_chaves[(serie, numero)]
+        found = await self._search(serie, numero, prefix)
+        if isinstance(found, IssueResult):
+            return found
+        self._known_chaves[(serie, numero)] = found
+        result = await self._query_chave(found, serie=serie, numero=numero)
+        if result.outcome is Outcome.NOT_SENT:
+            # The search lists it, the query says there is no such note: the answers disagree.
+            return self._no_verdict(result.raw_response, f"busca lists {found} but GET says not found")
+        return result
 
     async def cancel(self, target: CancelTarget, motivo: str) -> CancelResult:
         justificativa = check_motivo(motivo)
@@ -271,9 +331,11 @@ class IntegraNotasBackend(HttpProviderBackend):
         if exchange.failure is not None:
             return self._failed_cancel(exchange)
         status, body, raw, sucesso, codigo = _read(exchange)
+        if status >= 500:
+            return CancelResult(CancelOutcome.IN_DOUBT, NAME, raw_response=raw, detail=f"HTTP {status}")
         if status in (401, 403):
             return CancelResult(CancelOutcome.NOT_SENT, NAME, raw_response=raw, detail=f"HTTP {status}")
-        if sucesso is True:
+        if sucesso is True and 200 <= status < 300:
             xml = decode_blob(body.get("xml"))
             return CancelResult(
                 CancelOutcome.CANCELLED,
@@ -284,6 +346,8 @@ class IntegraNotasBackend(HttpProviderBackend):
                 raw_response=raw,
             )
         if sucesso is False and not _sefaz_pending(codigo):
+            # A SEFAZ refusal; 218/573 ("already cancelled", "duplicidade de evento") among
+            # them: another cancel of this note took effect, which the lifecycle reads.
             return CancelResult(
                 CancelOutcome.REFUSED,
                 NAME,
@@ -321,7 +385,9 @@ class IntegraNotasBackend(HttpProviderBackend):
         return serie, numero, prefix
 
     async def _search(self, serie: int, numero: int, prefix: str) -> str | IssueResult:
-        """``POST /nfce/busca`` for exactly this number: its chave, or a result to return."""
+        """``POST /nfce/busca`` for exactly this number: the chave of the document Integra
+        holds there (as Integra tells it), or a result to return: ``NOT_SENT`` only when the
+        search was answered normally and lists nothing at this number."""
         exchange = await self._http.request(
             "POST",
             "nfce/busca",
@@ -330,31 +396,36 @@ class IntegraNotasBackend(HttpProviderBackend):
         )
         if exchange.failure is not None:
             return self._failed(exchange, Outcome.IN_DOUBT)
-        if exchange.status in (401, 403) or (exchange.status or 500) >= 500:
-            return IssueResult(
-                Outcome.IN_DOUBT, NAME, raw_response=exchange.raw_text, detail=f"busca HTTP {exchange.status}"
+        status = exchange.status or 0
+        if status in (401, 403) or status >= 500:
+            return self._no_verdict(
+                exchange.raw_text,
+                f"busca HTTP {status}",
+                f"O Integra Notas não respondeu à consulta (HTTP {status}); a venda segue em dúvida.",
             )
         data = parse_json(exchange.response)
-        documents = _documents_in(data)
+        documents: list[Mapping[str, Any]] | None = None
+        if _says_not_found(data) and (200 <= status < 300 or status == 404):
+            documents = []
+        elif 200 <= status < 300:
+            documents = _documents_in(data)
         if documents is None:
+            return self._no_verdict(exchange.raw_text, f"busca HTTP {status}: answer not understood")
+        here = [d for d in documents if _number_of(d) == (serie, numero)]
+        if not here:
             return IssueResult(
-                Outcome.IN_DOUBT, NAME, raw_response=exchange.raw_text, detail="busca answer not understood"
+                Outcome.NOT_SENT,
+                NAME,
+                raw_response=exchange.raw_text,
+                detail=f"no document {serie}/{numero} at Integra: safe to resend with the same number",
             )
-        for document in documents:
-            chave = chave_digits(document.get("chave"))
-            if chave is None:
-                continue
-            same_number = chave[22:25] == f"{serie:03d}" and chave[25:34] == f"{numero:09d}"
-            # UF and CNPJ must match too; the year-month may differ if Integra stamped its own time.
-            same_emitter = not prefix or (chave[:2] == prefix[:2] and chave[6:20] == prefix[6:20])
-            if same_number and same_emitter:
-                return chave
-        return IssueResult(
-            Outcome.NOT_SENT,
-            NAME,
-            raw_response=exchange.raw_text,
-            detail=f"no document {serie}/{numero} at Integra: safe to resend with the same number",
-        )
+        chaves = [c for c in (chave_digits(d.get("chave")) for d in here) if c is not None]
+        if not chaves:
+            return self._no_verdict(
+                exchange.raw_text, f"busca lists a document {serie}/{numero} without a usable chave"
+            )
+        # Several at this number (it should not happen): the one whose chave we would expect.
+        return next((c for c in chaves if prefix and c.startswith(prefix)), chaves[0])
 
     async def _query_chave(self, chave: str, *, serie: int, numero: int) -> IssueResult:
         exchange = await self._http.request(
@@ -363,8 +434,18 @@ class IntegraNotasBackend(HttpProviderBackend):
         if exchange.failure is not None:
             return self._failed(exchange, Outcome.IN_DOUBT)
         status, body, raw, sucesso, codigo = _read(exchange)
-        if status == 404:
-            return IssueResult(Outcome.NOT_SENT, NAME, raw_response=raw, detail=f"GET nfce/{chave}: 404")
+        if status in (401, 403) or status >= 500:
+            return self._no_verdict(
+                raw,
+                f"GET nfce/{chave}: HTTP {status}",
+                f"O Integra Notas não respondeu à consulta (HTTP {status}); a venda segue em dúvida.",
+            )
+        if _says_not_found(body) and (status == 404 or 200 <= status < 300):
+            return IssueResult(
+                Outcome.NOT_SENT, NAME, raw_response=raw, detail=f"GET nfce/{chave}: not found ({status})"
+            )
+        if not 200 <= status < 300:  # a bare 404 page, or anything else: nothing learned
+            return self._no_verdict(raw, f"GET nfce/{chave}: HTTP {status} codigo {codigo}")
         if sucesso is True:
             return await self._authorized(
                 {"chave": chave, **body}, raw, serie=serie, numero=numero, queried=True
@@ -373,7 +454,7 @@ class IntegraNotasBackend(HttpProviderBackend):
             return IssueResult(
                 Outcome.IN_DOUBT, NAME, raw_response=raw, detail="codigo 5023: still processing"
             )
-        if sucesso is False and not _sefaz_pending(codigo) and status < 500:
+        if sucesso is False and not _sefaz_pending(codigo):
             return IssueResult(
                 Outcome.REJECTED,
                 NAME,
@@ -381,18 +462,18 @@ class IntegraNotasBackend(HttpProviderBackend):
                 raw_response=raw,
                 detail=f"query codigo {codigo}",
             )
-        return IssueResult(
-            Outcome.IN_DOUBT, NAME, raw_response=raw, detail=f"query HTTP {status} codigo {codigo}"
-        )
+        return self._no_verdict(raw, f"query HTTP {status} codigo {codigo}")
 
     async def _authorized(
         self, body: Mapping[str, Any], raw: str | None, *, serie: int, numero: int, queried: bool = False
     ) -> IssueResult:
-        chave = chave_digits(body.get("chave"))
+        """The note as Integra told it (número and série as it said them, not as we asked)."""
+        claimed = as_text(body.get("chave"))
+        if claimed is None:
+            return self._no_verdict(raw, "sucesso without a chave")
+        chave = chave_digits(claimed)
         if chave is None:
-            return IssueResult(
-                Outcome.IN_DOUBT, NAME, raw_response=raw, detail="sucesso without a valid chave"
-            )
+            return self._unusable_chave(claimed, raw)
         xml = decode_blob(body.get("xml"))
         if xml is None and not queried:
             # The issue answer may not carry the XML; the query does (one of the 2 calls a
@@ -400,13 +481,16 @@ class IntegraNotasBackend(HttpProviderBackend):
             fetched = await self._query_chave(chave, serie=serie, numero=numero)
             if fetched.outcome is Outcome.AUTHORIZED and fetched.note is not None:
                 xml = fetched.note.xml
+        other = xml_of_another_chave(xml, chave)
+        if other is not None:
+            return self._self_contradiction(chave, other, raw)
         # The PDF costs one of this chave's 2 calls a minute: fetched on issue only, never
         # while reconciling (the native DANFE prints from the XML anyway).
         pdf = await self._pdf(chave) if self._fetch_pdf and not queried else None
         note = build_note(
             chave=chave,
-            numero=as_int(body.get("numero")) or numero,
-            serie=as_int(body.get("serie")) if as_int(body.get("serie")) is not None else serie,
+            numero=as_int(body.get("numero")),
+            serie=as_int(body.get("serie")),
             xml=xml,
             protocolo=as_text(body.get("protocolo")),
             authorized_at=timestamp_or_none(body.get("data_autorizacao"))
@@ -545,18 +629,34 @@ def _sefaz_pending(codigo: int | None) -> bool:
     return codigo is not None and (codigo in (CODE_SEFAZ_TROUBLE, CODE_PROCESSING) or codigo >= 7000)
 
 
+def _says_not_found(data: object) -> bool:
+    """Integra's own "documento não encontrado" answer (``sucesso`` false, codigo 5013)."""
+    if not isinstance(data, dict) or data.get("sucesso") is not False:
+        return False
+    mensagem = (as_text(data.get("mensagem")) or "").lower()
+    return as_int(data.get("codigo")) == _NOT_FOUND_CODE or "não encontrad" in mensagem
+
+
+def _number_of(document: Mapping[str, Any]) -> tuple[int, int] | None:
+    """A searched document's série and número: its own fields, else its chave's digits."""
+    serie, numero = as_int(document.get("serie")), as_int(document.get("numero"))
+    if serie is not None and numero is not None:
+        return serie, numero
+    chave = chave_digits(document.get("chave"))
+    return (int(chave[22:25]), int(chave[25:34])) if chave is not None else None
+
+
 def _documents_in(data: object) -> list[Mapping[str, Any]] | None:
-    """The documents of a ``busca`` answer, whatever key holds them ([U] shape)."""
+    """The documents of a ``busca`` answer, whatever key holds them ([U] shape); ``None``
+    when the answer is not a list of documents (a refusal, an error)."""
     if isinstance(data, list):
         return [d for d in data if isinstance(d, dict)]
-    if not isinstance(data, dict):
+    if not isinstance(data, dict) or data.get("sucesso") is False:
         return None
     for key in ("data", "documentos", "docs", "notas", "resultado"):
         value = data.get(key)
         if isinstance(value, list):
             return [d for d in value if isinstance(d, dict)]
-    if data.get("sucesso") is False:
-        return []
     if "chave" in data:
         return [data]
     return None

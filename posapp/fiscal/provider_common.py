@@ -155,6 +155,31 @@ class HttpProviderBackend:
             retry_after_s=exchange.retry_after_s,
         )
 
+    def _no_verdict(self, raw: str | None, detail: str, *errors: str) -> IssueResult:
+        """An answer that came but decides nothing (a 5xx, a body we cannot read, a refused
+        query): the request may have been acted on, so the sale stays in doubt."""
+        return IssueResult(Outcome.IN_DOUBT, self.name, errors=errors, raw_response=raw, detail=detail)
+
+    def _unusable_chave(self, claimed: str, raw: str | None) -> IssueResult:
+        """An "authorized" answer whose chave is no chave (not 44 digits, a wrong check
+        digit): no note can be recorded from it, and the sale needs a person."""
+        shown = claimed[:60]
+        return self._no_verdict(
+            raw,
+            f"authorized with an unusable chave {shown!r}",
+            f"O emissor respondeu 'autorizada' com uma chave de acesso inválida ({shown}); "
+            "confira a nota no portal da SEFAZ antes de qualquer nova emissão.",
+        )
+
+    def _self_contradiction(self, chave: str, xml_chave: str, raw: str | None) -> IssueResult:
+        """An answer naming one chave and carrying the XML of another."""
+        return self._no_verdict(
+            raw,
+            f"answer names chave {chave} but its XML is of chave {xml_chave}",
+            f"O emissor respondeu a chave {chave}, mas o XML devolvido é da chave {xml_chave}; "
+            "confira a nota no portal da SEFAZ antes de qualquer nova emissão.",
+        )
+
     def _failed_cancel(self, exchange: Exchange) -> CancelResult:
         return CancelResult(
             CancelOutcome((exchange.failure or Outcome.IN_DOUBT).value),

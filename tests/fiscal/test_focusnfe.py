@@ -231,11 +231,12 @@ def test_answer_lost_after_accept_is_in_doubt_and_the_same_ref_finds_it(sim: Foc
             assert found.outcome is Outcome.AUTHORIZED and found.note is not None
             first = sim.issued()[0].note
             assert first is not None and found.note.chave == first.chave
-            # A blind resend of the same ref is answered "already authorized" and resolves to
-            # the same note, not a second one.
+            # A blind resend of the same ref is answered "already authorized": no second note,
+            # and no verdict either (another sale could hold the ref). It is a duplicate, in
+            # doubt, carrying the note the ref holds for the services to judge.
             resent = await backend.send_issue(prepared)
-            assert resent.outcome is Outcome.AUTHORIZED and resent.note is not None
-            assert resent.note.chave == found.note.chave
+            assert resent.outcome is Outcome.IN_DOUBT and resent.duplicate is True
+            assert resent.note is not None and resent.note.chave == found.note.chave
 
     run(scenario())
     assert len(sim.issued()) == 1

@@ -219,15 +219,20 @@ def test_answer_lost_after_accept_is_in_doubt_and_found_by_number(sim: IntegraNo
                 found = await fresh.query_issue(prepared)
             assert found.outcome is Outcome.AUTHORIZED and found.note is not None
             assert found.note.chave == sim.documents[(2, 42)].note.chave
-            # A blind resend of the same number is a duplicate at SEFAZ, resolved to the same note.
+            # A blind resend of the same number is a duplicate at SEFAZ (204, the same chave):
+            # no second note, and no verdict either. It is reported as a duplicate, in doubt,
+            # with the existing note (named by the answer) for the services to judge.
             resent = await backend.send_issue(prepared)
-            assert resent.outcome is Outcome.AUTHORIZED and resent.note is not None
-            assert resent.note.chave == found.note.chave
+            assert resent.outcome is Outcome.IN_DOUBT and resent.duplicate is True
+            assert resent.errors and "204" in resent.errors[0]
+            assert resent.note is not None and resent.note.chave == found.note.chave
 
     run(scenario())
     assert len(sim.documents) == 1
     assert len(sim.requests_to("POST", "/v1/nfce")) == 2  # the lost send, and the blind resend
-    assert len(sim.requests_to("POST", "/v1/nfce/busca")) == 2  # each client searched once
+    # The fresh client searched by number; the duplicidade answer names the chave, so the
+    # first client asks for it directly.
+    assert len(sim.requests_to("POST", "/v1/nfce/busca")) == 1
 
 
 def test_query_of_a_number_integra_never_got_is_not_sent(sim: IntegraNotasSimulator) -> None:
