@@ -95,9 +95,7 @@ def test_everything_posapp_creates_is_private_whatever_the_umask(umask: int, tmp
     }
     assert expected <= modes.keys(), sorted(modes)
     loose = {
-        name: oct(mode)
-        for name, (mode, is_dir) in modes.items()
-        if mode != (0o700 if is_dir else 0o600)
+        name: oct(mode) for name, (mode, is_dir) in modes.items() if mode != (0o700 if is_dir else 0o600)
     }
     assert loose == {}
 
@@ -170,3 +168,18 @@ for h in logging.getLogger().handlers:
     text = (logs / "posapp.log").read_text(encoding="utf-8")
     assert "readable by other users" in text and str(logs) in text
     assert stat.S_IMODE(logs.stat().st_mode) == 0o700
+
+
+def test_doctor_warns_about_a_data_folder_others_can_read(tmp_path: Path) -> None:
+    from posapp.doctor import Level, check_data_dir
+
+    data = tmp_path / "data"
+    data.mkdir()
+    data.chmod(0o755)
+    (data / "journal.sqlite3").touch(mode=0o644)
+    (data / "journal.sqlite3").chmod(0o644)
+    privacy = next(r for r in check_data_dir(data) if r.title == "Privacidade")
+    assert privacy.level is Level.WARN
+    assert "journal.sqlite3 (644)" in privacy.message and "chmod" in privacy.action
+    private_sqlite(data / "journal.sqlite3")
+    assert next(r for r in check_data_dir(data) if r.title == "Privacidade").level is Level.OK

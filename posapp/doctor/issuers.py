@@ -99,30 +99,108 @@ def check_clock_skew(skew_s: float, source: str) -> CheckResult:
     return ok(title, f"Diferença de {_describe_skew(skew_s)} em relação a {source}.")
 
 
-def _provider_reachability(
+# Each provider's own health probe (what its adapter's ``probe()`` asks), and how its token
+# travels: "basic" as the HTTP Basic user with an empty password, "header" as the bare
+# ``Authorization`` value. A probe sent *with* the token is what tells a refused token (401/403)
+# from a working one; nothing is issued by any of them.
+PROBES: dict[str, tuple[str, str]] = {
+    "focusnfe": ("v2/nfce/posappprobe", "basic"),  # a ref nobody issues: 404 means host and token work
+    "integranotas": ("nfce/status", "header"),
+    "fastnotas": ("document_schemas", "basic"),
+}
+
+
+def _resolve_token(provider: ProviderConfig) -> tuple[str | None, CheckResult]:
+    """The token's value (never shown) and the check line saying where it came from."""
+    label = _label(provider.name)
+    title = f"Token {label}"
+    try:
+        from posapp.fiscal.secrets import resolve_token
+    except ImportError:  # pragma: no cover - the fiscal package ships with the app
+        return None, warn(title, "Não verificado (módulo fiscal indisponível).", "Reinstale o posapp.")
+    try:
+        token = resolve_token(provider).reveal()
+    except Exception as exc:  # TokenNotFound, or a keyring backend that blew up
+        message = (
+            getattr(exc, "user_message", None) or f"Não foi possível ler o token ({type(exc).__name__})."
+        )
+        return None, fail(title, message, "Sem o token o provedor recusa todas as notas.")
+    return token, ok(title, f"Token presente ({_token_source(provider)}).")  # the value is never shown
+
+
+def _token_source(provider: ProviderConfig) -> str:
+    if provider.token_env and os.environ.get(provider.token_env, "").strip():
+        return f"variável de ambiente {provider.token_env}"
+    return f"cofre de senhas do sistema (serviço '{provider.keyring_service}')"
+
+
+def _probe(provider: ProviderConfig, client: httpx.Client, token: str | None) -> httpx.Response:
+    """``GET`` the provider's probe with its token when there is one, else its base URL."""
+    timeout = min(provider.timeout_s, HTTP_TIMEOUT_CAP_S)
+    probe = PROBES.get(provider.name)
+    if token is None or probe is None:
+        return client.get(provider.base_url, timeout=timeout)
+    path, style = probe
+    url = provider.base_url.rstrip("/") + "/" + path
+    if style == "basic":
+        return client.get(url, timeout=timeout, auth=httpx.BasicAuth(token, ""))
+    return client.get(url, timeout=timeout, headers={"Authorization": token})
+
+
+def _refused(provider: ProviderConfig, status: int) -> CheckResult:
+    label = _label(provider.name)
+    return fail(
+        f"Token {label}",
+        f"{label} recusou o token deste caixa (HTTP {status}): nenhuma nota será emitida por ele.",
+        f"Confira o token ({_token_source(provider)}): pode estar errado, vencido, ser de outro "
+        "ambiente (homologação/produção) ou a conta pode não estar habilitada para NFC-e. "
+        "Corrija-o e rode 'posapp doctor' de novo.",
+    )
+
+
+def _provider_checks(
     provider: ProviderConfig, client: httpx.Client, now: Callable[[], datetime]
 ) -> list[CheckResult]:
     label = _label(provider.name)
     title = f"Provedor {label}"
+    token, token_result = _resolve_token(provider)
     before = now()
     try:
-        response = client.get(provider.base_url, timeout=min(provider.timeout_s, HTTP_TIMEOUT_CAP_S))
+        response = _probe(provider, client, token)
     except httpx.TimeoutException:
         return [
             fail(
                 title,
                 f"{provider.base_url} não respondeu a tempo.",
                 "Verifique a conexão com a internet deste caixa.",
-            )
+            ),
+            token_result,
         ]
     except httpx.HTTPError as exc:
         text = str(exc) or type(exc).__name__
         hint = "Verifique a conexão com a internet, o endereço base_url e o proxy/firewall."
         if "CERTIFICATE" in text.upper() or "SSL" in text.upper():
             hint = "Falha no certificado TLS: confira data e hora deste computador e o proxy da rede."
-        return [fail(title, f"Sem conexão com {provider.base_url} ({text}).", hint)]
+        return [fail(title, f"Sem conexão com {provider.base_url} ({text}).", hint), token_result]
     after = now()
-    results = [ok(title, f"{provider.base_url} respondeu (HTTP {response.status_code}).")]
+    status = response.status_code
+    if status >= 500:
+        reachability = warn(
+            title,
+            f"{provider.base_url} respondeu com erro (HTTP {status}).",
+            "O provedor pode estar instável: as vendas esperam na fila até ele voltar.",
+        )
+    else:
+        reachability = ok(title, f"{provider.base_url} respondeu (HTTP {status}).")
+    if token is not None and status in (401, 403) and provider.name in PROBES:
+        token_result = _refused(provider, status)
+    results = [reachability, *_clock_from(response, label, provider.base_url, before, after), token_result]
+    return results
+
+
+def _clock_from(
+    response: httpx.Response, label: str, base_url: str, before: datetime, after: datetime
+) -> list[CheckResult]:
     date_header = response.headers.get("date")
     server_time: datetime | None = None
     if date_header:
@@ -131,40 +209,16 @@ def _provider_reachability(
         except (TypeError, ValueError):
             server_time = None
     if server_time is None or server_time.tzinfo is None:
-        results.append(
+        return [
             warn(
                 "Relógio",
                 f"{label} não informou a hora (cabeçalho Date); não foi possível medir o relógio.",
                 "Confira manualmente a data e a hora deste computador.",
             )
-        )
-        return results
+        ]
     midpoint = before + (after - before) / 2
     skew = (midpoint - server_time).total_seconds()
-    results.append(check_clock_skew(skew, f"{label} ({provider.base_url})"))
-    return results
-
-
-def _provider_token(provider: ProviderConfig) -> CheckResult:
-    label = _label(provider.name)
-    title = f"Token {label}"
-    try:
-        from posapp.fiscal.secrets import resolve_token
-    except ImportError:  # pragma: no cover - the fiscal package ships with the app
-        return warn(title, "Não verificado (módulo fiscal indisponível).", "Reinstale o posapp.")
-    try:
-        resolve_token(provider)
-    except Exception as exc:  # TokenNotFound, or a keyring backend that blew up
-        message = (
-            getattr(exc, "user_message", None) or f"Não foi possível ler o token ({type(exc).__name__})."
-        )
-        return fail(title, message, "Sem o token o provedor recusa todas as notas.")
-    source = (
-        f"variável de ambiente {provider.token_env}"
-        if provider.token_env and os.environ.get(provider.token_env, "").strip()
-        else f"cofre de senhas do sistema (serviço '{provider.keyring_service}')"
-    )
-    return ok(title, f"Token presente ({source}).")  # the value itself is never shown
+    return [check_clock_skew(skew, f"{label} ({base_url})")]
 
 
 def check_provider(
@@ -173,16 +227,18 @@ def check_provider(
     client: httpx.Client | None = None,
     now: Callable[[], datetime] | None = None,
 ) -> list[CheckResult]:
-    """Reachability, clock skew from the ``Date`` header, and token presence for one provider."""
+    """Reachability, clock skew from the ``Date`` header, and the token for one provider.
+
+    With a token, the request is the provider's own health probe sent with it (see
+    :data:`PROBES`): an answer of 401 or 403 fails the token line, so the doctor never says
+    "Tudo pronto para vender" while the provider refuses this till."""
     if not provider.enabled:
         return [ok(f"Provedor {_label(provider.name)}", "Desativado na configuração.")]
     clock = now if now is not None else (lambda: datetime.now(UTC))
     own_client = client is None
     http = client if client is not None else httpx.Client(follow_redirects=False)
     try:
-        results = _provider_reachability(provider, http, clock)
+        return _provider_checks(provider, http, clock)
     finally:
         if own_client:
             http.close()
-    results.append(_provider_token(provider))
-    return results

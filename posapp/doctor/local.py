@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import stat
 import tempfile
 from pathlib import Path
 
@@ -105,7 +106,7 @@ def check_data_dir(data_dir: Path) -> list[CheckResult]:
                 "Dê permissão de escrita ao usuário do caixa nesta pasta (sem ela nenhuma venda é gravada).",
             )
         ]
-    results = [ok(title, f"{data_dir} existe e aceita gravação.")]
+    results = [ok(title, f"{data_dir} existe e aceita gravação."), *_privacy(data_dir)]
     free = shutil.disk_usage(data_dir).free
     space = "Espaço em disco"
     if free < FREE_SPACE_FAIL:
@@ -119,6 +120,31 @@ def check_data_dir(data_dir: Path) -> list[CheckResult]:
     else:
         results.append(ok(space, f"{_human_bytes(free)} livres."))
     return results
+
+
+def _privacy(data_dir: Path) -> list[CheckResult]:
+    """Warn when other users of this computer can read the data folder or its files (they
+    hold consumers' documents); posapp tightens them itself the next time it opens them."""
+    if os.name != "posix":
+        return []
+    loose = []
+    for path in [data_dir, *sorted(data_dir.glob("*.sqlite3*"))]:
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)
+        except OSError:
+            continue
+        if mode & 0o077:
+            loose.append(f"{path.name or path} ({mode:o})")
+    if not loose:
+        return [ok("Privacidade", "A pasta de dados e os bancos só são acessíveis ao usuário do caixa.")]
+    return [
+        warn(
+            "Privacidade",
+            "Outros usuários deste computador podem ler: " + ", ".join(loose[:5]) + ".",
+            "Abra o posapp uma vez (ele restringe as permissões para 700/600) ou rode "
+            f"'chmod -R go-rwx {data_dir}'.",
+        )
+    ]
 
 
 # --- journal integrity ----------------------------------------------------------------------
