@@ -47,6 +47,7 @@ from posapp.sim.http_sim import (
     SimRequest,
     SimResponse,
     cancel_xml,
+    documented,
     foreign_items,
     issued_item,
     local_time,
@@ -390,7 +391,10 @@ class FocusNfeSimulator(HttpSimulator):
         shown = record.shown
         assert shown is not None
         record.cancel_xml = cancel_xml(
-            shown, protocolo=record.cancel_protocolo, motivo=justificativa.strip(), at=local_time(now)
+            documented(shown, record.note),
+            protocolo=record.cancel_protocolo,
+            motivo=justificativa.strip(),
+            at=local_time(now),
         )
         self.truth.event(
             TruthEvent(self.name, record.note.chave, "cancelamento", record.cancel_protocolo, local_time(now))

@@ -67,6 +67,8 @@ from types import TracebackType
 from typing import Any, ClassVar, Self
 from urllib.parse import parse_qsl, urlsplit
 
+from posapp.domain.documents import parse_chave
+from posapp.domain.errors import InvalidDocument
 from posapp.sim import nfce_xml
 from posapp.sim.errors import SimulatorError
 from posapp.sim.lies import LIE_MODES, Lie, lie_about
@@ -153,6 +155,19 @@ class SimRequest:
     headers: Mapping[str, str]
     body: bytes
     received_at: float
+
+    def json(self) -> Any:
+        return json.loads(self.body.decode("utf-8"))
+
+
+@dataclass(frozen=True, slots=True)
+class SimAnswer:
+    """An answer as it was written, after every fault: the request it answered, its status
+    and body."""
+
+    request: SimRequest
+    status: int
+    body: bytes
 
     def json(self) -> Any:
         return json.loads(self.body.decode("utf-8"))
@@ -253,6 +268,7 @@ class HttpSimulator(ABC):
         self.truth = GroundTruth()
         self.lock = threading.RLock()
         self._requests: list[SimRequest] = []
+        self._answers: list[SimAnswer] = []
         self._outcomes: deque[str] = deque()
         self._races: dict[str, threading.Event] = {}
         self._server: ThreadingHTTPServer | None = None
@@ -322,6 +338,14 @@ class HttpSimulator(ABC):
     def clear_requests(self) -> None:
         with self.lock:
             self._requests.clear()
+            self._answers.clear()
+
+    @property
+    def answers(self) -> list[SimAnswer]:
+        """The answers that went out whole (processed or not), in the order they were written
+        (a dropped or hung request has none)."""
+        with self.lock:
+            return list(self._answers)
 
     # -- scripted outcomes -------------------------------------------------------------
 
@@ -405,6 +429,10 @@ class HttpSimulator(ABC):
         with self.lock:
             self._requests.append(request)
 
+    def _answered(self, request: SimRequest, response: SimResponse) -> None:
+        with self.lock:
+            self._answers.append(SimAnswer(request, response.status, response.body))
+
 
 class _Handler(BaseHTTPRequestHandler):
     """One connection; ``simulator`` is set on the per-simulator subclass."""
@@ -445,9 +473,10 @@ class _Handler(BaseHTTPRequestHandler):
                 if not chunk:
                     break
                 remaining -= len(chunk)
-            sim._record(SimRequest(self.command, parts.path, {}, headers, b"", sim.clock()))
+            refused = SimRequest(self.command, parts.path, {}, headers, b"", sim.clock())
+            sim._record(refused)
             self.close_connection = True
-            self._send(sim.too_large())
+            self._reply(refused, sim.too_large())
             return
         body = self.rfile.read(min(length, MAX_SIM_BODY)) if length else b""
         request = SimRequest(
@@ -467,16 +496,16 @@ class _Handler(BaseHTTPRequestHandler):
         if faults.slow_s > 0:
             sim._wait(faults.slow_s)
         if not sim.authorized(request):
-            self._send(sim.unauthorized())
+            self._reply(request, sim.unauthorized())
             return
         if faults.refuse_query is not None and sim.is_query(request):
-            self._send(sim.unauthorized(faults.refuse_query))
+            self._reply(request, sim.unauthorized(faults.refuse_query))
             return
         if faults.rate_limit:
-            self._send(sim.rate_limited())
+            self._reply(request, sim.rate_limited())
             return
         if faults.status_5xx is not None:
-            self._send(sim.server_error(faults.status_5xx))
+            self._reply(request, sim.server_error(faults.status_5xx))
             return
         try:
             response = sim.handle(request)
@@ -498,11 +527,15 @@ class _Handler(BaseHTTPRequestHandler):
             response = garbled(response, faults.garbage)
         if response.hold is not None:
             response.hold.wait(response.hold_s)
-        self._send(response)
+        self._reply(request, response)
         if response.on_sent is not None:
             response.on_sent()
 
-    def _send(self, response: SimResponse) -> None:
+    def _reply(self, request: SimRequest, response: SimResponse) -> None:
+        if self._send(response):
+            self.simulator._answered(request, response)
+
+    def _send(self, response: SimResponse) -> bool:
         try:
             self.send_response(response.status)
             self.send_header("Content-Type", response.content_type)
@@ -515,6 +548,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(response.body)
         except OSError:  # the client went away; nothing to answer to
             self.close_connection = True
+            return False
+        return True
 
 
 def _make_handler(simulator: HttpSimulator) -> type[_Handler]:
@@ -659,6 +694,19 @@ def content_code(*parts: object) -> int:
     return int(hashlib.sha256(text.encode("utf-8")).hexdigest()[:12], 16) % 100_000_000
 
 
+def _is_chave(text: str) -> bool:
+    try:
+        parse_chave(text)
+    except InvalidDocument:
+        return False
+    return True
+
+
+def documented(shown: IssuedNote, real: IssuedNote) -> IssuedNote:
+    """The note a document (XML, event) can tell: the lie when it is a chave at all."""
+    return shown if _is_chave(shown.chave) else real
+
+
 def told_note(note: IssuedNote, mode: str) -> tuple[IssuedNote, bytes]:
     """The note a ``lying_chave`` answer tells instead of ``note``, and the XML that goes with
     it (the lie's own, consistent XML; the real one when no XML can carry the lie)."""
@@ -754,6 +802,8 @@ def note_xml(note: IssuedNote) -> bytes:
 
 def cancel_xml(note: IssuedNote, *, protocolo: str, motivo: str, at: datetime) -> bytes:
     """The registered cancel event (procEventoNFe, 110111, cStat 135) for ``note``."""
+    if not _is_chave(note.chave):
+        raise SimulatorError(f"no event can name chave {note.chave}")
     return nfce_xml.nfe_cancel_event_xml(
         chave=note.chave,
         note_protocolo=note.protocolo or "",

@@ -58,6 +58,7 @@ from posapp.sim.http_sim import (
     SimResponse,
     cancel_xml,
     content_code,
+    documented,
     foreign_items,
     issued_item,
     local_time,
@@ -426,7 +427,7 @@ class IntegraNotasSimulator(HttpSimulator):
         document.status = "cancelado"
         document.cancel_protocolo = str(next(self._protocols))
         document.cancel_xml = cancel_xml(
-            document.shown,
+            documented(document.shown, document.note),
             protocolo=document.cancel_protocolo,
             motivo=justificativa.strip(),
             at=local_time(now),
