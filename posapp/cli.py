@@ -156,19 +156,22 @@ def _run_service(args: argparse.Namespace, body: Callable[[Any], Any], *, with_p
 
 
 def cmd_nfce_emit(args: argparse.Namespace) -> int:
-    from posapp.domain.errors import DomainError
+    import errno
+
     from posapp.domain.lifecycle import ExitCode, SaleState, exit_code, state_notice
-    from posapp.domain.sale import Sale
+    from posapp.domain.sale_file import MAX_SALE_FILE_BYTES, sale_from_json_bytes
 
     try:
-        data = json.loads(Path(args.sale).read_text(encoding="utf-8"), parse_float=Decimal)
-        if not isinstance(data, dict):
-            raise DomainError(
-                "SALE.json must be an object", user_message="SALE.json deve ser um objeto JSON."
-            )
-        sale = Sale.from_mapping(data)
-    except (OSError, ValueError) as exc:
-        _error(f"não foi possível ler {args.sale}: {exc}", as_json=args.json, status="invalid")
+        with open(args.sale, "rb") as sale_file:  # never more than the reader accepts, plus one
+            raw = sale_file.read(MAX_SALE_FILE_BYTES + 1)
+        sale = sale_from_json_bytes(raw)  # the one validator of SALE.json (domain/sale_file.py)
+    except OSError as exc:
+        reason = {
+            errno.ENOENT: "arquivo não encontrado",
+            errno.EACCES: "sem permissão de leitura",
+            errno.EISDIR: "é uma pasta, não um arquivo",
+        }.get(exc.errno or 0, "erro de leitura do arquivo")
+        _error(f"não foi possível ler {args.sale}: {reason}", as_json=args.json, status="invalid")
         return ExitCode.BAD_INPUT
     except PosappError as exc:
         _error(exc.user_message, as_json=args.json, status="invalid")

@@ -8,6 +8,7 @@ arrive late.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -45,18 +46,44 @@ class CancelPolicy:
         return as_utc(now) + timedelta(minutes=5) < as_utc(authorized_at)
 
 
-def check_motivo(motivo: str) -> str:
-    """Strip and check the 15-255 character *motivo* (xJust); returns the cleaned text."""
+def check_motivo(motivo: str, *, original: str | None = None) -> str:
+    """Strip and check the 15-255 character *motivo* (xJust); returns the cleaned text.
+
+    ``motivo`` is the text as it will travel. When the caller cleaned it first (the text
+    policy drops what ISO-8859-1 cannot carry: emoji, CJK, other alphabets), it passes what
+    the person typed as ``original``, and a motivo left too short says that characters were
+    removed instead of counting characters the person can see on the screen."""
     text = " ".join(motivo.split())
     if not MOTIVO_MIN <= len(text) <= MOTIVO_MAX:
+        removed = _removed_characters(original, text) if len(text) < MOTIVO_MIN else 0
+        if removed:
+            dropped = (
+                "removido 1 caractere que não pode ser enviado"
+                if removed == 1
+                else f"removidos {removed} caracteres que não podem ser enviados"
+            )
+            detail = (
+                f"tem {len(text)} depois de {dropped} ao emissor, como emojis ou letras de outros alfabetos"
+            )
+        else:
+            detail = f"tem {len(text)}"
         raise InvalidMotivo(
-            f"motivo must have {MOTIVO_MIN}-{MOTIVO_MAX} characters, got {len(text)}",
+            f"motivo must have {MOTIVO_MIN}-{MOTIVO_MAX} characters, got {len(text)}"
+            + (f" after {removed} unsendable characters were dropped" if removed else ""),
             user_message=(
-                f"O motivo do cancelamento deve ter entre {MOTIVO_MIN} e {MOTIVO_MAX} caracteres "
-                f"(tem {len(text)})."
+                f"O motivo do cancelamento deve ter entre {MOTIVO_MIN} e {MOTIVO_MAX} caracteres ({detail})."
             ),
         )
     return text
+
+
+def _removed_characters(original: str | None, sent: str) -> int:
+    """How many visible characters of ``original`` did not survive into ``sent`` (0 when
+    none did, or when folding made the text longer, as ``œ`` -> ``oe``)."""
+    if original is None:
+        return 0
+    typed = "".join(unicodedata.normalize("NFC", original).split())
+    return max(len(typed) - len("".join(sent.split())), 0)
 
 
 def as_utc(moment: datetime) -> datetime:

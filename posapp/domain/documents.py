@@ -52,6 +52,11 @@ def only_digits(text: str) -> str:
     return _NON_DIGITS.sub("", text)
 
 
+def is_ascii_digits(text: str) -> bool:
+    """``0``-``9`` only (``str.isdigit`` also takes ``²`` and other scripts' digits)."""
+    return text.isascii() and text.isdigit()
+
+
 def _mod11_digit(digits: str, weights: list[int]) -> int:
     total = sum(int(d) * w for d, w in zip(digits, weights, strict=True))
     rest = total % 11
@@ -60,7 +65,7 @@ def _mod11_digit(digits: str, weights: list[int]) -> int:
 
 def validate_cpf(text: str) -> str:
     digits = only_digits(text)
-    if not (len(digits) == 11 and digits.isdigit()):
+    if not (len(digits) == 11 and is_ascii_digits(digits)):
         raise InvalidDocument(
             f"CPF {text!r} must have 11 digits",
             user_message="CPF deve ter 11 dígitos. Confira o número com o cliente.",
@@ -83,7 +88,7 @@ _CNPJ_W2 = [6, *_CNPJ_W1]
 
 def validate_cnpj(text: str) -> str:
     digits = only_digits(text)
-    if not (len(digits) == 14 and digits.isdigit()):
+    if not (len(digits) == 14 and is_ascii_digits(digits)):
         raise InvalidDocument(
             f"CNPJ {text!r} must have 14 digits",
             user_message="CNPJ deve ter 14 dígitos. Confira o número com o cliente.",
@@ -101,15 +106,29 @@ def validate_cnpj(text: str) -> str:
 
 
 def validate_cpf_or_cnpj(text: str) -> str:
-    """A consumer document: 11 digits are a CPF, 14 a CNPJ."""
+    """A consumer document: 11 digits are a CPF, 14 a CNPJ.
+
+    A document with letters (or other symbols) is answered as such, whatever its length,
+    not as "a CNPJ without its 14 digits". The alphanumeric CNPJ (July 2026) is not
+    accepted here yet."""
     digits = only_digits(text)
+    if digits and not is_ascii_digits(digits):
+        raise InvalidDocument(
+            f"document {text!r} has characters other than digits",
+            user_message=(
+                "Documento do consumidor com letras ou símbolos: CPF deve ter 11 dígitos; "
+                "CNPJ 14 caracteres. Confira o número com o cliente."
+            ),
+        )
     if len(digits) == 11:
         return validate_cpf(digits)
     if len(digits) == 14:
         return validate_cnpj(digits)
     raise InvalidDocument(
         f"document {text!r} is neither a CPF (11 digits) nor a CNPJ (14)",
-        user_message="Documento do consumidor deve ser um CPF (11 dígitos) ou CNPJ (14 dígitos).",
+        user_message=(
+            f"Documento do consumidor: CPF deve ter 11 dígitos; CNPJ 14 caracteres (este tem {len(digits)})."
+        ),
     )
 
 
@@ -199,7 +218,7 @@ def parse_chave(text: str) -> ChaveAcesso:
     digits = re.sub(r"\s", "", text)
     if digits.upper().startswith("NFE"):
         digits = digits[3:]
-    if not (len(digits) == 44 and digits.isdigit()):
+    if not (len(digits) == 44 and is_ascii_digits(digits)):
         raise InvalidDocument(
             f"chave {text!r} must have 44 digits",
             user_message="Chave de acesso deve ter 44 dígitos.",
@@ -225,6 +244,6 @@ def build_chave(
 ) -> ChaveAcesso:
     """Compose a chave from its parts and append the check digit."""
     first43 = f"{UF_CODES[uf]}{year_month}{cnpj}{model}{series:03d}{number:09d}{emission_type}{code:0>8}"
-    if len(first43) != 43 or not first43.isdigit():
+    if len(first43) != 43 or not is_ascii_digits(first43):
         raise InvalidDocument(f"parts do not make a chave: {first43!r}")
     return ChaveAcesso(first43 + str(chave_check_digit(first43)))

@@ -10,7 +10,8 @@ so the sum printed on the DANFE always equals the sum of its lines. Floats never
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 
 from posapp.domain.errors import DomainError
 
@@ -18,6 +19,48 @@ CENT = Decimal("0.01")
 QUANTITY_STEP = Decimal("0.0001")
 UNIT_PRICE_STEP = Decimal("0.0000000001")
 ZERO = Decimal("0.00")
+#: The longest number text we parse: a layout number has at most 11 + 10 digits, a sign and
+#: a point; anything much longer is refused before :class:`Decimal` sees it.
+MAX_NUMBER_CHARS = 64
+
+
+@dataclass(frozen=True, slots=True)
+class LayoutSize:
+    """The size of a numeric field of the NF-e 4.00 layout (``11v0-4``: up to 11 integer
+    digits and 4 decimals)."""
+
+    integer_digits: int
+    decimals: int
+
+    @property
+    def step(self) -> Decimal:
+        return Decimal(1).scaleb(-self.decimals)
+
+    @property
+    def largest(self) -> Decimal:
+        """The largest value that fits (``99999999999.9999`` for ``qCom``)."""
+        return Decimal(10**self.integer_digits) - self.step
+
+
+QCOM = LayoutSize(11, 4)  # qCom, I10
+VUNCOM = LayoutSize(11, 10)  # vUnCom, I10a
+V13_2 = LayoutSize(13, 2)  # vProd, vDesc, vPag, vNF, vTroco and the other totals
+
+
+def layout_problem(value: Decimal, size: LayoutSize) -> str | None:
+    """Why ``value`` does not fit ``size`` (Portuguese, without the field name), or ``None``.
+
+    Safe for any finite Decimal, ``1e999999`` included: the magnitude is read from the
+    exponent before any arithmetic, so nothing huge is ever computed."""
+    if not value.is_finite():
+        return "não é um número finito"
+    if value.is_zero():
+        return None
+    if value.adjusted() >= size.integer_digits:
+        return f"no máximo {size.integer_digits} dígitos antes da vírgula"
+    if value != value.quantize(size.step):
+        return f"no máximo {size.decimals} casas decimais" if size.decimals else "deve ser inteiro"
+    return None
 
 
 def to_decimal(value: object, *, field: str = "valor") -> Decimal:
@@ -36,6 +79,11 @@ def to_decimal(value: object, *, field: str = "valor") -> Decimal:
         result = Decimal(value)
     elif isinstance(value, str):
         text = value.strip()
+        if len(text) > MAX_NUMBER_CHARS:
+            raise DomainError(
+                f"{field}: a number of {len(text)} characters refused",
+                user_message=f"{field}: número longo demais.",
+            )
         if text.count(",") == 1 and "." not in text:  # "4,99" typed the Brazilian way
             text = text.replace(",", ".")
         try:
@@ -83,9 +131,19 @@ def round_quantity(value: Decimal) -> Decimal:
     return value.quantize(QUANTITY_STEP, rounding=ROUND_HALF_UP)
 
 
+def round_unit_price(value: Decimal) -> Decimal:
+    """Round to the ten decimals ``vUnCom`` allows, half up (the value the wire carries)."""
+    return value.quantize(UNIT_PRICE_STEP, rounding=ROUND_HALF_UP)
+
+
 def line_total(quantity: Decimal, unit_price: Decimal) -> Decimal:
-    """``vProd`` of an item: quantity times unit price, rounded to centavos."""
-    return round_money(quantity * unit_price)
+    """``vProd`` of an item: quantity times unit price, rounded to centavos.
+
+    The product is exact (a ``qCom`` times a ``vUnCom`` has up to 36 digits, more than the
+    default 28), so it is rounded once, half up, and never twice."""
+    with localcontext() as exact:
+        exact.prec = 60
+        return round_money(quantity * unit_price)
 
 
 def format_brl(value: Decimal) -> str:

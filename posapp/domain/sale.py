@@ -1,39 +1,146 @@
 """A sale as the fiscal flow sees it: items, payments, consumer, and its totals.
 
 A :class:`Sale` is immutable and validated on construction: a sale that exists can be
-turned into an NFC-e request. Building one from loose data (``SALE.json``, the cart) goes
-through :meth:`Sale.from_mapping`, whose errors speak Portuguese.
+turned into an NFC-e request. Every way in goes through the same rules: ``SALE.json``
+(:mod:`posapp.domain.sale_file` reads the bytes, then :meth:`Sale.from_mapping`) and the
+GUI's cart (:meth:`Sale.from_mapping` with the cart's items). Their errors become one
+:class:`InvalidSale` whose ``user_message`` is Portuguese, one line per problem naming the
+field as ``itens[1].quantidade`` (1-based), never pydantic's English.
+
+The rules are the NF-e 4.00 layout's (MOC 7.0, Anexo I) and the NFC-e's rejections:
+
+* numbers are finite and fit their layout size: ``qCom`` 11v4, ``vUnCom`` 11v10 (more
+  decimals are rounded half up to 10, as the wire carries them), ``vProd``, ``vDesc``,
+  ``vPag`` and the note's totals 13v2; quantities and unit prices above zero, an item
+  total of at least R$ 0,01 after rounding, a discount smaller than its item (I17-10, 483);
+* CFOP one of the NFC-e's (I08-150, 725), see :data:`NFCE_CFOPS`;
+* GTIN 8, 12, 13 or 14 digits with its GS1 check digit and not all zeros (I03-10, 611), or
+  ``SEM GTIN``; NCM 8 digits; CEST 7;
+* card data (``card``) only on card payments; change only from cash.
+
+Sales read back from the journal were validated when they came in; :meth:`Sale.from_stored_json`
+reads them without the rules added since (a sale stored under older rules stays readable).
 """
 
 from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from posapp.domain.documents import validate_cpf_or_cnpj
+from posapp.domain.documents import validate_cnpj, validate_cpf_or_cnpj
 from posapp.domain.errors import DomainError, InvalidSale
-from posapp.domain.money import ZERO, line_total, round_money, round_quantity, to_decimal
+from posapp.domain.money import (
+    MAX_NUMBER_CHARS,
+    QCOM,
+    V13_2,
+    VUNCOM,
+    ZERO,
+    LayoutSize,
+    format_brl,
+    layout_problem,
+    line_total,
+    round_unit_price,
+    to_decimal,
+)
 from posapp.domain.payments import PaymentMethod, parse_payment_method
 
 SEM_GTIN = "SEM GTIN"
 _GTIN = re.compile(r"^([0-9]{8}|[0-9]{12,14})$")
-_NCM = re.compile(r"^([0-9]{8}|00)$")
+_NCM = re.compile(r"^[0-9]{8}$")
 _CFOP = re.compile(r"^[0-9]{4}$")
 _CEST = re.compile(r"^[0-9]{7}$")
+_BRAND = re.compile(r"^[0-9]{2}$")
+
+#: The CFOPs an NFC-e accepts (MOC 7.0, Anexo I, rule I08-150, rejection 725; NT 2013/005
+#: v1.20 and NT 2015.002): sales inside the state to a final consumer.
+NFCE_CFOPS: Final = frozenset({"5101", "5102", "5103", "5104", "5115", "5405", "5656", "5667", "5933"})
+#: 5933 (a service taxed by ISSQN) needs the ``ISSQN`` tax group (rule I08-160, rejection
+#: 374), which no request posapp builds carries: refused here, with its own message.
+CFOP_SERVICE: Final = "5933"
+ISSUABLE_CFOPS: Final = NFCE_CFOPS - {CFOP_SERVICE}
+
+#: The context key that marks a sale read back from the journal (:meth:`Sale.from_stored_json`).
+STORED: Final = "posapp.stored"
+
+
+class SaleFieldError(ValueError):
+    """A rule broken by one field, raised inside a validator: ``str()`` is Portuguese and,
+    when the check runs on the whole item or sale, ``field`` names the field it is about."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _entry(info: ValidationInfo) -> bool:
+    """Whether the rules of a new sale apply (not a sale read back from the journal)."""
+    context = info.context
+    return not (isinstance(context, Mapping) and context.get(STORED))
+
+
+def shown(value: object, limit: int = 24) -> str:
+    """A value as a message may echo it: short, on one line, printable."""
+    text = value if isinstance(value, str) else repr(value)
+    text = "".join(ch if ch.isprintable() else "?" for ch in text[: limit + 1])
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def plain_number(value: Decimal) -> str:
+    """``Decimal("0.0010000000")`` -> ``0,001``: a bounded number as a person writes it."""
+    text = format(value.normalize(), "f")
+    return text.replace(".", ",")
 
 
 def gtin_is_valid(code: str) -> bool:
-    """GTIN-8/12/13/14 length and mod-10 check digit."""
-    if not _GTIN.match(code):
+    """GTIN-8/12/13/14 length and GS1 mod-10 check digit (all zeros is no GTIN)."""
+    if not _GTIN.match(code) or not code.strip("0"):
         return False
     body, check = code[:-1], int(code[-1])
     total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
     return (10 - total % 10) % 10 == check
+
+
+def _number(value: object) -> Decimal:
+    """A JSON number, a numeric string (``"4,99"`` too) or a Decimal -> a finite Decimal,
+    or :class:`SaleFieldError` in Portuguese. Never does arithmetic on what it was given."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, Decimal, float)):
+        raise SaleFieldError('deve ser um número (texto como "4.99" ou número JSON)')
+    if isinstance(value, float):
+        raise SaleFieldError(f'número {shown(value)} sem precisão exata: escreva-o como texto, como "4.99"')
+    if isinstance(value, str) and len(value.strip()) > MAX_NUMBER_CHARS:
+        raise SaleFieldError("número longo demais")
+    if isinstance(value, int) and value.bit_length() > 128:
+        raise SaleFieldError("número grande demais")
+    try:
+        number = to_decimal(value)
+    except DomainError:
+        raise SaleFieldError(f"'{shown(value)}' não é um número") from None
+    return number
+
+
+def _sized(value: Decimal, size: LayoutSize, *, positive: bool) -> Decimal:
+    """``value`` if it is above zero (``positive``) or not negative, and fits ``size``."""
+    if positive and value <= 0:
+        raise SaleFieldError("deve ser maior que zero")
+    if not positive and value < 0:
+        raise SaleFieldError("não pode ser negativo")
+    problem = layout_problem(value, size)
+    if problem is not None:
+        raise SaleFieldError(problem)
+    return value
 
 
 class _Frozen(BaseModel):
@@ -55,59 +162,126 @@ class Item(_Frozen):
     discount: Decimal = ZERO
     origin: int = Field(default=0, ge=0, le=8)
 
-    @field_validator("quantity", "unit_price", "discount", mode="before")
+    @field_validator("quantity", mode="before")
     @classmethod
-    def _decimal(cls, value: object) -> Decimal:
-        return to_decimal(value)
+    def _quantity(cls, value: object, info: ValidationInfo) -> Decimal:
+        number = _number(value)
+        if number <= 0:
+            raise SaleFieldError("deve ser maior que zero")
+        if not _entry(info):
+            return number
+        return _sized(number, QCOM, positive=True)
+
+    @field_validator("unit_price", mode="before")
+    @classmethod
+    def _unit_price(cls, value: object, info: ValidationInfo) -> Decimal:
+        number = _number(value)
+        if number < 0:
+            raise SaleFieldError("não pode ser negativo")
+        if not _entry(info):
+            return number
+        exponent = number.as_tuple().exponent
+        more_decimals = isinstance(exponent, int) and exponent < -VUNCOM.decimals
+        if more_decimals and number > 0 and number.adjusted() < VUNCOM.integer_digits:
+            number = round_unit_price(number)  # vUnCom carries 10 decimals: round as the wire does
+        return _sized(number, VUNCOM, positive=True)
+
+    @field_validator("discount", mode="before")
+    @classmethod
+    def _discount(cls, value: object) -> Decimal:
+        number = _number(value)
+        if number < 0:
+            raise SaleFieldError("não pode ser negativo")
+        return _sized(number, V13_2, positive=False)
 
     @field_validator("gtin", mode="before")
     @classmethod
-    def _gtin(cls, value: object) -> str:
-        text = str(value or "").strip()
-        if not text or text.upper() == SEM_GTIN:
+    def _gtin(cls, value: object, info: ValidationInfo) -> str:
+        if value is None or (
+            isinstance(value, str) and (not value.strip() or value.strip().upper() == SEM_GTIN)
+        ):
             return SEM_GTIN
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise SaleFieldError('deve ser o código de barras (texto) ou "SEM GTIN"')
+        text = str(value).strip()
+        if _GTIN.match(text) and not text.strip("0"):
+            if not _entry(info):
+                return text  # stored before all-zeros was refused
+            raise SaleFieldError(
+                f'GTIN {text} (só zeros) não existe: use "SEM GTIN" se o produto não tem código'
+            )
         if not gtin_is_valid(text):
-            raise ValueError(f"GTIN '{text}' inválido (8, 12, 13 ou 14 dígitos com dígito verificador)")
+            raise SaleFieldError(
+                f"GTIN '{shown(text)}' inválido: deve ter 8, 12, 13 ou 14 dígitos com o dígito "
+                'verificador GS1, ou ser "SEM GTIN"'
+            )
         return text
 
     @field_validator("ncm", mode="before")
     @classmethod
-    def _ncm(cls, value: object) -> str:
-        text = str(value or "").replace(".", "").strip()
+    def _ncm(cls, value: object, info: ValidationInfo) -> str:
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise SaleFieldError("deve ter 8 dígitos (cadastre o NCM do produto)")
+        text = str(value).replace(".", "").strip()
+        if not _entry(info) and text == "00":
+            return text
         if not _NCM.match(text):
-            raise ValueError("NCM deve ter 8 dígitos (cadastre o NCM do produto)")
+            raise SaleFieldError("deve ter 8 dígitos (cadastre o NCM do produto)")
         return text
 
     @field_validator("cfop", mode="before")
     @classmethod
-    def _cfop(cls, value: object) -> str:
+    def _cfop(cls, value: object, info: ValidationInfo) -> str:
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise SaleFieldError("CFOP deve ter 4 dígitos, como 5102")
         text = str(value).replace(".", "").strip()
         if not _CFOP.match(text):
-            raise ValueError("CFOP deve ter 4 dígitos")
+            raise SaleFieldError(f"CFOP '{shown(text)}' deve ter 4 dígitos, como 5102")
+        if not _entry(info):
+            return text
+        allowed = ", ".join(sorted(ISSUABLE_CFOPS))
+        if text == CFOP_SERVICE:
+            raise SaleFieldError(
+                "CFOP 5933 (serviço tributado pelo ISSQN) exige o grupo ISSQN, que o posapp não "
+                f"emite; para mercadorias use um de: {allowed}"
+            )
+        if text not in NFCE_CFOPS:
+            where = "" if text.startswith("5") else " (a NFC-e é só para venda dentro do estado: 5.xxx)"
+            raise SaleFieldError(f"CFOP {text} não é aceito na NFC-e{where}; use um de: {allowed}")
         return text
 
     @field_validator("cest", mode="before")
     @classmethod
     def _cest(cls, value: object) -> str | None:
-        if value is None or str(value).strip() == "":
+        if value is None or (isinstance(value, str) and value.strip() == ""):
             return None
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise SaleFieldError("CEST deve ter 7 dígitos")
         text = str(value).replace(".", "").strip()
         if not _CEST.match(text):
-            raise ValueError("CEST deve ter 7 dígitos")
+            raise SaleFieldError("CEST deve ter 7 dígitos")
         return text
 
     @model_validator(mode="after")
-    def _amounts(self) -> Item:
-        if self.quantity <= 0:
-            raise ValueError("quantidade deve ser maior que zero")
-        if round_quantity(self.quantity) != self.quantity:
-            raise ValueError("quantidade aceita no máximo 4 casas decimais")
-        if self.unit_price < 0:
-            raise ValueError("preço unitário não pode ser negativo")
-        if self.discount < 0 or round_money(self.discount) != self.discount:
-            raise ValueError("desconto deve ser positivo, em centavos")
-        if self.discount >= self.gross_total and self.gross_total > 0:
-            raise ValueError("desconto deve ser menor que o valor do item")
+    def _amounts(self, info: ValidationInfo) -> Item:
+        gross = self.gross_total
+        if _entry(info):
+            if gross < Decimal("0.01"):
+                raise SaleFieldError(
+                    f"o total do item ({plain_number(self.quantity)} × R$ {plain_number(self.unit_price)}) "
+                    "arredonda para R$ 0,00; o mínimo é R$ 0,01",
+                    field="unit_price",
+                )
+            problem = layout_problem(gross, V13_2)
+            if problem is not None:
+                raise SaleFieldError(
+                    f"o total do item (vProd) passa do limite da NF-e: {problem}", field="quantity"
+                )
+        if self.discount > 0 and self.discount >= gross:
+            raise SaleFieldError(
+                f"R$ {format_brl(self.discount)} deve ser menor que o valor do item (R$ {format_brl(gross)})",
+                field="discount",
+            )
         return self
 
     @property
@@ -121,12 +295,44 @@ class Item(_Frozen):
 
 
 class CardDetails(_Frozen):
-    """The ``card`` group of a card (or TEF PIX) payment."""
+    """The ``card`` group of a card payment."""
 
     integration: int = Field(default=2, ge=1, le=2)  # 1 integrated TEF, 2 POS machine apart
     acquirer_cnpj: str | None = None
     brand: str | None = None  # tBand: "01" Visa, "02" Mastercard...
     authorization: str | None = Field(default=None, max_length=20)
+
+    @field_validator("acquirer_cnpj", mode="before")
+    @classmethod
+    def _acquirer(cls, value: object, info: ValidationInfo) -> str | None:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if not isinstance(value, str):
+            raise SaleFieldError("CNPJ da credenciadora deve ser um texto com 14 dígitos")
+        if not _entry(info):
+            return value.strip()
+        try:
+            return validate_cnpj(value)
+        except DomainError:
+            raise SaleFieldError(
+                "CNPJ da credenciadora inválido: 14 dígitos com o dígito verificador (ou deixe em branco)"
+            ) from None
+
+    @field_validator("brand", mode="before")
+    @classmethod
+    def _brand(cls, value: object, info: ValidationInfo) -> str | None:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise SaleFieldError(
+                'bandeira deve ser o código tBand de 2 dígitos ("01" Visa, "02" Mastercard…)'
+            )
+        text = str(value).strip()
+        if _entry(info) and not _BRAND.match(text):
+            raise SaleFieldError(
+                'bandeira deve ser o código tBand de 2 dígitos ("01" Visa, "02" Mastercard…)'
+            )
+        return text
 
 
 class Payment(_Frozen):
@@ -139,17 +345,29 @@ class Payment(_Frozen):
     def _method(cls, value: object) -> PaymentMethod:
         if isinstance(value, PaymentMethod):
             return value
-        return parse_payment_method(str(value))
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise SaleFieldError('forma de pagamento deve ser um nome, como "dinheiro", ou um código tPag')
+        try:
+            return parse_payment_method(str(value)[:MAX_NUMBER_CHARS])
+        except DomainError:
+            raise SaleFieldError(
+                f"forma de pagamento desconhecida: '{shown(value)}'; use dinheiro, credito, debito, pix, "
+                "pix_estatico, vale_alimentacao, vale_refeicao, outros, ou um código tPag"
+            ) from None
 
     @field_validator("amount", mode="before")
     @classmethod
     def _amount(cls, value: object) -> Decimal:
-        return to_decimal(value, field="valor do pagamento")
+        return _sized(_number(value), V13_2, positive=True)
 
     @model_validator(mode="after")
-    def _positive(self) -> Payment:
-        if self.amount <= 0 or round_money(self.amount) != self.amount:
-            raise ValueError("valor do pagamento deve ser positivo, em centavos")
+    def _card_only_on_cards(self, info: ValidationInfo) -> Payment:
+        if self.card is not None and not self.method.is_card and _entry(info):
+            raise SaleFieldError(
+                f"dados de cartão só em pagamento com cartão (crédito ou débito); esta forma é "
+                f"{self.method.label}",
+                field="card",
+            )
         return self
 
 
@@ -162,7 +380,12 @@ class Customer(_Frozen):
     @field_validator("document", mode="before")
     @classmethod
     def _document(cls, value: object) -> str:
-        return validate_cpf_or_cnpj(str(value))
+        if not isinstance(value, str):
+            raise SaleFieldError('CPF ou CNPJ deve ser um texto, como "529.982.247-25"')
+        try:
+            return validate_cpf_or_cnpj(value)
+        except DomainError as exc:
+            raise SaleFieldError(exc.user_message) from None
 
     @property
     def is_company(self) -> bool:
@@ -181,18 +404,32 @@ class Sale(_Frozen):
     items: tuple[Item, ...] = Field(min_length=1, max_length=990)
     payments: tuple[Payment, ...] = Field(min_length=1, max_length=100)
     customer: Customer | None = None
-    operator: str | None = None
+    operator: str | None = Field(default=None, max_length=60)
 
     @model_validator(mode="after")
-    def _paid(self) -> Sale:
+    def _paid(self, info: ValidationInfo) -> Sale:
         total = self.total
+        if _entry(info):
+            for value, field, what in (
+                (self.gross_total, "items", "a soma dos itens (vProd)"),
+                (self.discount_total, "items", "a soma dos descontos (vDesc)"),
+                (self.paid, "payments", "a soma dos pagamentos"),
+            ):
+                problem = layout_problem(value, V13_2)
+                if problem is not None:
+                    raise SaleFieldError(f"{what} passa do limite da NF-e: {problem}", field=field)
         paid = self.paid
         if paid < total:
-            raise ValueError(f"pagamento insuficiente: faltam R$ {total - paid}")
+            raise SaleFieldError(
+                f"pagamento insuficiente: faltam R$ {format_brl(total - paid)} "
+                f"(total R$ {format_brl(total)}, pago R$ {format_brl(paid)})",
+                field="payments",
+            )
         non_cash = sum((p.amount for p in self.payments if p.method != PaymentMethod.DINHEIRO), ZERO)
         if non_cash > total:
-            raise ValueError(
-                "troco só pode sair de dinheiro: pagamentos que não são em dinheiro excedem o total"
+            raise SaleFieldError(
+                "troco só pode sair de dinheiro: pagamentos que não são em dinheiro excedem o total",
+                field="payments",
             )
         return self
 
@@ -220,46 +457,225 @@ class Sale(_Frozen):
         return self.paid - self.total
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any], *, sale_id: str | None = None) -> Sale:
-        """Build from ``SALE.json``-shaped data; errors become one :class:`InvalidSale`."""
+    def from_mapping(
+        cls,
+        data: Mapping[str, Any],
+        *,
+        sale_id: str | None = None,
+        item_numbers: Sequence[int] | None = None,
+    ) -> Sale:
+        """Build from ``SALE.json``-shaped data (or the cart's items and payments); every
+        error becomes one :class:`InvalidSale` with a Portuguese ``user_message``.
+
+        ``item_numbers`` are the numbers a person knows the items by, when they are not
+        1, 2, 3... (the cart keeps a voided line's number): messages use them."""
         payload = dict(data)
         if sale_id is not None:
             payload["sale_id"] = sale_id
         try:
             return cls.model_validate(payload)
         except ValidationError as exc:
-            raise InvalidSale(str(exc), user_message=describe_validation_error(exc)) from None
+            raise InvalidSale(
+                f"invalid sale: {developer_detail(exc)}",
+                user_message=describe_validation_error(exc, item_numbers=item_numbers),
+            ) from None
         except DomainError as exc:
             raise InvalidSale(str(exc), user_message=exc.user_message) from None
 
+    @classmethod
+    def from_stored_json(cls, text: str | bytes) -> Sale:
+        """A sale read back from the journal: its structure is checked, the rules added
+        after it was stored are not (an old sale never becomes unreadable)."""
+        return cls.model_validate_json(text, context={STORED: True})
 
-_FIELD_NAMES = {
-    "items": "item",
-    "payments": "pagamento",
+
+#: SALE.json's keys as a person reads them in a message (``itens[1].quantidade``).
+FIELD_NAMES: Final = {
+    "sale_id": "id_venda",
+    "items": "itens",
+    "payments": "pagamentos",
     "customer": "consumidor",
-    "document": "documento",
-    "ncm": "NCM",
-    "cfop": "CFOP",
-    "gtin": "GTIN",
-    "description": "descrição",
+    "operator": "operador",
+    "code": "codigo",
+    "gtin": "gtin",
+    "description": "descricao",
+    "ncm": "ncm",
+    "cfop": "cfop",
+    "cest": "cest",
+    "unit": "unidade",
     "quantity": "quantidade",
-    "unit_price": "preço unitário",
-    "amount": "valor",
+    "unit_price": "valor_unitario",
+    "discount": "desconto",
+    "origin": "origem",
     "method": "forma",
+    "amount": "valor",
+    "card": "cartao",
+    "integration": "tipo_integracao",
+    "acquirer_cnpj": "cnpj_credenciadora",
+    "brand": "bandeira",
+    "authorization": "autorizacao",
+    "document": "documento",
+    "name": "nome",
+}
+_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_]{1,40}$")
+MAX_MESSAGE_LINES: Final = 2
+
+
+def field_path(loc: Sequence[str | int], *, item_numbers: Sequence[int] | None = None) -> str:
+    """``("items", 0, "quantity")`` -> ``itens[1].quantidade`` (1-based; ``venda`` for the
+    sale itself). A key that is not SALE.json's is shown as given, quoted if it is odd."""
+    path = ""
+    previous: str | int | None = None
+    for part in loc:
+        if isinstance(part, int):
+            number = part + 1
+            if previous == "items" and item_numbers is not None and 0 <= part < len(item_numbers):
+                number = item_numbers[part]
+            path += f"[{number}]"
+        else:
+            name = FIELD_NAMES.get(part) or (part if _PLAIN_KEY.match(part) else f'"{shown(part)}"')
+            path += f".{name}" if path else name
+        previous = part
+    return path or "venda"
+
+
+def _count(ctx: Mapping[str, Any], key: str) -> int | None:
+    value = ctx.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def _message(err: Mapping[str, Any]) -> str:
+    """pydantic's error ``type`` (never its English ``msg``) -> a Portuguese sentence."""
+    kind = str(err.get("type", ""))
+    ctx: Mapping[str, Any] = err.get("ctx") or {}
+    loc = err.get("loc") or ()
+    last = loc[-1] if loc else None
+    if kind in ("value_error", "assertion_error"):
+        error = ctx.get("error")
+        if isinstance(error, SaleFieldError):
+            return str(error)
+        return "valor inválido"
+    if kind == "missing":
+        key = f' ("{last}" no SALE.json)' if isinstance(last, str) and last in FIELD_NAMES else ""
+        return f"campo obrigatório ausente{key}"
+    if kind == "extra_forbidden":
+        return "campo desconhecido (não faz parte do SALE.json; confira o nome e a grafia)"
+    if kind in ("string_type", "string_unicode", "string_sub_type"):
+        return "deve ser um texto"
+    if kind == "string_too_short":
+        least = _count(ctx, "min_length") or 1
+        return "não pode ficar vazio" if least == 1 else f"deve ter pelo menos {least} caracteres"
+    if kind == "string_too_long":
+        most = _count(ctx, "max_length")
+        return f"deve ter no máximo {most} caracteres" if most is not None else "texto longo demais"
+    if kind == "string_pattern_mismatch":
+        if last == "sale_id":
+            return "deve ter de 1 a 64 letras sem acento, dígitos, '-' ou '_'"
+        return "formato inválido"
+    if kind == "too_short":
+        least = _count(ctx, "min_length") or 1
+        if loc == ("items",):
+            return "a venda precisa de pelo menos um item"
+        if loc == ("payments",):
+            return "a venda precisa de pelo menos um pagamento"
+        return f"deve ter pelo menos {_plural(least, 'elemento', 'elementos')}"
+    if kind == "too_long":
+        most = _count(ctx, "max_length")
+        if most is None:
+            return "elementos demais"
+        noun = {"items": ("item", "itens"), "payments": ("pagamento", "pagamentos")}.get(str(last))
+        return f"no máximo {_plural(most, *noun)}" if noun else f"no máximo {most} elementos"
+    if kind in ("tuple_type", "list_type", "iterable_type", "sequence_str"):
+        return "deve ser uma lista [...]"
+    if kind in ("model_type", "model_attributes_type", "dict_type", "mapping_type"):
+        return "deve ser um objeto {...}"
+    if kind in ("int_type", "int_parsing", "int_from_float", "int_parsing_size"):
+        return "deve ser um número inteiro"
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        if last == "origin":
+            return "deve ser um número de 0 a 8 (origem da mercadoria)"
+        if last == "integration":
+            return "deve ser 1 (TEF integrado) ou 2 (maquininha à parte)"
+        bound = next((ctx[k] for k in ("ge", "gt", "le", "lt") if k in ctx), None)
+        relation = {
+            "greater_than_equal": "no mínimo",
+            "greater_than": "maior que",
+            "less_than_equal": "no máximo",
+            "less_than": "menor que",
+        }[kind]
+        return f"deve ser {relation} {shown(bound)}" if bound is not None else "fora do intervalo permitido"
+    if kind.startswith("decimal_") or kind in ("finite_number", "float_type", "float_parsing"):
+        return "deve ser um número"
+    if kind in ("enum", "literal_error"):
+        return "valor não permitido"
+    if kind in ("bool_type", "bool_parsing"):
+        return "deve ser verdadeiro ou falso"
+    if kind == "none_required":
+        return "não deve ser informado"
+    return "valor inválido"
+
+
+def developer_detail(exc: ValidationError) -> str:
+    """For the log: where, which rule and the input's type, never the input itself (it may
+    hold a consumer's CPF)."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or 'sale'}: {err['type']} ({type(err.get('input')).__name__})"
+        for err in exc.errors(include_url=False)
+    )
+
+
+def _model_at(loc: Sequence[str | int]) -> type[BaseModel] | None:
+    """The model whose object sits at ``loc`` of a sale (for the list of its fields)."""
+    model: type[BaseModel] | None = Sale
+    for part in loc:
+        if isinstance(part, str):
+            model = _CHILD_MODELS.get((model, part)) if model is not None else None
+    return model
+
+
+_CHILD_MODELS: Final[dict[tuple[type[BaseModel], str], type[BaseModel]]] = {
+    (Sale, "items"): Item,
+    (Sale, "payments"): Payment,
+    (Sale, "customer"): Customer,
+    (Payment, "card"): CardDetails,
 }
 
 
-def describe_validation_error(exc: ValidationError) -> str:
-    """A pydantic error list as short Portuguese lines (``item 2, NCM: ...``)."""
-    lines = []
-    for err in exc.errors():
-        place: list[str] = []
-        for part in err["loc"]:
-            if isinstance(part, int):
-                if place:
-                    place[-1] = f"{place[-1]} {part + 1}"
-            else:
-                place.append(_FIELD_NAMES.get(str(part), str(part)))
-        message = str(err["msg"]).removeprefix("Value error, ")
-        lines.append(f"{', '.join(place) or 'venda'}: {message}")
+def _unknown_field(loc: Sequence[str | int], item_numbers: Sequence[int] | None) -> str:
+    key = loc[-1] if loc else ""
+    model = _model_at(loc[:-1])
+    known = f"; os campos aqui são: {', '.join(model.model_fields)}" if model is not None else ""
+    return f'{field_path(loc[:-1], item_numbers=item_numbers)}: campo "{shown(str(key))}" desconhecido{known}'
+
+
+def describe_validation_error(exc: ValidationError, *, item_numbers: Sequence[int] | None = None) -> str:
+    """A pydantic error list as short Portuguese lines naming each field
+    (``itens[2].ncm: campo obrigatório ausente``): at most :data:`MAX_MESSAGE_LINES`, the
+    last one saying how many more there are. pydantic's English ``msg`` is never used."""
+    errors = exc.errors(include_url=False, include_input=False)
+    failed = [tuple(err.get("loc") or ()) for err in errors]
+    lines: list[str] = []
+    for err in errors:
+        loc: tuple[str | int, ...] = tuple(err.get("loc") or ())
+        if err.get("type") == "too_short" and any(len(f) > len(loc) and f[: len(loc)] == loc for f in failed):
+            continue  # "no items" only because the one item failed: that item's error says why
+        error = (err.get("ctx") or {}).get("error")
+        if isinstance(error, SaleFieldError) and error.field is not None:
+            loc = (*loc, error.field)
+        if err.get("type") == "extra_forbidden":
+            line = _unknown_field(loc, item_numbers)
+        else:
+            line = f"{field_path(loc, item_numbers=item_numbers)}: {_message(err)}"
+        if line not in lines:
+            lines.append(line)
+    if not lines:
+        return "venda: dados inválidos"
+    if len(lines) > MAX_MESSAGE_LINES:
+        more = len(lines) - MAX_MESSAGE_LINES
+        lines = lines[:MAX_MESSAGE_LINES]
+        lines[-1] += f" (e mais {_plural(more, 'problema', 'problemas')})"
     return "\n".join(lines)

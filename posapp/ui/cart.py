@@ -96,11 +96,17 @@ class Cart:
         return active[-1] if active else None
 
     def to_sale(self, payments: tuple[Payment, ...] | list[Payment], *, operator: str | None) -> Sale:
-        """The finished sale (validated by the domain: paid, change only from cash...)."""
-        return Sale(
-            sale_id=self.sale_id,
-            items=tuple(line.to_item() for line in self.active_lines),
-            payments=tuple(payments),
-            customer=self.customer,
-            operator=operator,
+        """The finished sale, through the same validator as SALE.json (paid, change only
+        from cash, layout sizes...). Raises ``InvalidSale`` whose Portuguese message names
+        an item by the number the cashier sees (a voided line keeps its number)."""
+        active = self.active_lines
+        return Sale.from_mapping(
+            {
+                "sale_id": self.sale_id,
+                "items": tuple(line.to_item() for line in active),
+                "payments": tuple(payments),
+                "customer": self.customer,
+                "operator": operator,
+            },
+            item_numbers=[line.number for line in active],
         )

@@ -46,8 +46,8 @@ def test_item_without_ncm_names_the_item() -> None:
     del data["items"][1]["ncm"]
     with pytest.raises(InvalidSale) as info:
         Sale.from_mapping(data)
-    assert "item 2" in info.value.user_message
-    assert "ncm" in info.value.user_message.lower()
+    assert info.value.user_message.startswith("itens[2].ncm: ")  # SALE.json's place, 1-based
+    assert "obrigatório" in info.value.user_message
 
 
 @pytest.mark.parametrize(
