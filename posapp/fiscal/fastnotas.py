@@ -171,7 +171,8 @@ class FastNotasBackend(HttpProviderBackend):
         status = exchange.status or 0
         data = parse_json(exchange.response)
         document = data[0] if isinstance(data, list) and data and isinstance(data[0], dict) else data
-        if status in (400, 404, 422) and isinstance(document, dict):
+        if status in (400, 404, 422) and isinstance(document, dict) and document:
+            # Fast Notas's own refusal, read; a page or an empty body would be no verdict.
             return IssueResult(
                 Outcome.REJECTED,
                 NAME,

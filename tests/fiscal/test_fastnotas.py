@@ -45,6 +45,7 @@ class FastNotasSimulator(HttpSimulator):
     def __init__(self, schemas: list[dict[str, Any]]) -> None:
         super().__init__(token=API_KEY)
         self.schemas = schemas
+        self.refuse_documents = False  # answer POST /documents with a 422 and its errors
 
     def authorized(self, request: SimRequest) -> bool:
         header = request.headers.get("authorization", "")
@@ -57,6 +58,8 @@ class FastNotasSimulator(HttpSimulator):
         path = request.path.removeprefix("/v1")
         if request.method == "GET" and path == "/document_schemas":
             return SimResponse.json(200, self.schemas)
+        if request.method == "POST" and path == "/documents" and self.refuse_documents:
+            return SimResponse.json(422, {"errors": {"amount": ["must be greater than 0"]}})
         if request.method == "POST" and path == "/documents":
             document = {"id": "728a124f", "status": "processing", "last_operation": {"status": "processing"}}
             return SimResponse.json(201, [document], accepted=True)
@@ -137,3 +140,28 @@ def test_an_account_with_a_consumer_receipt_schema_would_be_used() -> None:
 
         run(scenario())
         assert len(sim.requests_to("POST", "/v1/documents")) == 1
+
+
+def test_no_false_verdicts_from_fast_notas() -> None:
+    """A 5xx after the document was created, and a refusal whose body cannot be read, leave
+    the sale in doubt; only Fast Notas's own readable 422 is a rejection."""
+    schema = {**NFSE_SCHEMA, "id": "nfce-1", "type": "DocumentSchema::Invoice::Nfce::Df", "code": "NFC-e"}
+    with FastNotasSimulator([schema]) as sim:
+
+        async def scenario() -> None:
+            async with aclosing(backend_for(sim)) as backend:
+                assert (await backend.check_capabilities()).issues_nfce is True
+                prepared = backend.prepare_issue(context())
+                sim.faults.error_after_accept = 500
+                assert (await backend.send_issue(prepared)).outcome is Outcome.IN_DOUBT
+                sim.faults.clear()
+                sim.refuse_documents = True
+                for mode in ("html", "truncated", "huge_numbers"):
+                    sim.faults.garbage = mode
+                    assert (await backend.send_issue(prepared)).outcome is Outcome.IN_DOUBT, mode
+                sim.faults.clear()
+                refused = await backend.send_issue(prepared)
+                assert refused.outcome is Outcome.REJECTED
+                assert refused.errors == ("amount: must be greater than 0",)
+
+        run(scenario())
