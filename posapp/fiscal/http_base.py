@@ -42,12 +42,20 @@ accepts our bytes, then reports a disconnect that looks exactly like a drop afte
 so the client keeps no idle connections: every request opens its own. The fallback path
 sends a few requests a minute; the extra handshake is cheap next to a duplicate NFC-e.
 
+Reading answers: only a definite answer to the request we sent is a verdict, and the
+adapters decide which ones are. What this module gives them for it: :func:`parse_json`, which
+reads numbers bounded before any conversion (``1e999999`` makes the whole answer unreadable
+at once, as it does for Emites in ``posapp.protocol.messages``), :func:`as_int`, which never
+converts an unbounded number, and :func:`xml_of_another_chave`, for an answer that names one
+chave and carries the XML of another.
+
 Rate limits: a 429 answer is ``NOT_SENT`` (the provider refused before acting) with a
 ``retry_after_s`` from ``Retry-After`` / ``Rate-Limit-Reset``; the client then refuses
 locally, without touching the network, until that moment. ``Rate-Limit-Remaining: 0``
 blocks the same way before the provider has to say 429. Adapters add local sliding-window
 budgets for limits that are documented but not signalled (Integra's 2 calls a minute per
-chave).
+chave). A 429 to a *query* proves nothing about the note: the adapters turn it into
+``IN_DOUBT`` (``HttpProviderBackend._failed(exchange, Outcome.IN_DOUBT)``).
 """
 
 from __future__ import annotations
