@@ -2,8 +2,10 @@
 [--paper 58|80] [--mode native|raster]``.
 
 Exit codes (README, "Issue and cancel from the command line"): 0 printed; 2 bad input
-(unreadable file, unknown chave, bad URI: nothing printed); 7 printer failure (off,
-unplugged, no paper). Messages for people go to stderr in Portuguese. With ``--printer
+(unreadable file, unknown chave, bad option: nothing printed); 7 printer failure (a printer
+URI that names no printer we can open, printer off, unplugged, no paper): the README's "7
+printer failure" covers every reason the receipt did not reach a printer. Messages for people
+go to stderr in Portuguese. With ``--printer
 preview`` the receipt is decoded and its text written to stdout, a quick way to see a
 DANFE without paper.
 """
@@ -101,9 +103,9 @@ def print_danfe_command(
     sink = PreviewSink()
     try:
         deliver(lambda u: open_connection(u, preview_sink=sink), uri, data)
-    except InvalidPrinterUri as exc:
+    except InvalidPrinterUri as exc:  # the printer named cannot be reached: a printer failure
         err.write(f"{exc.user_message}\n")
-        return EXIT_BAD_INPUT
+        return EXIT_PRINTER
     except PrinterError as exc:
         err.write(f"{exc.user_message}\n")
         return EXIT_PRINTER

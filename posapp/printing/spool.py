@@ -14,6 +14,14 @@ any sale can also be reprinted from the journal's documents (:func:`print_danfe`
 Threads: device I/O blocks, so each attempt runs in the loop's default executor; the
 recorder (the SQLite journal) is called from one dedicated thread owned by the spool,
 never on the event loop.
+
+The receipt printed right after a sale must not hold up the sale's outcome: with the default
+backoff (0.5 + 1 + 2 s) a printer that refuses the connection kept the cashier waiting about
+3.5 s before the outcome showed. ``submit(job, first_attempt_only=True)`` answers as soon as
+the first attempt is decided: printed, failed for good, or failed and *retrying* (a
+:class:`PrintOutcome` with ``retrying=True``), while the retries go on in the spool and the
+final outcome is recorded as always. :meth:`PrintSpool.aclose` gives such jobs a grace period
+before it cancels them, and records a cancelled job as failed.
 """
 
 from __future__ import annotations
@@ -106,6 +114,7 @@ class PrintOutcome:
     user_message: str | None = None  # Portuguese, for the cashier
     reprint_pending: bool = False  # failed: kept by the spool, see PrintSpool.retry()
     status: PrinterStatus | None = None  # what the printer said after the job, if anything
+    retrying: bool = False  # not yet printed; the spool is still trying (first_attempt_only)
 
 
 def deliver(connection_factory: ConnectionFactory, uri: str, data: bytes) -> PrinterStatus:
@@ -168,7 +177,18 @@ def read_status(connection_factory: ConnectionFactory, uri: str) -> PrinterStatu
 class _Queued:
     job: PrintJob
     job_id: int
-    future: asyncio.Future[PrintOutcome]
+    future: asyncio.Future[PrintOutcome]  # the final outcome
+    first: asyncio.Future[PrintOutcome]  # the first attempt's (provisional when retrying)
+    attempts: int = 0
+
+    def answer_first(self, outcome: PrintOutcome) -> None:
+        if not self.first.done():
+            self.first.set_result(outcome)
+
+    def answer(self, outcome: PrintOutcome) -> None:
+        self.answer_first(outcome)
+        if not self.future.done():
+            self.future.set_result(outcome)
 
 
 class PrintSpool:
@@ -198,20 +218,35 @@ class PrintSpool:
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._busy: dict[str, asyncio.Lock] = {}  # held while a job or a status read uses the printer
         self._failed: dict[int, PrintJob] = {}
+        self._retrying: dict[str, BaseException] = {}  # printer URI -> why its job is retrying
+        self._waiting: dict[str, list[_Queued]] = {}  # printer URI -> jobs queued, not started
         self._journal_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="print-journal")
         self._closed = False
 
     # -- public ---------------------------------------------------------------------------
 
-    async def submit(self, job: PrintJob) -> PrintOutcome:
+    async def submit(self, job: PrintJob, *, first_attempt_only: bool = False) -> PrintOutcome:
         """Queue ``job`` behind the printer's other jobs; return when it printed or gave up.
-        Never raises for printer trouble."""
+        Never raises for printer trouble.
+
+        ``first_attempt_only``: return once the first attempt is decided. If it failed and a
+        retry follows, the answer has ``retrying=True`` and the job goes on in the spool (its
+        final outcome is recorded; a job that finally fails waits for :meth:`retry`)."""
         if self._closed:
             raise PrintingError("spool closed", user_message="A fila de impressão foi encerrada.")
         job_id = await self._record_job(job)
-        future: asyncio.Future[PrintOutcome] = asyncio.get_running_loop().create_future()
-        self._queue_for(job.printer_uri).put_nowait(_Queued(job, job_id, future))
-        return await future
+        loop = asyncio.get_running_loop()
+        item = _Queued(job, job_id, loop.create_future(), loop.create_future())
+        self._queue_for(job.printer_uri).put_nowait(item)
+        self._waiting.setdefault(job.printer_uri, []).append(item)
+        if not first_attempt_only:
+            return await item.future
+        failing = self._retrying.get(job.printer_uri)
+        if failing is not None:  # behind a job that waits for this printer: do not wait too
+            item.answer_first(_retrying(item, failing))
+        # The caller stops waiting; the final future is then nobody's to await.
+        item.future.add_done_callback(_consume)
+        return await item.first
 
     async def status(self, uri: str) -> PrinterStatus:
         """The printer's status, read off the loop and never during one of its jobs (a
@@ -234,9 +269,13 @@ class PrintSpool:
             raise PrintingError(f"no failed job {job_id}", user_message="Impressão pendente não encontrada.")
         return await self.submit(replace(job, kind="reprint"))
 
-    async def aclose(self) -> None:
-        """Stop the workers (queued jobs are cancelled) and the journal thread."""
+    async def aclose(self, *, grace_s: float = 0.0) -> None:
+        """Stop the workers and the journal thread. Jobs still running or queued get up to
+        ``grace_s`` seconds to finish (a receipt retrying after a sale); then they are
+        cancelled and recorded as failed."""
         self._closed = True
+        if grace_s > 0:
+            await self._settle(grace_s)
         workers = list(self._workers.values())
         for task in workers:
             task.cancel()
@@ -245,13 +284,28 @@ class PrintSpool:
                 await task
         for queue in self._queues.values():
             while not queue.empty():
-                queue.get_nowait().future.cancel()
+                item = queue.get_nowait()
+                await self._record_outcome(_abandoned(item))
+                item.future.cancel()
+                item.first.cancel()
         self._workers.clear()
         await asyncio.get_running_loop().run_in_executor(
             None, functools.partial(self._journal_thread.shutdown, wait=True)
         )
 
     # -- internals --------------------------------------------------------------------------
+
+    async def _settle(self, grace_s: float) -> None:
+        """Wait until every queue is empty and idle, for at most ``grace_s`` seconds."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace_s
+        while loop.time() < deadline:
+            busy = any(not q.empty() for q in self._queues.values()) or any(
+                lock.locked() for lock in self._busy.values()
+            )
+            if not busy:
+                return
+            await asyncio.sleep(0.05)
 
     async def _in_journal_thread(self, fn: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._journal_thread, fn)
@@ -295,15 +349,21 @@ class PrintSpool:
     async def _work(self, uri: str, queue: asyncio.Queue[_Queued]) -> None:
         while True:
             item = await queue.get()
+            waiting = self._waiting.get(uri, [])
+            if item in waiting:
+                waiting.remove(item)
             try:
                 async with self._lock_for(uri):
                     outcome = await self._run(item)
             except asyncio.CancelledError:
+                # Closed while this job was still being tried (after a sale, its caller has
+                # gone on): the journal must not keep it as a job without an outcome.
+                await self._record_outcome(_abandoned(item))
                 item.future.cancel()
+                item.first.cancel()
                 raise
             await self._record_outcome(outcome)
-            if not item.future.done():
-                item.future.set_result(outcome)
+            item.answer(outcome)
 
     def job_deadline(self, job: PrintJob) -> float:
         """Seconds one attempt may take before the spool stops waiting for it: the fixed
@@ -329,7 +389,22 @@ class PrintSpool:
             error.started = True
             raise error from None
 
+    def _mark_failing(self, item: _Queued, error: BaseException) -> None:
+        """``item`` failed and will be retried: its caller, and the callers of the jobs queued
+        behind it that do not wait for retries, hear now that the printer is failing."""
+        uri = item.job.printer_uri
+        self._retrying[uri] = error
+        item.answer_first(_retrying(item, error))
+        for behind in self._waiting.get(uri, []):
+            behind.answer_first(_retrying(behind, error))
+
     async def _run(self, item: _Queued) -> PrintOutcome:
+        try:
+            return await self._attempts(item)
+        finally:
+            self._retrying.pop(item.job.printer_uri, None)  # the next job finds out for itself
+
+    async def _attempts(self, item: _Queued) -> PrintOutcome:
         job = item.job
         error: BaseException | None = None
         attempt = 0
@@ -350,7 +425,9 @@ class PrintSpool:
                 break
             else:
                 return PrintOutcome(item.job_id, ok=True, attempts=attempt, status=status)
+            item.attempts = attempt
             if attempt <= self.retries:
+                self._mark_failing(item, error)
                 await asyncio.sleep(min(self.backoff_s * 2 ** (attempt - 1), self.max_backoff_s))
         assert error is not None
         started = isinstance(error, PrinterError) and error.started
@@ -372,6 +449,35 @@ class PrintSpool:
         )
 
 
+def _consume(future: asyncio.Future[PrintOutcome]) -> None:
+    """Retrieve a future's result or exception that nobody else will await."""
+    if not future.cancelled():
+        future.exception()
+
+
+def _retrying(item: _Queued, error: BaseException) -> PrintOutcome:
+    """The answer to a caller that does not wait for the retries: not printed yet, still trying."""
+    user = getattr(error, "user_message", None) or "A impressora não respondeu."
+    return PrintOutcome(
+        item.job_id,
+        ok=False,
+        attempts=item.attempts,
+        error=f"{type(error).__name__}: {error} (retrying)",
+        user_message=f"{user} Tentando imprimir de novo em segundo plano; a venda continua válida.",
+        retrying=True,
+    )
+
+
+def _abandoned(item: _Queued) -> PrintOutcome:
+    return PrintOutcome(
+        item.job_id,
+        ok=False,
+        attempts=item.attempts,
+        error="spool closed before the job printed",
+        user_message="A impressão foi interrompida ao fechar o posapp; reimprima a venda.",
+    )
+
+
 async def print_danfe(
     spool: PrintSpool,
     *,
@@ -381,13 +487,16 @@ async def print_danfe(
     pdf: bytes | None,
     sale_id: str | None = None,
     kind: str = "danfe",
+    first_attempt_only: bool = False,
 ) -> tuple[bytes, PrintOutcome]:
     """Render (in an executor) and print a DANFE; also the way to reprint any sale from
     the journal's stored documents. Returns the bytes (for the on-screen preview) and the
-    outcome. Raises :class:`~posapp.printing.errors.DocumentError` if it cannot render."""
+    outcome (with ``first_attempt_only``, see :meth:`PrintSpool.submit`). Raises
+    :class:`~posapp.printing.errors.DocumentError` if it cannot render."""
     loop = asyncio.get_running_loop()
     data = await loop.run_in_executor(
         None, functools.partial(render_danfe, xml=xml, pdf=pdf, options=options)
     )
-    outcome = await spool.submit(PrintJob(printer_uri, data, kind=kind, sale_id=sale_id))
+    job = PrintJob(printer_uri, data, kind=kind, sale_id=sale_id)
+    outcome = await spool.submit(job, first_attempt_only=first_attempt_only)
     return data, outcome

@@ -99,7 +99,7 @@ def test_bad_input_exits_2(tmp_path: Path, xml_file: Path) -> None:
     code, _, err = _run(_args(chave=CHAVE), lambda chave: (None, None))
     assert code == 2 and "Nenhum XML ou PDF" in err
     code, _, err = _run(_args(xml=xml_file, printer="tcp:"))
-    assert code == 2 and "Endereço de impressora inválido" in err
+    assert code == 7 and "Endereço de impressora inválido" in err  # issue 12: README's 7
     code, _, err = _run(_args(xml=xml_file, pdf=xml_file))
     assert code == 2
 
