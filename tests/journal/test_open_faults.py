@@ -26,6 +26,7 @@ import posapp.services.pos  # noqa: F401
 from posapp.catalog.products import Catalog
 from posapp.catalog.storedb import StoreDB
 from posapp.cli import main
+from posapp.errors import PosappError
 from posapp.files import switch_to_wal
 from posapp.journal.errors import JournalUnavailable
 from posapp.journal.store import Journal
@@ -213,6 +214,24 @@ def test_the_command_line_says_it_without_a_traceback() -> None:
     assert code == "1", answer
     assert err.startswith("erro: ") and "não permite gravação" in err
     assert "Traceback" not in err and "unable to open" not in err
+
+
+@pytest.mark.skipif(not POSIX or not hasattr(os, "fork"), reason="POSIX permissions")
+def test_the_store_database_says_it_too() -> None:
+    def open_store(data: Path) -> str:
+        try:
+            StoreDB.in_data_dir(data).close()
+        except PosappError as exc:
+            return exc.user_message
+        return "opened"
+
+    with _shared_tmp() as shared:
+        data = shared / "data"
+        StoreDB.in_data_dir(data).close()
+        data.chmod(0o500)
+        message = _as_unprivileged(lambda: open_store(data), [data, data / "store.sqlite3"])
+    assert "não permite gravação" in message and str(data) in message, message
+    assert "unable to open" not in message
 
 
 # --- a journal damaged in the middle --------------------------------------------------------------
