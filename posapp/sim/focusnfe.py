@@ -230,7 +230,7 @@ class FocusNfeSimulator(HttpSimulator):
             return
         if self.faults.lying_chave is not None:
             record.told, record.told_xml = told_note(record.note, self.faults.lying_chave)
-        status = "contingencia" if record.note.contingency else record.status
+        status = "contingencia" if record.note.contingency else record.status.removesuffix("_autorizacao")
         self.truth.note(
             truth_note(
                 self.name,

@@ -405,13 +405,18 @@ def test_ground_truth_holds_only_what_consumed_a_number(
     integra: IntegraNotasSimulator,
     integra_client: httpx.Client,
 ) -> None:
-    focus.queue_outcome("erro_autorizacao", "denegado")
+    focus.queue_outcome("erro_autorizacao", "denegado", "processando_autorizacao")
     focus_client.post("/v2/nfce", params={"ref": "t1"}, json=focus_body())  # rejected: no note
     focus_client.post("/v2/nfce", params={"ref": "t2"}, json=focus_body())  # denied: a number used
+    focus_client.post("/v2/nfce", params={"ref": "t4"}, json=focus_body())  # processing: a number used
     focus.faults.drop_after_accept = True
     with pytest.raises(httpx.RemoteProtocolError):
         focus_client.post("/v2/nfce", params={"ref": "t3"}, json=focus_body())
-    assert [(n.reference, n.status) for n in focus.truth.notes] == [("t2", "denegado"), ("t3", "autorizado")]
+    assert [(n.reference, n.status) for n in focus.truth.notes] == [
+        ("t2", "denegado"),
+        ("t4", "processando"),
+        ("t3", "autorizado"),
+    ]
 
     integra.queue_outcome("rejeitado", "offline")
     integra_client.post("/nfce", json=integra_body(50))  # rejected and deleted: no note
