@@ -100,6 +100,7 @@ CODE_SEFAZ_TROUBLE = 5008
 CODE_PROCESSING = 5023
 _DUPLICATE_CODES = frozenset({204, 539})
 _NOT_FOUND_CODE = 5013  # "Documento não encontrado"
+_REFERENCE = re.compile(r"[0-9A-Za-z_-]{1,64}")
 _CHAVE_IN_MESSAGE = re.compile(r"chNFe:\s*(\d{44})")
 _MAX_BLOB_BYTES = 10 * 1024 * 1024
 _PAYMENT_FIELDS = PaymentFields(  # [U] the card field names
@@ -173,6 +174,7 @@ class IntegraNotasBackend(HttpProviderBackend):
             emitted_at=emitted_at,
             icms_situacao_tributaria=self._icms_cst,
             pis_cofins_situacao_tributaria=self._pis_cofins_cst,
+            reference=context.reference,
         )
         payload = json_bytes(body)
         if len(payload) > MAX_BODY_BYTES:
@@ -536,8 +538,14 @@ def build_integra_body(
     emitted_at: datetime,
     icms_situacao_tributaria: str = "102",
     pis_cofins_situacao_tributaria: str = "49",
+    reference: str | None = None,
 ) -> dict[str, Any]:
-    """The NFC-e in Integra's nested JSON (``notes/providers.md`` §2.3; the vendor example)."""
+    """The NFC-e in Integra's nested JSON (``notes/providers.md`` §2.3; the vendor example).
+
+    ``reference`` (the sale's, till-scoped) travels as ``PDV-REF:<reference>`` in the free
+    text, as in the Emites request: it lands in the note's ``infCpl``, so a person
+    reconciling by hand finds the note by it. The série and número stay the idempotency key.
+    """
     body: dict[str, Any] = {
         "natureza_operacao": config.emitter.natureza_operacao,
         "serie": str(serie),
@@ -564,8 +572,11 @@ def build_integra_body(
     if sale.change > 0:
         pagamento["troco"] = money_text(sale.change)  # [U] field name
     body["pagamento"] = pagamento
-    if config.emitter.informacoes_contribuinte:
-        body["informacoes_adicionais_contribuinte"] = config.emitter.informacoes_contribuinte
+    free_text = [config.emitter.informacoes_contribuinte or ""]
+    if reference is not None and _REFERENCE.fullmatch(reference):
+        free_text.append(f"PDV-REF:{reference}")
+    if any(free_text):
+        body["informacoes_adicionais_contribuinte"] = " ".join(t for t in free_text if t)
     return body
 
 

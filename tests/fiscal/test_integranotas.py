@@ -73,6 +73,7 @@ def test_prepared_body_carries_the_reserved_number_and_exact_values() -> None:
         "troco": "14.10",
     }
     assert body["destinatario"] == {"cpf": "52998224725"}
+    assert body["informacoes_adicionais_contribuinte"] == "PDV-REF:sale0001"  # as in the Emites request
     assert TOKEN not in prepared.payload.decode() and TOKEN not in repr(prepared.meta)
     with pytest.raises(ProviderRequestError):
         backend.prepare_issue(IssueContext(sale=ctx.sale, reference="x"))

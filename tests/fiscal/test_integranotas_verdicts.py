@@ -203,7 +203,7 @@ def test_two_tills_one_number_the_second_never_records_the_first_tills_note(
     assert second.outcome is Outcome.IN_DOUBT and second.duplicate is True
     assert second.errors and "539" in second.errors[0]
     assert second.note is not None and second.note.chave == first.note.chave
-    assert len(sim.truth.notes) == 1
+    assert [n.reference for n in sim.truth.notes] == ["tillA"]  # the PDV-REF the request carried
 
 
 def test_a_duplicate_whose_note_cannot_be_asked_has_no_note(sim: IntegraNotasSimulator) -> None:
