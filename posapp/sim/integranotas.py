@@ -540,8 +540,14 @@ _RACE_LOSER = {
 
 
 def _content_code(payload: dict[str, Any]) -> int:
-    """The chave's random code, from what the sale is (not when it was sent)."""
-    return content_code(payload.get("itens"), payload.get("pagamento"), payload.get("destinatario"))
+    """The chave's random code, from what the sale is (not when it was sent): its items,
+    payments, consumer and free text (which carries the sale's PDV-REF)."""
+    return content_code(
+        payload.get("itens"),
+        payload.get("pagamento"),
+        payload.get("destinatario"),
+        payload.get("informacoes_adicionais_contribuinte"),
+    )
 
 
 def _ok(document: dict[str, Any]) -> SimResponse:

@@ -266,6 +266,9 @@ def test_integra_tells_204_from_539_by_what_the_sale_is(
     assert (other["codigo"], other["chave"]) == (539, first["chave"])
     assert "com diferença na Chave de Acesso" in other["mensagem"]
     assert f"[chNFe:{first['chave']}]" in other["mensagem"]
+    # The same items from another till (another PDV-REF) are another sale, too.
+    other_till = integra_body(30, informacoes_adicionais_contribuinte="PDV-REF:caixa2-venda1")
+    assert integra_client.post("/nfce", json=other_till).json()["codigo"] == 539
     assert len(integra.truth.notes) == 1
 
 
