@@ -177,12 +177,17 @@ def cmd_nfce_emit(args: argparse.Namespace) -> int:
         _error(exc.user_message, as_json=args.json, status="invalid")
         return ExitCode.BAD_INPUT
 
+    from posapp.services.errors import AnswerNotRecorded
+
     async def body(service: Any) -> int:
         try:
             report = await service.issue(sale, print_receipt=args.printer is not None)
         except Exception as exc:
             # The exit code must tell whether anything was stored (and maybe sent): ask the journal.
             message = user_text(exc, logger=log, context="nfce emit failed")
+            if isinstance(exc, AnswerNotRecorded):  # the journal failed after the send
+                _error(message, as_json=args.json, status="in_doubt", sale_id=sale.sale_id)
+                return ExitCode.IN_DOUBT
             state = await service.state_of(sale.sale_id)
             if state is None:
                 _error(message, as_json=args.json, status="invalid")

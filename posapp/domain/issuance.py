@@ -136,3 +136,27 @@ class Health(StrEnum):
     CONTINGENCY = "contingency"  # reachable, issuing offline
     DOWN = "down"
     UNKNOWN = "unknown"
+
+
+_TILL_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read aloud on the phone
+TILL_ID_LENGTH = 8
+REFERENCE_MAX = 64  # Focus ref and the Emites PDV-REF tag: [0-9A-Za-z_-]{1,64}
+
+
+def new_till_id() -> str:
+    import secrets
+
+    return "".join(secrets.choice(_TILL_ALPHABET) for _ in range(TILL_ID_LENGTH))
+
+
+def idempotency_reference(till_id: str, sale_id: str) -> str:
+    """The reference every issuer gets for a sale: the till's identity and the sale's, so two
+    tills sending the same ``sale_id`` (or a till reinstalled on a fresh folder) never share
+    one. Within the issuers' 64 characters; a long sale id is shortened by a hash."""
+    reference = f"{till_id}-{sale_id}"
+    if len(reference) <= REFERENCE_MAX:
+        return reference
+    import hashlib
+
+    digest = hashlib.sha256(sale_id.encode()).hexdigest()
+    return f"{till_id}-{digest[: REFERENCE_MAX - len(till_id) - 1]}"

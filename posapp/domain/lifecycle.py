@@ -66,11 +66,18 @@ class Happening(StrEnum):
     FAILED_AFTER_SEND = "failed_after_send"  # a bug, a storage fault, a cancelled task after the send
     RECOVERED_AFTER_CRASH = "recovered_in_doubt"  # found ISSUING at start-up
     CORRECTED_NO_ISSUER = "requeued"  # a corrected sale stored and queued: no issuer now
+    # "Authorized", with a note that is not provably this sale's (another CNPJ, UF, model,
+    # série/número, total, a bad check digit...): never trusted, never resent automatically.
+    ISSUE_UNVERIFIED = "unverified_answer"
+    # The série/número we reserved is already used at the issuer by another note: the request
+    # was refused as a duplicate, nothing of ours was issued; send again with the next number.
+    NUMBER_TAKEN = "number_taken"
     # Catching up with an issuer that got the request.
     RECONCILED_AUTHORIZED = "reconciled_authorized"
     RECONCILED_REJECTED = "reconciled_rejected"
     RECONCILED_NOT_FOUND = "reconciled_not_found"
     RECONCILE_INCONCLUSIVE = "reconcile_inconclusive"
+    RECONCILED_UNVERIFIED = "reconciled_unverified"
     # A manager's word on a sale the issuer cannot be asked about.
     RESOLVED_ISSUED = "resolved_authorized"
     RESOLVED_NOT_ISSUED = "resolved_not_issued"
@@ -104,6 +111,8 @@ class Notice(StrEnum):
     QUEUED = "queued"
     IN_DOUBT = "in_doubt"
     INTERRUPTED = "interrupted"
+    UNVERIFIED = "unverified"
+    NUMBER_TAKEN = "number_taken"
     STILL_IN_DOUBT = "still_in_doubt"
     RETURNED_TO_QUEUE = "returned_to_queue"
     VOIDED = "voided"
@@ -152,6 +161,8 @@ _TABLE: dict[tuple[SaleState, Happening], tuple[SaleState, Pin, Notice]] = {
     (S.ISSUING, H.ISSUE_IN_DOUBT): (S.IN_DOUBT, Pin.KEEP, N.IN_DOUBT),
     (S.ISSUING, H.FAILED_AFTER_SEND): (S.IN_DOUBT, Pin.KEEP, N.IN_DOUBT),
     (S.ISSUING, H.RECOVERED_AFTER_CRASH): (S.IN_DOUBT, Pin.KEEP, N.INTERRUPTED),
+    (S.ISSUING, H.ISSUE_UNVERIFIED): (S.IN_DOUBT, Pin.KEEP, N.UNVERIFIED),
+    (S.ISSUING, H.NUMBER_TAKEN): (S.QUEUED, Pin.CLEAR, N.NUMBER_TAKEN),
     # Another process's start-up recovery guessed IN_DOUBT while the answer was on its way:
     # the issuer's real answer beats the guess.
     (S.IN_DOUBT, H.ISSUE_AUTHORIZED): (S.AUTHORIZED, Pin.CLEAR, N.AUTHORIZED),
@@ -159,6 +170,8 @@ _TABLE: dict[tuple[SaleState, Happening], tuple[SaleState, Pin, Notice]] = {
     (S.IN_DOUBT, H.ISSUE_NOT_SENT): (S.QUEUED, Pin.KEEP, N.QUEUED),
     (S.IN_DOUBT, H.ISSUE_IN_DOUBT): (S.IN_DOUBT, Pin.KEEP, N.IN_DOUBT),
     (S.IN_DOUBT, H.FAILED_AFTER_SEND): (S.IN_DOUBT, Pin.KEEP, N.IN_DOUBT),
+    (S.IN_DOUBT, H.ISSUE_UNVERIFIED): (S.IN_DOUBT, Pin.KEEP, N.UNVERIFIED),
+    (S.IN_DOUBT, H.NUMBER_TAKEN): (S.QUEUED, Pin.CLEAR, N.NUMBER_TAKEN),
     # A corrected sale (after a rejection) stored and queued because no issuer is up now.
     (S.REJECTED, H.CORRECTED_NO_ISSUER): (S.QUEUED, Pin.KEEP, N.QUEUED),
     (S.QUEUED, H.CORRECTED_NO_ISSUER): (S.QUEUED, Pin.KEEP, N.QUEUED),
@@ -169,6 +182,7 @@ _TABLE: dict[tuple[SaleState, Happening], tuple[SaleState, Pin, Notice]] = {
     # goes back to the queue pinned to that issuer, never sent anywhere else.
     (S.IN_DOUBT, H.RECONCILED_NOT_FOUND): (S.QUEUED, Pin.SET, N.RETURNED_TO_QUEUE),
     (S.IN_DOUBT, H.RECONCILE_INCONCLUSIVE): (S.IN_DOUBT, Pin.KEEP, N.STILL_IN_DOUBT),
+    (S.IN_DOUBT, H.RECONCILED_UNVERIFIED): (S.IN_DOUBT, Pin.KEEP, N.UNVERIFIED),
     # -- a manager's word -------------------------------------------------------------------
     (S.IN_DOUBT, H.RESOLVED_ISSUED): (S.AUTHORIZED, Pin.CLEAR, N.AUTHORIZED),
     (S.IN_DOUBT, H.RESOLVED_NOT_ISSUED): (S.QUEUED, Pin.SET, N.RETURNED_TO_QUEUE),
@@ -377,6 +391,14 @@ NOTICE_TEXTS: dict[Notice, str] = {
         "A venda está salva; um gerente deve conferir antes de qualquer reenvio."
     ),
     Notice.INTERRUPTED: "O programa foi interrompido durante a emissão; resultado desconhecido.",
+    Notice.UNVERIFIED: (
+        "O emissor respondeu com uma NFC-e que não confere com esta venda: ela NÃO foi dada como "
+        "autorizada nem será reenviada. Um gerente deve conferir no emissor (F12)."
+    ),
+    Notice.NUMBER_TAKEN: (
+        "O número reservado para esta venda já estava usado no emissor; ela será emitida com o "
+        "próximo número."
+    ),
     Notice.STILL_IN_DOUBT: (
         "O emissor ainda não informou o resultado desta venda; ela continua em dúvida e será "
         "conferida de novo."
@@ -440,6 +462,8 @@ NOTICE_EXIT_CODES: dict[Notice, ExitCode] = {
     Notice.QUEUED: ExitCode.QUEUED,
     Notice.IN_DOUBT: ExitCode.IN_DOUBT,
     Notice.INTERRUPTED: ExitCode.IN_DOUBT,
+    Notice.UNVERIFIED: ExitCode.IN_DOUBT,
+    Notice.NUMBER_TAKEN: ExitCode.QUEUED,
     Notice.STILL_IN_DOUBT: ExitCode.IN_DOUBT,
     Notice.RETURNED_TO_QUEUE: ExitCode.QUEUED,
     Notice.VOIDED: ExitCode.DONE,

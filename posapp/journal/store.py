@@ -29,7 +29,7 @@ from typing import Any
 
 from posapp.domain.audit import AuditRecord
 from posapp.domain.errors import IllegalMove
-from posapp.domain.issuance import AuthorizedNote, PreparedIssue
+from posapp.domain.issuance import AuthorizedNote, PreparedIssue, new_till_id
 from posapp.domain.lifecycle import (
     Happening,
     Move,
@@ -43,7 +43,15 @@ from posapp.domain.lifecycle import (
 from posapp.domain.payments import PaymentMethod
 from posapp.domain.sale import Sale
 from posapp.files import private_sqlite, switch_to_wal
-from posapp.journal.errors import JournalUnavailable, SchemaTooNew, StaleState, UnknownSale
+from posapp.journal.errors import (
+    ChaveTaken,
+    JournalError,
+    JournalUnavailable,
+    SaleExists,
+    SchemaTooNew,
+    StaleState,
+    UnknownSale,
+)
 from posapp.journal.schema import MIGRATIONS, SCHEMA_VERSION
 
 JOURNAL_FILENAME = "journal.sqlite3"
@@ -293,11 +301,14 @@ class Journal:
                     raise
                 else:
                     self._db.execute("COMMIT")
+            except sqlite3.IntegrityError as exc:
+                raise _integrity_error(exc) from exc
             except sqlite3.Error as exc:
+                # Whether anything was sent is the caller's to say: it knows if a send happened.
                 raise JournalUnavailable(
                     f"journal write failed: {exc}",
                     user_message=(
-                        f"Não foi possível gravar no diário de vendas ({exc}). Nada foi enviado ao emissor. "
+                        f"Não foi possível gravar no diário de vendas ({exc}). "
                         "Verifique o espaço em disco e rode 'posapp doctor'."
                     ),
                 ) from exc
@@ -449,6 +460,24 @@ class Journal:
                 (backend, serie, numero, sale_id, _iso(at)),
             )
             return numero
+
+    def release_number(self, backend: str, serie: int, sale_id: str) -> None:
+        """The issuer says the número reserved for ``sale_id`` is already used by another note:
+        keep it marked as taken (it is no gap of ours) and free the sale to reserve the next."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE number_reservations SET sale_id = sale_id || '#taken' || numero"
+                " WHERE backend = ? AND serie = ? AND sale_id = ?",
+                (backend, serie, sale_id),
+            )
+
+    def till_id(self) -> str:
+        """This till's identity: made once, on the first start of this data folder, and part of
+        every reference sent to an issuer (two tills, or a reinstall on a fresh folder, never
+        share one)."""
+        with self._tx() as db:
+            db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('till_id', ?)", (new_till_id(),))
+            return str(db.execute("SELECT value FROM meta WHERE key = 'till_id'").fetchone()[0])
 
     def begin_issue(
         self,
@@ -746,7 +775,7 @@ class Journal:
                 created_at=datetime.fromisoformat(row["created_at"]),
                 updated_at=datetime.fromisoformat(row["updated_at"]),
                 state=SaleState(row["state"]),
-                sale=Sale.model_validate_json(row["sale_json"]),
+                sale=Sale.from_stored_json(row["sale_json"]),
                 total=Decimal(row["total"]),
                 had_cash=bool(row["had_cash"]),
                 operator=row["operator"],
@@ -961,6 +990,28 @@ def _split_sql(script: str) -> list[str]:
     if current:
         statements.append("\n".join(current))
     return statements
+
+
+def _integrity_error(exc: sqlite3.IntegrityError) -> JournalError:
+    """A constraint the journal's own rules hit: say which, so the caller can act on it."""
+    text = str(exc)
+    if "sales.chave" in text:
+        return ChaveTaken(
+            f"chave already belongs to another sale: {text}",
+            user_message="Esta chave de acesso já pertence a outra venda deste caixa.",
+        )
+    if "sales.sale_id" in text:
+        return SaleExists(
+            f"sale already stored: {text}",
+            user_message=(
+                "Esta venda já está registrada (outro processo a está emitindo ou já a emitiu): "
+                "confira com 'posapp nfce list' antes de qualquer reenvio."
+            ),
+        )
+    return JournalUnavailable(
+        f"journal constraint failed: {text}",
+        user_message=f"O diário de vendas recusou a gravação ({text}). Rode 'posapp doctor'.",
+    )
 
 
 def _stale(sale_id: str, why: str) -> StaleState:

@@ -256,7 +256,7 @@ def build_cancel(chave: str, motivo: str, policy: TextPolicy = "latin1") -> dict
     that is what arrives; raises :class:`~posapp.domain.errors.InvalidDocument` or
     :class:`~posapp.domain.errors.CancelRefused`."""
     key = parse_chave(chave).digits
-    return {"chave_acesso": key, "motivo": check_motivo(clean_text(motivo, policy))}
+    return {"chave_acesso": key, "motivo": check_motivo(clean_text(motivo, policy), original=motivo)}
 
 
 def _clean_payload(value: Any, policy: TextPolicy, path: str) -> Any:

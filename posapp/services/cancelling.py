@@ -11,18 +11,22 @@ the lifecycle reads that as cancelled.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from posapp.domain import lifecycle
 from posapp.domain.audit import Action, AuditRecord
 from posapp.domain.cancel import check_motivo
 from posapp.domain.errors import DomainError
 from posapp.domain.issuance import CancelOutcome, CancelTarget
-from posapp.domain.lifecycle import Happening, SaleState, notice_text
+from posapp.domain.lifecycle import Happening, Notice, SaleState, notice_text
 from posapp.fiscal.errors import FiscalError
+from posapp.journal.errors import StaleState
 from posapp.protocol.text import clean_text
 from posapp.services.core import Authorization, ServiceCore
 from posapp.services.errors import NothingToDo, ServiceError
 from posapp.services.results import CancelReport
+
+IN_FLIGHT_MARGIN_S = 30  # past the issuer's answer time, another's cancel counts as unanswered
 
 _CANCEL_OUTCOME = {
     SaleState.CANCELLED: CancelOutcome.CANCELLED,
@@ -40,7 +44,7 @@ class Cancelling:
         so two clicks send one. The *motivo* is checked as it will travel (after the text
         policy folds or drops what ISO-8859-1 cannot carry)."""
         core = self.core
-        motivo = check_motivo(clean_text(motivo, core.config.emites.text_policy))
+        motivo = check_motivo(clean_text(motivo, core.config.emites.text_policy), original=motivo)
         async with core.cancel_lock:
             return await self._cancel(sale_id, motivo, by)
 
@@ -59,26 +63,35 @@ class Cancelling:
                 user_message="Esta venda não tem emissor registrado; não é possível cancelá-la daqui.",
             )
         backend = core.router.get(row.backend)
+        retry = row.state is SaleState.CANCELLING
+        if retry and await self._in_flight_elsewhere(sale_id):
+            return self._being_cancelled(sale_id, row.backend)
+        # The issuers know the note by the reference its issue request carried.
+        issued_as = await core.db(core.journal.attempt, row.attempt_id) if row.attempt_id else None
         target = CancelTarget(
             sale_id=sale_id,
-            reference=sale_id,
+            reference=issued_as.reference if issued_as is not None else sale_id,
             chave=row.chave,
             numero=row.numero,
             serie=row.serie,
             protocolo=row.protocolo,
         )
-        retry = row.state is SaleState.CANCELLING
         request = json.dumps({"chave_acesso": row.chave, "motivo": motivo}, ensure_ascii=False).encode()
-        attempt_id = await core.db(
-            core.journal.begin_cancel,
-            sale_id,
-            Happening.CANCEL_RESENT if retry else Happening.CANCEL_SENT,
-            backend.name,
-            request,
-            motivo,
-            core.now(),
-            audit=AuditRecord(Action.CANCEL_SALE, by.operator, by.authorized_by, motivo[:250]),
-        )
+        try:
+            attempt_id = await core.db(
+                core.journal.begin_cancel,
+                sale_id,
+                Happening.CANCEL_RESENT if retry else Happening.CANCEL_SENT,
+                backend.name,
+                request,
+                motivo,
+                core.now(),
+                audit=AuditRecord(Action.CANCEL_SALE, by.operator, by.authorized_by, motivo[:250]),
+            )
+        except StaleState:
+            # Another till or process started cancelling this note between our read and our
+            # write: exactly one cancel goes out; say what became of it, send nothing.
+            return await self._after_lost_race(sale_id)
         try:
             result = await backend.cancel(target, motivo)
         except (DomainError, FiscalError) as exc:
@@ -160,6 +173,49 @@ class Cancelling:
             message=notice_text(step.notice),
             notice=step.notice,
         )
+
+    async def _in_flight_elsewhere(self, sale_id: str) -> bool:
+        """A cancel of this note sent by someone else, still waiting for its answer (not one
+        whose answer never came: that one may be resent)."""
+        core = self.core
+        cancels = [a for a in await core.db(core.journal.attempts, sale_id) if a.kind == "cancel"]
+        if not cancels or cancels[-1].outcome is not None:
+            return False
+        return core.now() - cancels[-1].created_at < timedelta(seconds=self._longest_wait_s())
+
+    def _longest_wait_s(self) -> float:
+        config = self.core.config
+        waits = [config.emites.response_timeout_s, *(p.timeout_s for p in config.providers)]
+        return max(waits) + IN_FLIGHT_MARGIN_S
+
+    def _being_cancelled(self, sale_id: str, backend: str | None) -> CancelReport:
+        return CancelReport(
+            sale_id,
+            SaleState.CANCELLING,
+            backend,
+            CancelOutcome.IN_DOUBT,
+            message=(
+                "Esta NFC-e já está sendo cancelada (por outro caixa ou processo). Não é preciso "
+                "cancelar de novo: aguarde a resposta e confira no histórico (F12)."
+            ),
+            notice=Notice.CANCELLING,
+        )
+
+    async def _after_lost_race(self, sale_id: str) -> CancelReport:
+        core = self.core
+        row = await core.db(core.journal.get_sale, sale_id)
+        if row.state is SaleState.CANCELLED:
+            return CancelReport(
+                sale_id,
+                SaleState.CANCELLED,
+                row.backend,
+                CancelOutcome.CANCELLED,
+                row.cancel_protocolo,
+                row.cancelled_at,
+                message=notice_text(Notice.CANCELLED),
+                notice=Notice.CANCELLED,
+            )
+        return self._being_cancelled(sale_id, row.backend)
 
     async def resolve_cancelling(
         self, sale_id: str, *, cancelled: bool, protocolo: str | None, by: Authorization

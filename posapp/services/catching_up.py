@@ -13,9 +13,10 @@ from collections.abc import Callable
 from posapp.domain import lifecycle
 from posapp.domain.audit import Action, AuditRecord
 from posapp.domain.documents import parse_chave
-from posapp.domain.issuance import AuthorizedNote, Health, IssueResult, Outcome
+from posapp.domain.errors import InvalidDocument
+from posapp.domain.issuance import AuthorizedNote, Health
 from posapp.domain.lifecycle import Happening, SaleState
-from posapp.journal.store import SaleRow
+from posapp.domain.verification import note_problems
 from posapp.services.core import Authorization, ServiceCore
 from posapp.services.errors import NothingToDo
 from posapp.services.issuing import Issuing
@@ -36,6 +37,8 @@ class CatchingUp:
         drain when no issuer answers a probe (an outage costs one probe per round, not one
         connect per queued sale)."""
         core = self.core
+        async with core.issue_lock:  # answers the journal could not record when they came
+            await self.issuing.answers.replay_pending()
         counts = await core.db(core.journal.count_by_state)
         reconciled = tuple(await self.reconcile()) if counts.get(SaleState.IN_DOUBT) else ()
         if not counts.get(SaleState.QUEUED) and not any(r.state is SaleState.QUEUED for r in reconciled):
@@ -115,49 +118,7 @@ class CatchingUp:
             return core.report_from_row(row)
         attempt = await core.db(core.journal.attempt, row.attempt_id)
         result = await backend.query_issue(attempt.prepared())
-        return await self._record_query(row, result)
-
-    async def _record_query(self, row: SaleRow, result: IssueResult) -> IssueReport:
-        """The query's answer, recorded with the move the lifecycle makes of it. The in-doubt
-        attempt keeps its own outcome; the events record this answer. An inconclusive query
-        changes nothing and is not recorded (it is retried every round)."""
-        core = self.core
-        now = core.now()
-        happening = lifecycle.after_query(result.outcome)
-        if result.outcome is Outcome.AUTHORIZED and result.note is not None:
-            await core.db(
-                core.journal.record_authorized,
-                row.sale_id,
-                result.note,
-                now,
-                happening,
-                attempt=None,
-                expect_attempt=row.attempt_id,
-            )
-            return core.report_authorized(row.sale_id, result.backend, result.note)
-        if happening is Happening.RECONCILED_REJECTED:
-            step = await core.db(
-                core.journal.apply,
-                row.sale_id,
-                happening,
-                now,
-                {"errors": list(result.errors)},
-                expect_attempt=row.attempt_id,
-                last_error="; ".join(result.errors),
-            )
-            return core.report(row.sale_id, step.notice, step.target, result.backend, result.errors)
-        if happening is Happening.RECONCILED_NOT_FOUND:
-            step = await core.db(
-                core.journal.apply,
-                row.sale_id,
-                happening,
-                now,
-                {"backend": result.backend},
-                expect_attempt=row.attempt_id,
-                last_error=None,
-            )
-            return core.report(row.sale_id, step.notice, step.target, result.backend)
-        return core.report_from_row(row)
+        return await self.issuing.answers.record_query(row, result)
 
     async def resolve_in_doubt(
         self, sale_id: str, *, issued_chave: str | None, by: Authorization
@@ -190,6 +151,15 @@ class CatchingUp:
                 )
                 return core.report(sale_id, step.notice, step.target, row.backend)
             chave = parse_chave(issued_chave)
+            reserved = (row.serie, row.numero) if row.serie is not None and row.numero is not None else None
+            expected = self.issuing.answers.expected(row.sale, reserved)
+            note = AuthorizedNote(chave.digits, chave.number, chave.series, now)
+            problems = note_problems(note, expected)
+            if problems:
+                raise InvalidDocument(
+                    f"chave {chave.digits} is not this sale's: {problems}",
+                    user_message="Esta chave não é desta venda: " + "; ".join(problems) + ".",
+                )
             # The true authorization time is unknown; the request's time is the earliest it
             # can be, so the cancel deadline computed from it errs on the legal side.
             sent_at = (

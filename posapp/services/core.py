@@ -68,6 +68,13 @@ class ServiceCore:
         self.issue_lock = asyncio.Lock()  # one sale through the issuers at a time, in order
         self.cancel_lock = asyncio.Lock()  # one cancel at a time: a double click sends one
         self.owner_lock = ProcessLock(journal.path.with_name(journal.path.name + ".lock"))
+        self._till_id: str | None = None
+
+    async def till_id(self) -> str:
+        """This till's identity (made on the data folder's first start; read once)."""
+        if self._till_id is None:
+            self._till_id = await self.db(self.journal.till_id)
+        return self._till_id
 
     def now(self) -> datetime:
         return self.clock()

@@ -17,12 +17,14 @@ import logging
 from posapp.domain import lifecycle
 from posapp.domain.audit import Action, AuditRecord
 from posapp.domain.errors import DomainError, InvalidSale
-from posapp.domain.issuance import IssueContext, IssueResult, Outcome, PreparedIssue
+from posapp.domain.issuance import IssueContext, Outcome, PreparedIssue, idempotency_reference
 from posapp.domain.lifecycle import Happening, Notice, SaleState
 from posapp.domain.sale import Sale
 from posapp.fiscal.errors import FiscalError
 from posapp.fiscal.port import FiscalBackend
+from posapp.journal.errors import JournalUnavailable
 from posapp.protocol.errors import LocalProtocolError
+from posapp.services.answers import Answers
 from posapp.services.core import Authorization, ServiceCore
 from posapp.services.crashpoints import crash_point
 from posapp.services.errors import NothingToDo
@@ -30,10 +32,13 @@ from posapp.services.results import IssueReport
 
 log = logging.getLogger("posapp.services")
 
+MAX_NUMBER_TRIES = 5  # números found taken at the issuer before the sale waits in the queue
+
 
 class Issuing:
     def __init__(self, core: ServiceCore) -> None:
         self.core = core
+        self.answers = Answers(core)
 
     async def issue(self, sale: Sale) -> IssueReport:
         """Issue a new sale. Bad input raises :class:`InvalidSale` with nothing stored."""
@@ -124,46 +129,64 @@ class Issuing:
         stored = not new_sale
         last_detail = "nenhum emissor configurado ou disponível"
         for backend in self._candidates(pinned):
-            try:
-                prepared, reserved = await self._prepare(backend, sale)
-            except (DomainError, LocalProtocolError, FiscalError) as exc:
-                if not stored:  # a new sale the first issuer cannot take: bad input, nothing stored
-                    raise InvalidSale(str(exc), user_message=exc.user_message) from exc
-                # A stored sale (drain, resend) must not block the queue: try the next issuer.
-                log.warning("%s cannot prepare sale %s: %s", backend.name, sale.sale_id, exc)
-                last_detail = f"{backend.name}: {exc.user_message}"
-                continue
-            attempt_id = await core.db(
-                core.journal.begin_issue, sale, prepared, core.now(), new_sale=not stored, reserved=reserved
-            )
-            stored = True
-            crash_point("after_journal")
-            raw_answer: str | None = None
-            try:
-                result = await backend.send_issue(prepared)
-                raw_answer = result.raw_response
-                crash_point("after_answer")
-                core.router.record(backend.name, result.outcome, retry_after_s=result.retry_after_s)
-                if result.outcome is not Outcome.NOT_SENT:
-                    return await self._record_answer(sale.sale_id, attempt_id, result)
-                # Known unsent: safe to offer to the next issuer. Pass through QUEUED so the
-                # event log shows exactly where each attempt went.
-                last_detail = result.detail or "emissor indisponível"
-                await core.db(
-                    core.journal.apply,
-                    sale.sale_id,
-                    Happening.ISSUE_NOT_SENT,
-                    core.now(),
-                    {"backend": backend.name, "detail": last_detail},
-                    attempt=(attempt_id, result.outcome.value, result.raw_response),
-                    expect_attempt=attempt_id,
-                    last_error=last_detail,
-                )
-            except BaseException as exc:
-                # Anything unexpected after the request may have left (a bug, a decoding
-                # error, the task cancelled, the journal full): never leave it ISSUING.
-                await asyncio.shield(self._abandon_attempt(sale.sale_id, attempt_id, exc, raw_answer))
-                raise
+            # Where we number, a número the issuer already holds (another till's) is refused
+            # as a duplicate: the sale takes the next one, a few times at most.
+            for _ in range(MAX_NUMBER_TRIES):
+                try:
+                    prepared, reserved = await self._prepare(backend, sale)
+                except (DomainError, LocalProtocolError, FiscalError) as exc:
+                    if not stored:  # a new sale the first issuer cannot take: bad input, nothing stored
+                        raise InvalidSale(str(exc), user_message=exc.user_message) from exc
+                    # A stored sale (drain, resend) must not block the queue: try the next issuer.
+                    log.warning("%s cannot prepare sale %s: %s", backend.name, sale.sale_id, exc)
+                    last_detail = f"{backend.name}: {exc.user_message}"
+                    break
+                try:
+                    attempt_id = await core.db(
+                        core.journal.begin_issue,
+                        sale,
+                        prepared,
+                        core.now(),
+                        new_sale=not stored,
+                        reserved=reserved,
+                    )
+                except JournalUnavailable as exc:  # before the send: nothing left, and we can say so
+                    raise JournalUnavailable(
+                        str(exc), user_message=f"{exc.user_message} Nada foi enviado ao emissor."
+                    ) from exc
+                stored = True
+                crash_point("after_journal")
+                raw_answer: str | None = None
+                try:
+                    result = await backend.send_issue(prepared)
+                    raw_answer = result.raw_response
+                    crash_point("after_answer")
+                    core.router.record(backend.name, result.outcome, retry_after_s=result.retry_after_s)
+                    if result.outcome is not Outcome.NOT_SENT:
+                        report = await self.answers.record_issue(sale, attempt_id, result, reserved)
+                        if report is not None:
+                            return report
+                        last_detail = lifecycle.notice_text(Notice.NUMBER_TAKEN)
+                        continue  # the número was taken: reserve the next one
+                    # Known unsent: safe to offer to the next issuer. Pass through QUEUED so the
+                    # event log shows exactly where each attempt went.
+                    last_detail = result.detail or "emissor indisponível"
+                    await core.db(
+                        core.journal.apply,
+                        sale.sale_id,
+                        Happening.ISSUE_NOT_SENT,
+                        core.now(),
+                        {"backend": backend.name, "detail": last_detail},
+                        attempt=(attempt_id, result.outcome.value, result.raw_response),
+                        expect_attempt=attempt_id,
+                        last_error=last_detail,
+                    )
+                    break
+                except BaseException as exc:
+                    # Anything unexpected after the request may have left (a bug, a decoding
+                    # error, the task cancelled, the journal full): never leave it ISSUING.
+                    await asyncio.shield(self._abandon_attempt(sale.sale_id, attempt_id, exc, raw_answer))
+                    raise
         if not stored:
             await core.db(core.journal.queue_new_sale, sale, core.now(), last_detail)
         elif store_if_unsent:
@@ -206,55 +229,8 @@ class Issuing:
             serie = core.config.nfce.serie
             numero = await core.db(core.journal.reserve_number, backend.name, serie, sale.sale_id, core.now())
             reserved = (serie, numero)
+        reference = idempotency_reference(await core.till_id(), sale.sale_id)
         context = IssueContext(
-            sale=sale, reference=sale.sale_id, serie=serie, numero=numero, emitted_at=core.now()
+            sale=sale, reference=reference, serie=serie, numero=numero, emitted_at=core.now()
         )
         return backend.prepare_issue(context), reserved
-
-    async def _record_answer(self, sale_id: str, attempt_id: int, result: IssueResult) -> IssueReport:
-        """What the issuer answered, recorded with the move the lifecycle makes of it."""
-        core = self.core
-        attempt = (attempt_id, result.outcome.value, result.raw_response)
-        now = core.now()
-        happening = lifecycle.after_issue(result.outcome)
-        if result.outcome is Outcome.AUTHORIZED and result.note is not None:
-            note = result.note
-            await core.db(
-                core.journal.record_authorized,
-                sale_id,
-                note,
-                now,
-                happening,
-                attempt=attempt,
-                expect_attempt=attempt_id,
-            )
-            if core.policy.clock_behind(note.authorized_at, now):
-                log.warning("local clock is behind the authorization time of %s", note.chave)
-            return core.report_authorized(sale_id, result.backend, note)
-        if result.outcome is Outcome.AUTHORIZED:  # "authorized" without a note: not a verdict
-            happening = Happening.ISSUE_IN_DOUBT
-        if happening is Happening.ISSUE_REJECTED:
-            errors = result.errors or ("Rejeitada sem motivo informado pelo emissor.",)
-            step = await core.db(
-                core.journal.apply,
-                sale_id,
-                happening,
-                now,
-                {"backend": result.backend, "errors": list(errors)},
-                attempt=attempt,
-                expect_attempt=attempt_id,
-                last_error="; ".join(errors),
-            )
-            return core.report(sale_id, step.notice, step.target, result.backend, tuple(errors))
-        detail = result.detail or "resposta não recebida"
-        step = await core.db(
-            core.journal.apply,
-            sale_id,
-            happening,
-            now,
-            {"backend": result.backend, "detail": detail},
-            attempt=attempt,
-            expect_attempt=attempt_id,
-            last_error=detail,
-        )
-        return core.report(sale_id, step.notice, step.target, result.backend, (detail, *result.errors))

@@ -46,6 +46,7 @@ class AppContext:
     service_factory: ServiceFactory
     config_path: Path | None = None
     demo: bool = False
+    till_id: str = ""  # this till's identity, part of every reference sent to an issuer
     operator: Operator | None = None
     last_print_error: str | None = None
     last_print_ok: bool | None = None
@@ -86,6 +87,7 @@ class AppContext:
             ]
 
         audit.attach_sale_rows(sale_rows)
+        ctx.till_id = ctx.service.journal.till_id()  # blocking, like the rest of open()
         return ctx
 
     @property

@@ -148,6 +148,9 @@ class SettingsDialog(QDialog):
         form.addRow(tr("Prazo de cancelamento (min)"), self.cancel_window)
         form.addRow(tr("Margem de segurança (s)"), self.safety_margin)
         form.addRow(tr("Série da NFC-e"), self.serie)
+        till = QLabel(ctx.till_id or "—", store)
+        till.setToolTip(tr("Identidade deste caixa: vai em toda referência enviada aos emissores."))
+        form.addRow(tr("Identidade do caixa"), till)
         self.tabs.addTab(store, tr("Loja"))
 
         term = QWidget(self)

@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
 from posapp.config import Config
 from posapp.domain.audit import Action
+from posapp.journal.store import Journal
 from posapp.services.pos import PosService
 from posapp.services.results import QueueStatus
 from posapp.ui.settings_dialog import SettingsDialog
@@ -154,4 +156,18 @@ def test_an_untouched_settings_dialog_changes_nothing(qtbot: QtBot, make_ctx: Ma
     assert dialog.build() == (ctx.config, ctx.terminal)
     dialog.response_timeout.setValue(30)
     assert dialog.build()[0].emites.response_timeout_s == 30
+    qtbot.waitUntil(lambda: not pending_tasks(dialog))
+
+
+def test_the_settings_show_this_tills_identity(qtbot: QtBot, make_ctx: MakeCtx, tmp_path: Path) -> None:
+    ctx = make_ctx(offline_config(), login="gerente")
+    journal = Journal.in_dir(tmp_path)
+    try:
+        till = journal.till_id()  # made on the folder's first start, the same ever after
+    finally:
+        journal.close()
+    assert ctx.till_id == till and len(till) == 8
+    dialog = SettingsDialog(ctx)
+    qtbot.addWidget(dialog)
+    assert [label for label in dialog.findChildren(QLabel) if label.text() == till]
     qtbot.waitUntil(lambda: not pending_tasks(dialog))

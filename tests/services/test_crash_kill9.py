@@ -43,7 +43,7 @@ from posapp.journal.store import Journal
 from posapp.printing import decode_escpos
 from posapp.services.core import Authorization
 from tests.support.issuers import Issuers
-from tests.support.sales import index_of_code, sale_id_of, sale_mapping
+from tests.support.sales import index_of_code, sale_id_of, sale_mapping, tagged_for
 
 pytestmark = pytest.mark.slow
 
@@ -211,7 +211,7 @@ async def manager_resolves_and_drains(
         for summary in await service.list_sales(limit=10_000):
             if summary.state is not SaleState.IN_DOUBT:
                 continue
-            found = [n.note.chave for n in notes if f"PDV-REF:{summary.sale_id}" in (n.note.inf_cpl or "")]
+            found = [n.note.chave for n in notes if tagged_for(n.note.inf_cpl, summary.sale_id)]
             assert len(found) <= 1
             await service.resolve_in_doubt(
                 summary.sale_id, issued_chave=found[0] if found else None, by=Authorization("gerente")

@@ -22,7 +22,7 @@ from posapp.services.core import Authorization
 from posapp.services.drainer import QueueDrainer
 from posapp.services.results import IssueReport
 from tests.support.issuers import Issuers
-from tests.support.sales import make_sale, sale_id_of
+from tests.support.sales import make_sale, reference_of, sale_id_of
 from tests.support.service import service_for, wait_until
 
 MOTIVO = "Cliente desistiu da compra no caixa"
@@ -81,7 +81,8 @@ def test_emites_down_the_sale_is_authorized_by_focus_and_printed_from_its_xml(
     report, xml = asyncio.run(scenario())
     assert (report.state, report.backend, report.printed) == (SaleState.AUTHORIZED, "focusnfe", True)
     [note] = issuers.focus.issued()
-    assert note.ref == sale.sale_id and note.note is not None and report.note is not None
+    # The ref carries the till's identity and the sale's (issue 12: two tills never share one).
+    assert note.ref.endswith(f"-{sale.sale_id}") and note.note is not None and report.note is not None
     chave = note.note.chave
     assert report.note.chave == chave
     # The journal keeps the XML Focus serves at caminho_xml_nota_fiscal, byte for byte...
@@ -263,7 +264,9 @@ def test_cancel_goes_to_the_issuer_that_issued_the_note(issuers: Issuers, tmp_pa
         sale_id_of(2): (SaleState.CANCELLED, "integranotas"),
         sale_id_of(3): (SaleState.CANCELLED, "emites"),
     }
-    assert [r.path for r in issuers.focus.requests_to("DELETE", "/v2/nfce/")] == [f"/v2/nfce/{sale_id_of(1)}"]
+    # Cancelled by the ref the note was issued with (the till's identity and the sale's).
+    focus_ref = reference_of(tmp_path, sale_id_of(1))
+    assert [r.path for r in issuers.focus.requests_to("DELETE", "/v2/nfce/")] == [f"/v2/nfce/{focus_ref}"]
     [integra_cancel] = issuers.integra.requests_to("POST", "/v1/nfce/cancela")
     assert integra_cancel.json()["chave"] == issuers.integra.documents[(SERIE, 1)].note.chave
     cancels = [r for r in issuers.emites.requests() if r.identifier == "CANCEL_NFCE"]

@@ -27,7 +27,7 @@ from posapp.services.drainer import QueueDrainer
 from posapp.services.errors import NothingToDo
 from posapp.services.pos import PosService
 from tests.support.issuers import Issuers
-from tests.support.sales import make_sale, sale_id_of
+from tests.support.sales import make_sale, reference_of, sale_id_of, tagged_for
 from tests.support.service import service_for, wait_until
 
 SERIE = Config().nfce.serie  # the series the journal numbers Integra notes in
@@ -144,8 +144,9 @@ def test_focus_drops_after_accepting_in_doubt_then_reconciled_by_ref_without_a_s
 
     asyncio.run(scenario())
     posts = issuers.focus.requests_to("POST", "/v2/nfce")
-    assert [p.query["ref"] for p in posts] == [sale_id]  # one POST, ever
-    assert [r.path for r in issuers.focus.requests_to("GET", "/v2/nfce/")] == [f"/v2/nfce/{sale_id}"]
+    ref = reference_of(tmp_path, sale_id)
+    assert [p.query["ref"] for p in posts] == [ref]  # one POST, ever
+    assert [r.path for r in issuers.focus.requests_to("GET", "/v2/nfce/")] == [f"/v2/nfce/{ref}"]
     assert issuers.integra.requests == []
     assert "in_doubt" in event_kinds(tmp_path, sale_id)
     assert event_kinds(tmp_path, sale_id)[-1] == "reconciled_authorized"
@@ -215,7 +216,8 @@ def test_focus_hangs_in_doubt_then_not_found_goes_back_to_the_queue_and_issues_o
 
     asyncio.run(scenario())
     posts = issuers.focus.requests_to("POST", "/v2/nfce")
-    assert [p.query["ref"] for p in posts] == [sale_id, sale_id]  # same ref both times
+    ref = reference_of(tmp_path, sale_id)
+    assert [p.query["ref"] for p in posts] == [ref, ref]  # same ref both times
     assert len(issuers.focus.issued()) == 1
     assert issuers.integra.requests == []
     kinds = event_kinds(tmp_path, sale_id)
@@ -245,7 +247,7 @@ def test_emites_in_doubt_stays_in_doubt_until_a_manager_resolves_it(issuers: Iss
             await drainer.stop()
 
             # The manager finds the note in Emites-Client by the sale's PDV-REF tag.
-            [found] = [n for n in issuers.emites.notes() if f"PDV-REF:{sale_id}" in (n.note.inf_cpl or "")]
+            [found] = [n for n in issuers.emites.notes() if tagged_for(n.note.inf_cpl, sale_id)]
             resolved = await service.resolve_in_doubt(
                 sale_id, issued_chave=found.note.chave, by=Authorization("gerente")
             )
@@ -283,7 +285,7 @@ def test_emites_in_doubt_without_a_note_goes_back_to_the_queue_on_the_managers_w
             report = await service.issue(make_sale(6), print_receipt=False)
             assert (report.state, report.backend) == (SaleState.IN_DOUBT, "emites")
             issuers.emites.faults.reset()
-            assert [n for n in issuers.emites.notes() if f"PDV-REF:{sale_id}" in (n.note.inf_cpl or "")] == []
+            assert [n for n in issuers.emites.notes() if tagged_for(n.note.inf_cpl, sale_id)] == []
             back = await service.resolve_in_doubt(sale_id, issued_chave=None, by=Authorization("gerente"))
             assert back.state is SaleState.QUEUED
             drained = await service.drain()
@@ -294,4 +296,4 @@ def test_emites_in_doubt_without_a_note_goes_back_to_the_queue_on_the_managers_w
     asyncio.run(scenario())
     assert len([r for r in issuers.emites.requests() if r.identifier == "CREATE_NFCE"]) == 2
     [[record]] = issuers.notes_by_sale().values()
-    assert (record.issuer, record.reference) == ("emites", sale_id)
+    assert (record.issuer, record.reference) == ("emites", reference_of(tmp_path, sale_id))

@@ -9,7 +9,9 @@ of the notes it issued.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from posapp.domain.sale import Sale
@@ -73,3 +75,21 @@ def sale_mapping(index: int) -> dict[str, Any]:
 
 def make_sale(index: int) -> Sale:
     return Sale.from_mapping(sale_mapping(index))
+
+
+def tagged_for(inf_cpl: str | None, sale_id: str) -> bool:
+    """Whether a note's free text carries the Emites tag of ``sale_id``'s request:
+    ``PDV-REF:<till id>-<sale id>`` (what a manager searches for in Emites-Client)."""
+    return re.search(rf"PDV-REF:[a-z0-9]+-{re.escape(sale_id)}\b", inf_cpl or "") is not None
+
+
+def reference_of(data_dir: Path, sale_id: str) -> str:
+    """The reference the issuers know ``sale_id`` by: this data folder's till and the sale."""
+    from posapp.domain.issuance import idempotency_reference
+    from posapp.journal.store import Journal
+
+    journal = Journal.in_dir(data_dir)
+    try:
+        return idempotency_reference(journal.till_id(), sale_id)
+    finally:
+        journal.close()

@@ -1,0 +1,226 @@
+"""The two promises where a stricter world pushes (issue 12): a disk that fills after the
+send, an issuer that answers with another sale's note, two tills with the same sale id,
+two cancels of one note at once. Real simulators over loopback, real SQLite journals."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from posapp.domain.documents import build_chave, parse_chave
+from posapp.domain.issuance import IssueResult, Outcome, PreparedIssue
+from posapp.domain.lifecycle import SaleState
+from posapp.fiscal.emites import EmitesBackend
+from posapp.fiscal.port import FiscalBackend
+from posapp.fiscal.router import FailoverRouter
+from posapp.journal.store import Journal
+from posapp.services import pending_answers
+from posapp.services.core import Authorization
+from posapp.services.errors import AnswerNotRecorded
+from posapp.services.pos import PosService
+from tests.support.issuers import Issuers
+from tests.support.sales import make_sale, reference_of, sale_id_of
+from tests.support.service import service_for
+
+MOTIVO = "Desistencia do comprador"
+
+
+@pytest.fixture
+def issuers(monkeypatch: pytest.MonkeyPatch) -> Iterator[Issuers]:
+    for key, value in Issuers.token_env().items():
+        monkeypatch.setenv(key, value)
+    bundle = Issuers()
+    yield bundle
+    bundle.close()
+
+
+AfterAnswer = Callable[[IssueResult], IssueResult | None]
+
+
+class Wrapped:
+    """The real Emites-Client adapter with something done to its answer (a test seam on the
+    answer only: the request really goes to the simulator, which really issues)."""
+
+    def __init__(self, inner: EmitesBackend, after: AfterAnswer) -> None:
+        self._inner = inner
+        self._after = after
+        self.name = inner.name
+
+    def __getattr__(self, attribute: str) -> object:
+        return getattr(self._inner, attribute)
+
+    async def send_issue(self, prepared: PreparedIssue) -> IssueResult:
+        result = await self._inner.send_issue(prepared)
+        changed = self._after(result)
+        return result if changed is None else changed
+
+
+def service_with(issuers: Issuers, data_dir: Path, after: AfterAnswer) -> tuple[PosService, Journal]:
+    config = issuers.config(providers=())
+    journal = Journal.in_dir(data_dir)
+    backend: FiscalBackend = Wrapped(EmitesBackend(config), after)  # type: ignore[assignment]
+    return PosService(config=config, journal=journal, router=FailoverRouter([backend])), journal
+
+
+def test_a_disk_full_after_the_send_is_in_doubt_and_recorded_once_when_fixed(
+    issuers: Issuers, tmp_path: Path
+) -> None:
+    sale = make_sale(1)
+
+    def fill_the_disk(_result: IssueResult) -> None:
+        # The disk fills while the issuer answers: SQLite's own "database or disk is full".
+        pages = journal._db.execute("PRAGMA page_count").fetchone()[0]
+        journal._db.execute(f"PRAGMA max_page_count = {pages}")
+
+    service, journal = service_with(issuers, tmp_path, fill_the_disk)
+
+    async def scenario() -> None:
+        await service.start()
+        try:
+            with pytest.raises(AnswerNotRecorded) as failed:
+                await service.issue(sale, print_receipt=False)
+            message = failed.value.user_message
+            assert "pode ter sido emitida" in message and "NÃO emita" in message
+            assert "Nada foi enviado" not in message
+            assert [p.sale_id for p in pending_answers.pending(tmp_path)] == [sale.sale_id]
+            assert await service.state_of(sale.sale_id) in (SaleState.ISSUING, SaleState.IN_DOUBT)
+            # The fault is fixed; catching up records the kept answer, not a second note.
+            journal._db.execute("PRAGMA max_page_count = 1073741823")
+            await service.catch_up()
+            assert await service.state_of(sale.sale_id) is SaleState.AUTHORIZED
+            assert pending_answers.pending(tmp_path) == []
+            await service.catch_up()  # and again: nothing more happens
+        finally:
+            await service.aclose()
+
+    asyncio.run(scenario())
+    creates = [r for r in issuers.emites.requests() if r.identifier == "CREATE_NFCE"]
+    assert len(creates) == 1 and len(issuers.emites.notes()) == 1
+    journal = Journal.in_dir(tmp_path)
+    try:
+        row = journal.get_sale(sale.sale_id)
+        assert row.chave == issuers.emites.notes()[0].note.chave
+    finally:
+        journal.close()
+
+
+@pytest.mark.parametrize(
+    "lie",
+    ["another_cnpj", "another_uf", "model_55", "bad_check_digit"],
+)
+def test_an_authorized_answer_with_a_note_that_is_not_this_sales_is_never_trusted(
+    issuers: Issuers, tmp_path: Path, lie: str
+) -> None:
+    def lying(result: IssueResult) -> IssueResult:
+        assert result.outcome is Outcome.AUTHORIZED and result.note is not None
+        key = parse_chave(result.note.chave)
+        parts = {
+            "uf": key.uf,
+            "year_month": key.year_month,
+            "cnpj": key.cnpj,
+            "model": key.model,
+            "series": key.series,
+            "number": key.number,
+            "emission_type": key.emission_type,
+            "code": key.code,
+        }
+        if lie == "bad_check_digit":
+            chave = key.digits[:-1] + str((int(key.digits[-1]) + 1) % 10)
+        else:
+            changed = {
+                "another_cnpj": ("cnpj", "11222333000181"),
+                "another_uf": ("uf", "SP"),
+                "model_55": ("model", "55"),
+            }
+            name, value = changed[lie]
+            chave = build_chave(
+                uf=str(value if name == "uf" else parts["uf"]),
+                year_month=key.year_month,
+                cnpj=str(value if name == "cnpj" else parts["cnpj"]),
+                model=str(value if name == "model" else parts["model"]),
+                series=key.series,
+                number=key.number,
+                emission_type=key.emission_type,
+                code=key.code,
+            ).digits
+        return replace(result, note=replace(result.note, chave=chave, xml=None))
+
+    service, _journal = service_with(issuers, tmp_path, lying)
+    sale = make_sale(2)
+
+    async def scenario() -> None:
+        await service.start()
+        try:
+            report = await service.issue(sale, print_receipt=False)
+            assert report.state is SaleState.IN_DOUBT
+            assert report.errors and "NÃO foi dada como autorizada" in report.message
+            summary, _ = await service.get_sale(sale.sale_id)
+            assert summary.chave is None and summary.last_error and "não confere" in summary.last_error
+            drained = await service.drain()  # never resent automatically
+            assert drained.attempted == 0
+        finally:
+            await service.aclose()
+
+    asyncio.run(scenario())
+    assert len([r for r in issuers.emites.requests() if r.identifier == "CREATE_NFCE"]) == 1
+
+
+def test_two_tills_with_the_same_sale_id_through_one_focus_account_each_get_their_own_note(
+    issuers: Issuers, tmp_path: Path
+) -> None:
+    sale = make_sale(3)  # the same SALE.json, sale_id and all, on two tills
+    tills = [tmp_path / "till-a", tmp_path / "till-b"]
+
+    async def scenario() -> list[str]:
+        chaves = []
+        for data_dir in tills:
+            service = service_for(issuers, data_dir, emites=False, providers=("focusnfe",))
+            await service.start()
+            try:
+                report = await service.issue(sale, print_receipt=False)
+                assert report.state is SaleState.AUTHORIZED and report.note is not None
+                chaves.append(report.note.chave)
+            finally:
+                await service.aclose()
+        return chaves
+
+    chaves = asyncio.run(scenario())
+    refs = [reference_of(data_dir, sale.sale_id) for data_dir in tills]
+    assert refs[0] != refs[1] and all(ref.endswith(sale.sale_id) for ref in refs)
+    assert sorted(n.ref for n in issuers.focus.issued()) == sorted(refs)
+    assert chaves[0] != chaves[1]  # till B did not record till A's note as its own
+
+
+def test_a_cancel_while_another_process_cancel_is_in_flight_sends_nothing(
+    issuers: Issuers, tmp_path: Path
+) -> None:
+    sale_id = sale_id_of(4)
+
+    async def scenario() -> None:
+        first = service_for(issuers, tmp_path, providers=())
+        second = service_for(issuers, tmp_path, providers=())
+        await first.start()
+        await second.start()
+        try:
+            report = await first.issue(make_sale(4), print_receipt=False)
+            assert report.state is SaleState.AUTHORIZED
+            issuers.emites.simulator.engine.faults.delay_s = 0.5  # the first cancel's answer is slow
+            cancelling = asyncio.ensure_future(first.cancel(sale_id, MOTIVO, by=Authorization("gerente")))
+            await asyncio.sleep(0.2)  # the first cancel has left
+            other = await second.cancel(sale_id, MOTIVO, by=Authorization("caixa2"))
+            assert (other.state, other.outcome.value) == (SaleState.CANCELLING, "in_doubt")
+            assert "já está sendo cancelada" in other.message
+            done = await cancelling
+            assert done.state is SaleState.CANCELLED
+            assert await second.state_of(sale_id) is SaleState.CANCELLED
+        finally:
+            issuers.emites.simulator.engine.faults.delay_s = 0.0
+            await first.aclose()
+            await second.aclose()
+
+    asyncio.run(scenario())
+    assert len([r for r in issuers.emites.requests() if r.identifier == "CANCEL_NFCE"]) == 1
