@@ -223,6 +223,16 @@ class FocusNfeBackend(HttpProviderBackend):
             )
         if not body:  # an HTML page, a truncated or absurd body: nothing we can read
             return self._no_verdict(raw, f"HTTP {status}: answer not understood")
+        if (
+            after_post
+            and 400 <= status < 500
+            and (
+                codigo in _ALREADY_USED_CODES
+                or (status == 422 and "autorizad" in mensagem.lower())
+                or note_status in ("autorizado", "cancelado")  # a refusal naming a note: the ref's
+            )
+        ):
+            return await self._duplicate(ref, status, codigo, mensagem, body, raw)
         if note_status is not None and (200 <= status < 300 or note_status in _NOTE_STATUSES):
             return await self._from_note_status(note_status, body, raw)
         if status in (401, 403, 429):
@@ -248,10 +258,6 @@ class FocusNfeBackend(HttpProviderBackend):
             return IssueResult(
                 Outcome.NOT_SENT, NAME, raw_response=raw, detail=f"HTTP 404 {codigo}: no note for ref {ref}"
             )
-        if after_post and (
-            codigo in _ALREADY_USED_CODES or (status == 422 and "autorizad" in mensagem.lower())
-        ):
-            return await self._duplicate(ref, status, codigo, mensagem, body, raw)
         if after_post and status in (400, 415, 422):
             return IssueResult(
                 Outcome.REJECTED,

@@ -280,3 +280,23 @@ def test_a_race_loser_whose_query_fails_is_still_read_as_already_cancelled(sim: 
     late = run(scenario())
     assert late.outcome is CancelOutcome.REFUSED and "573" in late.errors[0]
     assert after_cancel(late.outcome, late.errors) is Happening.CANCEL_ALREADY_DONE
+
+
+def test_a_refusal_that_names_an_authorized_note_is_a_duplicate() -> None:
+    """A 422 whose body is the note the ref holds (not only a ``codigo``) is still "this ref
+    exists": a duplicate with that note, never a rejection nor an authorization."""
+
+    class Verbose(FocusNfeSimulator):
+        def _route(self, request: SimRequest) -> SimResponse:
+            ref = request.query.get("ref", "")
+            held = self.notes.get(ref)
+            if request.method == "POST" and held is not None and held.status == "autorizado":
+                return SimResponse.json(422, self._body(held))
+            return super()._route(request)
+
+    with Verbose(token=TOKEN) as sim:
+        first = run(issue_once(backend_for(sim), context("v1")))
+        again = run(issue_once(backend_for(sim), context("v1")))
+        assert first.outcome is Outcome.AUTHORIZED and first.note is not None
+        assert again.outcome is Outcome.IN_DOUBT and again.duplicate is True
+        assert again.note is not None and again.note.chave == first.note.chave
