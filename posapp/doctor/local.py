@@ -188,3 +188,23 @@ def check_sqlite_file(path: Path, label: str) -> CheckResult:
             "Não apague o arquivo: feche o posapp, faça uma cópia dele e chame o suporte.",
         )
     return ok(title, f"{path} íntegro (esquema v{version}).")
+
+
+def check_till_identity(journal_path: Path) -> CheckResult:
+    """This till's identity (made on the data folder's first start): every reference sent to
+    an issuer carries it, so two tills never share one. Read-only; absent until first start."""
+    title = "Identidade do caixa"
+    if not journal_path.exists():
+        return ok(title, "Será criada no primeiro início do caixa.")
+    try:
+        db = sqlite3.connect(f"{journal_path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+        try:
+            row = db.execute("SELECT value FROM meta WHERE key = 'till_id'").fetchone()
+        finally:
+            db.close()
+    except sqlite3.Error:
+        row = None  # an older journal (no meta table yet) or one the integrity check reports
+    if row is None:
+        return ok(title, "Será criada no próximo início do caixa.")
+    return ok(title, f"{row[0]} (vai em toda referência enviada aos emissores).")
+

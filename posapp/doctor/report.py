@@ -14,6 +14,7 @@ from posapp.doctor.local import (
     check_config,
     check_data_dir,
     check_sqlite_file,
+    check_till_identity,
 )
 from posapp.doctor.printer import check_printer
 from posapp.doctor.result import LABELS, CheckResult, Level, warn
@@ -25,6 +26,7 @@ def collect_checks(config_path: Path | None, data_dir: Path, *, test_page: bool 
     results = [config_result]
     results.extend(check_data_dir(data_dir))
     results.append(check_sqlite_file(data_dir / JOURNAL_FILENAME, "Diário de vendas"))
+    results.append(check_till_identity(data_dir / JOURNAL_FILENAME))
     results.append(check_sqlite_file(data_dir / STORE_FILENAME, "Cadastro da loja"))
     if config is None:
         skipped = "Não verificado: a configuração é inválida."

@@ -192,6 +192,21 @@ def test_healthy_and_absent_journals_are_ok(tmp_path: Path) -> None:
     assert "v3" in result.message
 
 
+def test_doctor_shows_this_tills_identity(tmp_path: Path) -> None:
+    from posapp.doctor.local import check_till_identity
+    from posapp.journal.store import Journal
+
+    path = tmp_path / "journal.sqlite3"
+    assert "primeiro início" in check_till_identity(path).message
+    journal = Journal(path)
+    try:
+        till = journal.till_id()
+    finally:
+        journal.close()
+    result = check_till_identity(path)
+    assert result.level is Level.OK and result.message.startswith(till)
+
+
 # --- data folder ---------------------------------------------------------------------------------
 
 
