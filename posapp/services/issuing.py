@@ -47,7 +47,11 @@ class Issuing:
             if await core.db(core.journal.exists, sale.sale_id):
                 raise InvalidSale(
                     f"sale {sale.sale_id} already in the journal",
-                    user_message="Esta venda já foi registrada; use reenviar.",
+                    user_message=(
+                        f"Esta venda ({sale.sale_id}) já está registrada: outro caixa ou processo a está "
+                        "emitindo ou já a emitiu. Confira com 'posapp nfce list' (ou F12) antes de "
+                        "qualquer reenvio."
+                    ),
                 )
             return await self._issue(sale, new_sale=True)
 

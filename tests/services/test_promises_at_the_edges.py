@@ -5,6 +5,10 @@ two cancels of one note at once. Real simulators over loopback, real SQLite jour
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -23,7 +27,7 @@ from posapp.services.core import Authorization
 from posapp.services.errors import AnswerNotRecorded
 from posapp.services.pos import PosService
 from tests.support.issuers import Issuers
-from tests.support.sales import make_sale, reference_of, sale_id_of
+from tests.support.sales import make_sale, reference_of, sale_id_of, sale_mapping
 from tests.support.service import service_for
 
 MOTIVO = "Desistencia do comprador"
@@ -224,3 +228,36 @@ def test_a_cancel_while_another_process_cancel_is_in_flight_sends_nothing(
 
     asyncio.run(scenario())
     assert len([r for r in issuers.emites.requests() if r.identifier == "CANCEL_NFCE"]) == 1
+
+
+@pytest.mark.slow
+def test_two_processes_emitting_one_sale_file_issue_it_once_and_the_loser_says_so(
+    issuers: Issuers, tmp_path: Path
+) -> None:
+    sale = tmp_path / "sale.json"
+    sale.write_text(json.dumps(sale_mapping(5)), encoding="utf-8")
+    issuers.emites.simulator.engine.faults.delay_s = 0.5  # both start before either is answered
+    root = Path(__file__).resolve().parents[2]
+    command = [
+        sys.executable,
+        "-m",
+        "posapp",
+        "nfce",
+        "emit",
+        str(sale),
+        "--emites",
+        f"127.0.0.1:{issuers.emites.port}",
+    ]
+    command += ["--data-dir", str(tmp_path / "data"), "--json"]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    children = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    outcomes = []
+    for child in children:
+        out, _ = child.communicate(timeout=60)
+        outcomes.append((child.returncode, json.loads(out.strip().splitlines()[-1])))
+    outcomes.sort(key=lambda o: o[0])
+    (won, winner), (lost, loser) = outcomes
+    assert (won, winner["status"]) == (0, "authorized")
+    assert lost != 0 and "já está registrada" in loser["errors"][0] and "UNIQUE" not in loser["errors"][0]
+    assert "Nada foi enviado" not in loser["errors"][0]
+    assert len([r for r in issuers.emites.requests() if r.identifier == "CREATE_NFCE"]) == 1
