@@ -23,6 +23,7 @@ from posapp.operators.accounts import Operator, Operators
 from posapp.operators.audit import AuditLog
 from posapp.operators.cash import CashBook
 from posapp.services.pos import PosService
+from posapp.services.settings import replace_service
 from posapp.ui.config_file import save_config
 from posapp.ui.errors import ConfigNotSaved
 from posapp.ui.terminal_settings import TerminalSettings, load_terminal_settings, save_terminal_settings
@@ -102,34 +103,26 @@ class AppContext:
         return await self.service.start()
 
     async def apply_config(self, config: Config) -> None:
-        """Save ``config`` and swap the service for one built with it.
+        """Save ``config`` and swap the service for one built with it
+        (:func:`posapp.services.settings.replace_service`), then audit the change."""
+        path = self.config_path
 
-        The caller stops whatever uses the service in the background first (the drainer).
-        Building opens SQLite and may read the OS keyring, so it runs off the GUI thread;
-        the new service joins the data folder's lock *without* recovering (start-up recovery
-        is once per process) before the old one lets go of it, so another process never
-        sees the folder free while this till is sending. If building or saving fails,
-        nothing changed.
-        """
-        new = await asyncio.to_thread(self.service_factory, config)
-        await new.start(recover=False)
-        if self.config_path is not None:
+        def persist(new_config: Config) -> None:
+            if path is None:
+                return
             try:
-                await asyncio.to_thread(save_config, config, self.config_path)
+                save_config(new_config, path)
             except OSError as exc:
-                await new.aclose()
                 raise ConfigNotSaved(
-                    f"cannot write {self.config_path}: {exc}",
+                    f"cannot write {path}: {exc}",
                     user_message=(
-                        f"Não foi possível gravar as configurações em {self.config_path}: "
+                        f"Não foi possível gravar as configurações em {path}: "
                         f"{exc.strerror or exc}. Nada foi alterado."
                     ),
                 ) from exc
-        old, self.service, self.config = self.service, new, config
-        try:
-            await old.aclose()
-        except Exception:  # the new service is in place; a failed close must not undo that
-            log.exception("closing the previous fiscal service failed")
+
+        self.service = await replace_service(self.service, self.service_factory, config, persist)
+        self.config = config
         await self.store.run(
             self.audit.record,
             Action.SETTINGS,
