@@ -207,4 +207,3 @@ def check_till_identity(journal_path: Path) -> CheckResult:
     if row is None:
         return ok(title, "Será criada no próximo início do caixa.")
     return ok(title, f"{row[0]} (vai em toda referência enviada aos emissores).")
-

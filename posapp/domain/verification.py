@@ -4,8 +4,9 @@ this sale's.
 A note is this sale's when its chave has 44 digits and a valid check digit, its UF, CNPJ and
 model (65) are this store's, its série and número are the ones we reserved (where we number),
 the number fields the issuer sent agree with the chave, and its XML, when there is one, carries
-the same chave and the sale's total. Anything else is a lie or a mix-up (another till's note,
-another store's, an NF-e), and the sale needs attention instead: see
+the same chave, the sale's total and the sale's items (codes and quantities). Anything else
+is a lie or a mix-up (another till's note, another store's, an NF-e), and the sale needs
+attention instead: see
 :data:`posapp.domain.lifecycle.Happening.ISSUE_UNVERIFIED`.
 """
 
@@ -31,6 +32,7 @@ class Expected:
     total: Decimal  # the sale's total (vNF)
     serie: int | None = None  # where we number: the série and número we reserved
     numero: int | None = None
+    items: tuple[tuple[str, Decimal], ...] = ()  # (code, quantity) of each line; () skips the check
 
 
 def note_problems(note: AuthorizedNote, expected: Expected) -> tuple[str, ...]:
@@ -76,4 +78,6 @@ def _xml_problems(note: AuthorizedNote, expected: Expected) -> list[str]:
         problems.append("o XML é de outra chave de acesso")
     if document.total != expected.total:
         problems.append(f"total do XML R$ {document.total} difere do total da venda R$ {expected.total}")
+    if expected.items and sorted((i.code, i.quantity) for i in document.items) != sorted(expected.items):
+        problems.append("os itens do XML diferem dos itens da venda")
     return problems

@@ -44,7 +44,10 @@ class Answers:
     def expected(self, sale: Sale, reserved: Reserved) -> Expected:
         store = self.core.config.store
         serie, numero = reserved if reserved is not None else (None, None)
-        return Expected(uf=store.uf, cnpj=store.cnpj, total=sale.total, serie=serie, numero=numero)
+        items = tuple((item.code, item.quantity) for item in sale.items)
+        return Expected(
+            uf=store.uf, cnpj=store.cnpj, total=sale.total, serie=serie, numero=numero, items=items
+        )
 
     async def record_issue(
         self, sale: Sale, attempt_id: int, result: IssueResult, reserved: Reserved
@@ -76,30 +79,7 @@ class Answers:
         core = self.core
         attempt = (attempt_id, result.outcome.value, result.raw_response)
         if result.duplicate:
-            note = result.note
-            if note is not None and not note_problems(note, self.expected(sale, reserved)):
-                log.warning(
-                    "sale %s: the issuer's existing note %s is provably ours", sale.sale_id, note.chave
-                )
-                return await self._authorize(
-                    sale.sale_id, attempt_id, attempt, result, note, Happening.ISSUE_AUTHORIZED
-                )
-            if reserved is not None:
-                serie, _ = reserved
-                await core.db(
-                    core.journal.apply,
-                    sale.sale_id,
-                    Happening.NUMBER_TAKEN,
-                    core.now(),
-                    {"backend": result.backend, "reserved": list(reserved), "errors": list(result.errors)},
-                    attempt=attempt,
-                    expect_attempt=attempt_id,
-                    last_error=lifecycle.notice_text(Notice.NUMBER_TAKEN),
-                )
-                await core.db(core.journal.release_number, result.backend, serie, sale.sale_id)
-                return None
-            why = ("o emissor diz que esta venda já existe lá com uma nota que não confere com ela",)
-            return await self._unverified(sale.sale_id, attempt_id, attempt, result, why)
+            return await self._record_duplicate(sale, attempt_id, attempt, result, reserved)
         if result.outcome is Outcome.AUTHORIZED and result.note is not None:
             problems = note_problems(result.note, self.expected(sale, reserved))
             if problems:
@@ -120,6 +100,58 @@ class Answers:
             sale.sale_id,
             happening,
             {"backend": result.backend, "detail": reason},
+            attempt,
+            attempt_id,
+            reason,
+        )
+        return core.report(sale.sale_id, step.notice, step.target, result.backend, (reason, *result.errors))
+
+    async def _record_duplicate(
+        self,
+        sale: Sale,
+        attempt_id: int,
+        attempt: tuple[int, str, str | None],
+        result: IssueResult,
+        reserved: Reserved,
+    ) -> IssueReport | None:
+        """The issuer says this série/número (or reference) already exists. Adopt the existing
+        note only with its XML and every check passed (a chave alone cannot show the total);
+        where we number, take the next número only when the existing note is shown to be
+        another one; anything unproven stays in doubt, to be reconciled — never a resend that
+        could issue the sale twice (our own earlier request may be that note)."""
+        core = self.core
+        note = result.note
+        problems = note_problems(note, self.expected(sale, reserved)) if note is not None else ()
+        if note is not None and note.xml is not None and not problems:
+            log.warning("sale %s: the issuer's existing note %s is provably ours", sale.sale_id, note.chave)
+            return await self._authorize(
+                sale.sale_id, attempt_id, attempt, result, note, Happening.ISSUE_AUTHORIZED
+            )
+        if note is not None and reserved is not None and _is_another_sales(note, problems):
+            serie, _ = reserved
+            await core.db(
+                core.journal.apply,
+                sale.sale_id,
+                Happening.NUMBER_TAKEN,
+                core.now(),
+                {"backend": result.backend, "reserved": list(reserved), "taken_by": note.chave},
+                attempt=attempt,
+                expect_attempt=attempt_id,
+                last_error=lifecycle.notice_text(Notice.NUMBER_TAKEN),
+            )
+            await core.db(core.journal.release_number, result.backend, serie, sale.sale_id)
+            return None
+        if note is not None and problems:
+            why = (
+                "o emissor diz que esta venda já existe lá, com uma nota que não confere com ela",
+                *problems,
+            )
+            return await self._unverified(sale.sale_id, attempt_id, attempt, result, why)
+        reason = "o emissor diz que esta nota já existe; não foi possível confirmar se é desta venda"
+        step = await self._apply(
+            sale.sale_id,
+            Happening.ISSUE_IN_DOUBT,
+            {"backend": result.backend, "detail": reason, "duplicate": True},
             attempt,
             attempt_id,
             reason,
@@ -274,3 +306,9 @@ class Answers:
             "Nota não confere: " + "; ".join(problems),
         )
         return self.core.report(sale_id, step.notice, step.target, result.backend, problems)
+
+
+def _is_another_sales(note: AuthorizedNote, problems: tuple[str, ...]) -> bool:
+    """Proof that an existing note is another sale's: its XML could be read, and it differs
+    (chave, total or items). Anything less (no XML, an unreadable one) proves nothing."""
+    return note.xml is not None and bool(problems) and not any("ilegível" in p for p in problems)

@@ -165,7 +165,9 @@ class Issuing:
                     result = await backend.send_issue(prepared)
                     raw_answer = result.raw_response
                     crash_point("after_answer")
-                    core.router.record(backend.name, result.outcome, retry_after_s=result.retry_after_s)
+                    # An issuer that says "this already exists" answered, and is up: not a failure.
+                    health = Outcome.REJECTED if result.duplicate else result.outcome
+                    core.router.record(backend.name, health, retry_after_s=result.retry_after_s)
                     if result.outcome is not Outcome.NOT_SENT:
                         report = await self.answers.record_issue(sale, attempt_id, result, reserved)
                         if report is not None:

@@ -25,6 +25,7 @@ from posapp.journal.store import Journal
 from posapp.services import pending_answers
 from posapp.services.core import Authorization
 from posapp.services.errors import AnswerNotRecorded
+from posapp.services.issuing import MAX_NUMBER_TRIES
 from posapp.services.pos import PosService
 from tests.support.issuers import Issuers
 from tests.support.sales import make_sale, reference_of, sale_id_of, sale_mapping
@@ -261,3 +262,150 @@ def test_two_processes_emitting_one_sale_file_issue_it_once_and_the_loser_says_s
     assert lost != 0 and "já está registrada" in loser["errors"][0] and "UNIQUE" not in loser["errors"][0]
     assert "Nada foi enviado" not in loser["errors"][0]
     assert len([r for r in issuers.emites.requests() if r.identifier == "CREATE_NFCE"]) == 1
+
+
+# -- against the providers' simulators, as devious as the real world ---------------------------
+
+
+def only(issuers: Issuers, tmp_path: Path, provider: str) -> PosService:
+    return service_for(issuers, tmp_path, emites=False, providers=(provider,))
+
+
+def ours(issuers: Issuers, provider: str) -> list[object]:
+    sim = issuers.focus if provider == "focusnfe" else issuers.integra
+    return [n for n in sim.truth.notes if not n.foreign]
+
+
+# Where the provider numbers (Focus), another série/número of this store cannot be told from a
+# real one: only where we number (Integra) are they lies we can prove.
+LIES = [
+    *[("focusnfe", lie) for lie in ("other_cnpj", "other_uf", "model_55", "bad_check_digit")],
+    *[
+        ("integranotas", lie)
+        for lie in ("other_cnpj", "other_uf", "model_55", "other_serie", "other_numero", "bad_check_digit")
+    ],
+]
+
+
+@pytest.mark.parametrize(("provider", "lie"), LIES)
+def test_a_provider_lying_about_the_chave_never_authorizes_the_sale(
+    issuers: Issuers, tmp_path: Path, provider: str, lie: str
+) -> None:
+    sim = issuers.focus if provider == "focusnfe" else issuers.integra
+    sim.faults.lying_chave = lie
+    sale = make_sale(10)
+
+    async def scenario() -> None:
+        service = only(issuers, tmp_path, provider)
+        await service.start()
+        try:
+            report = await service.issue(sale, print_receipt=False)
+            assert report.state is SaleState.IN_DOUBT, (lie, report)
+            for _ in range(2):  # catching up asks again: the lie persists, the sale stays in doubt
+                await service.catch_up()
+            summary, _ = await service.get_sale(sale.sale_id)
+            assert summary.chave is None and summary.state in (SaleState.IN_DOUBT, SaleState.QUEUED)
+        finally:
+            await service.aclose()
+
+    asyncio.run(scenario())
+    assert len(ours(issuers, provider)) == 1  # the one real note; never a second
+
+
+def test_integra_duplicidade_of_another_tills_note_takes_the_next_numero(
+    issuers: Issuers, tmp_path: Path
+) -> None:
+    # Another till numbers the same série, always one step ahead while the knob is on.
+    issuers.integra.faults.duplicidade = "foreign"
+    issuers.integra.faults.duplicate_detail = "full"
+    sale = make_sale(11)
+
+    async def scenario() -> None:
+        service = only(issuers, tmp_path, "integranotas")
+        await service.start()
+        try:
+            report = await service.issue(sale, print_receipt=False)
+            # A few números found taken, then the sale waits in the queue (never adopted).
+            assert report.state is SaleState.QUEUED
+            taken = [n for n in issuers.integra.truth.notes if n.foreign]
+            assert len(taken) == MAX_NUMBER_TRIES and ours(issuers, "integranotas") == []
+            issuers.integra.faults.clear()
+            await service.drain()
+            summary, _ = await service.get_sale(sale.sale_id)
+            assert summary.state is SaleState.AUTHORIZED
+            assert summary.numero == max(n.numero for n in taken) + 1  # past what the issuer holds
+        finally:
+            await service.aclose()
+
+    asyncio.run(scenario())
+    assert len(ours(issuers, "integranotas")) == 1
+
+
+def test_integra_duplicidade_of_our_own_note_is_adopted_only_with_proof(
+    issuers: Issuers, tmp_path: Path
+) -> None:
+    issuers.integra.faults.duplicidade = "own"
+    issuers.integra.faults.duplicate_detail = "full"
+    sale = make_sale(12)
+
+    async def scenario() -> None:
+        service = only(issuers, tmp_path, "integranotas")
+        await service.start()
+        try:
+            report = await service.issue(sale, print_receipt=False)
+            assert report.state is SaleState.AUTHORIZED  # chave, total and items are this sale's
+        finally:
+            await service.aclose()
+
+    asyncio.run(scenario())
+    assert len(ours(issuers, "integranotas")) == 1
+
+
+def test_integra_duplicidade_without_proof_stays_in_doubt_and_is_never_issued_twice(
+    issuers: Issuers, tmp_path: Path
+) -> None:
+    issuers.integra.faults.duplicidade = "own"  # our earlier request did issue it
+    issuers.integra.faults.duplicate_detail = "none"
+    issuers.integra.faults.refuse_query = 401  # and the issuer cannot be asked
+    sale = make_sale(13)
+
+    async def scenario() -> None:
+        service = only(issuers, tmp_path, "integranotas")
+        await service.start()
+        try:
+            report = await service.issue(sale, print_receipt=False)
+            assert report.state is SaleState.IN_DOUBT
+            await service.catch_up()  # a refused query is no verdict: still in doubt
+            assert await service.state_of(sale.sale_id) is SaleState.IN_DOUBT
+            issuers.integra.faults.clear()
+            await service.catch_up()  # the issuer answers again: its note is ours
+            assert await service.state_of(sale.sale_id) is SaleState.AUTHORIZED
+        finally:
+            await service.aclose()
+
+    asyncio.run(scenario())
+    assert len(ours(issuers, "integranotas")) == 1
+
+
+@pytest.mark.parametrize("provider", ["focusnfe", "integranotas"])
+def test_a_5xx_after_issuing_is_in_doubt_and_reconciled_to_the_one_note(
+    issuers: Issuers, tmp_path: Path, provider: str
+) -> None:
+    sim = issuers.focus if provider == "focusnfe" else issuers.integra
+    sim.faults.error_after_accept = 500
+    sale = make_sale(14)
+
+    async def scenario() -> None:
+        service = only(issuers, tmp_path, provider)
+        await service.start()
+        try:
+            report = await service.issue(sale, print_receipt=False)
+            assert report.state is SaleState.IN_DOUBT  # never "rejected": that would be resent
+            sim.faults.clear()
+            await service.catch_up()
+            assert await service.state_of(sale.sale_id) is SaleState.AUTHORIZED
+        finally:
+            await service.aclose()
+
+    asyncio.run(scenario())
+    assert len(ours(issuers, provider)) == 1
