@@ -157,9 +157,9 @@ class PosService:
     # -- catching up ----------------------------------------------------------------------
 
     async def catch_up(
-        self, *, probe_first: bool = False, stop: Callable[[], bool] | None = None
+        self, *, probe_first: bool = False, stop: Callable[[], bool] | None = None, limit: int = 1000
     ) -> CatchUpReport:
-        return await self.catching_up.catch_up(probe_first=probe_first, stop=stop)
+        return await self.catching_up.catch_up(probe_first=probe_first, stop=stop, limit=limit)
 
     async def drain(self, *, limit: int = 1000, stop: Callable[[], bool] | None = None) -> DrainReport:
         return await self.catching_up.drain(limit=limit, stop=stop)

@@ -20,7 +20,7 @@ import contextlib
 import functools
 import logging
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -31,7 +31,6 @@ from posapp.domain.sale import Sale, describe_validation_error
 from posapp.errors import PosappError, has_user_message
 from posapp.operators.accounts import Operator
 from posapp.services.core import Authorization
-from posapp.services.day_close import cash_needs_manager, close_day, day_close_lines
 from posapp.services.results import IssueReport
 from posapp.ui.checkout import CheckoutViewModel
 from posapp.ui.context import AppContext
@@ -65,11 +64,13 @@ from posapp.ui.qt import (
 )
 from posapp.ui.report_print import text_report_escpos
 from posapp.ui.scan_burst import ScanBurstFilter
-from posapp.ui.scanner import SerialScanner
 from posapp.ui.search_dialog import SearchDialog
 from posapp.ui.status import StatusPanel
 from posapp.ui.tasks import dispose_when_idle, open_dialog, run_dialog, spawn
 from posapp.ui.widgets import ConfirmDialog, MessageDialog, PinDialog, key_button, set_role
+
+if TYPE_CHECKING:
+    from posapp.ui.scanner import SerialScanner
 
 log = logging.getLogger("posapp.ui")
 
@@ -262,6 +263,8 @@ class MainWindow(QMainWindow):
             spawn(asyncio.to_thread(scanner.stop))
         self.status.show_scanner(True, "")
         if port:
+            from posapp.ui.scanner import SerialScanner  # only a till with a serial scanner loads it
+
             self.scanner = SerialScanner(
                 port,
                 self.ctx.terminal.scanner_baudrate,
@@ -517,6 +520,8 @@ class MainWindow(QMainWindow):
             dialog.note.text(),
             dialog.summary(),
         )
+        from posapp.services.day_close import cash_needs_manager  # F8 is rare: not at start-up
+
         needs_manager = cash_needs_manager(kind, manager_for_cash=self.ctx.terminal.manager_for_cash)
         manager = await self.require_manager(
             tr("Movimento de caixa (") + tr(kind.label) + tr("): digite o PIN do gerente."),
@@ -539,6 +544,8 @@ class MainWindow(QMainWindow):
         manager = await self.require_manager(tr("Fechamento do dia: digite o PIN do gerente."))
         if manager is None:
             return
+        from posapp.services.day_close import close_day, day_close_lines  # F9: not at start-up
+
         ctx = self.ctx
         today = ctx.service.now().astimezone().date()
         start, end = local_day_bounds(today)
