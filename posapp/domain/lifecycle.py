@@ -332,6 +332,12 @@ def has_note(state: SaleState) -> bool:
     return state in _HAS_NOTE
 
 
+def takes_issue_answer(state: SaleState) -> bool:
+    """Whether an issuer's answer to a send may still be recorded (ISSUING, or IN_DOUBT when
+    recovery guessed first: the real answer beats the guess)."""
+    return accepts(state, Happening.ISSUE_IN_DOUBT)
+
+
 def can_resolve_issue(state: SaleState) -> bool:
     return state is SaleState.IN_DOUBT
 

@@ -97,6 +97,11 @@ class SaleRow:
     # (else IN_DOUBT: it needs a person). Never act on it: get_sale refuses it.
     unreadable: str | None = None
 
+    @property
+    def reserved(self) -> tuple[int, int] | None:
+        """The (série, número) this sale holds before authorization, where we number."""
+        return (self.serie, self.numero) if self.serie is not None and self.numero is not None else None
+
 
 @dataclass(frozen=True, slots=True)
 class AttemptRow:

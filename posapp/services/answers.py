@@ -163,9 +163,8 @@ class Answers:
         own outcome; the events record this answer. An inconclusive query changes nothing."""
         core = self.core
         happening = lifecycle.after_query(result.outcome)
-        reserved = (row.serie, row.numero) if row.serie is not None and row.numero is not None else None
         if result.outcome is Outcome.AUTHORIZED and result.note is not None:
-            problems = note_problems(result.note, self.expected(row.sale, reserved))
+            problems = note_problems(result.note, self.expected(row.sale, row.reserved))
             if not problems:
                 try:
                     await core.db(
@@ -221,14 +220,8 @@ class Answers:
         for answer in await core.db(pending_answers.pending, self.data_dir):
             try:
                 row = await core.db(core.journal.get_sale, answer.sale_id)
-                if row.attempt_id == answer.attempt_id and row.state in (
-                    SaleState.ISSUING,
-                    SaleState.IN_DOUBT,
-                ):
-                    reserved = (
-                        (row.serie, row.numero) if row.serie is not None and row.numero is not None else None
-                    )
-                    await self._record_issue(row.sale, answer.attempt_id, answer.result, reserved)
+                if row.attempt_id == answer.attempt_id and lifecycle.takes_issue_answer(row.state):
+                    await self._record_issue(row.sale, answer.attempt_id, answer.result, row.reserved)
                     settled += 1
             except JournalError:
                 log.exception("pending answer %s not recorded yet", answer.path.name)

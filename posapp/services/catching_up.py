@@ -151,8 +151,7 @@ class CatchingUp:
                 )
                 return core.report(sale_id, step.notice, step.target, row.backend)
             chave = parse_chave(issued_chave)
-            reserved = (row.serie, row.numero) if row.serie is not None and row.numero is not None else None
-            expected = self.issuing.answers.expected(row.sale, reserved)
+            expected = self.issuing.answers.expected(row.sale, row.reserved)
             note = AuthorizedNote(chave.digits, chave.number, chave.series, now)
             problems = note_problems(note, expected)
             if problems:
