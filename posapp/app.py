@@ -119,8 +119,53 @@ def open_manager_gate(data_dir: Path) -> tuple[ManagerGate, Callable[[], None]]:
 # -- the GUI and the demo -----------------------------------------------------------------
 
 
+NO_DISPLAY_PLATFORMS = ("offscreen", "minimal", "vnc", "eglfs", "linuxfb", "vkkhrdisplay")
+
+
+def display_problem(env: dict[str, str] | None = None, platform: str | None = None) -> str | None:
+    """Why the GUI cannot start here, in Portuguese (``None``: it can). Checked before the
+    QApplication exists: without a display Qt aborts with a message about the "xcb" plugin
+    that sends a person looking for the wrong problem."""
+    import os
+    import sys
+
+    env = dict(os.environ) if env is None else env
+    platform = sys.platform if platform is None else platform
+    if not platform.startswith("linux"):
+        return None
+    qpa = env.get("QT_QPA_PLATFORM", "").split(":", 1)[0].strip().lower()
+    if qpa in NO_DISPLAY_PLATFORMS:
+        return None
+    if env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"):
+        return None
+    return (
+        "Nenhuma tela gráfica foi encontrada (DISPLAY e WAYLAND_DISPLAY estão vazias), e o "
+        "posapp precisa de uma. Rode-o na área de trabalho do caixa; por SSH, use 'ssh -X'; "
+        'num servidor sem monitor, use uma tela virtual: \'xvfb-run -s "-screen 0 1024x768x24" '
+        "posapp demo'. Os comandos 'posapp nfce', 'posapp print' e 'posapp doctor' funcionam "
+        "sem tela."
+    )
+
+
+def _refuse_without_display() -> int | None:
+    """Print the reason and return the exit code, or ``None`` when a display is there."""
+    import sys
+
+    problem = display_problem()
+    if problem is None:
+        return None
+    from posapp.domain.lifecycle import ExitCode
+
+    log.error("no graphical display: %s", problem)
+    print(problem, file=sys.stderr)
+    return int(ExitCode.FAILED)
+
+
 def run_gui(config: Config, data_dir: Path, *, config_path: Path | None = None) -> int:
     """The ``posapp`` command: the GUI with the user's configuration and data folder."""
+    refused = _refuse_without_display()
+    if refused is not None:
+        return refused
     from posapp.ui.main import default_config_path, gui_main, run_loop
 
     path = config_path if config_path is not None else default_config_path()
@@ -137,14 +182,72 @@ async def start_simulator() -> tuple[EmitesSimulator, int]:
     return simulator, port
 
 
-async def demo_main(data_dir: Path) -> int:
+SLOW_DELAY_S = 8.0  # "slow": answered, well inside the demo's 20 s response timeout
+DEMO_REJECTION = "Rejeição 778: Informado NCM inexistente"
+
+
+class SimulatorScenarios:
+    """The demo's :class:`posapp.ui.demo.DemoControls`: turns the simulator's knobs.
+
+    ``down`` stops the listener (connections are refused: the sale is not sent, it is
+    queued); ``slow`` answers after :data:`SLOW_DELAY_S`; ``not-answering`` takes the request
+    and never answers (the sale ends in doubt at the response timeout); ``rejecting`` has the
+    next sale rejected; ``normal`` puts everything back (listening again on the same port).
+    """
+
+    def __init__(self, simulator: EmitesSimulator, port: int) -> None:
+        self.simulator = simulator
+        self.port = port
+        self._scenario = "normal"
+        self._down = False
+
+    @property
+    def scenario(self) -> str:
+        return self._scenario
+
+    async def set_scenario(self, name: str) -> None:
+        from posapp.ui.demo import DEMO_SCENARIOS
+
+        if name not in DEMO_SCENARIOS:
+            raise ValueError(f"unknown demo scenario {name!r}: one of {', '.join(DEMO_SCENARIOS)}")
+        simulator = self.simulator
+        simulator.faults.reset()
+        if name == "down":
+            if not self._down:
+                await simulator.stop()
+                self._down = True
+        elif self._down:
+            await simulator.start("127.0.0.1", self.port)
+            self._down = False
+        if name == "slow":
+            simulator.faults.delay_s = SLOW_DELAY_S
+        elif name == "not-answering":
+            simulator.faults.hang = True
+        elif name == "rejecting":
+            simulator.faults.reject_next = DEMO_REJECTION
+        self._scenario = name
+
+    async def aclose(self) -> None:
+        if not self._down:
+            await self.simulator.stop()
+
+
+async def demo_main(data_dir: Path, *, scenario: str = "normal") -> int:
     import asyncio
 
     from posapp.ui.demo import demo_config, prepare_demo_data
     from posapp.ui.main import gui_main
+    from posapp.ui.main_window import MainWindow
 
     simulator, port = await start_simulator()
+    controls = SimulatorScenarios(simulator, port)
+
+    async def on_window(window: MainWindow) -> None:
+        window.status.attach_demo(controls)
+        window.status.show_operator()
+
     try:
+        await controls.set_scenario(scenario)
         await asyncio.to_thread(prepare_demo_data, data_dir)
         return await gui_main(
             demo_config(port),
@@ -152,9 +255,10 @@ async def demo_main(data_dir: Path) -> int:
             demo=True,
             config_path=data_dir / "posapp.toml",
             service_factory=service_factory(data_dir),
+            on_window=on_window,
         )
     finally:
-        await simulator.stop()
+        await controls.aclose()
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -162,13 +266,17 @@ def run_demo(args: argparse.Namespace) -> int:
     import shutil
     import tempfile
 
+    refused = _refuse_without_display()  # before the throw-away folder exists
+    if refused is not None:
+        return refused
     from posapp.ui.main import run_loop
 
     keep = bool(getattr(args, "keep_data", False))
+    scenario = str(getattr(args, "scenario", None) or "normal")
     data_dir = Path(tempfile.mkdtemp(prefix="posapp-demo-"))
     log.info("demo data folder: %s", data_dir)
     try:
-        return run_loop(lambda: demo_main(data_dir))
+        return run_loop(lambda: demo_main(data_dir, scenario=scenario))
     finally:
         if not keep:
             shutil.rmtree(data_dir, ignore_errors=True)

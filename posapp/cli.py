@@ -515,6 +515,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
 
     demo = sub.add_parser("demo", help="GUI com simulador do Emites-Client e impressora na tela")
+    demo.add_argument(
+        "--scenario",
+        choices=["normal", "down", "slow", "not-answering", "rejecting"],
+        default="normal",
+        help="como o emissor simulado começa: normal, fora do ar (down), lento (slow), "
+        "sem resposta (not-answering) ou rejeitando (rejecting); Ctrl+Shift+D muda na tela",
+    )
     demo.set_defaults(func=cmd_demo)
 
     sim = sub.add_parser("sim", help="simuladores de loopback dos emissores")

@@ -8,7 +8,7 @@ asked about (Emites-Client has no query).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from posapp.domain import lifecycle
 from posapp.domain.audit import Action, AuditRecord
@@ -26,9 +26,16 @@ log = logging.getLogger("posapp.services")
 
 
 class CatchingUp:
-    def __init__(self, core: ServiceCore, issuing: Issuing) -> None:
+    def __init__(
+        self,
+        core: ServiceCore,
+        issuing: Issuing,
+        *,
+        after_issue: Callable[[IssueReport], Awaitable[IssueReport]] | None = None,
+    ) -> None:
         self.core = core
         self.issuing = issuing
+        self.after_issue = after_issue  # a drained sale authorized: print its DANFE
 
     async def catch_up(
         self, *, probe_first: bool = False, stop: Callable[[], bool] | None = None, limit: int = 1000
@@ -73,6 +80,11 @@ class CatchingUp:
                 log.exception("drain: sale %s skipped", row.sale_id)
                 continue
             counts[report.state] = counts.get(report.state, 0) + 1
+            if report.state is SaleState.AUTHORIZED and self.after_issue is not None:
+                try:  # a print never changes fiscal state, nor stops the drain
+                    await self.after_issue(report)
+                except Exception:
+                    log.exception("drain: DANFE of %s not printed", row.sale_id)
             if report.state is SaleState.QUEUED and not core.router.ordered_for_issue():
                 break  # nothing reachable: the rest waits for the next round
         remaining = await core.db(core.journal.count_by_state)

@@ -52,8 +52,14 @@ class PosService:
         self.core = ServiceCore(config=config, journal=journal, router=router, printer=printer, clock=clock)
         self.issuing = Issuing(self.core)
         self.cancelling = Cancelling(self.core)
-        self.catching_up = CatchingUp(self.core, self.issuing)
         self.receipts = Receipts(self.core)
+        # A queued sale issued later: its customer left, its DANFE prints for the store
+        # (no drawer kick). Only where the service has a printer (the GUI's; the CLI's with --printer).
+        self.catching_up = CatchingUp(
+            self.core,
+            self.issuing,
+            after_issue=lambda report: self.receipts.after_issue(report, kind="late_issue"),
+        )
         self.queries = Queries(self.core)
 
     # -- what the edges read -----------------------------------------------------------

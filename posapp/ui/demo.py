@@ -5,12 +5,20 @@ Emites-Client simulator on 127.0.0.1 (same loop), the on-screen printer, the sam
 
 Operators: manager ``gerente`` PIN 1234, cashier ``caixa`` PIN 0000 (the login screen
 shows them in demo mode).
+
+**Training for an outage.** In demo mode the status bar has a "Simular falha" button
+(Ctrl+Shift+D) that switches the simulated issuer to one of :data:`DEMO_SCENARIOS` — down,
+slow, not answering, rejecting — or back to normal; ``posapp demo --scenario NAME`` starts
+in one. The UI only knows the :class:`DemoControls` protocol (the ui never imports the
+simulator): :func:`posapp.app.demo_main` passes the object that turns the simulator's knobs.
+This module stays Qt-free.
 """
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Protocol
 
 from posapp.catalog.csv_import import ImportReport, import_csv
 from posapp.catalog.products import Catalog
@@ -25,6 +33,27 @@ DEMO_OPERATORS = (
     ("gerente", "Gerente Demonstração", Role.MANAGER, "1234"),
     ("caixa", "Caixa Um", Role.CASHIER, "0000"),
 )
+
+
+#: The demo's issuer scenarios: name (``--scenario``) -> what the trainer reads.
+DEMO_SCENARIOS: dict[str, str] = {
+    "normal": "Normal: o emissor responde na hora",
+    "down": "Fora do ar: o emissor recusa conexões (as vendas vão para a fila)",
+    "slow": "Lento: o emissor leva 8 s para responder",
+    "not-answering": "Não responde: recebe a venda e não responde (venda em dúvida após 20 s)",
+    "rejecting": "Rejeitando: a próxima venda é rejeitada pela SEFAZ",
+}
+
+
+class DemoControls(Protocol):
+    """What the demo's UI may do to the simulated issuer."""
+
+    @property
+    def scenario(self) -> str: ...
+
+    async def set_scenario(self, name: str) -> None:
+        """Switch to ``name`` (a key of :data:`DEMO_SCENARIOS`); ValueError for another."""
+        ...
 
 
 def demo_config(emites_port: int, *, base: Config | None = None) -> Config:

@@ -7,6 +7,13 @@
 * **queued** — the sale is safe and will be issued automatically; keep selling.
 * **in doubt** — the sale is kept; a manager resolves it in the sales history (F12).
 
+The change is shown from the first moment (the cashier counts it while the issuer is
+asked, which can take up to the response timeout). A queued or in-doubt sale prints a
+non-fiscal slip ("NFC-e PENDENTE — NÃO É DOCUMENTO FISCAL", through ``print_slip``) and
+the screen says what to tell the customer. What an issuer adapter wrote about a failure
+(English, technical) goes to the log; the screen says it in a Portuguese sentence
+(:func:`in_doubt_detail`).
+
 While the issue runs the dialog cannot be closed (the window stays alive: clock, status
 bar, timers). Scans typed by a keyboard-wedge scanner meanwhile are captured here and
 handed to the checkout's scan queue, to be rung up in the next sale: the buttons take no
@@ -23,7 +30,8 @@ from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from enum import Enum
 
-from posapp.domain.lifecycle import SaleState
+from posapp.domain.lifecycle import Notice, SaleState
+from posapp.services.ports import PrintResult
 from posapp.services.results import IssueReport
 from posapp.ui.errors import error_text
 from posapp.ui.formatting import brl, local_datetime
@@ -79,6 +87,52 @@ _EXPLAIN = {
     SaleState.REJECTED: "Corrija a venda e reenvie. O motivo:",
 }
 
+#: What the cashier tells the customer when the note could not be issued now.
+SAY_TO_CUSTOMER = {
+    SaleState.QUEUED: (
+        "Diga ao cliente: “O sistema da nota fiscal está fora do ar. Sua compra está registrada "
+        "e a nota será emitida assim que ele voltar. Este comprovante provisório não é documento "
+        "fiscal; o DANFE fica à sua disposição na loja.”"
+    ),
+    SaleState.IN_DOUBT: (
+        "Diga ao cliente: “O sistema da nota fiscal não respondeu a tempo. Sua compra está "
+        "registrada; a loja confere a nota e o DANFE fica à sua disposição. Guarde este "
+        "comprovante provisório, que não é documento fiscal.”"
+    ),
+}
+
+#: Words of an adapter's technical detail -> the Portuguese sentence the screen shows.
+_DETAIL_SENTENCES = (
+    (("within", "timed out", "timeout"), "o emissor não respondeu dentro do prazo de espera."),
+    (
+        ("closed", "disconnect", "reset", "connection", "write failed"),
+        "a conexão com o emissor caiu antes da resposta.",
+    ),
+    (
+        ("unreadable", "garbled", "json", "frame", "truncated", "for another sale"),
+        "a resposta do emissor veio incompleta ou ilegível.",
+    ),
+    (("processando",), "o emissor ainda está processando a venda."),
+)
+_GENERIC_DETAIL = "a resposta do emissor não permite saber se a NFC-e foi emitida."
+
+
+def in_doubt_detail(report: IssueReport) -> str:
+    """A Portuguese sentence for why ``report`` (IN_DOUBT) has no verdict. The first error
+    of an in-doubt issue is the adapter's detail (technical, English): it is translated
+    here and logged; the issuer's own messages after it are shown as they are."""
+    if report.notice not in (None, Notice.IN_DOUBT) or not report.errors:
+        return "; ".join(report.errors)  # already in Portuguese (verification, numbering)
+    detail, *issuer = report.errors
+    log.info("sale %s in doubt: %s", report.sale_id, "; ".join(report.errors))
+    lowered = detail.lower()
+    sentence = next(
+        (text for words, text in _DETAIL_SENTENCES if any(w in lowered for w in words)), _GENERIC_DETAIL
+    )
+    if issuer:
+        sentence += " Mensagem do emissor: " + "; ".join(issuer)
+    return sentence
+
 
 class IssueDialog(QDialog):
     def __init__(
@@ -89,6 +143,7 @@ class IssueDialog(QDialog):
         scan_sink: Callable[[str], None],
         reprint: Callable[[str], Awaitable[IssueReport]],
         paper_mm: int,
+        print_slip: Callable[[IssueReport], Awaitable[PrintResult | None]] | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -100,6 +155,7 @@ class IssueDialog(QDialog):
         self.report: IssueReport | None = None
         self._scan_sink = scan_sink
         self._reprint = reprint
+        self._print_slip = print_slip
         self._paper_mm = paper_mm
         self._change = change
         self._buffer = ""
@@ -117,6 +173,15 @@ class IssueDialog(QDialog):
         self.progress_title.setObjectName("itemDescription")
         box.addWidget(self.progress_title)
         box.addWidget(QLabel(tr("Total ") + brl(total), progress))
+        # The change at once: the cashier counts it while the issuer answers.
+        self.progress_change_caption = QLabel(tr("TROCO"), progress)
+        self.progress_change_caption.setObjectName("totalCaption")
+        box.addWidget(self.progress_change_caption)
+        self.progress_change = QLabel(brl(change), progress)
+        self.progress_change.setObjectName("changeValue")
+        box.addWidget(self.progress_change)
+        self.progress_change_caption.setVisible(change > 0)
+        self.progress_change.setVisible(change > 0)
         self.progress_bar = QProgressBar(progress)
         self.progress_bar.setRange(0, 0)
         box.addWidget(self.progress_bar)
@@ -136,6 +201,10 @@ class IssueDialog(QDialog):
         self.explain = QLabel("", outcome)
         self.explain.setWordWrap(True)
         out.addWidget(self.explain)
+        self.tell_customer = QLabel("", outcome)
+        self.tell_customer.setWordWrap(True)
+        set_role(self.tell_customer, "warning")
+        out.addWidget(self.tell_customer)
         self.reasons = QLabel("", outcome)
         self.reasons.setWordWrap(True)
         set_role(self.reasons, "error")
@@ -201,6 +270,9 @@ class IssueDialog(QDialog):
         state = report.state
         self.title.setText(tr(_TITLES.get(state, state.label.upper())))
         self.explain.setText(tr(_EXPLAIN.get(state, report.message)))
+        say = SAY_TO_CUSTOMER.get(state, "")
+        self.tell_customer.setText(tr(say))
+        self.tell_customer.setVisible(bool(say))
         shows_change = state is not SaleState.REJECTED and self._change > 0
         self.change_caption.setVisible(shows_change)
         self.change_label.setVisible(shows_change)
@@ -219,7 +291,7 @@ class IssueDialog(QDialog):
             self.primary.setText(tr("Nova venda (Enter)"))
             self.secondary.setVisible(state is SaleState.AUTHORIZED)
             if state is SaleState.IN_DOUBT and report.errors:
-                self.reasons.setText(tr("Detalhe: ") + "; ".join(report.errors))
+                self.reasons.setText(tr("Detalhe: ") + tr(in_doubt_detail(report)))
         if report.note is not None:
             note = report.note
             lines = [
@@ -235,9 +307,42 @@ class IssueDialog(QDialog):
         self._show_print(report)
         self.pages.setCurrentIndex(1)
         self.setFocus()
+        if self._print_slip is not None and state in SAY_TO_CUSTOMER:
+            remember(self, spawn(self.print_pending_slip(report)))
         if report.receipt:
             self.preview.setVisible(True)
             await self.preview.show_receipt(report.receipt, self._paper_mm)
+
+    async def print_pending_slip(self, report: IssueReport) -> None:
+        """The non-fiscal slip of a queued or in-doubt sale (the customer leaves with it)."""
+        if self._print_slip is None:
+            return
+        self.print_status.setText(tr("Imprimindo o comprovante provisório (não é documento fiscal)…"))
+        set_role(self.print_status, None)
+        try:
+            result = await self._print_slip(report)
+        except Exception as exc:
+            self.print_status.setText(
+                tr("Comprovante provisório não impresso: ")
+                + error_text(exc, "printing the pending slip failed")
+            )
+            set_role(self.print_status, "error")
+            return
+        if result is None:
+            self.print_status.setText("")
+            return
+        if result.ok:
+            self.print_status.setText(tr("Comprovante provisório impresso: entregue ao cliente."))
+        else:
+            self.print_status.setText(
+                tr("Comprovante provisório não impresso: ")
+                + (result.error or tr("impressora não respondeu"))
+                + tr(". A venda está guardada do mesmo jeito.")
+            )
+            set_role(self.print_status, "error")
+        if result.data:
+            self.preview.setVisible(True)
+            await self.preview.show_receipt(result.data, self._paper_mm)
 
     def _show_print(self, report: IssueReport) -> None:
         if report.printed is None:
