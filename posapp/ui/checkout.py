@@ -33,7 +33,7 @@ from posapp.services.errors import NothingToDo
 from posapp.ui.cart import Cart, CartLine
 from posapp.ui.context import AppContext
 from posapp.ui.errors import error_text
-from posapp.ui.formatting import brl, price_text, quantity_text
+from posapp.ui.formatting import brl, plural, price_text, quantity_text
 from posapp.ui.models import CartModel
 from posapp.ui.qt import QObject, Signal, tr
 from posapp.ui.scan_input import EntryError, ScanQueue, parse_entry
@@ -203,7 +203,7 @@ class CheckoutViewModel(QObject):
             operator=self.ctx.operator_login,
             authorized_by=authorized_by,
             sale_id=cart.sale_id,
-            detail=f"{cart.item_count} item(ns), {brl(cart.total)}",
+            detail=f"{plural(cart.item_count, 'item', 'itens')}, {brl(cart.total)}",
         )
         self.new_sale()
         self.message.emit(tr("Venda descartada."), "warning")
@@ -217,7 +217,7 @@ class CheckoutViewModel(QObject):
             await ctx.service.void(
                 cart.sale_id,
                 by=Authorization(ctx.operator_login, authorized_by),
-                reason=f"rejeitada: {cart.item_count} item(ns), {brl(cart.total)}",
+                reason=f"rejeitada: {plural(cart.item_count, 'item', 'itens')}, {brl(cart.total)}",
             )
         except NothingToDo as exc:
             summary, _ = await ctx.service.get_sale(cart.sale_id)

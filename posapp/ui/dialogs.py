@@ -29,7 +29,7 @@ from posapp.ui.qt import (
     tr,
 )
 from posapp.ui.tasks import async_slot
-from posapp.ui.widgets import set_role
+from posapp.ui.widgets import grow_to_contents, set_role
 
 log = logging.getLogger("posapp.ui")
 
@@ -84,6 +84,7 @@ class LoginDialog(QDialog):
         layout.addWidget(self.hint)
         self.error = QLabel("", self)
         set_role(self.error, "error")
+        self.error.setWordWrap(True)
         layout.addWidget(self.error)
         row, self.ok = _buttons(self, tr("Entrar (Enter)"), self.submit)
         layout.addLayout(row)
@@ -144,6 +145,7 @@ class FirstManagerDialog(QDialog):
         layout.addLayout(form)
         self.error = QLabel("", self)
         set_role(self.error, "error")
+        self.error.setWordWrap(True)
         layout.addWidget(self.error)
         row, self.ok = _buttons(self, tr("Criar gerente (Enter)"), self.submit)
         layout.addLayout(row)
@@ -211,6 +213,7 @@ class CustomerDialog(QDialog):
             self.document = validate_cpf_or_cnpj(text)
         except InvalidDocument as exc:
             self.error.setText(error_text(exc))
+            grow_to_contents(self)  # the error's lines must not push the buttons out
             self.field.selectAll()
             return
         self.accept()
@@ -268,6 +271,7 @@ class CashMovementDialog(QDialog):
         layout.addLayout(form)
         self.error = QLabel("", self)
         set_role(self.error, "error")
+        self.error.setWordWrap(True)
         layout.addWidget(self.error)
         row, _ = _buttons(self, tr("Registrar (Enter)"), self.submit)
         layout.addLayout(row)

@@ -63,3 +63,8 @@ def countdown(remaining: timedelta) -> str:
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+def plural(count: int, one: str, many: str) -> str:
+    """``1 item``, ``3 itens``, ``0 itens``: the count and the word that agrees with it."""
+    return f"{count} {one if count == 1 else many}"

@@ -28,7 +28,15 @@ from posapp.services.core import Authorization
 from posapp.services.results import CancelReport, SaleSummary
 from posapp.ui.context import AppContext
 from posapp.ui.errors import error_text
-from posapp.ui.formatting import brl, countdown, local_datetime, local_day_bounds, price_text, quantity_text
+from posapp.ui.formatting import (
+    brl,
+    countdown,
+    local_datetime,
+    local_day_bounds,
+    plural,
+    price_text,
+    quantity_text,
+)
 from posapp.ui.models import HistoryModel
 from posapp.ui.qt import (
     QAbstractItemView,
@@ -44,6 +52,7 @@ from posapp.ui.qt import (
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
+    QSize,
     Qt,
     QTableView,
     QTabWidget,
@@ -55,7 +64,7 @@ from posapp.ui.qt import (
 from posapp.ui.receipt_preview import ReceiptView
 from posapp.ui.scan_burst import PASSTHROUGH
 from posapp.ui.tasks import async_slot, dispose_when_idle, run_dialog
-from posapp.ui.widgets import ConfirmDialog, PinDialog, key_button, set_role
+from posapp.ui.widgets import ConfirmDialog, ElidedLabel, PinDialog, fit_to_screen, key_button, set_role
 
 log = logging.getLogger("posapp.ui")
 
@@ -99,13 +108,15 @@ class HistoryDialog(QDialog):
         top.addWidget(self.day)
         previous = key_button(tr("Dia anterior"), "Ctrl+Left", lambda: self._shift_day(-1), parent=self)
         following = key_button(tr("Dia seguinte"), "Ctrl+Right", lambda: self._shift_day(1), parent=self)
+        previous.setText(tr("Ctrl+←  Dia anterior"))
+        following.setText(tr("Ctrl+→  Dia seguinte"))
         for button in (previous, following):
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             button.setAutoDefault(False)
             top.addWidget(button)
-        top.addStretch(1)
-        self.summary = QLabel("", self)
-        top.addWidget(self.summary)
+        self.summary = ElidedLabel("", self, keep=10)
+        self.summary.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        top.addWidget(self.summary, 1)
         layout.addLayout(top)
 
         self.model = HistoryModel(ctx.service.now, self)
@@ -120,13 +131,13 @@ class HistoryDialog(QDialog):
         self.table.setAlternatingRowColors(True)
         self.table.doubleClicked.connect(lambda _index: self.details())
         self.table.selectionModel().currentRowChanged.connect(lambda _c, _p: self._update_actions())
-        self.table.setMinimumSize(1000, 460)
-        layout.addWidget(self.table)
+        self.table.setMinimumHeight(200)
+        layout.addWidget(self.table, 1)
         self.message = QLabel("", self)
         self.message.setWordWrap(True)
         layout.addWidget(self.message)
 
-        row = QHBoxLayout()
+        rows = (QHBoxLayout(), QHBoxLayout())  # two rows of four: fits a 1024-pixel screen
         self.details_button = key_button(
             tr("Detalhes/XML"), "Return", self.details, parent=self, focusable=False
         )
@@ -143,19 +154,22 @@ class HistoryDialog(QDialog):
         self.pending_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         close = key_button(tr("Fechar"), "Esc", self.reject, parent=self, focusable=False)
         self.details_button.setText(tr("Enter  Detalhes/XML"))
-        for button in (
-            self.details_button,
-            self.reprint_button,
-            self.resend_button,
-            self.resolve_button,
-            self.cancel_button,
-            self.discard_button,
-            self.pending_button,
-            close,
+        for position, button in enumerate(
+            (
+                self.details_button,
+                self.reprint_button,
+                self.resend_button,
+                self.resolve_button,
+                self.cancel_button,
+                self.discard_button,
+                self.pending_button,
+                close,
+            )
         ):
             button.setAutoDefault(False)
-            row.addWidget(button)
-        layout.addLayout(row)
+            rows[position // 4].addWidget(button, 1)
+        for row in rows:
+            layout.addLayout(row)
 
         self._timer = QTimer(self)
         self._timer.setInterval(1000)
@@ -163,6 +177,7 @@ class HistoryDialog(QDialog):
         self._timer.start()
         self.table.setFocus()
         self._update_actions()
+        fit_to_screen(self, QSize(1280, 720))
 
     def done(self, result: int) -> None:
         self._timer.stop()  # no ticking behind a closed dialog
@@ -179,8 +194,11 @@ class HistoryDialog(QDialog):
         self.model.set_rows(rows)
         authorized = [r for r in rows if r.state is SaleState.AUTHORIZED]
         self.summary.setText(
-            f"{len(rows)} venda(s) · {len(authorized)} autorizada(s) · "
-            f"{brl(sum((r.total for r in authorized), ZERO))}"
+            plural(len(rows), "venda", "vendas")
+            + " · "
+            + plural(len(authorized), "autorizada", "autorizadas")
+            + " · "
+            + brl(sum((r.total for r in authorized), ZERO))
         )
         row = self.model.row_of(selected.sale_id) if selected else None
         self.table.selectRow(row if row is not None else 0)
@@ -252,12 +270,9 @@ class HistoryDialog(QDialog):
         else:
             self._say(tr("Falha na reimpressão: ") + (report.print_error or ""), "error")
         if report.receipt:
-            preview = QDialog(self)
-            preview.setWindowTitle(tr("Cupom"))
-            box = QVBoxLayout(preview)
-            view = ReceiptView(preview)
-            view.setMinimumSize(460, 640)
-            box.addWidget(view)
+            preview = receipt_dialog(self)
+            view = preview.findChild(ReceiptView)
+            assert view is not None
             await view.show_receipt(report.receipt, self.ctx.config.printer.paper_mm)
             await self._child(preview)
 
@@ -294,8 +309,13 @@ class HistoryDialog(QDialog):
         reconciled = await self.ctx.service.reconcile()
         drained = await self.ctx.service.drain()
         self._say(
-            f"Em dúvida conferidas: {len(reconciled)}. Fila: {drained.authorized} autorizada(s), "
-            f"{drained.still_queued} ainda na fila."
+            tr("Em dúvida conferidas: ")
+            + str(len(reconciled))
+            + tr(". Fila: ")
+            + plural(drained.authorized, "autorizada", "autorizadas")
+            + ", "
+            + str(drained.still_queued)
+            + tr(" ainda na fila.")
         )
         self.reload()
 
@@ -358,6 +378,26 @@ class HistoryDialog(QDialog):
         if await self._child(dialog) != QDialog.DialogCode.Accepted:
             return None
         return dialog.operator
+
+
+def receipt_dialog(parent: QWidget | None) -> QDialog:
+    """The reprinted receipt on screen: a scrollable picture with a close button."""
+    preview = QDialog(parent)
+    preview.setWindowTitle(tr("Cupom"))
+    box = QVBoxLayout(preview)
+    view = ReceiptView(preview)
+    view.setMinimumSize(460, 360)
+    # The keyboard scrolls the receipt down to its QR code (↑/↓, PgUp/PgDn, Home/End).
+    view.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+    box.addWidget(view, 1)
+    close = QPushButton(tr("Fechar (Esc)"), preview)
+    close.setAutoDefault(False)
+    close.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    close.clicked.connect(preview.reject)
+    box.addWidget(close, alignment=Qt.AlignmentFlag.AlignRight)
+    view.setFocus()
+    fit_to_screen(preview, QSize(520, 900))
+    return preview
 
 
 class CancelDialog(QDialog):
@@ -546,6 +586,7 @@ class ResolveInDoubtDialog(QDialog):
         layout.addWidget(self.field)
         self.error = QLabel("", self)
         set_role(self.error, "error")
+        self.error.setWordWrap(True)
         layout.addWidget(self.error)
         row = QHBoxLayout()
         back = key_button(tr("Voltar"), "Esc", self.reject, parent=self, focusable=False)
@@ -610,7 +651,7 @@ class SaleDetailsDialog(QDialog):
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             row.addWidget(button)
         layout.addLayout(row)
-        self.setMinimumSize(900, 640)
+        fit_to_screen(self, QSize(900, 640))
 
     async def load(self) -> None:
         summary, sale = await self.ctx.service.get_sale(self.sale.sale_id)

@@ -24,16 +24,19 @@ from posapp.ui.qt import (
     QFormLayout,
     QGridLayout,
     QHBoxLayout,
+    QKeySequence,
     QLabel,
     QLineEdit,
     QListWidget,
     QPushButton,
+    QShortcut,
+    QSize,
     Qt,
     QVBoxLayout,
     QWidget,
     tr,
 )
-from posapp.ui.widgets import key_button, set_role
+from posapp.ui.widgets import fit_to_screen, key_button, set_role
 
 MAX_CASH_OVER = Decimal("1000.00")  # no customer hands over R$ 1.000,00 more than owed
 
@@ -153,7 +156,13 @@ class PaymentDialog(QDialog):
         back.setAutoDefault(False)
         remove = key_button(tr("Remover último"), "F8", self.remove_last, parent=self, focusable=False)
         remove.setAutoDefault(False)
-        self.finish_button = key_button(tr("Finalizar"), "F10", self.finish, parent=self, role="primary")
+        # F10 calls finish() itself, not the button: with money still owed the button is
+        # disabled (and looks it), and the key must still say what is missing.
+        self.finish_button = key_button(
+            "F10  " + tr("Finalizar"), None, self.finish, parent=self, role="primary"
+        )
+        finish_key = QShortcut(QKeySequence("F10"), self)
+        finish_key.activated.connect(self.finish)
         self.finish_button.setAutoDefault(False)
         self.finish_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         row.addWidget(back)
@@ -162,7 +171,7 @@ class PaymentDialog(QDialog):
         row.addWidget(self.finish_button)
         main.addLayout(row)
         outer.addLayout(main, 1)
-        self.setMinimumSize(960, 620)
+        fit_to_screen(self, QSize(960, 680))
         self.select_method(PaymentMethod.DINHEIRO)
         self._refresh()
 
@@ -278,5 +287,8 @@ class PaymentDialog(QDialog):
             self._refresh()
 
     def finish(self) -> None:
-        if self.remaining == 0 and self.payments:
+        remaining = self.remaining
+        if remaining == 0 and self.payments:
             self.accept()
+            return
+        self._fail(tr("Falta ") + brl(remaining) + tr(": registre o pagamento (Enter) antes de finalizar."))

@@ -11,7 +11,7 @@ import logging
 from posapp.catalog.products import Catalog, Product
 from posapp.catalog.storedb import StoreDB
 from posapp.ui.errors import error_text
-from posapp.ui.formatting import price_text
+from posapp.ui.formatting import plural, price_text
 from posapp.ui.qt import (
     QDialog,
     QEvent,
@@ -21,6 +21,7 @@ from posapp.ui.qt import (
     QListWidget,
     QListWidgetItem,
     QObject,
+    QSize,
     Qt,
     QTimer,
     QVBoxLayout,
@@ -28,6 +29,7 @@ from posapp.ui.qt import (
     tr,
 )
 from posapp.ui.tasks import remember, spawn
+from posapp.ui.widgets import fit_to_screen
 
 log = logging.getLogger("posapp.ui")
 
@@ -59,11 +61,12 @@ class SearchDialog(QDialog):
         layout.addWidget(self.query)
         self.results = QListWidget(self)
         self.results.itemActivated.connect(lambda _item: self.choose())
-        self.results.setMinimumSize(760, 420)
+        self.results.setMinimumHeight(240)
         layout.addWidget(self.results)
         self.status = QLabel(tr("↑/↓ escolhe, Enter confirma, Esc volta"), self)
         layout.addWidget(self.status)
         self.query.setFocus()
+        fit_to_screen(self, QSize(860, 600))
         if text:
             self._debounce.start()
 
@@ -109,7 +112,7 @@ class SearchDialog(QDialog):
         self.status.setText(
             tr("Nenhum produto encontrado.")
             if not products and text.strip()
-            else f"{len(products)} produto(s)"
+            else plural(len(products), tr("produto"), tr("produtos"))
         )
         self._searched = generation
         if self._pending_choice:

@@ -1,6 +1,8 @@
 """Small building blocks shared by the screens: buttons with their key shown, the
-function-key bar, a message dialog, and a PIN prompt that checks the PIN off the GUI
-thread and stays open on a wrong one.
+function-key bar, a message dialog, a PIN prompt that checks the PIN off the GUI
+thread and stays open on a wrong one, a label that elides instead of widening its window,
+and the helper that sizes a window to the screen it is on (a till's screen is often
+1024×768).
 """
 
 from __future__ import annotations
@@ -13,12 +15,19 @@ from posapp.operators.accounts import Operator
 from posapp.ui.errors import error_text
 from posapp.ui.qt import (
     QDialog,
+    QFrame,
+    QGuiApplication,
     QHBoxLayout,
     QKeySequence,
     QLabel,
     QLineEdit,
+    QPainter,
+    QPaintEvent,
+    QPalette,
     QPushButton,
     QShortcut,
+    QSize,
+    QSizePolicy,
     Qt,
     QVBoxLayout,
     QWidget,
@@ -40,6 +49,90 @@ def set_role(widget: QWidget, role: str | None) -> None:
         return
     widget.setProperty("role", value)
     repolish(widget)
+
+
+WINDOW_FRAME = QSize(16, 48)  # what a window manager's borders and title bar take
+
+
+def fit_to_screen(window: QWidget, preferred: QSize | None = None) -> None:
+    """Size a top-level ``window`` to ``preferred`` (default: its size hint), never larger
+    than the screen it is on (its parent's screen, before it is shown) less the frame."""
+    parent = window.parentWidget()
+    screen = (parent.screen() if parent is not None else None) or window.screen()
+    if screen is None:
+        screen = QGuiApplication.primaryScreen()
+    if screen is None:
+        return
+    room = screen.availableGeometry().size() - WINDOW_FRAME
+    window.ensurePolished()
+    wanted = preferred if preferred is not None else window.sizeHint()
+    window.resize(wanted.expandedTo(window.minimumSizeHint()).boundedTo(room))
+
+
+def grow_to_contents(window: QWidget) -> None:
+    """Make a shown window tall enough for what its layout holds now (a word-wrapped
+    error that just appeared), within its screen: Qt does not grow it by itself."""
+    layout = window.layout()
+    if layout is None:
+        return
+    layout.activate()
+    width = window.width()
+    needed = layout.totalHeightForWidth(width) if layout.hasHeightForWidth() else -1
+    needed = max(needed, layout.totalMinimumSize().height())
+    if needed > window.height():
+        window.resize(width, needed)
+
+
+class ElidedLabel(QLabel):
+    """One line of text that never widens its window: when there is no room it ends in
+    "…" and the whole text is in the tooltip. ``keep`` characters at the start stay
+    visible (the minimum width), so a count in front is never cut."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None, *, keep: int = 0) -> None:
+        super().__init__(text, parent)
+        self._keep = keep
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        self.setToolTip(text)
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self.setToolTip(text)
+
+    def _extra(self) -> int:
+        margins = self.contentsMargins()
+        return margins.left() + margins.right() + 2 * self.margin() + 4
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        width = self.fontMetrics().horizontalAdvance(self.text()) + self._extra()
+        return QSize(width, hint.height())
+
+    def minimumSizeHint(self) -> QSize:
+        hint = super().minimumSizeHint()
+        shown = self.text()[: self._keep]
+        width = self.fontMetrics().horizontalAdvance(shown + "…") + self._extra() if shown else 0
+        return QSize(width, hint.height())
+
+    def elided(self) -> str:
+        """The text as it fits the label's width now."""
+        return self.fontMetrics().elidedText(
+            self.text(), Qt.TextElideMode.ElideRight, max(self.contentsRect().width() - 2 * self.margin(), 0)
+        )
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        QFrame.paintEvent(self, event)
+        painter = QPainter(self)
+        rect = self.contentsRect().adjusted(self.margin(), self.margin(), -self.margin(), -self.margin())
+        self.style().drawItemText(
+            painter,
+            rect,
+            int(self.alignment()),
+            self.palette(),
+            self.isEnabled(),
+            self.elided(),
+            QPalette.ColorRole.WindowText,
+        )
+        painter.end()
 
 
 def key_button(

@@ -354,7 +354,7 @@ def test_history_shows_one_local_day(qtbot: QtBot, make_ctx: MakeCtx, clock: Clo
         clock.advance(timedelta(days=1))  # ...is not today's
         press(qtbot, Qt.Key.Key_F12)
         history = wait_dialog(qtbot, HistoryDialog)
-        qtbot.waitUntil(lambda: history.summary.text().startswith("0 venda(s)"), timeout=5000)
+        qtbot.waitUntil(lambda: history.summary.text().startswith("0 vendas"), timeout=5000)
         press(qtbot, Qt.Key.Key_Left, Qt.KeyboardModifier.ControlModifier)
         qtbot.waitUntil(lambda: history.model.rowCount() == 1, timeout=5000)
         press(qtbot, Qt.Key.Key_Escape)
