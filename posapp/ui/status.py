@@ -1,5 +1,14 @@
-"""The status bar: issuer state (online / contingency / offline), queued and in-doubt
-sales, printer state, the serial scanner's state, operator and clock.
+"""The status bar: issuer state (online / contingency / offline / não responde), queued and
+in-doubt sales, printer state, the serial scanner's state, operator and clock.
+
+The issuer's badge follows what the service actually saw, not only the probes: a probe
+only opens a TCP connection, so a daemon that accepts connections but never answers looks
+"up" to it. An issue that ended in doubt (the request went out, no answer came) turns the
+badge to **NÃO RESPONDE** (:meth:`StatusPanel.saw_issue`), and it stays so through "up"
+probes until an issuer gives a verdict again (an authorized or rejected sale, at the
+counter or from the queue); a probe that finds every issuer down says OFFLINE. A sale that
+ends queued says OFFLINE at once. When the queue drains, the bar says so ("3 vendas da fila
+emitidas") for a while, and where their DANFEs are (:func:`drain_news`).
 
 Polls run as tasks on the loop (the service answers off the GUI thread); a poll never
 starts while the previous one is still running, so a hanging issuer cannot pile tasks
@@ -21,17 +30,35 @@ from datetime import datetime
 
 from posapp.config import Config
 from posapp.domain.issuance import Health
+from posapp.domain.lifecycle import SaleState
 from posapp.errors import PosappError
 from posapp.services.drainer import QueueDrainer
-from posapp.services.results import DrainReport
+from posapp.services.results import DrainReport, IssueReport
 from posapp.ui.context import AppContext
-from posapp.ui.qt import QLabel, QStatusBar, QTimer, QWidget, repolish, tr
-from posapp.ui.tasks import spawn
+from posapp.ui.demo import DEMO_SCENARIOS, DemoControls
+from posapp.ui.qt import (
+    QDialog,
+    QKeyEvent,
+    QKeySequence,
+    QLabel,
+    QPushButton,
+    QShortcut,
+    QStatusBar,
+    Qt,
+    QTimer,
+    QVBoxLayout,
+    QWidget,
+    repolish,
+    tr,
+)
+from posapp.ui.tasks import remember, run_dialog, spawn
 from posapp.ui.widgets import set_role
 
 log = logging.getLogger("posapp.ui")
 
 QUEUE_POLL_MS = 5000
+DEMO_KEY = "Ctrl+Shift+D"  # demo mode only: the issuer scenarios
+NEWS_MS = 120_000  # how long "3 vendas da fila emitidas" stays on the bar
 
 
 def issuer_state(health: dict[str, Health]) -> str:
@@ -48,7 +75,47 @@ _STATE_TEXT = {
     "online": "Emissor: ONLINE",
     "contingency": "Emissor: CONTINGÊNCIA",
     "offline": "Emissor: OFFLINE",
+    "not_answering": "Emissor: NÃO RESPONDE",
 }
+_STATE_STYLE = {"not_answering": "offline"}  # red, like offline: sales are not being issued
+
+_STATE_TIP = {
+    "online": "O emissor está respondendo: as vendas saem com NFC-e.",
+    "contingency": "O emissor está emitindo em contingência: a NFC-e sai e é transmitida depois.",
+    "offline": (
+        "Nenhum emissor atende. As vendas ficam na fila, com um comprovante provisório, "
+        "e são emitidas sozinhas quando ele voltar."
+    ),
+    "not_answering": (
+        "O emissor recebe as vendas mas não responde. Cada venda fica em dúvida, com um "
+        "comprovante provisório: chame o gerente para conferir no histórico (F12)."
+    ),
+}
+
+
+def state_after_probe(health: dict[str, Health], *, not_answering: bool) -> str:
+    """The badge after a probe: a probe that finds an issuer up does not clear a silence
+    the last issue saw (the connection opens; the answer never comes)."""
+    state = issuer_state(health)
+    if state == "online" and not_answering:
+        return "not_answering"
+    return state
+
+
+def drain_news(report: DrainReport, *, has_printer: bool) -> str:
+    """What the cashier reads when a round sent sales of the queue ("" when it sent none)."""
+    parts: list[str] = []
+    if report.authorized:
+        n = report.authorized
+        parts.append(f"{n} venda da fila emitida" if n == 1 else f"{n} vendas da fila emitidas")
+        if has_printer:
+            parts.append("DANFE impresso" if n == 1 else "DANFEs impressos")
+        else:
+            parts.append("DANFE em Vendas (F12)" if n == 1 else "DANFEs em Vendas (F12)")
+    if report.rejected:
+        n = report.rejected
+        parts.append(f"{n} rejeitada (F12)" if n == 1 else f"{n} rejeitadas (F12)")
+    return "; ".join(parts)
 
 
 class StatusPanel(QStatusBar):
@@ -79,6 +146,10 @@ class StatusPanel(QStatusBar):
         self.addWidget(self.scanner_label)
         self.addPermanentWidget(self.operator_label)
         self.addPermanentWidget(self.clock_label)
+        self.not_answering = False  # the last verdict-less issue: sent, and no answer came
+        self.news = ""  # "3 vendas da fila emitidas; DANFEs impressos", for NEWS_MS
+        self.demo_controls: DemoControls | None = None  # demo mode: the simulated issuer
+        self._demo_open = False
         self._health_task: asyncio.Task[None] | None = None
         self._queue_task: asyncio.Task[None] | None = None
         self.drainer: QueueDrainer | None = None
@@ -94,6 +165,10 @@ class StatusPanel(QStatusBar):
         self._queue = QTimer(self)
         self._queue.setInterval(QUEUE_POLL_MS)
         self._queue.timeout.connect(self.poll_queue)
+        self._news = QTimer(self)
+        self._news.setSingleShot(True)
+        self._news.setInterval(NEWS_MS)
+        self._news.timeout.connect(lambda: self.show_news(""))
         self._set_badge("offline")
         self.tick_clock()
         self.show_operator()
@@ -143,13 +218,50 @@ class StatusPanel(QStatusBar):
     def _drained(self, report: DrainReport | None) -> None:
         if report is not None and report.attempted:
             log.info("queue catch-up: %s", report)
+        if report is not None and not self._stopped:
+            with contextlib.suppress(RuntimeError):  # the widgets may be gone at shutdown
+                self.saw_drain(report)
         self.poll_queue()
+
+    def saw_issue(self, report: IssueReport) -> None:
+        """The badge follows the outcome of a sale just sent at the counter."""
+        state = report.state
+        if state is SaleState.IN_DOUBT:
+            self.not_answering = True
+            self._set_badge("not_answering")
+        elif state is SaleState.QUEUED:
+            self.not_answering = False
+            self._set_badge("offline")
+        elif state in (SaleState.AUTHORIZED, SaleState.REJECTED):
+            self.not_answering = False
+            contingency = report.note is not None and report.note.contingency
+            self._set_badge("contingency" if contingency else "online")
+
+    def saw_drain(self, report: DrainReport) -> None:
+        """A catch-up round: a verdict clears a silence, a new doubt starts one; the news."""
+        if report.authorized or report.rejected:
+            self.not_answering = False
+            if self.state in ("offline", "not_answering"):
+                self._set_badge("online")
+        if report.in_doubt:
+            self.not_answering = True
+            self._set_badge("not_answering")
+        news = drain_news(report, has_printer=self.ctx.config.printer.uri != "none")
+        if news:
+            self.show_news(news)
+
+    def show_news(self, text: str) -> None:
+        """Shown after the queue's counts (kept for :data:`NEWS_MS`; ``""`` clears it)."""
+        self.news = text
+        self.show_queue()
+        if text:
+            self._news.start()
 
     async def stop(self) -> None:
         """Stop timers and polls; safe to call twice, or after Qt deleted the widgets."""
         self._stopped = True
         with contextlib.suppress(RuntimeError):  # the C++ timers may already be gone
-            for timer in (self._clock, self._health, self._queue):
+            for timer in (self._clock, self._health, self._queue, self._news):
                 timer.stop()
         await self.stop_drainer()
         await self._cancel_polls()
@@ -161,6 +273,41 @@ class StatusPanel(QStatusBar):
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
 
+    # -- demo mode: training for an outage -----------------------------------------------
+
+    def attach_demo(self, controls: DemoControls) -> None:
+        """Demo mode only: a "Simular falha" button and Ctrl+Shift+D open the scenarios."""
+        self.demo_controls = controls
+        self.demo_button = QPushButton(tr("Simular falha (") + DEMO_KEY + ")", self)
+        self.demo_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.demo_button.clicked.connect(self.open_demo)
+        self.insertPermanentWidget(0, self.demo_button)
+        self.demo_shortcut = QShortcut(QKeySequence(DEMO_KEY), self)
+        self.demo_shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
+        self.demo_shortcut.activated.connect(self.open_demo)
+
+    def open_demo(self) -> None:
+        if self.demo_controls is None or self._demo_open:
+            return
+        remember(self, spawn(self._run_demo_dialog()))
+
+    async def _run_demo_dialog(self) -> None:
+        controls = self.demo_controls
+        if controls is None:
+            return
+        self._demo_open = True
+        try:
+            dialog = DemoScenarioDialog(controls.scenario, self.window())
+            if await run_dialog(dialog) != QDialog.DialogCode.Accepted or dialog.chosen is None:
+                return
+            await controls.set_scenario(dialog.chosen)
+            self.not_answering = False  # the trainer changed the world: probe it afresh
+            log.info("demo: issuer scenario %s", dialog.chosen)
+            self.show_operator()
+            self.poll_health()
+        finally:
+            self._demo_open = False
+
     # -- display ---------------------------------------------------------------------------
 
     def tick_clock(self) -> None:
@@ -171,6 +318,9 @@ class StatusPanel(QStatusBar):
         text = tr("Operador: ") + (f"{operator.name} ({tr(operator.role.label)})" if operator else "—")
         if self.ctx.demo:
             text += tr("  ·  DEMONSTRAÇÃO")
+            controls = self.demo_controls
+            if controls is not None and controls.scenario != "normal":
+                text += tr(" (emissor: ") + controls.scenario + ")"
         self.operator_label.setText(text)
 
     def show_printer(self) -> None:
@@ -194,12 +344,16 @@ class StatusPanel(QStatusBar):
         text = tr("Fila: ") + str(self.queued)
         if self.in_doubt:
             text += tr("  ·  Em dúvida: ") + str(self.in_doubt)
+        if self.news:
+            text += "  ·  " + tr(self.news)
         self.queue_label.setText(text)
+        self.queue_label.setToolTip(text)
 
     def _set_badge(self, state: str) -> None:
         self.state = state
         self.badge.setText(tr(_STATE_TEXT[state]))
-        self.badge.setProperty("status", state)
+        self.badge.setToolTip(tr(_STATE_TIP[state]))
+        self.badge.setProperty("status", _STATE_STYLE.get(state, state))
         repolish(self.badge)
 
     # -- polls -----------------------------------------------------------------------------
@@ -232,8 +386,11 @@ class StatusPanel(QStatusBar):
             health = {}
         if self._stopped:
             return
+        state = state_after_probe(health, not_answering=self.not_answering)
+        if state == "offline":
+            self.not_answering = False  # nothing even accepts a connection: offline says more
         with contextlib.suppress(RuntimeError):  # the widgets went away during the await
-            self._set_badge(issuer_state(health))
+            self._set_badge(state)
 
     async def refresh_queue(self) -> None:
         try:
@@ -251,3 +408,44 @@ class StatusPanel(QStatusBar):
                 self.queue_label.setText(
                     self.queue_label.text() + tr("  ·  ATENÇÃO: fila antiga, chame o gerente")
                 )
+
+
+class DemoScenarioDialog(QDialog):
+    """The demo's issuer scenarios, one key each (1-5); Esc leaves things as they are."""
+
+    def __init__(self, current: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(tr("Demonstração: simular o emissor"))
+        self.chosen: str | None = None
+        box = QVBoxLayout(self)
+        intro = QLabel(
+            tr(
+                "Treino de queda do emissor. Escolha como o emissor simulado se comporta "
+                "(tecla 1 a 5; Esc fecha sem mudar):"
+            ),
+            self,
+        )
+        intro.setWordWrap(True)
+        box.addWidget(intro)
+        self.buttons: dict[str, QPushButton] = {}
+        for number, (name, text) in enumerate(DEMO_SCENARIOS.items(), start=1):
+            mark = "  ✔" if name == current else ""
+            button = QPushButton(f"{number}  {tr(text)}{mark}", self)
+            button.setAutoDefault(False)
+            button.clicked.connect(lambda _=False, n=name: self.choose(n))
+            box.addWidget(button)
+            self.buttons[name] = button
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+    def choose(self, name: str) -> None:
+        self.chosen = name
+        self.accept()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        text = event.text()
+        names = list(DEMO_SCENARIOS)
+        if text.isdigit() and 1 <= int(text) <= len(names):
+            self.choose(names[int(text) - 1])
+            event.accept()
+            return
+        super().keyPressEvent(event)
