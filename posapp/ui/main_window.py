@@ -37,16 +37,17 @@ from posapp.ui.checkout import CheckoutViewModel
 from posapp.ui.context import AppContext
 from posapp.ui.dialogs import CashMovementDialog, CustomerDialog, TextReportDialog, VoidLineDialog
 from posapp.ui.errors import error_text
-from posapp.ui.formatting import brl, local_day_bounds
+from posapp.ui.formatting import brl, local_day_bounds, plural
 from posapp.ui.history import HistoryDialog
 from posapp.ui.issue_dialog import Choice, IssueDialog
+from posapp.ui.models import CartModel
 from posapp.ui.payment_dialog import PaymentDialog
 from posapp.ui.qt import (
     QAbstractItemView,
     QApplication,
     QCloseEvent,
     QDialog,
-    QGridLayout,
+    QFontMetrics,
     QHBoxLayout,
     QHeaderView,
     QIcon,
@@ -56,6 +57,7 @@ from posapp.ui.qt import (
     QMainWindow,
     QPushButton,
     QShortcut,
+    QSize,
     Qt,
     QTableView,
     QVBoxLayout,
@@ -68,7 +70,15 @@ from posapp.ui.scan_burst import ScanBurstFilter
 from posapp.ui.search_dialog import SearchDialog
 from posapp.ui.status import StatusPanel
 from posapp.ui.tasks import dispose_when_idle, open_dialog, run_dialog, spawn
-from posapp.ui.widgets import ConfirmDialog, MessageDialog, PinDialog, key_button, set_role
+from posapp.ui.widgets import (
+    ConfirmDialog,
+    ElidedLabel,
+    MessageDialog,
+    PinDialog,
+    fit_to_screen,
+    key_button,
+    set_role,
+)
 
 if TYPE_CHECKING:
     from posapp.ui.scanner import SerialScanner
@@ -149,9 +159,9 @@ class MainWindow(QMainWindow):
 
         top = QHBoxLayout()
         last = QVBoxLayout()
-        self.item_description = QLabel(tr("CAIXA LIVRE"), central)
+        self.item_description = ElidedLabel(tr("CAIXA LIVRE"), central)
         self.item_description.setObjectName("itemDescription")
-        self.item_price = QLabel("", central)
+        self.item_price = ElidedLabel("", central)
         self.item_price.setObjectName("itemPrice")
         last.addWidget(self.item_description)
         last.addWidget(self.item_price)
@@ -178,11 +188,7 @@ class MainWindow(QMainWindow):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
         self.table.setAlternatingRowColors(True)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
-        for column, width in ((0, 70), (1, 150), (3, 130), (4, 130), (5, 150)):
-            self.table.setColumnWidth(column, width)
+        self._size_columns()
         layout.addWidget(self.table, 1)
 
         entry = QHBoxLayout()
@@ -198,7 +204,8 @@ class MainWindow(QMainWindow):
         self.message.setWordWrap(True)
         layout.addWidget(self.message)
 
-        keys = QGridLayout()
+        # Two rows of five, each row as wide as its own labels: fits a 1024-pixel screen.
+        key_rows = (QHBoxLayout(), QHBoxLayout())
         self.key_buttons: dict[str, QPushButton] = {}
         slots = {
             "F2": self.on_search,
@@ -220,13 +227,16 @@ class MainWindow(QMainWindow):
                 role="primary" if key == "F10" else None,
                 focusable=False,
             )
+            button.setObjectName("functionKey")
             self.key_buttons[key] = button
-            keys.addWidget(button, 0, position)
+            key_rows[position // 5].addWidget(button, 1)
         switch = key_button(
             tr("Trocar operador"), "Ctrl+L", self.on_switch_operator, parent=self, focusable=False
         )
-        keys.addWidget(switch, 1, 0, 1, 2)
-        layout.addLayout(keys)
+        switch.setObjectName("functionKey")
+        key_rows[1].addWidget(switch, 1)
+        for key_row in key_rows:
+            layout.addLayout(key_row)
         escape = QShortcut(QKeySequence("Esc"), self)
         escape.activated.connect(self.clear_entry)
 
@@ -241,7 +251,30 @@ class MainWindow(QMainWindow):
         self.vm.message.connect(self.say)
         self.vm.customer_changed.connect(self._show_customer)
         self._show_totals()
-        self.resize(1280, 800)
+        fit_to_screen(self, QSize(1280, 800))
+
+    def _size_columns(self) -> None:
+        """The description takes the room left; the numbers get what their widest usual
+        value needs (computed, not measured row by row: a long cart costs nothing)."""
+        self.table.ensurePolished()
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        header.setSectionResizeMode(CartModel.DESCRIPTION, QHeaderView.ResizeMode.Stretch)
+        cells = self.table.fontMetrics()
+        bold = header.font()
+        bold.setBold(True)
+        titles = QFontMetrics(bold)
+        samples = {
+            CartModel.ITEM: "000",
+            CartModel.CODE: "7891000315507",
+            CartModel.QUANTITY: "999,999",
+            CartModel.UNIT_PRICE: "R$ 99.999,99",
+            CartModel.TOTAL: "R$ 999.999,99",
+        }
+        for column, sample in samples.items():
+            title = tr(CartModel.HEADERS[column])
+            width = max(cells.horizontalAdvance(sample), titles.horizontalAdvance(title)) + 28
+            self.table.setColumnWidth(column, width)
 
     # -- life cycle ----------------------------------------------------------------------
 
@@ -328,7 +361,7 @@ class MainWindow(QMainWindow):
     def _show_totals(self) -> None:
         cart = self.vm.cart
         self.total_label.setText(brl(cart.total))
-        self.count_label.setText(f"{cart.item_count} " + tr("item(ns)") if cart.item_count else "")
+        self.count_label.setText(plural(cart.item_count, tr("item"), tr("itens")) if cart.item_count else "")
         if cart.is_empty and not cart.lines:
             self.item_description.setText(tr("CAIXA LIVRE"))
             self.item_price.setText("")
