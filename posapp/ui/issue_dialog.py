@@ -43,6 +43,7 @@ from posapp.ui.qt import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QSize,
     QStackedWidget,
     Qt,
     QTimer,
@@ -54,7 +55,7 @@ from posapp.ui.reasons import plain_reason
 from posapp.ui.receipt_preview import ReceiptView
 from posapp.ui.scan_burst import PASSTHROUGH
 from posapp.ui.tasks import remember, spawn
-from posapp.ui.widgets import key_button, set_role
+from posapp.ui.widgets import fit_to_screen, key_button, set_role
 
 log = logging.getLogger("posapp.ui")
 
@@ -132,6 +133,9 @@ def in_doubt_detail(report: IssueReport) -> str:
     if issuer:
         sentence += " Mensagem do emissor: " + "; ".join(issuer)
     return sentence
+
+
+PREFERRED_SIZE = QSize(1000, 700)  # bounded by the screen (a till's is often 1024x768)
 
 
 class IssueDialog(QDialog):
@@ -248,7 +252,7 @@ class IssueDialog(QDialog):
         self._timer.timeout.connect(self._tick)
         self._timer.start()
         self._tick()
-        self.setMinimumSize(760, 520)
+        fit_to_screen(self, PREFERRED_SIZE)  # room for the receipt beside the outcome
 
     # -- progress ------------------------------------------------------------------------
 
@@ -310,7 +314,7 @@ class IssueDialog(QDialog):
         if self._print_slip is not None and state in SAY_TO_CUSTOMER:
             remember(self, spawn(self.print_pending_slip(report)))
         if report.receipt:
-            self.preview.setVisible(True)
+            self._show_preview()
             await self.preview.show_receipt(report.receipt, self._paper_mm)
 
     async def print_pending_slip(self, report: IssueReport) -> None:
@@ -341,8 +345,16 @@ class IssueDialog(QDialog):
             )
             set_role(self.print_status, "error")
         if result.data:
-            self.preview.setVisible(True)
+            self._show_preview()
             await self.preview.show_receipt(result.data, self._paper_mm)
+
+    def _show_preview(self) -> None:
+        """The receipt appears beside the outcome: the dialog grows (within its screen) so
+        that neither the buttons nor the receipt are squeezed."""
+        if self.preview.isVisible():
+            return
+        self.preview.setVisible(True)
+        fit_to_screen(self, PREFERRED_SIZE.expandedTo(self.size()))
 
     def _show_print(self, report: IssueReport) -> None:
         if report.printed is None:
@@ -388,7 +400,7 @@ class IssueDialog(QDialog):
             return
         self._show_print(report)
         if report.receipt:
-            self.preview.setVisible(True)
+            self._show_preview()
             await self.preview.show_receipt(report.receipt, self._paper_mm)
 
     # -- keys: the scanner's text goes to the next sale ---------------------------------

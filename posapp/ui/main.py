@@ -124,7 +124,7 @@ async def gui_main(
                 closed.set_result(None)
 
         window.closed.connect(on_closed)
-        window.show()
+        window.showMaximized()  # a till's screen is the checkout's (1024x768 is common)
         window.start()
         if on_window is not None:
             await on_window(window)

@@ -52,7 +52,7 @@ from posapp.ui.qt import (
     tr,
 )
 from posapp.ui.tasks import remember, run_dialog, spawn
-from posapp.ui.widgets import set_role
+from posapp.ui.widgets import ElidedLabel, set_role
 
 log = logging.getLogger("posapp.ui")
 
@@ -127,10 +127,12 @@ class StatusPanel(QStatusBar):
         self.in_doubt = 0
         self.badge = QLabel(tr(_STATE_TEXT["offline"]), self)
         self.badge.setObjectName("statusBadge")
-        self.queue_label = QLabel("", self)
-        self.printer_label = QLabel("", self)
-        self.scanner_label = QLabel("", self)
-        self.operator_label = QLabel("", self)
+        # Texts elide (whole in the tooltip) and never widen the window; the queue keeps
+        # its counts in view ("Fila: 12  ·  Em dúvida: 3").
+        self.queue_label = ElidedLabel("", self, keep=28)
+        self.printer_label = ElidedLabel("", self, keep=16)  # "Impressora: ERRO"
+        self.scanner_label = ElidedLabel("", self)
+        self.operator_label = ElidedLabel("", self)
         self.clock_label = QLabel("", self)
         for label in (
             self.queue_label,
@@ -139,7 +141,7 @@ class StatusPanel(QStatusBar):
             self.operator_label,
             self.clock_label,
         ):
-            label.setContentsMargins(12, 0, 12, 0)
+            label.setContentsMargins(6, 0, 6, 0)
         self.addWidget(self.badge)
         self.addWidget(self.queue_label)
         self.addWidget(self.printer_label)
@@ -311,7 +313,7 @@ class StatusPanel(QStatusBar):
     # -- display ---------------------------------------------------------------------------
 
     def tick_clock(self) -> None:
-        self.clock_label.setText(datetime.now().astimezone().strftime("%d/%m/%Y %H:%M:%S"))
+        self.clock_label.setText(datetime.now().astimezone().strftime("%d/%m %H:%M"))
 
     def show_operator(self) -> None:
         operator = self.ctx.operator
