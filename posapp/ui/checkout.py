@@ -171,6 +171,7 @@ class CheckoutViewModel(QObject):
             self.message.emit(tr("O item ") + str(number) + tr(" já está cancelado."), "error")
             return None
         self.model.line_changed(number)
+        self._announce_last()  # the voided line is no longer the "last item"
         self.totals_changed.emit()
         self.message.emit(
             tr("Item ") + f"{number:03d}" + tr(" cancelado: ") + line.product.description,
@@ -232,10 +233,22 @@ class CheckoutViewModel(QObject):
         self.cart.customer = Customer(document=document) if document else None
         self.customer_changed.emit(format_cpf_cnpj(self.cart.customer.document) if self.cart.customer else "")
 
+    def _announce_last(self) -> None:
+        line = self.cart.last_active()
+        if line is None:
+            self.last_item.emit("", "")
+            return
+        self.last_item.emit(
+            line.product.description,
+            f"{quantity_text(line.quantity)} {line.product.unit} x {brl(line.unit_price)} "
+            f"= {brl(line.total)}",
+        )
+
     def new_sale(self) -> None:
         self.cart = Cart()
         self.model.set_cart(self.cart)
         self.customer_changed.emit("")
+        self.message.emit("", "")  # the last sale's messages do not carry into this one
         self.last_item.emit("", "")
         self.totals_changed.emit()
         self.cart_reset.emit()

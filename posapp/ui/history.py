@@ -432,7 +432,7 @@ class CancelDialog(QDialog):
         self.motivo.textChanged.connect(lambda _t: self.refresh())
         self.counter = QLabel("", self)
         self.pin = QLineEdit(self)
-        self.motivo.returnPressed.connect(self.pin.setFocus)
+        self.motivo.returnPressed.connect(self._motivo_entered)
         self.pin.setEchoMode(QLineEdit.EchoMode.Password)
         self.pin.setMaxLength(12)
         self.pin.textChanged.connect(lambda _t: self.refresh())
@@ -458,6 +458,7 @@ class CancelDialog(QDialog):
         row.addWidget(self.confirm)
         layout.addLayout(row)
         self._busy = False
+        self._motivo_short = False  # the error line says the motivo is too short
         self._timer = QTimer(self)
         self._timer.setInterval(1000)
         self._timer.timeout.connect(self.refresh)
@@ -465,6 +466,14 @@ class CancelDialog(QDialog):
         self.setMinimumWidth(640)
         self.refresh()
         self.motivo.setFocus()
+
+    def _motivo_entered(self) -> None:
+        """Enter in the motivo: with the PIN already typed it confirms (one Enter, not
+        two); otherwise the PIN is next."""
+        if self.pin.text():
+            self.submit()
+        else:
+            self.pin.setFocus()
 
     def remaining(self) -> timedelta:
         if self.sale.cancel_deadline is None:
@@ -491,6 +500,9 @@ class CancelDialog(QDialog):
                     "Para desfazer a venda, emita uma NF-e de devolução."
                 )
             )
+        if self._motivo_short and length >= MOTIVO_MIN:  # fixed: the old error goes
+            self._motivo_short = False
+            self.error.setText("")
         self.counter.setText(f"{length}/{MOTIVO_MAX} " + tr("caracteres (mínimo ") + f"{MOTIVO_MIN})")
         set_role(self.counter, None if MOTIVO_MIN <= length <= MOTIVO_MAX else "warning")
         self.confirm.setEnabled(
@@ -524,8 +536,13 @@ class CancelDialog(QDialog):
         self.refresh()
         if not self.confirm.isEnabled():
             if self.motivo_length() < MOTIVO_MIN:
-                self.error.setText(tr("O motivo precisa de pelo menos 15 caracteres."))
+                self.error.setText(
+                    tr("O motivo precisa de pelo menos ") + str(MOTIVO_MIN) + tr(" caracteres.")
+                )
+                self._motivo_short = True
                 self.motivo.setFocus()
+            elif not self.pin.text():
+                self.pin.setFocus()
             return
         self._busy = True
         self.refresh()
