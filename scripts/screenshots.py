@@ -1,6 +1,14 @@
-"""Screenshots for the README, taken from the real widgets, offscreen.
+"""Screenshots for the README, taken from the real widgets on a real X server, at the
+size of a till's screen.
 
-    .venv/bin/python scripts/screenshots.py [--out docs/screenshots]
+    xvfb-run -s "-screen 0 1024x768x24" env QT_QPA_PLATFORM=xcb \
+        .venv/bin/python scripts/screenshots.py --size 1024x768
+    xvfb-run -s "-screen 0 1366x768x24" env QT_QPA_PLATFORM=xcb \
+        .venv/bin/python scripts/screenshots.py --size 1366x768 --out docs/screenshots/1366x768
+
+The windows are maximized to the screen (never resized to a fixed larger size), and each
+shot is the whole screen, dialogs over the checkout as the cashier sees them. The screen
+must have the size given (``--size``): a shot of another size would hide what does not fit.
 
 Runs the demo set-up (Emites-Client simulator on loopback, on-screen printer, sample
 catalog, demo operators) in a throw-away folder, rings up real sales through the
@@ -23,7 +31,6 @@ import tempfile
 from decimal import Decimal
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -35,7 +42,7 @@ from posapp.ui.issue_dialog import IssueDialog  # noqa: E402
 from posapp.ui.main import open_context, run_loop  # noqa: E402
 from posapp.ui.main_window import MainWindow  # noqa: E402
 from posapp.ui.payment_dialog import PaymentDialog  # noqa: E402
-from posapp.ui.qt import QApplication, QWidget  # noqa: E402
+from posapp.ui.qt import QApplication, QGuiApplication, QWidget  # noqa: E402
 
 SALES = (
     ("3*7891000315507", "7898621001017", "7891153002125", "7894407002865", "0,750*1020", "7896102005080"),
@@ -58,9 +65,21 @@ def top(kind: type[QWidget]) -> QWidget | None:
 
 
 def save(widget: QWidget, path: Path) -> None:
+    """The whole screen, as the cashier sees it (``widget`` is the window in front)."""
     QApplication.processEvents()
-    widget.grab().save(str(path))
+    screen = widget.screen() or QGuiApplication.primaryScreen()
+    screen.grabWindow(0).save(str(path))
     print(f"wrote {path}")
+
+
+def maximize(window: QWidget) -> None:
+    """Maximized to the screen; without a window manager (bare Xvfb) that means the
+    screen's whole available area."""
+    window.showMaximized()
+    QApplication.processEvents()
+    screen = window.screen() or QGuiApplication.primaryScreen()
+    if not window.isMaximized() or window.size() != screen.availableGeometry().size():
+        window.setGeometry(screen.availableGeometry())
 
 
 async def ring_up(window: MainWindow, codes: tuple[str, ...]) -> None:
@@ -104,8 +123,7 @@ async def shoot(out: Path, data_dir: Path) -> int:
         try:
             ctx.operator = ctx.operators.get("gerente")
             window = MainWindow(ctx)
-            window.resize(1280, 800)
-            window.show()
+            maximize(window)
             window.start()
             await asyncio.sleep(0.5)
             for index, codes in enumerate(SALES[1:]):
@@ -126,13 +144,11 @@ async def shoot(out: Path, data_dir: Path) -> int:
                 [(PaymentMethod.CREDITO, f"{card}".replace(".", ",")), (PaymentMethod.DINHEIRO, "100,00")],
                 shot=out / "payment.png",
             )
-            issue.resize(1100, 820)
             await asyncio.sleep(0.2)
             save(issue, out / "receipt.png")
             issue._primary()
             await issue.task  # type: ignore[attr-defined]
-            history = HistoryDialog(ctx, window)
-            history.resize(1280, 640)
+            history = HistoryDialog(ctx, window)  # sized to the screen by the dialog itself
             history.open()
             await history.reload()
             await asyncio.sleep(1.2)
@@ -152,7 +168,19 @@ async def shoot(out: Path, data_dir: Path) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    parser.add_argument("--size", default="1024x768", help="the X screen's size, e.g. 1366x768")
     args = parser.parse_args()
+    if os.environ.get("QT_QPA_PLATFORM", "xcb") != "xcb" or not os.environ.get("DISPLAY"):
+        print("needs a real X server: run it under xvfb-run with QT_QPA_PLATFORM=xcb (see --help)")
+        return 2
+    width, height = (int(n) for n in args.size.lower().split("x"))
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    screen = QGuiApplication.primaryScreen()
+    actual = screen.size() if screen is not None else None
+    if actual is None or (actual.width(), actual.height()) != (width, height):
+        print(f"the X screen is {actual}, not {args.size}: start Xvfb with -screen 0 {args.size}x24")
+        return 2
+    del app
     args.out.mkdir(parents=True, exist_ok=True)
     data_dir = Path(tempfile.mkdtemp(prefix="posapp-shots-"))
     try:
