@@ -34,11 +34,14 @@ from posapp.ui.widgets import grow_to_contents, set_role
 log = logging.getLogger("posapp.ui")
 
 
+QUIT_TEXT = "Sair do posapp (Esc)"  # Esc on the start-up login ends the program: say so
+
+
 def _buttons(
-    dialog: QDialog, ok_text: str, on_ok: object, *, role: str = "primary"
+    dialog: QDialog, ok_text: str, on_ok: object, *, role: str = "primary", back_text: str = "Voltar (Esc)"
 ) -> tuple[QHBoxLayout, QPushButton]:
     row = QHBoxLayout()
-    back = QPushButton(tr("Voltar (Esc)"), dialog)
+    back = QPushButton(tr(back_text), dialog)
     back.setAutoDefault(False)
     back.clicked.connect(dialog.reject)
     ok = QPushButton(ok_text, dialog)
@@ -55,7 +58,13 @@ class LoginDialog(QDialog):
     """Operator login at start (and when the operator changes)."""
 
     def __init__(
-        self, store: StoreDB, operators: Operators, *, hint: str = "", parent: QWidget | None = None
+        self,
+        store: StoreDB,
+        operators: Operators,
+        *,
+        hint: str = "",
+        at_start: bool = False,
+        parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle(tr("posapp — entrada do operador"))
@@ -86,7 +95,9 @@ class LoginDialog(QDialog):
         set_role(self.error, "error")
         self.error.setWordWrap(True)
         layout.addWidget(self.error)
-        row, self.ok = _buttons(self, tr("Entrar (Enter)"), self.submit)
+        row, self.ok = _buttons(
+            self, tr("Entrar (Enter)"), self.submit, back_text=QUIT_TEXT if at_start else "Voltar (Esc)"
+        )
         layout.addLayout(row)
         self.setMinimumWidth(520)
         self.login.setFocus()
@@ -118,7 +129,9 @@ class LoginDialog(QDialog):
 class FirstManagerDialog(QDialog):
     """First start with no operators: create the store's manager."""
 
-    def __init__(self, store: StoreDB, operators: Operators, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, store: StoreDB, operators: Operators, parent: QWidget | None = None, *, at_start: bool = True
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle(tr("posapp — primeiro acesso"))
         self._store = store
@@ -147,7 +160,12 @@ class FirstManagerDialog(QDialog):
         set_role(self.error, "error")
         self.error.setWordWrap(True)
         layout.addWidget(self.error)
-        row, self.ok = _buttons(self, tr("Criar gerente (Enter)"), self.submit)
+        row, self.ok = _buttons(
+            self,
+            tr("Criar gerente (Enter)"),
+            self.submit,
+            back_text=QUIT_TEXT if at_start else "Voltar (Esc)",
+        )
         layout.addLayout(row)
         self.name.setFocus()
 

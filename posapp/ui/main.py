@@ -61,7 +61,7 @@ async def login(ctx: AppContext) -> bool:
         dispose_when_idle(first)
         if not created:
             return False
-    dialog = LoginDialog(ctx.store, ctx.operators, hint=demo_hint(ctx))
+    dialog = LoginDialog(ctx.store, ctx.operators, hint=demo_hint(ctx), at_start=True)
     accepted = await run_dialog(dialog) == QDialog.DialogCode.Accepted
     operator = dialog.operator
     dispose_when_idle(dialog)  # parentless: nothing else would ever delete it

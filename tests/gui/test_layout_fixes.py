@@ -13,6 +13,7 @@ from decimal import Decimal
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 
@@ -22,7 +23,7 @@ from posapp.printing import render_test_page
 from posapp.resources import load_stylesheet
 from posapp.services.results import SaleSummary
 from posapp.ui.context import AppContext
-from posapp.ui.dialogs import CustomerDialog, VoidLineDialog
+from posapp.ui.dialogs import CustomerDialog, FirstManagerDialog, LoginDialog, VoidLineDialog
 from posapp.ui.history import CancelDialog, receipt_dialog
 from posapp.ui.main_window import MainWindow
 from posapp.ui.payment_dialog import PaymentDialog
@@ -208,3 +209,20 @@ def test_cancel_dialog_forgets_a_fixed_error_and_needs_one_enter(qtbot: QtBot, c
     assert "pelo menos 15" not in dialog.error.text()
     qtbot.waitUntil(lambda: not dialog._busy, timeout=10000)
     dialog.reject()
+
+
+def test_esc_on_the_start_up_login_says_it_quits(qtbot: QtBot, make_ctx: MakeCtx) -> None:
+    ctx = make_ctx(offline_config())
+    at_start = LoginDialog(ctx.store, ctx.operators, at_start=True)
+    later = LoginDialog(ctx.store, ctx.operators)  # Ctrl+L: back to the till, not out of it
+    first = FirstManagerDialog(ctx.store, ctx.operators)
+    for dialog in (at_start, later, first):
+        qtbot.addWidget(dialog)
+    texts = [{b.text() for b in d.findChildren(QPushButton)} for d in (at_start, later, first)]
+    assert "Sair do posapp (Esc)" in texts[0] and "Voltar (Esc)" not in texts[0]
+    assert "Voltar (Esc)" in texts[1]
+    assert "Sair do posapp (Esc)" in texts[2]
+    at_start.show()
+    qtbot.waitExposed(at_start)
+    QTest.keyClick(at_start, Qt.Key.Key_Escape)
+    assert at_start.result() == LoginDialog.DialogCode.Rejected
