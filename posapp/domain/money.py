@@ -45,6 +45,7 @@ class LayoutSize:
 QCOM = LayoutSize(11, 4)  # qCom, I10
 VUNCOM = LayoutSize(11, 10)  # vUnCom, I10a
 V13_2 = LayoutSize(13, 2)  # vProd, vDesc, vPag, vNF, vTroco and the other totals
+PERCENT = LayoutSize(3, 2)  # a discount in percent, as SALE.json and the cart take it (10.5)
 
 
 def layout_problem(value: Decimal, size: LayoutSize) -> str | None:

@@ -13,6 +13,11 @@ The rules are the NF-e 4.00 layout's (MOC 7.0, Anexo I) and the NFC-e's rejectio
   decimals are rounded half up to 10, as the wire carries them), ``vProd``, ``vDesc``,
   ``vPag`` and the note's totals 13v2; quantities and unit prices above zero, an item
   total of at least R$ 0,01 after rounding, a discount smaller than its item (I17-10, 483);
+* discounts: an item's in value (``discount``) or in percent (``discount_percent``, turned
+  into centavos half up), and one of the whole sale (``discount``: ``{"value": "5.00"}`` or
+  ``{"percent": "10"}``), apportioned to the items' ``vDesc`` by
+  :func:`~posapp.domain.discounts.apportion` so that they add up to it to the cent; every
+  item keeps at least R$ 0,01;
 * CFOP one of the NFC-e's (I08-150, 725), see :data:`NFCE_CFOPS`;
 * GTIN 8, 12, 13 or 14 digits with its GS1 check digit and not all zeros (I03-10, 611), or
   ``SEM GTIN``; NCM 8 digits; CEST 7;
@@ -34,16 +39,19 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ModelWrapValidatorHandler,
     ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 
+from posapp.domain.discounts import apportion, max_sale_discount, percent_of
 from posapp.domain.documents import validate_cnpj, validate_cpf_or_cnpj
 from posapp.domain.errors import DomainError, InvalidSale
 from posapp.domain.money import (
     MAX_NUMBER_CHARS,
+    PERCENT,
     QCOM,
     V13_2,
     VUNCOM,
@@ -143,6 +151,19 @@ def _sized(value: Decimal, size: LayoutSize, *, positive: bool) -> Decimal:
     return value
 
 
+def _percent(value: object) -> Decimal:
+    """A discount in percent: above zero, below 100, at most two decimals."""
+    number = _number(value)
+    if number <= 0:
+        raise SaleFieldError("deve ser maior que zero")
+    if number >= 100:
+        raise SaleFieldError("deve ser menor que 100 (um desconto não pode levar o item inteiro)")
+    problem = layout_problem(number, PERCENT)
+    if problem is not None:
+        raise SaleFieldError(problem)
+    return number
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
@@ -159,7 +180,11 @@ class Item(_Frozen):
     unit: str = Field(default="UN", min_length=1, max_length=6)
     quantity: Decimal
     unit_price: Decimal
-    discount: Decimal = ZERO
+    discount: Decimal = ZERO  # vDesc of the line: its own discount plus its share of the sale's
+    #: The item's own discount in percent (SALE.json, the cart); ``discount`` is computed from it.
+    discount_percent: Decimal | None = None
+    #: The part of ``discount`` that is this line's share of the sale's discount (computed).
+    sale_discount: Decimal = ZERO
     origin: int = Field(default=0, ge=0, le=8)
 
     @field_validator("quantity", mode="before")
@@ -186,13 +211,20 @@ class Item(_Frozen):
             number = round_unit_price(number)  # vUnCom carries 10 decimals: round as the wire does
         return _sized(number, VUNCOM, positive=True)
 
-    @field_validator("discount", mode="before")
+    @field_validator("discount", "sale_discount", mode="before")
     @classmethod
     def _discount(cls, value: object) -> Decimal:
         number = _number(value)
         if number < 0:
             raise SaleFieldError("não pode ser negativo")
         return _sized(number, V13_2, positive=False)
+
+    @field_validator("discount_percent", mode="before")
+    @classmethod
+    def _discount_percent(cls, value: object) -> Decimal | None:
+        if value is None:
+            return None
+        return _percent(value)
 
     @field_validator("gtin", mode="before")
     @classmethod
@@ -262,10 +294,35 @@ class Item(_Frozen):
             raise SaleFieldError("CEST deve ter 7 dígitos")
         return text
 
-    @model_validator(mode="after")
-    def _amounts(self, info: ValidationInfo) -> Item:
+    @model_validator(mode="wrap")
+    @classmethod
+    def _amounts(cls, data: Any, handler: ModelWrapValidatorHandler[Item], info: ValidationInfo) -> Item:
+        item = handler(data)
+        entry = _entry(info)
+        if entry:
+            item = item._with_percent()
+        return item._checked(entry)
+
+    def _with_percent(self) -> Item:
+        """The own discount computed from ``discount_percent`` (half up, to the cent)."""
+        if self.sale_discount > self.discount:
+            raise SaleFieldError(
+                "a parte do desconto da venda não pode passar do desconto do item", field="sale_discount"
+            )
+        if self.discount_percent is None:
+            return self
+        own = percent_of(self.gross_total, self.discount_percent)
+        given = self.discount - self.sale_discount
+        if given not in (ZERO, own):
+            raise SaleFieldError(
+                "informe o desconto em valor (desconto) ou em percentual (desconto_percentual), não os dois",
+                field="discount",
+            )
+        return self.model_copy(update={"discount": own + self.sale_discount})
+
+    def _checked(self, entry: bool) -> Item:
         gross = self.gross_total
-        if _entry(info):
+        if entry:
             if gross < Decimal("0.01"):
                 raise SaleFieldError(
                     f"o total do item ({plain_number(self.quantity)} × R$ {plain_number(self.unit_price)}) "
@@ -278,11 +335,18 @@ class Item(_Frozen):
                     f"o total do item (vProd) passa do limite da NF-e: {problem}", field="quantity"
                 )
         if self.discount > 0 and self.discount >= gross:
+            what = "" if self.discount_percent is None else f" ({plain_number(self.discount_percent)} %)"
             raise SaleFieldError(
-                f"R$ {format_brl(self.discount)} deve ser menor que o valor do item (R$ {format_brl(gross)})",
-                field="discount",
+                f"R$ {format_brl(self.discount)}{what} deve ser menor que o valor do item "
+                f"(R$ {format_brl(gross)}): o item fica com pelo menos R$ 0,01",
+                field="discount_percent" if what and self.sale_discount == 0 else "discount",
             )
         return self
+
+    @property
+    def own_discount(self) -> Decimal:
+        """The item's own discount (``discount`` less its share of the sale's)."""
+        return self.discount - self.sale_discount
 
     @property
     def gross_total(self) -> Decimal:
@@ -392,6 +456,41 @@ class Customer(_Frozen):
         return len(self.document) == 14
 
 
+class SaleDiscount(_Frozen):
+    """The discount of the whole sale (SALE.json ``discount``): ``value`` in reais or
+    ``percent`` of the items' total after their own discounts; exactly one of the two."""
+
+    value: Decimal | None = None
+    percent: Decimal | None = None
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _value(cls, value: object) -> Decimal | None:
+        if value is None:
+            return None
+        return _sized(_number(value), V13_2, positive=True)
+
+    @field_validator("percent", mode="before")
+    @classmethod
+    def _percent(cls, value: object) -> Decimal | None:
+        if value is None:
+            return None
+        return _percent(value)
+
+    @model_validator(mode="after")
+    def _one(self) -> SaleDiscount:
+        if (self.value is None) == (self.percent is None):
+            raise SaleFieldError(
+                'informe o desconto da venda em valor ({"value": "5.00"}) ou em percentual '
+                '({"percent": "10"}): um dos dois'
+            )
+        return self
+
+    def amount(self, base: Decimal) -> Decimal:
+        """The discount in reais on a sale whose items come to ``base`` (after their own)."""
+        return self.value if self.value is not None else percent_of(base, self.percent or ZERO)
+
+
 def new_sale_id() -> str:
     """A stable identity for a sale, used as Focus ``ref`` and in every request."""
     return uuid.uuid4().hex
@@ -405,11 +504,42 @@ class Sale(_Frozen):
     payments: tuple[Payment, ...] = Field(min_length=1, max_length=100)
     customer: Customer | None = None
     operator: str | None = Field(default=None, max_length=60)
+    #: A discount of the whole sale, apportioned to the items' ``vDesc`` on construction.
+    discount: SaleDiscount | None = None
 
-    @model_validator(mode="after")
-    def _paid(self, info: ValidationInfo) -> Sale:
+    @model_validator(mode="wrap")
+    @classmethod
+    def _paid(cls, data: Any, handler: ModelWrapValidatorHandler[Sale], info: ValidationInfo) -> Sale:
+        sale = handler(data)
+        entry = _entry(info)
+        if entry:
+            sale = sale._apportioned()
+        return sale._checked(entry)
+
+    def _apportioned(self) -> Sale:
+        """The sale's discount spread over its items (:func:`apportion`), recomputed from
+        each item's own discount, so building a sale twice gives the same items."""
+        if self.discount is None and not any(i.sale_discount for i in self.items):
+            return self
+        nets = [i.gross_total - i.own_discount for i in self.items]
+        amount = self.discount.amount(sum(nets, ZERO)) if self.discount is not None else ZERO
+        most = max_sale_discount(nets)
+        if amount > most:
+            raise SaleFieldError(
+                f"R$ {format_brl(amount)} deixaria item abaixo de R$ 0,01: o máximo nesta venda "
+                f"é R$ {format_brl(most)}",
+                field="discount",
+            )
+        shares = apportion(amount, nets)
+        items = tuple(
+            item.model_copy(update={"discount": item.own_discount + share, "sale_discount": share})
+            for item, share in zip(self.items, shares, strict=True)
+        )
+        return self.model_copy(update={"items": items})
+
+    def _checked(self, entry: bool) -> Sale:
         total = self.total
-        if _entry(info):
+        if entry:
             for value, field, what in (
                 (self.gross_total, "items", "a soma dos itens (vProd)"),
                 (self.discount_total, "items", "a soma dos descontos (vDesc)"),
@@ -440,7 +570,13 @@ class Sale(_Frozen):
 
     @property
     def discount_total(self) -> Decimal:
+        """``vDesc`` of the note: the sum of the items' (own and apportioned)."""
         return sum((i.discount for i in self.items), ZERO)
+
+    @property
+    def sale_discount_total(self) -> Decimal:
+        """The sale's own discount, as apportioned (its shares add up to it)."""
+        return sum((i.sale_discount for i in self.items), ZERO)
 
     @property
     def total(self) -> Decimal:
@@ -506,6 +642,10 @@ FIELD_NAMES: Final = {
     "quantity": "quantidade",
     "unit_price": "valor_unitario",
     "discount": "desconto",
+    "discount_percent": "desconto_percentual",
+    "sale_discount": "desconto_rateado",
+    "value": "valor",
+    "percent": "percentual",
     "origin": "origem",
     "method": "forma",
     "amount": "valor",
@@ -641,6 +781,7 @@ _CHILD_MODELS: Final[dict[tuple[type[BaseModel], str], type[BaseModel]]] = {
     (Sale, "items"): Item,
     (Sale, "payments"): Payment,
     (Sale, "customer"): Customer,
+    (Sale, "discount"): SaleDiscount,
     (Payment, "card"): CardDetails,
 }
 
