@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 import tomllib
+from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -35,6 +37,98 @@ class StoreConfig(_Section):
     city: str = "Brasilia"
     codigo_municipio: int = 5300108
     environment: Literal["homologacao", "producao"] = "homologacao"
+    # The store's IANA time zone (the GUI, the history's days, the day close and the slips
+    # show the store's time, as the DANFE does). Not set: derived from ``uf``.
+    timezone: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        if value in _FALLBACK_OFFSETS:
+            return value
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"fuso horário desconhecido: {value!r} (ex.: America/Sao_Paulo)") from None
+        return value
+
+    @property
+    def timezone_name(self) -> str:
+        """The configured zone, or the UF's (``America/Sao_Paulo`` for an unknown UF)."""
+        return self.timezone or UF_TIMEZONES.get(self.uf, DEFAULT_TIMEZONE)
+
+    @property
+    def tz(self) -> tzinfo:
+        """The store's time zone (:func:`store_timezone`)."""
+        return store_timezone(self.timezone_name)
+
+
+DEFAULT_TIMEZONE = "America/Sao_Paulo"
+# The legal time of each UF (Decreto 11.542 etc.); Brazil keeps no daylight saving since 2019.
+UF_TIMEZONES: dict[str, str] = {
+    **dict.fromkeys(
+        (
+            "DF",
+            "GO",
+            "SP",
+            "RJ",
+            "MG",
+            "ES",
+            "PR",
+            "SC",
+            "RS",
+            "BA",
+            "SE",
+            "AL",
+            "PE",
+            "PB",
+            "RN",
+            "CE",
+            "PI",
+            "MA",
+            "TO",
+        ),
+        "America/Sao_Paulo",
+    ),
+    "AM": "America/Manaus",
+    "MT": "America/Cuiaba",
+    "MS": "America/Cuiaba",
+    "AC": "America/Rio_Branco",
+    "RO": "America/Porto_Velho",
+    "RR": "America/Boa_Vista",
+    "PA": "America/Belem",
+    "AP": "America/Belem",
+    "FN": "America/Noronha",
+}
+# Used only where the system has no time zone database (Windows without the tzdata package):
+# Brazil's offsets have been fixed since 2019.
+_FALLBACK_OFFSETS: dict[str, int] = {
+    "America/Sao_Paulo": -3,
+    "America/Belem": -3,
+    "America/Manaus": -4,
+    "America/Cuiaba": -4,
+    "America/Porto_Velho": -4,
+    "America/Boa_Vista": -4,
+    "America/Rio_Branco": -5,
+    "America/Noronha": -2,
+}
+
+
+def store_timezone(name: str) -> tzinfo:
+    """The zone called ``name``: the system's (or tzdata's) database, else Brazil's fixed
+    offset for that name, else the machine's local zone."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        hours = _FALLBACK_OFFSETS.get(name)
+        if hours is not None:
+            return timezone(timedelta(hours=hours), name)
+        local = datetime.now().astimezone().tzinfo
+        assert local is not None
+        return local
 
 
 class EmitesConfig(_Section):

@@ -14,9 +14,10 @@ the change given, and the expected drawer is float + suprimentos - sangrias + ca
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -29,10 +30,15 @@ from posapp.domain.payments import PaymentMethod
 from posapp.operators.audit import AuditLog
 from posapp.operators.cash import CashBook, CashKind, CashMovement
 from posapp.services.core import Authorization
+from posapp.services.ports import PrintResult
 from posapp.services.results import SaleSummary
 
 if TYPE_CHECKING:
     from posapp.services.pos import PosService
+
+log = logging.getLogger("posapp.services")
+
+CASH_SLIP_KIND = "cash_slip"
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,37 +141,46 @@ def build_day_close(
     )
 
 
-def day_close_lines(report: DayClose, *, columns: int = 48) -> list[str]:
-    """The report as fixed-width text lines (the screen and the receipt printer use them)."""
+def day_close_lines(report: DayClose, *, columns: int = 48, tz: tzinfo | None = None) -> list[str]:
+    """The report as fixed-width text lines (the screen, in a monospaced font, and the
+    receipt printer use them): every amount ends on the last column, so the values line
+    up; a label too long for its amount gets a line of its own (never a cut number).
+    Times are in ``tz`` (the store's; ``None``: this machine's)."""
+    lines: list[str] = []
 
     def row(left: str, right: str) -> str:
-        space = max(columns - len(left) - len(right), 1)
-        return (left + " " * space + right)[: max(columns, len(right) + 1)]
+        if len(left) + 1 + len(right) > columns:
+            lines.append(left[:columns])
+            return right.rjust(columns)
+        return left + " " * (columns - len(left) - len(right)) + right
 
     rule = "-" * columns
-    lines = [
+    lines += [
         "FECHAMENTO DO DIA".center(columns).rstrip(),
         report.day.strftime("%d/%m/%Y").center(columns).rstrip(),
         rule,
-        row(f"Vendas ({report.sales_count})", format_brl(report.sales_total)),
     ]
+    lines.append(row(f"Vendas ({report.sales_count})", format_brl(report.sales_total)))
     for method in report.by_method:
         lines.append(row(f"  {method.label} ({method.count})", format_brl(method.amount)))
-    lines += [
-        row(f"Cancelamentos ({report.cancelled_count})", format_brl(report.cancelled_total)),
-        rule,
-        row("Abertura (fundo de troco)", format_brl(report.opening_float)),
-        row("Suprimentos", format_brl(report.suprimentos)),
-        row("Sangrias", "-" + format_brl(report.sangrias)),
-        row("Vendas em dinheiro", format_brl(report.cash_sales)),
-        row("DINHEIRO ESPERADO NO CAIXA", format_brl(report.expected_cash)),
-        rule,
-        row("Notas na fila (a emitir)", str(report.queued_count)),
-        row("Notas em dúvida (gerente)", str(report.in_doubt_count)),
-        row("Notas rejeitadas", str(report.rejected_count)),
-        rule,
-        f"Emitido em {report.generated_at.astimezone().strftime('%d/%m/%Y %H:%M')}",
-    ]
+    lines.append(row(f"Cancelamentos ({report.cancelled_count})", format_brl(report.cancelled_total)))
+    lines.append(rule)
+    for label, value in (
+        ("Abertura (fundo de troco)", format_brl(report.opening_float)),
+        ("Suprimentos", format_brl(report.suprimentos)),
+        ("Sangrias", "-" + format_brl(report.sangrias)),
+        ("Vendas em dinheiro", format_brl(report.cash_sales)),
+        ("DINHEIRO ESPERADO NO CAIXA", _signed(report.expected_cash)),
+    ):
+        lines.append(row(label, value))
+    lines.append(rule)
+    for label, count in (
+        ("Notas na fila (a emitir)", report.queued_count),
+        ("Notas em dúvida (gerente)", report.in_doubt_count),
+        ("Notas rejeitadas", report.rejected_count),
+    ):
+        lines.append(row(label, str(count)))
+    lines += [rule, f"Emitido em {report.generated_at.astimezone(tz).strftime('%d/%m/%Y %H:%M')}"]
     if report.operator:
         lines.append(f"Responsável: {report.operator}")
     return lines
@@ -197,6 +212,78 @@ async def close_day(
     return report
 
 
-def cash_needs_manager(kind: CashKind, *, manager_for_cash: bool) -> bool:
-    """A manager's PIN for every cash movement but the opening float, when the store asks."""
+def cash_needs_manager(
+    kind: CashKind,
+    *,
+    manager_for_cash: bool,
+    amount: Decimal | None = None,
+    in_drawer: Decimal | None = None,
+) -> bool:
+    """A manager's PIN for every cash movement but the opening float, when the store asks;
+    and always for a sangria larger than the cash expected in the drawer (``in_drawer``,
+    :func:`expected_drawer`), whatever the store's setting: the till cannot vouch for
+    money it does not know about."""
+    if cash_warning(kind, amount, in_drawer) is not None:
+        return True
     return kind is not CashKind.OPENING_FLOAT and manager_for_cash
+
+
+def cash_warning(kind: CashKind, amount: Decimal | None, in_drawer: Decimal | None) -> str | None:
+    """The warning a manager reads before authorizing a sangria of ``amount`` when the
+    drawer is expected to hold only ``in_drawer``; ``None`` when nothing is wrong."""
+    if kind is not CashKind.SANGRIA or amount is None or in_drawer is None or amount <= in_drawer:
+        return None
+    return (
+        f"A sangria de R$ {format_brl(amount)} é maior que o dinheiro esperado no caixa "
+        f"(R$ {_signed(in_drawer)}): o fechamento ficará negativo. Confira o dinheiro e a "
+        "abertura do caixa antes de autorizar."
+    )
+
+
+def _signed(value: Decimal) -> str:
+    return ("-" if value < 0 else "") + format_brl(abs(value))
+
+
+async def expected_drawer(
+    service: PosService, store: StoreDB, cash: CashBook, *, start: datetime, end: datetime
+) -> Decimal:
+    """The cash the drawer should hold now: the day's (``[start, end)``, the store's local
+    day) opening float + suprimentos - sangrias + cash sales, as the day close counts it."""
+    sales = await service.list_sales(since=start, until=end, limit=100_000)
+    movements = await store.run(cash.movements, since=start, until=end)
+    report = build_day_close(sales, movements, day=start.date(), generated_at=service.now(), operator=None)
+    return report.expected_cash
+
+
+async def print_cash_slip(
+    service: PosService,
+    movement: CashMovement,
+    *,
+    drawer_before: Decimal | None = None,
+    warning: str | None = None,
+    tz: tzinfo | None = None,
+) -> PrintResult:
+    """Print the slip of ``movement`` for signature (:mod:`posapp.printing.cash_slip`)
+    through the service's printer. Never raises: a failure is the result's message."""
+    from posapp.printing.cash_slip import render_cash_slip
+    from posapp.printing.options import ReceiptOptions
+
+    try:
+        data = render_cash_slip(
+            label=movement.kind.label,
+            amount=movement.amount,
+            sign=movement.kind.sign,
+            at=movement.at,
+            operator=movement.operator,
+            authorized_by=movement.authorized_by,
+            note=movement.note,
+            drawer_before=drawer_before,
+            warning=warning,
+            options=ReceiptOptions.from_config(service.config.printer),
+            tz=tz or service.config.store.tz,
+            store_name=service.config.store.name,
+        )
+    except Exception as exc:  # a layout bug must not hide that the movement was recorded
+        log.exception("cash slip %s not rendered", movement.id)
+        return PrintResult(False, f"Comprovante não gerado ({type(exc).__name__}).", None)
+    return await service.print_bytes(data, kind=CASH_SLIP_KIND)

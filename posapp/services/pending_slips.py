@@ -42,7 +42,8 @@ async def print_pending_slip(
     store_name: str | None = None,
 ) -> PrintResult | None:
     """Print the slip of ``sale``, which ended in ``state``. ``None``: nothing to print
-    (the sale is not pending). ``tz``: the store's time zone (``None``: this machine's)."""
+    (the sale is not pending). ``tz``: the time zone to print (``None``: the store's,
+    ``[store] timezone`` or its UF's, the one the DANFE shows)."""
     if not needs_pending_slip(state):
         return None
     printer = service.printer
@@ -55,7 +56,7 @@ async def print_pending_slip(
             at=service.now(),
             options=options,
             in_doubt=state is SaleState.IN_DOUBT,
-            tz=tz,
+            tz=tz or service.config.store.tz,
             store_name=store_name,
         )
     except Exception as exc:  # a layout bug must not hide the sale's outcome

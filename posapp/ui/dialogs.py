@@ -17,10 +17,14 @@ from posapp.ui.formatting import brl, parse_decimal
 from posapp.ui.qt import (
     QComboBox,
     QDialog,
+    QFont,
+    QFontDatabase,
+    QFontMetrics,
     QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QPlainTextEdit,
     QPushButton,
     QSpinBox,
     Qt,
@@ -28,6 +32,7 @@ from posapp.ui.qt import (
     QWidget,
     tr,
 )
+from posapp.ui.scan_burst import text_field
 from posapp.ui.tasks import async_slot
 from posapp.ui.widgets import grow_to_contents, set_role
 
@@ -78,6 +83,7 @@ class LoginDialog(QDialog):
         form = QFormLayout()
         self.login = QLineEdit(self)
         self.login.setPlaceholderText(tr("login"))
+        text_field(self.login)
         self.pin = QLineEdit(self)
         self.login.returnPressed.connect(self.pin.setFocus)
         self.pin.setEchoMode(QLineEdit.EchoMode.Password)
@@ -146,6 +152,8 @@ class FirstManagerDialog(QDialog):
         form = QFormLayout()
         self.login = QLineEdit("gerente", self)
         self.name = QLineEdit(self)
+        text_field(self.login)
+        text_field(self.name)
         self.pin = QLineEdit(self)
         self.pin.setEchoMode(QLineEdit.EchoMode.Password)
         self.pin2 = QLineEdit(self)
@@ -208,6 +216,7 @@ class CustomerDialog(QDialog):
         self.field = QLineEdit(format_cpf_cnpj(current) if current else "", self)
         self.field.setMaxLength(18)
         self.field.setPlaceholderText("000.000.000-00")
+        text_field(self.field)  # a CPF typed or read at scanner speed is the consumer's
         self.field.returnPressed.connect(self.submit)
         layout.addWidget(self.field)
         self.error = QLabel("", self)
@@ -282,6 +291,7 @@ class CashMovementDialog(QDialog):
         self.value.returnPressed.connect(self.submit)
         self.note = QLineEdit(self)
         self.note.setMaxLength(200)
+        text_field(self.note)
         self.note.returnPressed.connect(self.submit)
         form.addRow(tr("Tipo"), self.kind)
         form.addRow(tr("Valor (R$)"), self.value)
@@ -314,23 +324,36 @@ class CashMovementDialog(QDialog):
         return f"{self.selected_kind.label}: {brl(self.amount or Decimal(0))}"
 
 
+def monospace_font(point_size: int = 11) -> QFont:
+    """A fixed-pitch font: the report's columns line up only if every character is as wide
+    as the next. The system's fixed font first; if it is not fixed-pitch (seen with sparse
+    font sets), the family Qt maps to ``monospace``/``Courier``."""
+    font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+    metrics = QFontMetrics(font)
+    if metrics.horizontalAdvance("i" * 10) != metrics.horizontalAdvance("M" * 10):
+        font = QFont("monospace")
+        font.setStyleHint(QFont.StyleHint.TypeWriter)
+        font.setFixedPitch(True)
+    font.setPointSize(point_size)
+    return font
+
+
 class TextReportDialog(QDialog):
-    """A fixed-width text report (the day close) with a print button."""
+    """A fixed-width text report (the day close) in a monospaced font, with a print button:
+    the lines are the ones the printer gets, so the screen shows the paper."""
 
     def __init__(self, title: str, lines: list[str], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
         self.print_requested = False
         layout = QVBoxLayout(self)
-        from posapp.ui.qt import QFont, QFontDatabase, QPlainTextEdit
-
         self.text = QPlainTextEdit("\n".join(lines), self)
         self.text.setReadOnly(True)
-        font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
-        font.setPointSize(12)
-        font.setStyleHint(QFont.StyleHint.Monospace)
-        self.text.setFont(font)
-        self.text.setMinimumSize(620, 560)
+        self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)  # a wrapped row loses its columns
+        self.text.setFont(monospace_font())
+        columns = max((len(line) for line in lines), default=40)
+        width = self.text.fontMetrics().horizontalAdvance("0" * (columns + 4))
+        self.text.setMinimumSize(min(max(width, 420), 900), 360)
         layout.addWidget(self.text)
         row, self.print_button = _buttons(self, tr("Imprimir (Enter)"), self._print)
         layout.addLayout(row)

@@ -2,11 +2,15 @@
 
 Money is always :class:`~decimal.Decimal`; typed amounts accept the Brazilian comma
 (``12,50``), the dot, and thousands separators (``1.234,56``).
+
+Times are shown in the store's time zone (``[store] timezone``, or the UF's), the one the
+DANFE prints, never the machine's: the checkout sets it with :func:`set_store_timezone`
+(and again after the settings change); until then the machine's zone is used.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 
 from posapp.domain.errors import DomainError
@@ -41,20 +45,53 @@ def parse_decimal(text: str) -> Decimal | None:
         return None
 
 
-def local_time(moment: datetime) -> str:
-    return moment.astimezone().strftime("%H:%M:%S")
+_zone: list[tzinfo | None] = [None]  # the screens' zone, set by the checkout
 
 
-def local_datetime(moment: datetime) -> str:
-    return moment.astimezone().strftime("%d/%m/%Y %H:%M:%S")
+def set_store_timezone(zone: tzinfo | None) -> None:
+    """The zone every time on screen is shown in (``None``: the machine's)."""
+    _zone[0] = zone
 
 
-def local_day_bounds(day: date) -> tuple[datetime, datetime]:
-    """Local midnight of ``day`` and of the next day, as aware datetimes (each computed on
-    its own, so a day with a clock change is still midnight to midnight)."""
-    start = datetime.combine(day, time(0, 0)).astimezone()
-    end = datetime.combine(day + timedelta(days=1), time(0, 0)).astimezone()
-    return start, end
+def store_timezone() -> tzinfo | None:
+    return _zone[0]
+
+
+def in_store_zone(moment: datetime, tz: tzinfo | None = None) -> datetime:
+    """``moment`` (aware) as the store's wall clock (``tz``, else the zone set above)."""
+    return moment.astimezone(tz or _zone[0])
+
+
+def local_time(moment: datetime, tz: tzinfo | None = None) -> str:
+    return in_store_zone(moment, tz).strftime("%H:%M:%S")
+
+
+def local_datetime(moment: datetime, tz: tzinfo | None = None) -> str:
+    return in_store_zone(moment, tz).strftime("%d/%m/%Y %H:%M:%S")
+
+
+def clock_text(moment: datetime, tz: tzinfo | None = None) -> str:
+    """The status bar's clock: ``dd/mm HH:MM``."""
+    return in_store_zone(moment, tz).strftime("%d/%m %H:%M")
+
+
+def store_today(now: datetime, tz: tzinfo | None = None) -> date:
+    """The store's calendar day at ``now`` (aware)."""
+    return in_store_zone(now, tz).date()
+
+
+def local_day_bounds(day: date, tz: tzinfo | None = None) -> tuple[datetime, datetime]:
+    """The store's midnight of ``day`` and of the next day, as aware datetimes (each
+    computed on its own, so a day with a clock change is still midnight to midnight)."""
+    zone = tz or _zone[0]
+    if zone is None:
+        start = datetime.combine(day, time(0, 0)).astimezone()
+        end = datetime.combine(day + timedelta(days=1), time(0, 0)).astimezone()
+        return start, end
+    return (
+        datetime.combine(day, time(0, 0), tzinfo=zone),
+        datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=zone),
+    )
 
 
 def countdown(remaining: timedelta) -> str:

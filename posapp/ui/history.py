@@ -1,5 +1,12 @@
-"""F12: the sales history (manager): today's and past sales, the cancel countdown, and
-what a manager does with a sale — reprint, details and XML, cancel, resend, resolve.
+"""F12: the sales history: today's and past sales, the cancel countdown, and what is done
+with a sale — reprint, details and XML, cancel, resend, resolve, discard.
+
+Anyone at the till opens it (the opening is audited): looking, details and XML, reprint
+(audited with who asked), resend of a queued or rejected sale and checking the pending
+ones are routine work — a resend is what the queue's drainer does on its own, and only
+``QUEUED``/``REJECTED`` sales can be sent again, so it cannot issue a note twice. What
+changes a sale's fate asks for a manager (the logged-in one, or a PIN): cancel (the PIN in
+the cancel dialog), resolve an in-doubt sale, discard (void) a queued or rejected one.
 
 Keys: ↑/↓ choose, Enter details, F5 reprint, F6 resend (queued/rejected), F7 resolve an
 in-doubt sale, F8 cancel (authorized, inside the window), F9 check pending sales (asks the
@@ -14,7 +21,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Coroutine
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, TypeVar
 
 from posapp.domain import lifecycle
@@ -36,6 +43,7 @@ from posapp.ui.formatting import (
     plural,
     price_text,
     quantity_text,
+    store_today,
 )
 from posapp.ui.models import HistoryModel
 from posapp.ui.qt import (
@@ -62,7 +70,7 @@ from posapp.ui.qt import (
     tr,
 )
 from posapp.ui.receipt_preview import ReceiptView
-from posapp.ui.scan_burst import PASSTHROUGH
+from posapp.ui.scan_burst import PASSTHROUGH, text_field
 from posapp.ui.tasks import async_slot, dispose_when_idle, run_dialog
 from posapp.ui.widgets import ConfirmDialog, ElidedLabel, PinDialog, fit_to_screen, key_button, set_role
 
@@ -71,9 +79,10 @@ log = logging.getLogger("posapp.ui")
 H = TypeVar("H", bound="HistoryDialog")
 
 
-def day_bounds(day: QDate) -> tuple[datetime, datetime]:
-    """Local midnight to the next local midnight of ``day``, as aware datetimes."""
-    return local_day_bounds(date(day.year(), day.month(), day.day()))
+def day_bounds(day: QDate, tz: tzinfo | None = None) -> tuple[datetime, datetime]:
+    """The store's midnight to its next midnight of ``day`` (in ``tz``, else the zone the
+    screens use), as aware datetimes."""
+    return local_day_bounds(date(day.year(), day.month(), day.day()), tz)
 
 
 def _reported(
@@ -100,7 +109,8 @@ class HistoryDialog(QDialog):
         layout = QVBoxLayout(self)
         top = QHBoxLayout()
         top.addWidget(QLabel(tr("Dia:"), self))
-        self.day = QDateEdit(QDate.currentDate(), self)
+        today = store_today(ctx.service.now(), ctx.config.store.tz)  # the store's day
+        self.day = QDateEdit(QDate(today.year, today.month, today.day), self)
         self.day.setCalendarPopup(True)
         self.day.setDisplayFormat("dd/MM/yyyy")
         self.day.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
@@ -177,6 +187,9 @@ class HistoryDialog(QDialog):
         self._timer.start()
         self.table.setFocus()
         self._update_actions()
+        operator = ctx.operator
+        if operator is not None and not operator.is_manager:
+            self._say(tr("Cancelar (F8), resolver (F7) e descartar (Del) pedem o PIN do gerente."))
         fit_to_screen(self, QSize(1280, 720))
 
     def done(self, result: int) -> None:
@@ -188,7 +201,7 @@ class HistoryDialog(QDialog):
     @async_slot
     @_reported
     async def reload(self) -> None:
-        start, end = day_bounds(self.day.date())
+        start, end = day_bounds(self.day.date(), self.ctx.config.store.tz)
         selected = self.current()
         rows = await self.ctx.service.list_sales(since=start, until=end, limit=5000)
         self.model.set_rows(rows)
@@ -293,11 +306,16 @@ class HistoryDialog(QDialog):
         sale = self.current()
         if sale is None or not lifecycle.can_resolve_issue(sale.state):
             return
+        manager = await self._manager(tr("Resolver venda em dúvida: digite o PIN do gerente."))
+        if manager is None:
+            return
         dialog = ResolveInDoubtDialog(self)
         if await self._child(dialog) != QDialog.DialogCode.Accepted:
             return
         report = await self.ctx.service.resolve_in_doubt(
-            sale.sale_id, issued_chave=dialog.chave, by=Authorization(self.ctx.operator_login)
+            sale.sale_id,
+            issued_chave=dialog.chave,
+            by=Authorization(self.ctx.operator_login, manager.login),
         )
         self._say(report.message)
         self.reload()
@@ -429,6 +447,7 @@ class CancelDialog(QDialog):
         self.motivo = QLineEdit(self)
         self.motivo.setMaxLength(MOTIVO_MAX)
         self.motivo.setPlaceholderText(tr("ex.: cliente desistiu da compra"))
+        text_field(self.motivo)
         self.motivo.textChanged.connect(lambda _t: self.refresh())
         self.counter = QLabel("", self)
         self.pin = QLineEdit(self)
@@ -673,9 +692,10 @@ class SaleDetailsDialog(QDialog):
     async def load(self) -> None:
         summary, sale = await self.ctx.service.get_sale(self.sale.sale_id)
         xml, _pdf = await self.ctx.service.documents(self.sale.sale_id)
+        tz = self.ctx.config.store.tz
         lines = [
             tr("Situação: ") + tr(summary.state.label),
-            tr("Criada em: ") + local_datetime(summary.created_at),
+            tr("Criada em: ") + local_datetime(summary.created_at, tz),
             tr("Operador: ") + (summary.operator or "—"),
             tr("Emissor: ") + (summary.backend or "—"),
         ]
@@ -684,7 +704,7 @@ class SaleDetailsDialog(QDialog):
         if summary.chave:
             lines.append(tr("Chave: ") + " ".join(summary.chave[i : i + 4] for i in range(0, 44, 4)))
         if summary.authorized_at:
-            lines.append(tr("Autorizada em: ") + local_datetime(summary.authorized_at))
+            lines.append(tr("Autorizada em: ") + local_datetime(summary.authorized_at, tz))
         if summary.last_error:
             lines.append(tr("Último erro: ") + summary.last_error)
         if sale.customer is not None:

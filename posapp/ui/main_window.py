@@ -37,7 +37,7 @@ from posapp.ui.checkout import CheckoutViewModel
 from posapp.ui.context import AppContext
 from posapp.ui.dialogs import CashMovementDialog, CustomerDialog, TextReportDialog, VoidLineDialog
 from posapp.ui.errors import error_text
-from posapp.ui.formatting import brl, local_day_bounds, plural
+from posapp.ui.formatting import brl, local_day_bounds, plural, set_store_timezone, store_today
 from posapp.ui.history import HistoryDialog
 from posapp.ui.issue_dialog import Choice, IssueDialog
 from posapp.ui.models import CartModel
@@ -113,6 +113,7 @@ def checkout_flow(fn: FlowBody) -> Callable[..., asyncio.Task[None] | None]:
 
 FUNCTION_KEYS = (
     ("F2", "Buscar"),
+    ("F3", "Desconto"),  # Shift+F3: on the whole sale
     ("F4", "CPF/CNPJ"),
     ("F6", "Cancelar item"),
     ("F7", "Descartar venda"),
@@ -144,6 +145,7 @@ class MainWindow(QMainWindow):
         self._closing = False
         self._shut_down = False
         self.history: HistoryDialog | None = None
+        set_store_timezone(ctx.config.store.tz)  # every time on screen in the store's zone
         self.setWindowTitle(tr("posapp — Frente de caixa") + (tr(" (DEMONSTRAÇÃO)") if ctx.demo else ""))
         try:
             from posapp.resources import icon_path
@@ -209,6 +211,7 @@ class MainWindow(QMainWindow):
         self.key_buttons: dict[str, QPushButton] = {}
         slots = {
             "F2": self.on_search,
+            "F3": self.on_item_discount,
             "F4": self.on_customer,
             "F6": self.on_void_line,
             "F7": self.on_abort,
@@ -237,6 +240,9 @@ class MainWindow(QMainWindow):
         key_rows[1].addWidget(switch, 1)
         for key_row in key_rows:
             layout.addLayout(key_row)
+        sale_discount = QShortcut(QKeySequence("Shift+F3"), self)
+        sale_discount.activated.connect(self.on_sale_discount)
+        self.key_buttons["F3"].setToolTip(tr("F3: desconto no item · Shift+F3: desconto na venda"))
         escape = QShortcut(QKeySequence("Esc"), self)
         escape.activated.connect(self.clear_entry)
 
@@ -459,7 +465,7 @@ class MainWindow(QMainWindow):
         dialog = SearchDialog(self.ctx.store, self.ctx.catalog, self, text=self.code.text())
         self.code.clear()
         if await self.dialog(dialog) == QDialog.DialogCode.Accepted and dialog.product is not None:
-            self.vm.submit(dialog.product.code)
+            self.vm.submit(dialog.entry)  # with the "3*" typed before F2
 
     @checkout_flow
     async def on_customer(self) -> None:
@@ -467,6 +473,18 @@ class MainWindow(QMainWindow):
         dialog = CustomerDialog(current, self)
         if await self.dialog(dialog) == QDialog.DialogCode.Accepted:
             self.vm.set_customer(dialog.document)
+
+    @checkout_flow
+    async def on_item_discount(self) -> None:
+        from posapp.ui.discount_dialog import discount_flow
+
+        await discount_flow(self, whole_sale=False)
+
+    @checkout_flow
+    async def on_sale_discount(self) -> None:
+        from posapp.ui.discount_dialog import discount_flow
+
+        await discount_flow(self, whole_sale=True)
 
     @checkout_flow
     async def on_void_line(self) -> None:
@@ -554,24 +572,57 @@ class MainWindow(QMainWindow):
             dialog.note.text(),
             dialog.summary(),
         )
-        from posapp.services.day_close import cash_needs_manager  # F8 is rare: not at start-up
+        # F8 is rare: not at start-up.
+        from posapp.services.day_close import (
+            cash_needs_manager,
+            cash_warning,
+            expected_drawer,
+            print_cash_slip,
+        )
 
-        needs_manager = cash_needs_manager(kind, manager_for_cash=self.ctx.terminal.manager_for_cash)
+        ctx = self.ctx
+        start, end = local_day_bounds(
+            store_today(ctx.service.now(), ctx.config.store.tz), ctx.config.store.tz
+        )
+        in_drawer = await expected_drawer(ctx.service, ctx.store, ctx.cash, start=start, end=end)
+        warning = cash_warning(kind, amount, in_drawer)  # a sangria above the drawer's cash
+        if warning is not None:
+            confirm = ConfirmDialog(
+                tr("Sangria maior que o caixa"), tr(warning), confirm=tr("Continuar"), parent=self
+            )
+            if await self.dialog(confirm) != QDialog.DialogCode.Accepted:
+                return
+        needs_manager = cash_needs_manager(
+            kind, manager_for_cash=ctx.terminal.manager_for_cash, amount=amount, in_drawer=in_drawer
+        )
         manager = await self.require_manager(
             tr("Movimento de caixa (") + tr(kind.label) + tr("): digite o PIN do gerente."),
             required=needs_manager,
         )
         if manager is None:
             return
-        await self.ctx.store.run(
-            self.ctx.cash.record,
+        movement = await ctx.store.run(
+            ctx.cash.record,
             kind,
             amount,
-            operator=self.ctx.operator_login or "?",
+            operator=ctx.operator_login or "?",
             authorized_by=manager.login if manager.is_manager else None,
             note=note,
         )
-        self.say(tr("Registrado: ") + summary)
+        self.say(tr("Registrado: ") + summary + tr(" · imprimindo o comprovante…"))
+        printed = await print_cash_slip(ctx.service, movement, drawer_before=in_drawer, warning=warning)
+        ctx.last_print_ok, ctx.last_print_error = printed.ok, printed.error
+        self.status.show_printer()
+        self.say(
+            tr("Registrado: ")
+            + summary
+            + (
+                tr(" · comprovante impresso: colha as assinaturas.")
+                if printed.ok
+                else tr(" · comprovante não impresso: ") + (printed.error or "")
+            ),
+            "" if printed.ok else "warning",
+        )
 
     @checkout_flow
     async def on_day_close(self) -> None:
@@ -581,8 +632,9 @@ class MainWindow(QMainWindow):
         from posapp.services.day_close import close_day, day_close_lines  # F9: not at start-up
 
         ctx = self.ctx
-        today = ctx.service.now().astimezone().date()
-        start, end = local_day_bounds(today)
+        tz = ctx.config.store.tz  # the store's day, not the machine's
+        today = store_today(ctx.service.now(), tz)
+        start, end = local_day_bounds(today, tz)
         report = await close_day(
             ctx.service,
             ctx.store,
@@ -594,7 +646,7 @@ class MainWindow(QMainWindow):
             by=Authorization(ctx.operator_login, manager.login),
         )
         columns = 48 if ctx.config.printer.paper_mm == 80 else 32
-        lines = day_close_lines(report, columns=columns)
+        lines = day_close_lines(report, columns=columns, tz=tz)
         dialog = TextReportDialog(tr("Fechamento do dia"), lines, self)
         await self.dialog(dialog)
         if dialog.print_requested:
@@ -627,6 +679,7 @@ class MainWindow(QMainWindow):
             while self._disposals:  # a closed history may still be talking to the old service
                 await asyncio.wait(set(self._disposals))
             await self.status.replace_service(config)
+            set_store_timezone(self.ctx.config.store.tz)
             self.status.show_printer()
             self.status.poll_health()
         if terminal is not None and terminal_changed:
@@ -641,14 +694,14 @@ class MainWindow(QMainWindow):
 
     @checkout_flow
     async def on_history(self) -> None:
-        manager = await self.require_manager(tr("Histórico de vendas: digite o PIN do gerente."))
-        if manager is None:
-            return
+        # Anyone at the till may look (and reprint); the history asks a manager's PIN for
+        # what changes a sale (cancel, resolve, discard). Audited as before.
+        operator = self.ctx.operator
         await self.ctx.store.run(
             self.ctx.audit.record,
             Action.HISTORY_OPEN,
             operator=self.ctx.operator_login,
-            authorized_by=manager.login,
+            authorized_by=operator.login if operator is not None and operator.is_manager else None,
         )
         dialog = HistoryDialog(self.ctx, self)
         dialog.reload()

@@ -14,7 +14,12 @@ queue, which holds it until the dialog closes). Anything slower, shorter, or bro
 another key is typing and is left alone, so a person never waits for a key to appear.
 
 A window or widget that reads scans on purpose (the chave field of the in-doubt dialog,
-the issue outcome screen with its own capture) sets the :data:`PASSTHROUGH` property.
+the issue outcome screen with its own capture) sets the :data:`PASSTHROUGH` property, and
+so does every free *text* field of a dialog (:func:`text_field`: the consumer's CPF/CNPJ,
+the product search, a note, a motivo, a login): a burst typed there — a CPF read by a
+scanner, or typed at scanner speed — belongs to that field and is never replayed as a
+product code. Bursts are taken only out of fields where a scan would do harm: amounts,
+PINs, line numbers, and buttons (where the Enter would confirm).
 """
 
 from __future__ import annotations
@@ -61,6 +66,11 @@ class _FieldState:
             edit.setSelection(self.selection_start, self.selection_length)
         else:
             edit.setCursorPosition(self.cursor)
+
+
+def text_field(widget: QWidget) -> None:
+    """Mark ``widget`` as a free text field: scan bursts typed into it stay in it."""
+    widget.setProperty(PASSTHROUGH, True)
 
 
 def _line_edit(widget: QWidget) -> QLineEdit | None:

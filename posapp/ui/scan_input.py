@@ -54,6 +54,23 @@ def parse_entry(text: str) -> Entry:
     return Entry(match["code"], quantity)
 
 
+_MULTIPLIER = re.compile(r"^\s*(?P<qty>[0-9]+(?:[.,][0-9]+)?)\s*\*\s*")
+
+
+def split_multiplier(text: str) -> tuple[str, str]:
+    """``"3*arroz"`` -> ``("3", "arroz")``; ``"3*"`` -> ``("3", "")``; no multiplier ->
+    ``("", text)``. The quantity typed before a search (F2) applies to the product picked."""
+    match = _MULTIPLIER.match(text)
+    if match is None:
+        return "", text
+    return match["qty"], text[match.end() :]
+
+
+def with_multiplier(quantity: str, code: str) -> str:
+    """The code field's entry for ``code`` with the typed ``quantity`` (``3*1020``)."""
+    return f"{quantity}*{code}" if quantity else code
+
+
 class ScanQueue:
     """Codes in arrival order, handled one at a time while the gate is open.
 

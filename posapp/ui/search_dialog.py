@@ -1,5 +1,8 @@
 """F2: find a product by name (accent-insensitive), pick it with the arrows and Enter.
 
+A multiplier typed before F2 (``3*``), or at the start of the query (``3*arroz``), is kept:
+the dialog shows it and :attr:`SearchDialog.entry` hands the checkout ``3*<code>``.
+
 Each keystroke restarts a short debounce; the search runs on the store's thread and only
 the newest answer is shown, so typing fast never shows stale results nor freezes.
 """
@@ -11,7 +14,7 @@ import logging
 from posapp.catalog.products import Catalog, Product
 from posapp.catalog.storedb import StoreDB
 from posapp.ui.errors import error_text
-from posapp.ui.formatting import plural, price_text
+from posapp.ui.formatting import parse_decimal, plural, price_text, quantity_text
 from posapp.ui.qt import (
     QDialog,
     QEvent,
@@ -28,6 +31,8 @@ from posapp.ui.qt import (
     QWidget,
     tr,
 )
+from posapp.ui.scan_burst import text_field
+from posapp.ui.scan_input import split_multiplier, with_multiplier
 from posapp.ui.tasks import remember, spawn
 from posapp.ui.widgets import fit_to_screen
 
@@ -48,6 +53,7 @@ class SearchDialog(QDialog):
         self._searched = 0
         self._pending_choice = False
         self.product: Product | None = None
+        self.quantity, text = split_multiplier(text)  # "3*" before F2 sells three
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(DEBOUNCE_MS)
@@ -58,7 +64,12 @@ class SearchDialog(QDialog):
         self.query.textEdited.connect(lambda _t: self._debounce.start())
         self.query.returnPressed.connect(self.choose)
         self.query.installEventFilter(self)
+        text_field(self.query)  # a barcode read here is searched for, not queued
         layout.addWidget(self.query)
+        self.quantity_label = QLabel("", self)
+        self.quantity_label.setObjectName("itemPrice")
+        layout.addWidget(self.quantity_label)
+        self._show_quantity()
         self.results = QListWidget(self)
         self.results.itemActivated.connect(lambda _item: self.choose())
         self.results.setMinimumHeight(240)
@@ -88,9 +99,28 @@ class SearchDialog(QDialog):
                 return True
         return super().eventFilter(watched, event)
 
+    def _show_quantity(self) -> None:
+        amount = parse_decimal(self.quantity) if self.quantity else None
+        self.quantity_label.setText(tr("Quantidade: ") + quantity_text(amount) if amount else "")
+        self.quantity_label.setVisible(amount is not None)
+
+    def _query_text(self) -> str:
+        """The query without a multiplier typed at its start (which is remembered)."""
+        quantity, text = split_multiplier(self.query.text())
+        if quantity:
+            self.quantity = quantity
+            self._show_quantity()
+        return text
+
+    @property
+    def entry(self) -> str:
+        """What the checkout's code field gets for the chosen product (``3*1020``)."""
+        assert self.product is not None
+        return with_multiplier(self.quantity, self.product.code)
+
     def refresh(self) -> None:
         self._generation += 1
-        remember(self, spawn(self._search(self._generation, self.query.text())))
+        remember(self, spawn(self._search(self._generation, self._query_text())))
 
     async def _search(self, generation: int, text: str) -> None:
         try:

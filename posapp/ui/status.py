@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 
 from posapp.config import Config
 from posapp.domain.issuance import Health
@@ -36,6 +36,7 @@ from posapp.services.drainer import QueueDrainer
 from posapp.services.results import DrainReport, IssueReport
 from posapp.ui.context import AppContext
 from posapp.ui.demo import DEMO_SCENARIOS, DemoControls
+from posapp.ui.formatting import clock_text
 from posapp.ui.qt import (
     QDialog,
     QKeyEvent,
@@ -313,7 +314,8 @@ class StatusPanel(QStatusBar):
     # -- display ---------------------------------------------------------------------------
 
     def tick_clock(self) -> None:
-        self.clock_label.setText(datetime.now().astimezone().strftime("%d/%m %H:%M"))
+        # The store's time (the DANFE's), not the machine's zone.
+        self.clock_label.setText(clock_text(datetime.now(UTC), self.ctx.config.store.tz))
 
     def show_operator(self) -> None:
         operator = self.ctx.operator

@@ -174,8 +174,9 @@ def test_sale_with_everything_then_cancel_with_manager_pin(
         next_sale(qtbot, window, issue)
         assert window.vm.model.rowCount() == 0
 
-        # The manager cancels it from the history, inside the window.
-        history = open_history(qtbot, pin="1234")
+        # The manager cancels it from the history, inside the window (a cashier opens the
+        # history without a PIN, issue 13 item 5; the cancel asks for it).
+        history = open_history(qtbot, pin=None)
         assert state_of_first_row(history) is SaleState.AUTHORIZED
         countdown = history.model.data(history.model.index(0, HistoryModel.DEADLINE))
         assert re.fullmatch(r"2\d:\d\d", countdown), countdown
@@ -336,10 +337,14 @@ def test_in_doubt_sale_is_kept_and_resolved_by_a_manager(
         sim.faults.hang = False
         [chave] = list(sim.notes)  # the simulator did issue it: only the answer was lost
 
-        history = open_history(qtbot, pin="1234")
+        history = open_history(qtbot, pin=None)  # a cashier looks without a PIN (issue 13 item 5)
         assert state_of_first_row(history) is SaleState.IN_DOUBT
         assert history.resolve_button.isEnabled() and not history.resend_button.isEnabled()
         press(qtbot, Qt.Key.Key_F7)
+        pin = wait_dialog(qtbot, PinDialog)  # resolving is the manager's
+        type_text(qtbot, "1234")
+        press(qtbot, Qt.Key.Key_Return)
+        wait_closed(qtbot, pin)
         resolve = wait_dialog(qtbot, ResolveInDoubtDialog)
         type_text(qtbot, chave)
         press(qtbot, Qt.Key.Key_Return)

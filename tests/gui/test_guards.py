@@ -307,11 +307,7 @@ def test_manager_discards_a_queued_sale_from_the_history(qtbot: QtBot, make_ctx:
         [queued] = run(qtbot, ctx.service.list_sales())
         assert queued.state is SaleState.QUEUED
 
-        press(qtbot, Qt.Key.Key_F12)
-        pin = wait_dialog(qtbot, PinDialog)
-        type_text(qtbot, "1234")
-        press(qtbot, Qt.Key.Key_Return)
-        wait_closed(qtbot, pin)
+        press(qtbot, Qt.Key.Key_F12)  # a cashier opens the history without a PIN (issue 13 item 5)
         history = wait_dialog(qtbot, HistoryDialog)
         qtbot.waitUntil(lambda: history.model.rowCount() == 1 and history.discard_button.isEnabled())
         press(qtbot, Qt.Key.Key_Delete)
