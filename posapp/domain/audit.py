@@ -29,6 +29,7 @@ class Action(StrEnum):
     CATALOG_IMPORT = "catalog_import"
     OPERATOR_CHANGE = "operator_change"
     HISTORY_OPEN = "history_open"
+    DISCOUNT = "discount"
 
     @property
     def label(self) -> str:
@@ -55,6 +56,7 @@ _LABELS = {
     Action.CATALOG_IMPORT: "Importação de produtos",
     Action.OPERATOR_CHANGE: "Cadastro de operador",
     Action.HISTORY_OPEN: "Histórico de vendas aberto",
+    Action.DISCOUNT: "Desconto",
 }
 
 

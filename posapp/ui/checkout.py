@@ -11,6 +11,7 @@ Signals:
     last_item(str, str): description and price text of the line just rung up.
     message(str, str): text for the cashier and its level ("", "warning", "error").
     customer_changed(str): the consumer document shown (formatted), or "".
+    discounts_changed(): a line's or the sale's discount changed.
     cart_reset(): a new sale started.
 """
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from decimal import Decimal
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -25,8 +27,9 @@ from posapp.catalog.products import Product
 from posapp.catalog.scale import parse_scale_label, quantity_for_price
 from posapp.domain.audit import Action
 from posapp.domain.documents import format_cpf_cnpj
+from posapp.domain.errors import InvalidSale
 from posapp.domain.lifecycle import SaleState
-from posapp.domain.sale import Customer, describe_validation_error
+from posapp.domain.sale import Customer, SaleDiscount, describe_validation_error, plain_number
 from posapp.errors import PosappError
 from posapp.services.core import Authorization
 from posapp.services.errors import NothingToDo
@@ -34,11 +37,30 @@ from posapp.ui.cart import Cart, CartLine
 from posapp.ui.context import AppContext
 from posapp.ui.errors import error_text
 from posapp.ui.formatting import brl, plural, price_text, quantity_text
-from posapp.ui.models import CartModel
-from posapp.ui.qt import QObject, Signal, tr
+from posapp.ui.models import DISPLAY, USER, CartModel
+from posapp.ui.qt import QModelIndex, QObject, QPersistentModelIndex, Signal, tr
 from posapp.ui.scan_input import EntryError, ScanQueue, parse_entry
 
 log = logging.getLogger("posapp.ui")
+
+
+class DiscountCartModel(CartModel):
+    """The cart table with discounts: a discounted line says so after its description,
+    and its total is what it comes to after its own discount and its share of the sale's."""
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = DISPLAY) -> Any:
+        role = int(role)
+        if index.isValid() and role in (DISPLAY, USER):
+            line = self.line_at(index.row())
+            if not line.voided and index.column() in (self.DESCRIPTION, self.TOTAL):
+                discount = self.cart.line_discount(line.number)
+                if discount > 0:
+                    if index.column() == self.TOTAL:
+                        net = line.total - discount
+                        return brl(net) if role == DISPLAY else net
+                    if role == DISPLAY:
+                        return line.product.description + tr("  (desconto -") + brl(discount) + ")"
+        return super().data(index, role)
 
 
 class CheckoutViewModel(QObject):
@@ -48,12 +70,13 @@ class CheckoutViewModel(QObject):
     message = Signal(str, str)
     customer_changed = Signal(str)
     cart_reset = Signal()
+    discounts_changed = Signal()
 
     def __init__(self, ctx: AppContext, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.cart = Cart()
-        self.model = CartModel(self.cart, self)
+        self.model: CartModel = DiscountCartModel(self.cart, self)
         self.scans = ScanQueue(self._handle)
 
     def start(self) -> None:
@@ -227,6 +250,52 @@ class CheckoutViewModel(QObject):
                 return False
         self.new_sale()
         self.message.emit(tr("Venda rejeitada descartada: não será emitida."), "warning")
+        return True
+
+    async def set_discount(
+        self,
+        number: int | None,
+        discount: SaleDiscount | None,
+        *,
+        authorized_by: str | None,
+    ) -> bool:
+        """Give line ``number`` (``None``: the whole sale) a discount (``None``: none),
+        checked by the sale's rules, shown, and audited with who asked and who allowed it.
+        Returns whether it was applied."""
+        cart = self.cart
+        previous_lines, previous_sale = list(cart.lines), cart.discount
+        value = discount.value if discount is not None else None
+        percent = discount.percent if discount is not None else None
+        try:
+            if number is None:
+                cart.set_sale_discount(discount)
+            else:
+                cart.set_line_discount(number, value=value, percent=percent)
+            cart.check()
+        except (KeyError, ValueError, InvalidSale) as exc:
+            cart.lines[:], cart.discount = previous_lines, previous_sale
+            text = exc.user_message if isinstance(exc, InvalidSale) else tr("Item inválido para desconto.")
+            self.message.emit(tr("Desconto não aplicado: ") + text, "error")
+            return False
+        self.model.layoutChanged.emit()  # every line's share may have moved
+        self.discounts_changed.emit()
+        self.totals_changed.emit()
+        what = "venda" if number is None else f"item {number:03d}"
+        if discount is None:
+            amount_text = tr("removido")
+        else:
+            amount = cart.sale_discount_amount if number is None else cart.line(number).own_discount
+            amount_text = ("" if percent is None else f"{plain_number(percent)} % = ") + brl(amount)
+        where = tr("Desconto na venda: ") if number is None else tr("Desconto no item ") + f"{number:03d}: "
+        self.message.emit(where + amount_text, "")
+        await self.ctx.store.run(
+            self.ctx.audit.record,
+            Action.DISCOUNT,
+            operator=self.ctx.operator_login,
+            authorized_by=authorized_by,
+            sale_id=cart.sale_id,
+            detail=f"{what}: {amount_text} (total {brl(cart.total)})",
+        )
         return True
 
     def set_customer(self, document: str | None) -> None:

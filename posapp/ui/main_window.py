@@ -206,7 +206,8 @@ class MainWindow(QMainWindow):
         self.message.setWordWrap(True)
         layout.addWidget(self.message)
 
-        # Two rows of five, each row as wide as its own labels: fits a 1024-pixel screen.
+        # Two rows (six keys, then four and the operator), each as wide as its own labels:
+        # fits a 1024-pixel screen.
         key_rows = (QHBoxLayout(), QHBoxLayout())
         self.key_buttons: dict[str, QPushButton] = {}
         slots = {
@@ -232,7 +233,7 @@ class MainWindow(QMainWindow):
             )
             button.setObjectName("functionKey")
             self.key_buttons[key] = button
-            key_rows[position // 5].addWidget(button, 1)
+            key_rows[position // 6].addWidget(button, 1)
         switch = key_button(
             tr("Trocar operador"), "Ctrl+L", self.on_switch_operator, parent=self, focusable=False
         )

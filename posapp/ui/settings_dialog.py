@@ -10,6 +10,7 @@ models (a bad value names its field and keeps the dialog open).
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,10 @@ def _provider_line(provider: ProviderConfig) -> str:
     else:
         where = tr("token no chaveiro do sistema (confira com 'posapp doctor')")
     return f"{provider.name} — {provider.base_url} — {where}"
+
+
+def _percent_text(value: Decimal) -> str:
+    return format(value.normalize(), "f").replace(".", ",")
 
 
 def _spin(parent: QWidget, low: int, high: int, value: int) -> QSpinBox:
@@ -176,6 +181,13 @@ class SettingsDialog(QDialog):
         self.manager_abort.setChecked(terminal.manager_for_abort)
         self.manager_cash = QCheckBox(tr("Sangria/suprimento exigem gerente"), term)
         self.manager_cash.setChecked(terminal.manager_for_cash)
+        self.discount_cashier = QLineEdit(_percent_text(terminal.discount_limit_cashier), term)
+        self.discount_manager = QLineEdit(_percent_text(terminal.discount_limit_manager), term)
+        for limit in (self.discount_cashier, self.discount_manager):
+            limit.setMaxLength(6)
+            limit.setToolTip(
+                tr("Percentual do item ou da venda; acima do limite do caixa pede-se o PIN do gerente")
+            )
         form.addRow(tr("Leitor serial (porta)"), self.scanner_port)
         form.addRow(tr("Velocidade (baud)"), self.scanner_baud)
         form.addRow("", self.scale_enabled)
@@ -190,6 +202,8 @@ class SettingsDialog(QDialog):
         form.addRow("", self.manager_void)
         form.addRow("", self.manager_abort)
         form.addRow("", self.manager_cash)
+        form.addRow(tr("Desconto sem gerente (%)"), self.discount_cashier)
+        form.addRow(tr("Desconto máximo (%, 100: sem limite)"), self.discount_manager)
         self.tabs.addTab(term, tr("Terminal"))
 
         catalog = QWidget(self)
@@ -306,6 +320,8 @@ class SettingsDialog(QDialog):
                 "manager_for_void_line": self.manager_void.isChecked(),
                 "manager_for_abort": self.manager_abort.isChecked(),
                 "manager_for_cash": self.manager_cash.isChecked(),
+                "discount_limit_cashier": self.discount_cashier.text().strip().replace(",", "."),
+                "discount_limit_manager": self.discount_manager.text().strip().replace(",", "."),
             }
         )
         return config, terminal

@@ -29,14 +29,14 @@ def item(price: str, quantity: str = "1", **extra: Any) -> dict[str, Any]:
     }
 
 
-def sale(*items: dict[str, Any], discount: dict[str, str] | None = None, paid: str = "1000") -> Sale:
+def sale(*items: dict[str, Any], discount: dict[str, object] | None = None, paid: str = "1000") -> Sale:
     data: dict[str, Any] = {"items": list(items), "payments": [{"method": "dinheiro", "amount": paid}]}
     if discount is not None:
         data["discount"] = discount
     return Sale.from_mapping(data)
 
 
-def refused(*items: dict[str, Any], discount: dict[str, str] | None = None) -> str:
+def refused(*items: dict[str, Any], discount: dict[str, object] | None = None) -> str:
     with pytest.raises(InvalidSale) as info:
         sale(*items, discount=discount)
     return info.value.user_message
