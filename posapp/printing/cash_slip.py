@@ -82,8 +82,8 @@ def render_cash_slip(
         writer.bold(False)
         if drawer_before is not None:
             after = drawer_before + sign * amount
-            writer.lines(pair(fold("Dinheiro esperado antes R$"), _money(drawer_before), cols))
-            writer.lines(pair(fold("Dinheiro esperado depois R$"), _money(after), cols))
+            writer.lines(pair(fold("Caixa esperado antes R$"), _money(drawer_before), cols))
+            writer.lines(pair(fold("Caixa esperado depois R$"), _money(after), cols))
         if warning:
             writer.line(rule(cols))
             writer.bold(True)
