@@ -5,6 +5,7 @@ the authorized XML, and what is left to pay; decoded back from the ESC/POS bytes
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -20,7 +21,7 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sale_with_discount
 
 @pytest.mark.parametrize("paper_mm", [58, 80])
 def test_item_and_total_discounts_on_the_native_danfe(
-    tmp_path: Path, paper_mm: int, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, paper_mm: Literal[58, 80], capsys: pytest.CaptureFixture[str]
 ) -> None:
     with EmitesInThread() as sim:
         argv = [
