@@ -104,6 +104,8 @@ class Cart:
         line = self.line(number)
         if line.voided:
             return ZERO
+        if self.discount is None:  # the table asks for every visible cell: keep it O(1)
+            return line.own_discount
         return line.own_discount + self.shares().get(number, ZERO)
 
     @property
