@@ -168,7 +168,7 @@ def day_close_lines(report: DayClose, *, columns: int = 48, tz: tzinfo | None = 
     for label, value in (
         ("Abertura (fundo de troco)", format_brl(report.opening_float)),
         ("Suprimentos", format_brl(report.suprimentos)),
-        ("Sangrias", "-" + format_brl(report.sangrias)),
+        ("Sangrias", ("-" if report.sangrias else "") + format_brl(report.sangrias)),
         ("Vendas em dinheiro", format_brl(report.cash_sales)),
         ("DINHEIRO ESPERADO NO CAIXA", _signed(report.expected_cash)),
     ):

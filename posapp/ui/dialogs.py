@@ -17,9 +17,6 @@ from posapp.ui.formatting import brl, parse_decimal
 from posapp.ui.qt import (
     QComboBox,
     QDialog,
-    QFont,
-    QFontDatabase,
-    QFontMetrics,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -324,18 +321,18 @@ class CashMovementDialog(QDialog):
         return f"{self.selected_kind.label}: {brl(self.amount or Decimal(0))}"
 
 
-def monospace_font(point_size: int = 11) -> QFont:
-    """A fixed-pitch font: the report's columns line up only if every character is as wide
-    as the next. The system's fixed font first; if it is not fixed-pitch (seen with sparse
-    font sets), the family Qt maps to ``monospace``/``Courier``."""
-    font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
-    metrics = QFontMetrics(font)
-    if metrics.horizontalAdvance("i" * 10) != metrics.horizontalAdvance("M" * 10):
-        font = QFont("monospace")
-        font.setStyleHint(QFont.StyleHint.TypeWriter)
-        font.setFixedPitch(True)
-    font.setPointSize(point_size)
-    return font
+MONOSPACE_FAMILIES = (
+    "'DejaVu Sans Mono', 'Noto Sans Mono', 'Liberation Mono', Consolas, 'Courier New', monospace"
+)
+
+
+def use_monospace(widget: QWidget, pixels: int = 15) -> None:
+    """Show ``widget``'s text in a fixed-pitch font, so columns made of spaces line up.
+
+    ``setFont`` is not enough: the application's style sheet names a proportional family
+    for every widget and wins over it; the widget's own style sheet wins over that."""
+    widget.setStyleSheet(f"font-family: {MONOSPACE_FAMILIES}; font-size: {pixels}px;")
+    widget.ensurePolished()
 
 
 class TextReportDialog(QDialog):
@@ -350,10 +347,12 @@ class TextReportDialog(QDialog):
         self.text = QPlainTextEdit("\n".join(lines), self)
         self.text.setReadOnly(True)
         self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)  # a wrapped row loses its columns
-        self.text.setFont(monospace_font())
+        use_monospace(self.text)
         columns = max((len(line) for line in lines), default=40)
-        width = self.text.fontMetrics().horizontalAdvance("0" * (columns + 4))
-        self.text.setMinimumSize(min(max(width, 420), 900), 360)
+        metrics = self.text.fontMetrics()
+        width = metrics.horizontalAdvance("0" * (columns + 2)) + 48  # padding, frame, scroll bar
+        height = metrics.lineSpacing() * (len(lines) + 1) + 24
+        self.text.setMinimumSize(min(width, 900), min(max(height, 240), 520))
         layout.addWidget(self.text)
         row, self.print_button = _buttons(self, tr("Imprimir (Enter)"), self._print)
         layout.addLayout(row)

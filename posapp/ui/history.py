@@ -34,6 +34,7 @@ from posapp.operators.accounts import Operator
 from posapp.services.core import Authorization
 from posapp.services.results import CancelReport, SaleSummary
 from posapp.ui.context import AppContext
+from posapp.ui.dialogs import use_monospace
 from posapp.ui.errors import error_text
 from posapp.ui.formatting import (
     brl,
@@ -671,9 +672,11 @@ class SaleDetailsDialog(QDialog):
         self.summary_text = QPlainTextEdit(self)
         self.summary_text.setReadOnly(True)
         self.summary_text.setFont(font)
+        use_monospace(self.summary_text)  # the app's style sheet would set a proportional font
         self.xml_text = QPlainTextEdit(self)
         self.xml_text.setReadOnly(True)
         self.xml_text.setFont(font)
+        use_monospace(self.xml_text)
         self.tabs.addTab(self.summary_text, tr("Venda"))
         self.tabs.addTab(self.xml_text, tr("XML"))
         layout.addWidget(self.tabs)
