@@ -31,7 +31,6 @@ from posapp.domain.sale import Sale, describe_validation_error
 from posapp.errors import PosappError, has_user_message
 from posapp.operators.accounts import Operator
 from posapp.services.core import Authorization
-from posapp.services.pending_slips import print_pending_slip
 from posapp.services.results import IssueReport
 from posapp.ui.checkout import CheckoutViewModel
 from posapp.ui.context import AppContext
@@ -81,6 +80,8 @@ from posapp.ui.widgets import (
 )
 
 if TYPE_CHECKING:
+    from posapp.services.ports import PrintResult
+    from posapp.services.pos import PosService
     from posapp.ui.scanner import SerialScanner
 
 log = logging.getLogger("posapp.ui")
@@ -779,7 +780,7 @@ class MainWindow(QMainWindow):
             scan_sink=lambda code: self._hold_scan(code, dialog),
             reprint=self._reprint,
             paper_mm=ctx.config.printer.paper_mm,
-            print_slip=lambda report: print_pending_slip(ctx.service, sale, report.state),
+            print_slip=lambda report: _print_pending_slip(ctx.service, sale, report.state),
             parent=self,
         )
         self._flow_dialogs.append(dialog)
@@ -878,3 +879,12 @@ def demo_hint(ctx: AppContext) -> str:
     if not ctx.demo:
         return ""
     return tr("Demonstração: gerente / PIN 1234 (gerente) · caixa / PIN 0000 (operador de caixa)")
+
+
+def _print_pending_slip(
+    service: PosService, sale: Sale, state: SaleState
+) -> Coroutine[Any, Any, PrintResult | None]:
+    # The printing stack (Pillow, segno, the spool) loads on the first pending slip, not at start.
+    from posapp.services.pending_slips import print_pending_slip
+
+    return print_pending_slip(service, sale, state)
