@@ -268,7 +268,7 @@ class SoakReport:
         if len(self.violations) > 40:
             lines.append(f"    ... {len(self.violations) - 40} more")
         if self.work_dir is not None:
-            lines.append(f"  work folder  {self.work_dir}")
+            lines.append(f"  work folder  {self.work_dir} (summary.txt, violations.txt, faults.log, logs/)")
         return "\n".join(lines)
 
 
@@ -1082,6 +1082,7 @@ def run_soak(options: SoakOptions) -> SoakReport:
     finally:
         issuers.close()
     (work / "summary.txt").write_text(soak.report.summary() + "\n", encoding="utf-8")
+    (work / "violations.txt").write_text("".join(f"{v}\n" for v in soak.report.violations), encoding="utf-8")
     if soak.report.ok and not options.keep:
         shutil.rmtree(work, ignore_errors=True)
         soak.report.work_dir = None
