@@ -22,7 +22,7 @@ from posapp.domain.lifecycle import Happening, Move, Notice, SaleState
 from posapp.domain.sale import Sale
 from posapp.domain.verification import Expected, note_problems
 from posapp.journal.errors import ChaveTaken, JournalError, StaleState
-from posapp.journal.store import SaleRow
+from posapp.journal.store import Journal, SaleRow
 from posapp.services import pending_answers
 from posapp.services.core import ServiceCore
 from posapp.services.errors import AnswerNotRecorded
@@ -163,6 +163,15 @@ class Answers:
         own outcome; the events record this answer. An inconclusive query changes nothing."""
         core = self.core
         happening = lifecycle.after_query(result.outcome)
+        # An issuer that once answered with a note that was not this sale's has shown it cannot
+        # be taken at its word: "not found" is no proof nothing was issued (it may be searching
+        # for the lie), and a note without its XML cannot show the total and items.
+        claimed_before = await core.db(_had_unverified_answer, core.journal, row.sale_id)
+        if claimed_before and (
+            result.outcome is Outcome.NOT_SENT
+            or (result.outcome is Outcome.AUTHORIZED and result.note is not None and result.note.xml is None)
+        ):
+            return core.report_from_row(row, Notice.STILL_IN_DOUBT)
         if result.outcome is Outcome.AUTHORIZED and result.note is not None:
             problems = note_problems(result.note, self.expected(row.sale, row.reserved))
             if not problems:
@@ -305,3 +314,8 @@ def _is_another_sales(note: AuthorizedNote, problems: tuple[str, ...]) -> bool:
     """Proof that an existing note is another sale's: its XML could be read, and it differs
     (chave, total or items). Anything less (no XML, an unreadable one) proves nothing."""
     return note.xml is not None and bool(problems) and not any("ilegível" in p for p in problems)
+
+
+def _had_unverified_answer(journal: Journal, sale_id: str) -> bool:
+    unverified = {Happening.ISSUE_UNVERIFIED.value, Happening.RECONCILED_UNVERIFIED.value}
+    return any(event.kind in unverified for event in journal.events(sale_id))

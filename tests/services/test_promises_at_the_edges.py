@@ -409,3 +409,33 @@ def test_a_5xx_after_issuing_is_in_doubt_and_reconciled_to_the_one_note(
 
     asyncio.run(scenario())
     assert len(ours(issuers, provider)) == 1
+
+
+@pytest.mark.parametrize("lie", ["other_numero", "other_serie"])
+def test_a_lie_then_not_found_from_another_process_is_never_resent(
+    issuers: Issuers, tmp_path: Path, lie: str
+) -> None:
+    """Found by the soak: Integra lies about the número, a fresh process's query searches for the
+    lie and finds nothing; that "not found" must not requeue the sale (its note exists)."""
+    issuers.integra.faults.lying_chave = lie
+    sale = make_sale(20)
+
+    async def scenario() -> None:
+        first = only(issuers, tmp_path, "integranotas")
+        await first.start()
+        try:
+            assert (await first.issue(sale, print_receipt=False)).state is SaleState.IN_DOUBT
+        finally:
+            await first.aclose()
+        issuers.integra.faults.clear()
+        second = only(issuers, tmp_path, "integranotas")
+        await second.start()
+        try:
+            for _ in range(2):
+                await second.catch_up()
+            assert await second.state_of(sale.sale_id) is SaleState.IN_DOUBT  # held for a manager
+        finally:
+            await second.aclose()
+
+    asyncio.run(scenario())
+    assert len(ours(issuers, "integranotas")) == 1
