@@ -355,6 +355,8 @@ class PrintSpool:
             try:
                 async with self._lock_for(uri):
                     outcome = await self._run(item)
+                    # Recorded while still busy, so a closing spool's grace waits for it.
+                    await self._record_outcome(outcome)
             except asyncio.CancelledError:
                 # Closed while this job was still being tried (after a sale, its caller has
                 # gone on): the journal must not keep it as a job without an outcome.
@@ -362,7 +364,6 @@ class PrintSpool:
                 item.future.cancel()
                 item.first.cancel()
                 raise
-            await self._record_outcome(outcome)
             item.answer(outcome)
 
     def job_deadline(self, job: PrintJob) -> float:
