@@ -30,6 +30,8 @@ class Action(StrEnum):
     OPERATOR_CHANGE = "operator_change"
     HISTORY_OPEN = "history_open"
     DISCOUNT = "discount"
+    INUTILIZACAO = "inutilizacao"
+    FISCAL_EXPORT = "fiscal_export"
 
     @property
     def label(self) -> str:
@@ -57,6 +59,8 @@ _LABELS = {
     Action.OPERATOR_CHANGE: "Cadastro de operador",
     Action.HISTORY_OPEN: "Histórico de vendas aberto",
     Action.DISCOUNT: "Desconto",
+    Action.INUTILIZACAO: "Inutilização de numeração",
+    Action.FISCAL_EXPORT: "Exportação fiscal do mês",
 }
 
 

@@ -135,6 +135,44 @@ MIGRATIONS: tuple[str, ...] = (
         value TEXT NOT NULL
     );
     """,
+    # 5: inutilizações of number ranges (issue 15): committed 'sending' with the exact request
+    # before it leaves, so a crash leaves it in doubt, never sent twice blindly; and the
+    # monthly exports written for the accountant, with the digest of what was verified.
+    """
+    CREATE TABLE inutilizacoes (
+        inut_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        backend TEXT NOT NULL,
+        serie INTEGER NOT NULL,
+        numero_inicial INTEGER NOT NULL,
+        numero_final INTEGER NOT NULL,
+        justificativa TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('sending', 'in_doubt', 'done', 'refused')),
+        request BLOB NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        operator TEXT,
+        authorized_by TEXT,
+        protocolo TEXT,
+        done_at TEXT,
+        xml BLOB,
+        response TEXT,
+        errors TEXT NOT NULL DEFAULT '[]',
+        CHECK (numero_inicial BETWEEN 1 AND numero_final)
+    );
+    CREATE INDEX inutilizacoes_serie ON inutilizacoes(serie, numero_inicial);
+
+    CREATE TABLE fiscal_exports (
+        export_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        month TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        path TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        notes INTEGER NOT NULL,
+        pending INTEGER NOT NULL,
+        verified INTEGER NOT NULL
+    );
+    CREATE INDEX fiscal_exports_month ON fiscal_exports(month);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

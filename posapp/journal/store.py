@@ -889,6 +889,14 @@ class Journal:
             ).fetchone()
         return bytes(row["content"]) if row else None
 
+    def authorized_xml(self, sale_id: str) -> bytes | None:
+        """The note's XML exactly as the issuer returned it (``nfeProc``), or None."""
+        return self.document(sale_id, "xml")
+
+    def cancel_event_xml(self, sale_id: str) -> bytes | None:
+        """The cancel event's XML (``procEventoNFe``) as the issuer returned it, or None."""
+        return self.document(sale_id, "cancel_xml")
+
     def events(self, sale_id: str) -> list[EventRow]:
         with self._lock:
             rows = self._db.execute(
