@@ -198,6 +198,32 @@ class ProviderConfig(_Section):
     enabled: bool = True
 
 
+class StoreServerConfig(_Section):
+    """``[store_server]``: the store's PostgreSQL (posapp/storeserver). Absent: one till alone,
+    nothing changes. The password comes from ``password_env`` or the OS keyring
+    (``keyring_service``, user ``store_server``), never from this file; TLS is what the URL's
+    ``sslmode`` asks (``?sslmode=verify-full`` in production)."""
+
+    url: str = Field(pattern=r"^postgres(ql)?://")
+    password_env: str = "POSAPP_STORE_SERVER_PASSWORD"  # noqa: S105 (a variable name, not a secret)
+    keyring_service: str = "posapp"
+    connect_timeout_s: float = Field(default=5, gt=0, le=120)
+    sync_interval_s: float = Field(default=2, gt=0, le=3600)
+    batch_size: int = Field(default=500, ge=1, le=100_000)
+
+    @field_validator("url")
+    @classmethod
+    def _no_password_in_url(cls, value: str) -> str:
+        netloc = value.split("://", 1)[1].split("/", 1)[0]
+        userinfo = netloc.rpartition("@")[0]
+        if ":" in userinfo or "password=" in value.lower():
+            raise ValueError(
+                "a senha não pode ficar no arquivo: tire-a da URL e ponha-a na variável de ambiente "
+                "de password_env (POSAPP_STORE_SERVER_PASSWORD) ou no cofre de senhas do sistema"
+            )
+        return value
+
+
 class Config(_Section):
     store: StoreConfig = StoreConfig()
     emites: EmitesConfig = EmitesConfig()
@@ -205,6 +231,7 @@ class Config(_Section):
     nfce: NfceConfig = NfceConfig()
     printer: PrinterConfig = PrinterConfig()
     providers: tuple[ProviderConfig, ...] = ()
+    store_server: StoreServerConfig | None = None
 
 
 def emitter_profile(config: Config) -> EmitterProfile:

@@ -303,6 +303,19 @@ RULES: tuple[Rule, ...] = (
         exempt=ROOT_MODULES,
     ),
     Rule(
+        "store-server-below-use-cases",
+        "storeserver never imports posapp.services, posapp.ui, posapp.fiscal or posapp.sim",
+        ("posapp.storeserver",),
+        never=("posapp.services", "posapp.ui", "posapp.fiscal", "posapp.sim"),
+    ),
+    Rule(
+        "psycopg-only-in-storeserver",
+        "psycopg (the store server's driver) is imported only by posapp.storeserver",
+        ("posapp",),
+        never=("psycopg",),
+        exempt=("posapp.storeserver",),
+    ),
+    Rule(
         "qt-only-through-ui-qt",
         "Qt (PySide6, shiboken6, qasync) is imported only by posapp.ui.qt",
         ("posapp",),

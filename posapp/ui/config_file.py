@@ -41,6 +41,8 @@ def config_to_toml(config: Config) -> str:
         if section == "providers":
             for provider in values:
                 _table(lines, "[[providers]]", provider)
+        elif values is None:
+            continue  # an optional section not configured ([store_server]) stays absent
         else:
             _table(lines, f"[{section}]", values)
     return "\n".join(lines)
