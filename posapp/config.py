@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from posapp.domain.taxes import Crt, ItemTax, store_defaults
 from posapp.errors import PosappError
 from posapp.protocol.emitter import EmitterProfile
 
@@ -40,6 +41,13 @@ class StoreConfig(_Section):
     # The store's IANA time zone (the GUI, the history's days, the day close and the slips
     # show the store's time, as the DANFE does). Not set: derived from ``uf``.
     timezone: str | None = None
+    # The store's tax regime (emit/CRT): 1 Simples Nacional, 2 Simples over the sublimit,
+    # 3 normal regime, 4 MEI. It decides CSOSN (1, 4) or CST (2, 3) and what a sale needs.
+    crt: Literal[1, 2, 3, 4] = 1
+
+    @property
+    def regime(self) -> Crt:
+        return Crt(self.crt)
 
     @field_validator("timezone")
     @classmethod
@@ -231,6 +239,14 @@ class Config(_Section):
     nfce: NfceConfig = NfceConfig()
     printer: PrinterConfig = PrinterConfig()
     providers: tuple[ProviderConfig, ...] = ()
+    # ``[taxes]``: the store's defaults for what a product's tax registry leaves empty
+    # (the keys of SALE.json's item ``tax``; README "Taxes").
+    taxes: ItemTax = ItemTax()
+
+    @property
+    def tax_defaults(self) -> ItemTax:
+        """``[taxes]`` over the regime's own defaults (CSOSN 102, PIS/COFINS 49 in the Simples)."""
+        return store_defaults(self.store.regime, self.taxes)
     store_server: StoreServerConfig | None = None
 
 

@@ -64,6 +64,7 @@ from posapp.domain.money import (
     to_decimal,
 )
 from posapp.domain.payments import PaymentMethod, parse_payment_method
+from posapp.domain.taxes import ItemTax, TaxFieldError
 
 SEM_GTIN = "SEM GTIN"
 _GTIN = re.compile(r"^([0-9]{8}|[0-9]{12,14})$")
@@ -186,6 +187,8 @@ class Item(_Frozen):
     #: The part of ``discount`` that is this line's share of the sale's discount (computed).
     sale_discount: Decimal = ZERO
     origin: int = Field(default=0, ge=0, le=8)
+    #: The item's tax registry (``domain/taxes.py``); the store's defaults fill what it lacks.
+    tax: ItemTax | None = None
 
     @field_validator("quantity", mode="before")
     @classmethod
@@ -647,6 +650,7 @@ FIELD_NAMES: Final = {
     "value": "valor",
     "percent": "percentual",
     "origin": "origem",
+    "tax": "tributos",
     "method": "forma",
     "amount": "valor",
     "card": "cartao",
@@ -696,7 +700,7 @@ def _message(err: Mapping[str, Any]) -> str:
     last = loc[-1] if loc else None
     if kind in ("value_error", "assertion_error"):
         error = ctx.get("error")
-        if isinstance(error, SaleFieldError):
+        if isinstance(error, (SaleFieldError, TaxFieldError)):
             return str(error)
         return "valor inválido"
     if kind == "missing":
@@ -783,6 +787,7 @@ _CHILD_MODELS: Final[dict[tuple[type[BaseModel], str], type[BaseModel]]] = {
     (Sale, "customer"): Customer,
     (Sale, "discount"): SaleDiscount,
     (Payment, "card"): CardDetails,
+    (Item, "tax"): ItemTax,
 }
 
 

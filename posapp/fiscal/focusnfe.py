@@ -67,8 +67,11 @@ from posapp.fiscal.provider_common import (
     HttpProviderBackend,
     PaymentFields,
     ProviderOptions,
+    TaxFigures,
     item_line,
     payment_line,
+    rate_text,
+    tax_figures,
 )
 
 NAME = "focusnfe"
@@ -116,12 +119,9 @@ class FocusNfeBackend(HttpProviderBackend):
         self,
         provider: ProviderConfig,
         config: Config,
-        *,
-        icms_situacao_tributaria: str = "102",
         **options: Unpack[ProviderOptions],
     ) -> None:
         super().__init__(provider, config, **options)
-        self._icms_cst = icms_situacao_tributaria
         self._budget = SlidingWindow(REQUESTS_PER_MINUTE, 60.0, clock=self._clock)
 
     # -- port --------------------------------------------------------------------------
@@ -148,12 +148,7 @@ class FocusNfeBackend(HttpProviderBackend):
         """
         ref = check_reference(context.reference)
         emitted_at = self._emission_time(context)
-        body = build_focus_body(
-            context.sale,
-            self._config,
-            emitted_at=emitted_at,
-            icms_situacao_tributaria=self._icms_cst,
-        )
+        body = build_focus_body(context.sale, self._config, emitted_at=emitted_at)
         return PreparedIssue(
             backend=NAME, reference=ref, payload=json_bytes(body), meta={"ref": ref, "path": ISSUE_PATH}
         )
@@ -467,9 +462,7 @@ def check_reference(reference: str) -> str:
     return reference
 
 
-def build_focus_body(
-    sale: Sale, config: Config, *, emitted_at: datetime, icms_situacao_tributaria: str = "102"
-) -> dict[str, Any]:
+def build_focus_body(sale: Sale, config: Config, *, emitted_at: datetime) -> dict[str, Any]:
     """The NFC-e as Focus's flat JSON (``notes/providers.md`` §1.3); values as exact strings."""
     body: dict[str, Any] = {
         "cnpj_emitente": config.store.cnpj,
@@ -488,17 +481,44 @@ def build_focus_body(
     if config.emitter.informacoes_contribuinte:
         body["informacoes_adicionais_contribuinte"] = config.emitter.informacoes_contribuinte
     body["items"] = [
-        item_line(
-            number,
-            item,
-            {"icms_origem": str(item.origin), "icms_situacao_tributaria": icms_situacao_tributaria},
-        )
+        item_line(number, item, focus_taxes(tax_figures(item, config)))
         for number, item in enumerate(sale.items, start=1)
     ]
     body["formas_pagamento"] = [payment_line(payment, _PAYMENT_FIELDS) for payment in sale.payments]
     if sale.change > 0:
         body["valor_troco"] = money_text(sale.change)
     return body
+
+
+def focus_taxes(tax: TaxFigures) -> dict[str, Any]:
+    """One item's tax fields in Focus's flat names: the item's own ICMS code (CST or CSOSN)
+    with its values, PIS/COFINS, the IBS/CBS codes and the Lei 12.741 approximation."""
+    fields: dict[str, Any] = {
+        "icms_origem": str(tax.origin),
+        "icms_situacao_tributaria": tax.icms_code,
+    }
+    if tax.icms is not None:
+        fields["icms_modalidade_base_calculo"] = "3"  # the operation's value
+        fields["icms_base_calculo"] = money_text(tax.icms.base)
+        fields["icms_aliquota"] = rate_text(tax.icms.rate)
+        fields["icms_valor"] = money_text(tax.icms.value)
+        if tax.icms_reduction is not None:
+            fields["icms_reducao_base_calculo"] = rate_text(tax.icms_reduction)
+    if tax.st is not None:
+        fields["icms_base_calculo_retido_st"] = money_text(tax.st.base)
+        fields["icms_aliquota_final"] = rate_text(tax.st.rate)
+        fields["icms_valor_retido_st"] = money_text(tax.st.value)
+    for name, cst, values in (("pis", tax.pis_cst, tax.pis), ("cofins", tax.cofins_cst, tax.cofins)):
+        fields[f"{name}_situacao_tributaria"] = cst
+        if values is not None:
+            fields[f"{name}_base_calculo"] = money_text(values.base)
+            fields[f"{name}_aliquota_porcentual"] = rate_text(values.rate)
+            fields[f"{name}_valor"] = money_text(values.value)
+    if tax.ibs_cbs is not None:
+        fields["ibs_cbs_situacao_tributaria"], fields["ibs_cbs_classificacao_tributaria"] = tax.ibs_cbs
+    if tax.approx is not None:
+        fields["valor_total_tributos"] = money_text(tax.approx.total)
+    return fields
 
 
 # -- small helpers ------------------------------------------------------------------------

@@ -63,7 +63,7 @@ from posapp.domain.issuance import (
     Outcome,
     PreparedIssue,
 )
-from posapp.domain.sale import Item, Sale
+from posapp.domain.sale import Sale
 from posapp.domain.timestamps import timestamp_or_none
 from posapp.fiscal.http_base import (
     Budget,
@@ -85,8 +85,11 @@ from posapp.fiscal.provider_common import (
     HttpProviderBackend,
     PaymentFields,
     ProviderOptions,
+    TaxFigures,
     item_line,
     payment_line,
+    rate_text,
+    tax_figures,
 )
 
 NAME = "integranotas"
@@ -124,16 +127,12 @@ class IntegraNotasBackend(HttpProviderBackend):
         provider: ProviderConfig,
         config: Config,
         *,
-        icms_situacao_tributaria: str = "102",
-        pis_cofins_situacao_tributaria: str = "49",
         fetch_pdf: bool = True,
         enforce_min_timeout: bool = True,
         **options: Unpack[ProviderOptions],
     ) -> None:
         timeout_s = max(provider.timeout_s, MIN_TIMEOUT_S) if enforce_min_timeout else provider.timeout_s
         super().__init__(provider, config, timeout_s=timeout_s, **options)
-        self._icms_cst = icms_situacao_tributaria
-        self._pis_cofins_cst = pis_cofins_situacao_tributaria
         self._fetch_pdf = fetch_pdf
         self._general = SlidingWindow(GENERAL_PER_MINUTE, 60.0, clock=self._clock)
         self._per_chave = SlidingWindow(PER_CHAVE_PER_MINUTE, 60.0, clock=self._clock)
@@ -172,8 +171,6 @@ class IntegraNotasBackend(HttpProviderBackend):
             serie=context.serie,
             numero=context.numero,
             emitted_at=emitted_at,
-            icms_situacao_tributaria=self._icms_cst,
-            pis_cofins_situacao_tributaria=self._pis_cofins_cst,
             reference=context.reference,
         )
         payload = json_bytes(body)
@@ -536,8 +533,6 @@ def build_integra_body(
     serie: int,
     numero: int,
     emitted_at: datetime,
-    icms_situacao_tributaria: str = "102",
-    pis_cofins_situacao_tributaria: str = "49",
     reference: str | None = None,
 ) -> dict[str, Any]:
     """The NFC-e in Integra's nested JSON (``notes/providers.md`` §2.3; the vendor example).
@@ -562,7 +557,7 @@ def build_integra_body(
             person["nome"] = sale.customer.name
         body["destinatario"] = person
     body["itens"] = [
-        item_line(number, item, _taxes(item, icms_situacao_tributaria, pis_cofins_situacao_tributaria))
+        item_line(number, item, integra_taxes(tax_figures(item, config)))
         for number, item in enumerate(sale.items, start=1)
     ]
     body["frete"] = {"modalidade_frete": "9"}
@@ -580,17 +575,37 @@ def build_integra_body(
     return body
 
 
-def _taxes(item: Item, icms_cst: str, pis_cofins_cst: str) -> dict[str, Any]:
-    """Integra's tax fields of one item: origin, and the CSTs of the emitter's regime."""
-    return {
-        "origem": str(item.origin),
-        "inclui_no_total": "1",
-        "imposto": {
-            "icms": {"situacao_tributaria": icms_cst},
-            "pis": {"situacao_tributaria": pis_cofins_cst},
-            "cofins": {"situacao_tributaria": pis_cofins_cst},
-        },
-    }
+def integra_taxes(tax: TaxFigures) -> dict[str, Any]:
+    """Integra's tax fields of one item (the nested ``imposto``): the item's own ICMS code
+    (CST or CSOSN) with its values, PIS/COFINS, ``ibs_cbs`` and the Lei 12.741 value."""
+    icms: dict[str, Any] = {"situacao_tributaria": tax.icms_code}
+    if tax.icms is not None:
+        icms["modalidade_base_calculo"] = "3"
+        icms["base_calculo"] = money_text(tax.icms.base)
+        icms["aliquota"] = rate_text(tax.icms.rate)
+        icms["valor"] = money_text(tax.icms.value)
+        if tax.icms_reduction is not None:
+            icms["reducao_base_calculo"] = rate_text(tax.icms_reduction)
+    if tax.st is not None:
+        icms["base_calculo_retido_st"] = money_text(tax.st.base)
+        icms["aliquota_suportada_consumidor"] = rate_text(tax.st.rate)
+        icms["valor_retido_st"] = money_text(tax.st.value)
+    imposto: dict[str, Any] = {"icms": icms}
+    for name, cst, values in (("pis", tax.pis_cst, tax.pis), ("cofins", tax.cofins_cst, tax.cofins)):
+        group: dict[str, Any] = {"situacao_tributaria": cst}
+        if values is not None:
+            group["base_calculo"] = money_text(values.base)
+            group["aliquota"] = rate_text(values.rate)
+            group["valor"] = money_text(values.value)
+        imposto[name] = group
+    if tax.ibs_cbs is not None:
+        imposto["ibs_cbs"] = {
+            "situacao_tributaria": tax.ibs_cbs[0],
+            "classificacao_tributaria": tax.ibs_cbs[1],
+        }
+    if tax.approx is not None:
+        imposto["valor_aproximado_tributos"] = money_text(tax.approx.total)
+    return {"origem": str(tax.origin), "inclui_no_total": "1", "imposto": imposto}
 
 
 # -- small helpers ------------------------------------------------------------------------

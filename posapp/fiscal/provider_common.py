@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, ClassVar, Literal, TypedDict, Unpack
 
 import httpx
@@ -32,6 +33,17 @@ from posapp.domain.issuance import (
     PreparedIssue,
 )
 from posapp.domain.sale import Item, Payment
+from posapp.domain.taxes import (
+    ApproxTaxes,
+    IcmsValues,
+    ItemTax,
+    RateValues,
+    RetainedSt,
+    approx_taxes,
+    contribution,
+    icms_values,
+    retained_st,
+)
 from posapp.fiscal.errors import BackendMisconfigured
 from posapp.fiscal.http_base import (
     Clock,
@@ -247,3 +259,58 @@ def payment_line(payment: Payment, fields: PaymentFields) -> dict[str, Any]:
         if card is not None and card.authorization:
             entry[fields.authorization] = card.authorization
     return entry
+
+
+# -- the item's taxes, computed once for both dialects ----------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TaxFigures:
+    """What an online provider needs of one item's taxes: the codes of the store's regime
+    and the values they carry, computed with ``Decimal`` (``domain/taxes.py``)."""
+
+    origin: int
+    icms_code: str  # CST (regime normal) or CSOSN (Simples)
+    icms: IcmsValues | None  # CST 00/20
+    icms_reduction: Decimal | None  # pRedBC (CST 20)
+    st: RetainedSt | None  # CST 60 / CSOSN 500
+    pis_cst: str
+    pis: RateValues | None
+    cofins_cst: str
+    cofins: RateValues | None
+    ibs_cbs: tuple[str, str] | None  # (CST, cClassTrib)
+    approx: ApproxTaxes | None  # Lei 12.741
+
+
+def tax_figures(item: Item, config: Config) -> TaxFigures:
+    """The item's tax registry (the store's ``[taxes]`` where the item says nothing, as for
+    a sale queued before its registry existed) as values; never a fixed code."""
+    tax = (item.tax or ItemTax()).merged_over(config.tax_defaults)
+    code = tax.icms_code
+    if code is None or tax.pis_cst is None or tax.cofins_cst is None:
+        raise ProviderRequestError(
+            f"item {item.code} has no ICMS/PIS/COFINS code",
+            user_message=(
+                f"O item {item.code} não tem CST/CSOSN do ICMS ou CST de PIS/COFINS: cadastre-os "
+                "no produto ou em [taxes] na configuração."
+            ),
+        )
+    net = item.gross_total - item.discount
+    return TaxFigures(
+        origin=item.origin,
+        icms_code=code,
+        icms=icms_values(tax, net),
+        icms_reduction=tax.icms_base_reduction if tax.icms_cst == "20" else None,
+        st=retained_st(tax, item.quantity),
+        pis_cst=tax.pis_cst,
+        pis=contribution(tax.pis_cst, tax.pis_rate, net),
+        cofins_cst=tax.cofins_cst,
+        cofins=contribution(tax.cofins_cst, tax.cofins_rate, net),
+        ibs_cbs=(tax.ibs_cbs_cst, tax.cclass_trib) if tax.ibs_cbs_cst and tax.cclass_trib else None,
+        approx=approx_taxes(tax, net),
+    )
+
+
+def rate_text(value: Decimal) -> str:
+    """A rate as the layout writes it (``pICMS`` 3v2-4): 2 to 4 places."""
+    return decimal_text(value, min_places=2, max_places=4)

@@ -20,6 +20,7 @@ from posapp.domain.errors import DomainError, InvalidSale
 from posapp.domain.issuance import IssueContext, Outcome, PreparedIssue, idempotency_reference
 from posapp.domain.lifecycle import Happening, Notice, SaleState
 from posapp.domain.sale import Sale
+from posapp.domain.sale_taxes import with_store_taxes
 from posapp.fiscal.errors import FiscalError
 from posapp.fiscal.port import FiscalBackend
 from posapp.journal.errors import JournalUnavailable
@@ -43,6 +44,7 @@ class Issuing:
     async def issue(self, sale: Sale) -> IssueReport:
         """Issue a new sale. Bad input raises :class:`InvalidSale` with nothing stored."""
         core = self.core
+        sale = self._under_regime(sale)  # refused before anything is stored or sent
         async with core.issue_lock:
             if await core.db(core.journal.exists, sale.sale_id):
                 raise InvalidSale(
@@ -54,6 +56,12 @@ class Issuing:
                     ),
                 )
             return await self._issue(sale, new_sale=True)
+
+    def _under_regime(self, sale: Sale) -> Sale:
+        """The sale with the store's tax defaults, checked against its regime (CRT):
+        :class:`InvalidSale` naming the item and the field when it cannot be issued."""
+        config = self.core.config
+        return with_store_taxes(sale, crt=config.store.regime, defaults=config.tax_defaults)
 
     async def resend(
         self, sale_id: str, sale: Sale | None = None, *, by: Authorization | None = None
@@ -74,7 +82,9 @@ class Issuing:
             if by is not None:
                 audit = AuditRecord(Action.RESEND, by.operator, by.authorized_by, "corrigida" if sale else "")
                 await core.db(core.journal.add_event, sale_id, core.now(), "resend_requested", audit=audit)
-            fixed = row.sale if sale is None else sale.model_copy(update={"sale_id": sale_id})
+            fixed = (
+                row.sale if sale is None else self._under_regime(sale.model_copy(update={"sale_id": sale_id}))
+            )
             return await self._issue(
                 fixed,
                 new_sale=False,

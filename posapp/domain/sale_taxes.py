@@ -1,0 +1,56 @@
+"""A sale under its store's regime: each item's tax registry completed with the store's
+defaults and checked against the rules of the store's CRT, before anything is stored or
+sent; and the sale's approximate taxes (Lei 12.741/2012).
+
+A sale that breaks a rule is one :class:`InvalidSale` naming the item and the field
+(``itens[2].tributos.csosn: obrigatório ...``), as every other bad input is.
+"""
+
+from __future__ import annotations
+
+from posapp.domain.errors import InvalidSale
+from posapp.domain.money import ZERO
+from posapp.domain.sale import MAX_MESSAGE_LINES, Item, Sale
+from posapp.domain.taxes import ApproxTaxes, Crt, ItemTax, approx_taxes, tax_problems
+
+
+def _complete(item: Item, defaults: ItemTax | None) -> Item:
+    tax = (item.tax or ItemTax()).merged_over(defaults)
+    return item if tax == item.tax else item.model_copy(update={"tax": tax})
+
+
+def with_store_taxes(sale: Sale, *, crt: Crt, defaults: ItemTax | None = None) -> Sale:
+    """``sale`` with every item's registry completed by ``defaults``; raises
+    :class:`InvalidSale` (Portuguese, one line per problem) if the store's regime ``crt``
+    cannot issue it as it is."""
+    items = tuple(_complete(item, defaults) for item in sale.items)
+    lines: list[str] = []
+    for number, item in enumerate(items, start=1):
+        for problem in tax_problems(item.tax, crt=crt, cfop=item.cfop, cest=item.cest):
+            where = problem.field if problem.field in ("cfop", "cest") else f"tributos.{problem.field}"
+            lines.append(f"itens[{number}].{where}: {problem.message}")
+    if lines:
+        shown = lines[:MAX_MESSAGE_LINES]
+        if len(lines) > MAX_MESSAGE_LINES:
+            shown[-1] += f" (e mais {len(lines) - MAX_MESSAGE_LINES} problema(s))"
+        raise InvalidSale(
+            f"sale {sale.sale_id} breaks the tax rules of CRT {int(crt)}: {len(lines)} problem(s)",
+            user_message="\n".join(shown),
+        )
+    return sale if items == sale.items else sale.model_copy(update={"items": items})
+
+
+def item_approx_taxes(item: Item) -> ApproxTaxes | None:
+    """The item's Lei 12.741 taxes on its net value (after its discount)."""
+    return approx_taxes(item.tax, item.gross_total - item.discount)
+
+
+def sale_approx_taxes(sale: Sale) -> ApproxTaxes | None:
+    """The sum of the items' approximate taxes; ``None`` when no item has IBPT rates."""
+    found = [t for t in (item_approx_taxes(i) for i in sale.items) if t is not None]
+    if not found:
+        return None
+    total = ApproxTaxes(ZERO, ZERO, ZERO)
+    for taxes in found:
+        total = total + taxes
+    return total
