@@ -89,7 +89,12 @@ def build_service(
     from posapp.services.pos import PosService
 
     config = with_overrides(config, emites_address=emites_address, printer_uri=printer_uri)
-    journal = Journal.in_dir(data_dir)
+    if config.store_server is not None:  # the série the store server gave this till
+        from posapp.services.store_sync import effective_config
+
+        config = effective_config(config, data_dir)
+    # Only a till printing raster reprints from the issuer's PDF; native prints from the XML.
+    journal = Journal.in_dir(data_dir, keep_danfe_pdf=config.printer.mode == "raster")
     router = FailoverRouter(build_backends(config))
     printer = build_printer(config, journal) if with_printer else None
     return PosService(config=config, journal=journal, router=router, printer=printer)

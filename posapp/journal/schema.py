@@ -173,6 +173,38 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX fiscal_exports_month ON fiscal_exports(month);
     """,
+    # 6: each document kept once, compressed (issue 15): ``blobs`` holds every document by its
+    # SHA-256, zlib-packed (posapp/journal/compress.py); ``documents`` points at it. Requests
+    # are packed; a raw answer is packed without the base64 of the documents it carries (cut
+    # out, rebuilt on reading). ``sales.archived`` names the monthly archive file that holds an
+    # archived sale's documents and attempts. The rewrite uses the SQL functions the Journal
+    # registers before migrating (compress.register_sql_functions), in this one transaction.
+    """
+    CREATE TABLE blobs (
+        sha256 TEXT PRIMARY KEY,
+        size INTEGER NOT NULL,
+        content BLOB NOT NULL
+    );
+    ALTER TABLE documents ADD COLUMN sha256 TEXT;
+    ALTER TABLE sales ADD COLUMN archived TEXT;
+    CREATE TABLE archives (
+        month TEXT PRIMARY KEY,
+        file TEXT NOT NULL,
+        archived_at TEXT NOT NULL,
+        sales INTEGER NOT NULL,
+        export_id INTEGER NOT NULL
+    );
+    UPDATE attempts SET response = posapp_pack_answer(
+        response,
+        (SELECT d.content FROM documents d WHERE d.sale_id = attempts.sale_id AND d.kind = 'xml'),
+        (SELECT d.content FROM documents d WHERE d.sale_id = attempts.sale_id AND d.kind = 'danfe_pdf'),
+        (SELECT d.content FROM documents d WHERE d.sale_id = attempts.sale_id AND d.kind = 'cancel_xml'))
+        WHERE response IS NOT NULL;
+    UPDATE attempts SET request = posapp_pack(request);
+    INSERT OR IGNORE INTO blobs (sha256, size, content)
+        SELECT posapp_sha256(content), length(content), posapp_pack(content) FROM documents;
+    UPDATE documents SET sha256 = posapp_sha256(content), content = X'';
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

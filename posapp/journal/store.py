@@ -43,6 +43,7 @@ from posapp.domain.lifecycle import (
 from posapp.domain.payments import PaymentMethod
 from posapp.domain.sale import Sale
 from posapp.files import private_sqlite, switch_to_wal
+from posapp.journal import compress
 from posapp.journal.errors import (
     ChaveTaken,
     JournalError,
@@ -218,15 +219,20 @@ def _open_failure(path: Path, exc: BaseException) -> JournalUnavailable:
 class Journal:
     """One SQLite file. Thread-safe by a lock, but meant for one executor thread."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, keep_danfe_pdf: bool = True) -> None:
         """Open (or create) the journal, private to this user (``0600`` files in a ``0700``
         folder, :mod:`posapp.files`), in WAL mode, checked and migrated.
 
         Several processes may open a fresh folder at once: the WAL switch is retried and the
         migrations run under ``BEGIN IMMEDIATE``. A file damaged in the middle fails SQLite's
         ``PRAGMA quick_check`` here, so no sale is written into it; a read-only folder or
-        file is said as such. Both raise :class:`JournalUnavailable` with the way out."""
+        file is said as such. Both raise :class:`JournalUnavailable` with the way out.
+
+        ``keep_danfe_pdf``: whether an issuer's DANFE PDF is stored. Only a till printing in
+        raster mode needs it for reprints; a native till prints every DANFE from the XML (the
+        legal document), so its PDFs are left out, of the answers too (their hash is kept)."""
         self.path = path
+        self.keep_danfe_pdf = keep_danfe_pdf
         self._lock = threading.RLock()
         db: sqlite3.Connection | None = None
         try:
@@ -238,6 +244,7 @@ class Journal:
             db.execute("PRAGMA synchronous=FULL")
             db.execute("PRAGMA foreign_keys=ON")
             self._db = db
+            compress.register_sql_functions(db)
             self._quick_check()
             self._migrate()
         except (sqlite3.Error, OSError) as exc:
@@ -250,8 +257,8 @@ class Journal:
             raise
 
     @classmethod
-    def in_dir(cls, data_dir: Path) -> Journal:
-        return cls(data_dir / JOURNAL_FILENAME)
+    def in_dir(cls, data_dir: Path, *, keep_danfe_pdf: bool = True) -> Journal:
+        return cls(data_dir / JOURNAL_FILENAME, keep_danfe_pdf=keep_danfe_pdf)
 
     def close(self) -> None:
         self._db.close()
@@ -510,7 +517,7 @@ class Journal:
                     sale.sale_id,
                     prepared.backend,
                     prepared.reference,
-                    prepared.payload,
+                    compress.pack(prepared.payload),
                     json.dumps(dict(prepared.meta), default=str),
                     _iso(at),
                 ),
@@ -564,7 +571,7 @@ class Journal:
             cursor = db.execute(
                 "INSERT INTO attempts (sale_id, kind, backend, reference, request, created_at)"
                 " VALUES (?, 'cancel', ?, ?, ?, ?)",
-                (sale_id, backend, sale_id, request, _iso(at)),
+                (sale_id, backend, sale_id, compress.pack(request), _iso(at)),
             )
             self._apply(db, sale_id, happening, at, {"motivo": motivo}, audit=audit, cancel_motivo=motivo)
             return int(cursor.lastrowid or 0)
@@ -573,13 +580,30 @@ class Journal:
         with self._tx() as db:
             self._finish_attempt(db, attempt_id, outcome, response, at)
 
-    @staticmethod
+    @classmethod
     def _finish_attempt(
-        db: sqlite3.Connection, attempt_id: int, outcome: str, response: str | None, at: datetime
+        cls,
+        db: sqlite3.Connection,
+        attempt_id: int,
+        outcome: str,
+        response: str | None,
+        at: datetime,
+        kept: Mapping[str, bytes] | None = None,
+        dropped: Mapping[str, bytes] | None = None,
     ) -> None:
+        """Close an attempt with the issuer's raw answer, packed: the documents of ``kept``
+        it carries are cut out (stored once, as blobs), those of ``dropped`` left out."""
+        packed: bytes | None = None
+        if response is not None:
+            skeleton, cuts = compress.split_answer(response, kept or {}, dropped)
+            by_hash = {compress.sha256(c): c for c in (kept or {}).values()}
+            for cut in cuts:
+                if cut.kept:
+                    cls._put_blob(db, by_hash[cut.sha256])
+            packed = compress.pack_answer(skeleton, cuts)
         db.execute(
             "UPDATE attempts SET outcome = ?, response = ?, finished_at = ? WHERE attempt_id = ?",
-            (outcome, response, _iso(at), attempt_id),
+            (outcome, packed, _iso(at), attempt_id),
         )
 
     def apply(
@@ -593,6 +617,7 @@ class Journal:
         expect_attempt: int | None = None,
         audit: AuditRecord | None = None,
         documents: Mapping[str, bytes] | None = None,
+        dropped_documents: Mapping[str, bytes] | None = None,
         **fields: Any,
     ) -> Move:
         """Persist what ``happening`` makes of the sale, and close an attempt, atomically.
@@ -604,7 +629,7 @@ class Journal:
         that keeps the state appends its event (and audit row) and changes nothing else."""
         with self._tx() as db:
             if attempt is not None:
-                self._finish_attempt(db, attempt[0], attempt[1], attempt[2], at)
+                self._finish_attempt(db, attempt[0], attempt[1], attempt[2], at, documents, dropped_documents)
             step = self._apply(
                 db,
                 sale_id,
@@ -635,11 +660,12 @@ class Journal:
         transaction (compare-and-set as in :meth:`apply`)."""
         if not move_authorizes(happening):
             raise IllegalMove(f"{happening.value} does not authorize a sale")
-        documents = {}
+        documents: dict[str, bytes] = {}
+        dropped: dict[str, bytes] = {}
         if note.xml is not None:
             documents["xml"] = note.xml
         if note.danfe_pdf is not None:
-            documents["danfe_pdf"] = note.danfe_pdf
+            (documents if self.keep_danfe_pdf else dropped)["danfe_pdf"] = note.danfe_pdf
         return self.apply(
             sale_id,
             happening,
@@ -649,6 +675,7 @@ class Journal:
             expect_attempt=expect_attempt,
             audit=audit,
             documents=documents,
+            dropped_documents=dropped,
             chave=note.chave,
             numero=note.numero,
             serie=note.serie,
@@ -659,12 +686,25 @@ class Journal:
         )
 
     @staticmethod
-    def _put_document(db: sqlite3.Connection, sale_id: str, kind: str, content: bytes, at: datetime) -> None:
+    def _put_blob(db: sqlite3.Connection, content: bytes) -> str:
+        """Store ``content`` once (by SHA-256), compressed; its hash."""
+        digest = compress.sha256(content)
         db.execute(
-            "INSERT INTO documents (sale_id, kind, content, created_at) VALUES (?, ?, ?, ?)"
+            "INSERT OR IGNORE INTO blobs (sha256, size, content) VALUES (?, ?, ?)",
+            (digest, len(content), compress.pack(content)),
+        )
+        return digest
+
+    @classmethod
+    def _put_document(
+        cls, db: sqlite3.Connection, sale_id: str, kind: str, content: bytes, at: datetime
+    ) -> None:
+        digest = cls._put_blob(db, content)
+        db.execute(
+            "INSERT INTO documents (sale_id, kind, content, created_at, sha256) VALUES (?, ?, X'', ?, ?)"
             " ON CONFLICT (sale_id, kind)"
-            " DO UPDATE SET content = excluded.content, created_at = excluded.created_at",
-            (sale_id, kind, content, _iso(at)),
+            " DO UPDATE SET sha256 = excluded.sha256, content = X'', created_at = excluded.created_at",
+            (sale_id, kind, _iso(at), digest),
         )
 
     def put_document(self, sale_id: str, kind: str, content: bytes, at: datetime) -> None:
@@ -865,12 +905,25 @@ class Journal:
             kind=row["kind"],
             backend=row["backend"],
             reference=row["reference"],
-            request=bytes(row["request"]),
+            request=compress.unpack(bytes(row["request"])),
             meta=json.loads(row["meta"]),
             created_at=datetime.fromisoformat(row["created_at"]),
             outcome=row["outcome"],
-            response=row["response"],
+            response=self._answer(row["response"]),
         )
+
+    def _answer(self, stored: object) -> str | None:
+        """A raw answer as the issuer sent it (a DANFE the till does not keep left out)."""
+        if not compress.is_packed_answer(stored):
+            return None if stored is None else str(stored)
+        assert isinstance(stored, bytes)  # is_packed_answer checked it
+        skeleton, cuts = compress.unpack_answer(stored)
+        return compress.join_answer(skeleton, cuts, self._blob)
+
+    def _blob(self, digest: str) -> bytes | None:
+        with self._lock:
+            row = self._db.execute("SELECT content FROM blobs WHERE sha256 = ?", (digest,)).fetchone()
+        return compress.unpack(bytes(row["content"])) if row else None
 
     def attempts(self, sale_id: str) -> list[AttemptRow]:
         with self._lock:
@@ -883,11 +936,16 @@ class Journal:
         return [self.attempt(i) for i in ids]
 
     def document(self, sale_id: str, kind: str) -> bytes | None:
+        """A stored document (``xml``, ``danfe_pdf``, ``cancel_xml``) exactly as received."""
         with self._lock:
             row = self._db.execute(
-                "SELECT content FROM documents WHERE sale_id = ? AND kind = ?", (sale_id, kind)
+                "SELECT d.content AS raw, b.content AS packed FROM documents d"
+                " LEFT JOIN blobs b ON b.sha256 = d.sha256 WHERE d.sale_id = ? AND d.kind = ?",
+                (sale_id, kind),
             ).fetchone()
-        return bytes(row["content"]) if row else None
+        if row is None:
+            return None
+        return compress.unpack(bytes(row["packed"])) if row["packed"] is not None else bytes(row["raw"])
 
     def authorized_xml(self, sale_id: str) -> bytes | None:
         """The note's XML exactly as the issuer returned it (``nfeProc``), or None."""
