@@ -123,11 +123,12 @@ def test_emit_then_cancel_with_the_documented_json(
     assert datetime.fromisoformat(out["cancel_deadline"]) == authorized_at + timedelta(minutes=29)
     assert out["protocolo"] and out["errors"] == []
 
-    # The journal holds the answer's XML and PDF, and the XML carries our items.
+    # The journal holds the answer's XML, which carries our items; a till printing natively
+    # (the default) keeps no DANFE PDF (issue 15: it reprints from the XML).
     journal = Journal.in_dir(tmp_path / "data")
     xml = journal.document(out["sale_id"], "xml")
     assert xml is not None and b"14600" in xml and out["chave_acesso"].encode() in xml
-    assert (journal.document(out["sale_id"], "danfe_pdf") or b"").startswith(b"%PDF")
+    assert journal.document(out["sale_id"], "danfe_pdf") is None
     journal.close()
 
     code, cancelled = cancel(capsys, tmp_path, emites, out["chave_acesso"], MOTIVO)
