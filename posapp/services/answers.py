@@ -163,10 +163,11 @@ class Answers:
         own outcome; the events record this answer. An inconclusive query changes nothing."""
         core = self.core
         happening = lifecycle.after_query(result.outcome)
-        # An issuer that once answered with a note that was not this sale's has shown it cannot
-        # be taken at its word: "not found" is no proof nothing was issued (it may be searching
-        # for the lie), and a note without its XML cannot show the total and items.
-        claimed_before = await core.db(_had_unverified_answer, core.journal, row.sale_id)
+        # An issuer that once answered with a note that was not this sale's, or said "already
+        # exists" without showing whose, has shown another note may hold this sale's reference:
+        # "not found" is no proof nothing was issued (it may be searching for the lie), and a
+        # note without its XML cannot show the total and items.
+        claimed_before = await core.db(told_of_another_note, core.journal, row.sale_id)
         if claimed_before and (
             result.outcome is Outcome.NOT_SENT
             or (result.outcome is Outcome.AUTHORIZED and result.note is not None and result.note.xml is None)
@@ -316,6 +317,13 @@ def _is_another_sales(note: AuthorizedNote, problems: tuple[str, ...]) -> bool:
     return note.xml is not None and bool(problems) and not any("ilegível" in p for p in problems)
 
 
-def _had_unverified_answer(journal: Journal, sale_id: str) -> bool:
+def told_of_another_note(journal: Journal, sale_id: str) -> bool:
+    """The issuer once answered this sale with a note that was not provably its own (an
+    unverified note, or "already exists" without showing whose): its later answers about the
+    sale settle it only with a note that passes every check, XML included."""
     unverified = {Happening.ISSUE_UNVERIFIED.value, Happening.RECONCILED_UNVERIFIED.value}
-    return any(event.kind in unverified for event in journal.events(sale_id))
+    return any(
+        event.kind in unverified
+        or (event.kind == Happening.ISSUE_IN_DOUBT.value and event.detail.get("duplicate"))
+        for event in journal.events(sale_id)
+    )

@@ -8,21 +8,30 @@ asked about (Emites-Client has no query).
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Sequence
 
 from posapp.domain import lifecycle
 from posapp.domain.audit import Action, AuditRecord
 from posapp.domain.documents import parse_chave
 from posapp.domain.errors import InvalidDocument
-from posapp.domain.issuance import AuthorizedNote, Health
+from posapp.domain.issuance import AuthorizedNote, Health, Outcome
 from posapp.domain.lifecycle import Happening, SaleState
 from posapp.domain.verification import note_problems
+from posapp.fiscal.router import RateLimited
+from posapp.journal.store import Journal, SaleRow
+from posapp.services.answers import told_of_another_note
 from posapp.services.core import Authorization, ServiceCore
 from posapp.services.errors import NothingToDo
 from posapp.services.issuing import Issuing
 from posapp.services.results import CatchUpReport, DrainReport, IssueReport
 
 log = logging.getLogger("posapp.services")
+
+# A sale held for a manager (its issuer once told of a note that was not provably its own) is
+# asked about again at most this often by one process: such answers rarely change, and each
+# query spends the provider's budget (Focus: 100 a minute) that newer in-doubt sales need.
+HELD_REQUERY_S = 120.0
 
 
 class CatchingUp:
@@ -36,6 +45,8 @@ class CatchingUp:
         self.core = core
         self.issuing = issuing
         self.after_issue = after_issue  # a drained sale authorized: print its DANFE
+        self._held_asked_at: dict[str, float] = {}  # sale id -> monotonic time of its last query
+        self._clock = time.monotonic
 
     async def catch_up(
         self, *, probe_first: bool = False, stop: Callable[[], bool] | None = None, limit: int = 1000
@@ -103,24 +114,39 @@ class CatchingUp:
         checkout); the answer is written with a compare-and-set (still IN_DOUBT, still on
         that attempt), so it cannot race a resend or a second reconcile. An issuer that is
         gone from the configuration, or a query that fails, leaves that sale IN_DOUBT and
-        goes on with the next."""
+        goes on with the next.
+
+        Fair to every sale: those held for a manager go last and are asked again only every
+        :data:`HELD_REQUERY_S` after an answer, and an issuer that asked us to wait (429) is not asked again
+        this round, so a provider's budget goes to the sales a query can still settle."""
         core = self.core
         rows = await core.db(
             core.journal.list_sales, states=[SaleState.IN_DOUBT], limit=10_000, oldest_first=True
         )
+        held = await core.db(_held, core.journal, rows)
+        now = self._clock()
         reports = []
-        for row in rows:
-            if row.backend is None or row.attempt_id is None:
+        for row in sorted(rows, key=lambda r: r.sale_id in held):  # stable: oldest first in each
+            if row.backend is None or row.attempt_id is None or self._waits(row, held, now):
                 reports.append(core.report_from_row(row))
                 continue
             try:
-                reports.append(await self._reconcile_one(row.sale_id))
+                reports.append(await self._reconcile_one(row.sale_id, held=row.sale_id in held, now=now))
             except Exception:
                 log.exception("reconcile: sale %s left in doubt", row.sale_id)
                 reports.append(core.report_from_row(row))
         return reports
 
-    async def _reconcile_one(self, sale_id: str) -> IssueReport:
+    def _waits(self, row: SaleRow, held: set[str], now: float) -> bool:
+        """Not asked about this round: the issuer asked us to wait, or the sale is held for a
+        manager and was asked about lately."""
+        backend = next((b for b in self.core.router.backends if b.name == row.backend), None)
+        if isinstance(backend, RateLimited) and backend.blocked_s() > 0:
+            return True
+        asked = self._held_asked_at.get(row.sale_id)
+        return row.sale_id in held and asked is not None and now - asked < HELD_REQUERY_S
+
+    async def _reconcile_one(self, sale_id: str, *, held: bool, now: float) -> IssueReport:
         core = self.core
         row = await core.db(core.journal.get_sale, sale_id)
         if not lifecycle.can_reconcile(row.state) or row.backend is None or row.attempt_id is None:
@@ -130,6 +156,8 @@ class CatchingUp:
             return core.report_from_row(row)
         attempt = await core.db(core.journal.attempt, row.attempt_id)
         result = await backend.query_issue(attempt.prepared())
+        if held and result.outcome is not Outcome.IN_DOUBT:
+            self._held_asked_at[sale_id] = now  # it answered; an unanswered query counts for nothing
         return await self.issuing.answers.record_query(row, result)
 
     async def resolve_in_doubt(
@@ -196,3 +224,7 @@ class CatchingUp:
                 ),
             )
             return core.report_authorized(sale_id, row.backend, note)
+
+
+def _held(journal: Journal, rows: Sequence[SaleRow]) -> set[str]:
+    return {row.sale_id for row in rows if told_of_another_note(journal, row.sale_id)}

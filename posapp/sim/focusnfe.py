@@ -403,6 +403,8 @@ class FocusNfeSimulator(HttpSimulator):
         return self._race_winner(won, ref)
 
     def _file(self, chave: str, kind: str) -> SimResponse:
+        if self.faults.missing_files:
+            return _not_found()
         for record in self.notes.values():
             if record.shown is not None and record.shown.chave == chave:
                 data = (record.told_xml or record.xml) if kind == "nfe" else record.cancel_xml

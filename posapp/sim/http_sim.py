@@ -32,6 +32,8 @@ the fault knobs tests turn on and off (:class:`SimFaults`):
 ``duplicate_detail``    what an Integra duplicidade answer carries about the existing note:
                         ``"chave"`` (its chave, also in the message), ``"full"`` (chave,
                         número, série, protocol and XML) or ``"none"`` (only the message)
+``missing_files``       Focus: the XML files under ``/arquivos`` answer 404 (not in the
+                        storage yet) while the API answers normally
 ``cancel_race``         ``"573"`` or ``"218"``: the second cancel of a note is answered with
                         that SEFAZ code ("Duplicidade de evento" / "já está cancelada"), and the
                         answer to the first (the one that won, 135) is held back until the
@@ -123,6 +125,7 @@ class SimFaults:
     duplicate_detail: str = "chave"
     cancel_race: str | None = None
     cancel_race_wait_s: float = 2.0
+    missing_files: bool = False
 
     def __setattr__(self, name: str, value: object) -> None:
         choices = _CHOICES.get(name)

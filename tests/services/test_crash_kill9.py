@@ -100,15 +100,6 @@ class Finished:
         return found[-1] if found else None
 
 
-@pytest.fixture
-def issuers(monkeypatch: pytest.MonkeyPatch) -> Iterator[Issuers]:
-    for key, value in Issuers.token_env().items():  # for the manager's in-process service
-        monkeypatch.setenv(key, value)
-    bundle = Issuers()
-    yield bundle
-    bundle.close()
-
-
 def worker(issuers: Issuers, tmp_path: Path, number: int, run: Run) -> Finished:
     env = {**os.environ, **Issuers.token_env(), "PYTHONPATH": str(REPO)}
     env.pop("POSAPP_CRASH_AT", None)

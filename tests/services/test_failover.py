@@ -9,10 +9,7 @@ printed from the XML the provider returned (online providers give no printable P
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from posapp.config import Config
 from posapp.domain.lifecycle import SaleState
@@ -28,15 +25,6 @@ from tests.support.service import service_for, wait_until
 MOTIVO = "Cliente desistiu da compra no caixa"
 
 SERIE = Config().nfce.serie  # the series the journal numbers Integra notes in
-
-
-@pytest.fixture
-def issuers(monkeypatch: pytest.MonkeyPatch) -> Iterator[Issuers]:
-    for key, value in Issuers.token_env().items():
-        monkeypatch.setenv(key, value)
-    bundle = Issuers()
-    yield bundle
-    bundle.close()
 
 
 def attempts_of(data_dir: Path, sale_id: str) -> list[tuple[str, str | None]]:

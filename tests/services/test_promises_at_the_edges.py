@@ -9,7 +9,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -32,15 +32,6 @@ from tests.support.sales import make_sale, reference_of, sale_id_of, sale_mappin
 from tests.support.service import service_for
 
 MOTIVO = "Desistencia do comprador"
-
-
-@pytest.fixture
-def issuers(monkeypatch: pytest.MonkeyPatch) -> Iterator[Issuers]:
-    for key, value in Issuers.token_env().items():
-        monkeypatch.setenv(key, value)
-    bundle = Issuers()
-    yield bundle
-    bundle.close()
 
 
 AfterAnswer = Callable[[IssueResult], IssueResult | None]
@@ -439,3 +430,37 @@ def test_a_lie_then_not_found_from_another_process_is_never_resent(
 
     asyncio.run(scenario())
     assert len(ours(issuers, "integranotas")) == 1
+
+
+def test_another_tills_focus_note_without_its_xml_is_never_adopted(issuers: Issuers, tmp_path: Path) -> None:
+    """Found by the soak: Focus answers "already authorized" about another till's note under our
+    ref, and its XML file cannot be downloaded. A later query finds that note authorized under
+    the ref; with no XML nothing shows it is this sale's (total, items), so it is never adopted,
+    not even by a fresh process that did not see the first answer."""
+    issuers.focus.faults.duplicidade = "foreign"
+    issuers.focus.faults.missing_files = True
+    sale = make_sale(21)
+
+    async def scenario() -> None:
+        first = only(issuers, tmp_path, "focusnfe")
+        await first.start()
+        try:
+            assert (await first.issue(sale, print_receipt=False)).state is SaleState.IN_DOUBT
+        finally:
+            await first.aclose()
+        issuers.focus.faults.duplicidade = None  # the files are still missing
+        second = only(issuers, tmp_path, "focusnfe")
+        await second.start()
+        try:
+            for _ in range(2):
+                await second.catch_up()
+            assert await second.state_of(sale.sale_id) is SaleState.IN_DOUBT  # held for a manager
+            issuers.focus.faults.missing_files = False  # now the XML shows whose note it is
+            await second.catch_up()
+            assert await second.state_of(sale.sale_id) is SaleState.IN_DOUBT
+        finally:
+            await second.aclose()
+
+    asyncio.run(scenario())
+    assert ours(issuers, "focusnfe") == []  # the only note under the ref is the other till's
+    assert [n.foreign for n in issuers.focus.truth.notes] == [True]

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,15 +30,6 @@ from tests.support.sales import make_sale, reference_of, sale_id_of, tagged_for
 from tests.support.service import service_for, wait_until
 
 SERIE = Config().nfce.serie  # the series the journal numbers Integra notes in
-
-
-@pytest.fixture
-def issuers(monkeypatch: pytest.MonkeyPatch) -> Iterator[Issuers]:
-    for key, value in Issuers.token_env().items():
-        monkeypatch.setenv(key, value)
-    bundle = Issuers()
-    yield bundle
-    bundle.close()
 
 
 async def state_of(service: PosService, sale_id: str) -> SaleState:
