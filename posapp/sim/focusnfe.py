@@ -58,6 +58,7 @@ from posapp.sim.http_sim import (
     told_note,
     truth_note,
 )
+from posapp.sim.sefaz_taxes import TaxedItem, provider_problems, sefaz_rejection, text_of
 from posapp.sim.truth import TruthEvent
 
 OUTCOMES = ("autorizado", "erro_autorizacao", "denegado", "processando_autorizacao", "contingencia")
@@ -108,8 +109,10 @@ class FocusNfeSimulator(HttpSimulator):
         cancel_window_s: float = 30 * 60,
         processing_queries: int = 1,
         rate_limit_per_minute: int = 100,
+        crt: int = 1,
     ) -> None:
         super().__init__(token=token, clock=clock)
+        self.crt = crt  # the company's regime as registered at Focus (SEFAZ checks CST/CSOSN by it)
         self.uf = uf
         self.serie = serie
         self.cancel_window_s = cancel_window_s
@@ -198,7 +201,7 @@ class FocusNfeSimulator(HttpSimulator):
             return SimResponse.json(422, {"codigo": "em_processamento", "mensagem": "Nota em processamento"})
         if existing is not None and existing.status != "erro_autorizacao":
             return _already_authorized()
-        problems = _validate(payload)
+        problems = _validate(payload) or provider_problems(_taxed(payload))
         if problems:
             return SimResponse.json(
                 400, {"codigo": "requisicao_invalida", "mensagem": "Requisição inválida", "erros": problems}
@@ -213,6 +216,11 @@ class FocusNfeSimulator(HttpSimulator):
                 status_sefaz="704",
                 mensagem_sefaz="Rejeição: NFC-e com Data-Hora de emissão atrasada",
             )
+            self.notes[ref] = record
+            return SimResponse.json(201, self._body(record), accepted=True)
+        rejection = sefaz_rejection(self.crt, _taxed(payload))
+        if rejection is not None:  # SEFAZ's tax rules: the ref stays reusable
+            record = FocusNote(ref, payload["cnpj_emitente"], "erro_autorizacao", None, *rejection)
             self.notes[ref] = record
             return SimResponse.json(201, self._body(record), accepted=True)
         outcome = self.next_outcome()
@@ -403,8 +411,6 @@ class FocusNfeSimulator(HttpSimulator):
         return self._race_winner(won, ref)
 
     def _file(self, chave: str, kind: str) -> SimResponse:
-        if self.faults.missing_files:
-            return _not_found()
         for record in self.notes.values():
             if record.shown is not None and record.shown.chave == chave:
                 data = (record.told_xml or record.xml) if kind == "nfe" else record.cancel_xml
@@ -473,6 +479,30 @@ def _not_found() -> SimResponse:
 def _items(payload: dict[str, Any]) -> list[dict[str, Any]]:
     items = payload.get("items", payload.get("itens"))
     return items if isinstance(items, list) else []
+
+
+def _taxed(payload: dict[str, Any]) -> list[TaxedItem]:
+    """The items' tax fields in Focus's flat names."""
+    return [
+        TaxedItem(
+            icms_code=text_of(item.get("icms_situacao_tributaria")),
+            cest=text_of(item.get("cest")),
+            vbc=text_of(item.get("icms_base_calculo")),
+            picms=text_of(item.get("icms_aliquota")),
+            vicms=text_of(item.get("icms_valor")),
+            vbcstret=text_of(item.get("icms_base_calculo_retido_st")),
+            pst=text_of(item.get("icms_aliquota_final")),
+            vicmsstret=text_of(item.get("icms_valor_retido_st")),
+            pis_cst=text_of(item.get("pis_situacao_tributaria")),
+            ppis=text_of(item.get("pis_aliquota_porcentual")),
+            cofins_cst=text_of(item.get("cofins_situacao_tributaria")),
+            pcofins=text_of(item.get("cofins_aliquota_porcentual")),
+            ibs_cbs_cst=text_of(item.get("ibs_cbs_situacao_tributaria")),
+            cclass_trib=text_of(item.get("ibs_cbs_classificacao_tributaria")),
+        )
+        for item in _items(payload)
+        if isinstance(item, dict)
+    ]
 
 
 def _validate(payload: object) -> list[str]:

@@ -70,6 +70,7 @@ from posapp.sim.http_sim import (
     truth_note,
 )
 from posapp.sim.optional import missing_package, report_missing
+from posapp.sim.sefaz_taxes import TaxedItem, provider_problems, sefaz_rejection, text_of
 from posapp.sim.truth import TruthEvent, pdv_reference
 
 OUTCOMES = (
@@ -133,8 +134,10 @@ class IntegraNotasSimulator(HttpSimulator):
         xml_in_issue_answer: bool = True,
         pdf_mode: str = "pdf",
         sefaz_online: bool = True,
+        crt: int = 1,
     ) -> None:
         super().__init__(token=token, clock=clock)
+        self.crt = crt  # the emitter's regime as registered (``/soft/emitente`` ``crt``)
         self.uf = uf
         self.cnpj = cnpj
         self.cancel_window_s = cancel_window_s
@@ -226,7 +229,7 @@ class IntegraNotasSimulator(HttpSimulator):
             return _fail(
                 400, 5001, "Campos obrigatórios não informados", [f"{k}: obrigatório" for k in missing]
             )
-        errors = _validate(payload)
+        errors = _validate(payload) or provider_problems(_taxed(payload))
         if errors:
             return _fail(400, 5002, "Erro de validação", errors)
         serie, numero = int(payload["serie"]), int(payload["numero"])
@@ -235,6 +238,9 @@ class IntegraNotasSimulator(HttpSimulator):
         existing = self.documents.get((serie, numero))
         if existing is not None:
             return self._duplicidade(existing, payload, serie, numero)
+        rejection = sefaz_rejection(self.crt, _taxed(payload))
+        if rejection is not None:  # deleted on their side, like any rejection: fix and resend
+            return _fail(200, int(rejection[0]), rejection[1], accepted=True)
         outcome = self.next_outcome()
         if outcome == "validacao":
             return _fail(400, 5002, "Erro de validação", ["destinatario.cpf: CPF inválido"])
@@ -569,6 +575,39 @@ def _fail(
     if chave:
         body["chave"] = chave
     return SimResponse.json(status, body, accepted=accepted)
+
+
+def _taxed(payload: dict[str, Any]) -> list[TaxedItem]:
+    """The items' tax fields in Integra's nested ``imposto``."""
+    taxed = []
+    for item in payload.get("itens") or ():
+        imposto = item.get("imposto") if isinstance(item, dict) else None
+        imposto = imposto if isinstance(imposto, dict) else {}
+
+        def group(name: str, imposto: dict[str, Any] = imposto) -> dict[str, Any]:
+            found = imposto.get(name)
+            return found if isinstance(found, dict) else {}
+
+        icms, pis, cofins, ibs_cbs = group("icms"), group("pis"), group("cofins"), group("ibs_cbs")
+        taxed.append(
+            TaxedItem(
+                icms_code=text_of(icms.get("situacao_tributaria")),
+                cest=text_of(item.get("cest")) if isinstance(item, dict) else None,
+                vbc=text_of(icms.get("base_calculo")),
+                picms=text_of(icms.get("aliquota")),
+                vicms=text_of(icms.get("valor")),
+                vbcstret=text_of(icms.get("base_calculo_retido_st")),
+                pst=text_of(icms.get("aliquota_suportada_consumidor")),
+                vicmsstret=text_of(icms.get("valor_retido_st")),
+                pis_cst=text_of(pis.get("situacao_tributaria")),
+                ppis=text_of(pis.get("aliquota")),
+                cofins_cst=text_of(cofins.get("situacao_tributaria")),
+                pcofins=text_of(cofins.get("aliquota")),
+                ibs_cbs_cst=text_of(ibs_cbs.get("situacao_tributaria")),
+                cclass_trib=text_of(ibs_cbs.get("classificacao_tributaria")),
+            )
+        )
+    return taxed
 
 
 def _validate(payload: dict[str, Any]) -> list[str]:

@@ -50,6 +50,10 @@ def focus_body(**overrides: Any) -> dict[str, Any]:
                 "quantidade_comercial": "6.00",
                 "valor_unitario_comercial": "4.99",
                 "valor_bruto": "29.94",
+                "icms_origem": "0",
+                "icms_situacao_tributaria": "102",
+                "pis_situacao_tributaria": "49",
+                "cofins_situacao_tributaria": "49",
             }
         ],
         "formas_pagamento": [{"forma_pagamento": "01", "valor_pagamento": "29.94"}],
@@ -75,6 +79,12 @@ def integra_body(numero: int, **overrides: Any) -> dict[str, Any]:
                 "quantidade_comercial": "2.00",
                 "valor_unitario_comercial": "4.50",
                 "valor_bruto": "9.00",
+                "origem": "0",
+                "imposto": {
+                    "icms": {"situacao_tributaria": "102"},
+                    "pis": {"situacao_tributaria": "49"},
+                    "cofins": {"situacao_tributaria": "49"},
+                },
             }
         ],
         "pagamento": {"formas_pagamento": [{"meio_pagamento": "01", "valor": "9.00"}]},
