@@ -608,6 +608,11 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--data-dir", default=argparse.SUPPRESS)
     doctor.add_argument("--test-page", action="store_true", help="imprime uma página de teste")
     doctor.set_defaults(func=cmd_doctor)
+
+    from posapp.cli_fiscal import CliKit, add_fiscal_commands  # posapp fiscal (issue 15)
+
+    kit = CliKit(run_service=_run_service, authorize=_authorize, error=_error, emit_json=_emit_json)
+    add_fiscal_commands(sub, common, kit)
     return parser
 
 

@@ -33,6 +33,7 @@ import httpx
 
 from posapp.config import Config, ProviderConfig
 from posapp.domain.cancel import check_motivo
+from posapp.domain.inutilizacao import InutOutcome, InutResult, NumberRange
 from posapp.domain.issuance import (
     CancelOutcome,
     CancelResult,
@@ -47,6 +48,7 @@ from posapp.domain.issuance import (
 from posapp.domain.nfe_xml import NfeEvent, NfeXmlError, read_nfe_event
 from posapp.domain.sale import Sale
 from posapp.domain.timestamps import timestamp_or_none
+from posapp.fiscal import inutilizacao
 from posapp.fiscal.http_base import (
     Budget,
     Exchange,
@@ -76,6 +78,8 @@ from posapp.fiscal.provider_common import (
 
 NAME = "focusnfe"
 ISSUE_PATH = "/v2/nfce"
+INUTILIZACAO_PATH = "/v2/nfce/inutilizacao"
+INUTILIZACOES_PATH = "/v2/nfce/inutilizacoes"
 PROBE_REF = "posappprobe"  # a ref nobody issues: 404 proves host and token work
 REQUESTS_PER_MINUTE = 100  # per token, documented ("limite de requisições")
 _REF = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -193,6 +197,40 @@ class FocusNfeBackend(HttpProviderBackend):
         if exchange.failure is not None or exchange.response is None:
             return Health.DOWN
         return Health.UP if exchange.status in (200, 404) else Health.DOWN
+
+    # -- inutilização (posapp.fiscal.inutilizacao) ---------------------------------------
+
+    def inutilizacao_request(self, numbers: NumberRange, justificativa: str) -> bytes:
+        return inutilizacao.focus_body(self._config.store.cnpj, numbers, justificativa)
+
+    async def inutilizar(self, request: bytes) -> InutResult:
+        """``POST /v2/nfce/inutilizacao``; a 563 answer (the same range is already
+        inutilizado) is settled by the listing, which carries its protocol."""
+        if not self._has_token:
+            return InutResult(InutOutcome.NOT_SENT, NAME, detail=f"token missing: {self._token_problem}")
+        exchange = await self._call("POST", INUTILIZACAO_PATH, body=request)
+        if exchange.failure is not None:
+            return inutilizacao.failed(NAME, exchange)
+        result = await inutilizacao.read_focus_answer(NAME, exchange, self._download)
+        if result.outcome is InutOutcome.REFUSED and result.detail.endswith(inutilizacao.ALREADY_SAME_RANGE):
+            listed = await self.query_inutilizacao(request)
+            if listed.outcome is InutOutcome.DONE:
+                return listed
+        return result
+
+    async def query_inutilizacao(self, request: bytes) -> InutResult:
+        """``GET /v2/nfce/inutilizacoes?cnpj=&serie=``: the range homologated, or NOT_SENT."""
+        if not self._has_token:
+            return InutResult(InutOutcome.IN_DOUBT, NAME, detail=f"token missing: {self._token_problem}")
+        numbers = inutilizacao.request_range(request)
+        exchange = await self._call(
+            "GET",
+            INUTILIZACOES_PATH,
+            params={"cnpj": self._config.store.cnpj, "serie": str(numbers.serie)},
+        )
+        if exchange.failure is not None:
+            return inutilizacao.failed(NAME, exchange, asking=True)
+        return await inutilizacao.read_focus_listing(NAME, exchange, numbers, self._download)
 
     # -- interpretation ----------------------------------------------------------------
 

@@ -46,12 +46,14 @@ import gzip
 import io
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, NamedTuple, Unpack
 
 from posapp.config import Config, ProviderConfig
 from posapp.domain.cancel import check_motivo
 from posapp.domain.documents import UF_CODES
+from posapp.domain.inutilizacao import InutOutcome, InutResult, NumberRange
 from posapp.domain.issuance import (
     CancelOutcome,
     CancelResult,
@@ -65,6 +67,7 @@ from posapp.domain.issuance import (
 )
 from posapp.domain.sale import Sale
 from posapp.domain.timestamps import timestamp_or_none
+from posapp.fiscal import inutilizacao
 from posapp.fiscal.http_base import (
     Budget,
     Exchange,
@@ -371,6 +374,31 @@ class IntegraNotasBackend(HttpProviderBackend):
         if sucesso is False:
             return Health.CONTINGENCY
         return Health.DOWN if (exchange.status or 500) >= 500 else Health.UNKNOWN
+
+    # -- inutilização (posapp.fiscal.inutilizacao) ---------------------------------------
+
+    def inutilizacao_request(self, numbers: NumberRange, justificativa: str) -> bytes:
+        return inutilizacao.integra_body(numbers, justificativa)
+
+    async def inutilizar(self, request: bytes) -> InutResult:
+        """``POST /nfce/inutiliza`` (the emitter is the token's)."""
+        if not self._has_token:
+            return InutResult(InutOutcome.NOT_SENT, NAME, detail=f"token missing: {self._token_problem}")
+        exchange = await self._http.request(
+            "POST", "nfce/inutiliza", body=request, budgets=(Budget(self._general, "general"),)
+        )
+        if exchange.failure is not None:
+            return inutilizacao.failed(NAME, exchange)
+        return inutilizacao.read_integra_answer(NAME, exchange, decode_blob)
+
+    async def query_inutilizacao(self, request: bytes) -> InutResult:
+        """Integra lists no inutilizações: the identical request is sent again, which SEFAZ
+        never applies twice (563 when the first was homologated). Never ``NOT_SENT``: not
+        reaching Integra now says nothing about the first request."""
+        result = await self.inutilizar(request)
+        if result.outcome is InutOutcome.NOT_SENT:
+            return replace(result, outcome=InutOutcome.IN_DOUBT)
+        return result
 
     # -- helpers -----------------------------------------------------------------------
 

@@ -58,6 +58,7 @@ from posapp.sim.http_sim import (
     told_note,
     truth_note,
 )
+from posapp.sim.inutilizacao import InutRecord, InutRegistry
 from posapp.sim.sefaz_taxes import TaxedItem, provider_problems, sefaz_rejection, text_of
 from posapp.sim.truth import TruthEvent
 
@@ -65,6 +66,7 @@ OUTCOMES = ("autorizado", "erro_autorizacao", "denegado", "processando_autorizac
 _REF = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 _NOTE_PATH = re.compile(r"^/v2/nfce/([^/]+)$")
 _FILE_PATH = re.compile(r"^/arquivos/(\d{14})/(\d{6})/XMLs/(\d{44})-(nfe|can)\.xml$")
+_INUT_FILE_PATH = re.compile(r"^/arquivos/(\d{14})/\d{6}/XMLs/(\d{41})-inu\.xml$")
 _DANFE_PATH = re.compile(r"^/notas_fiscais_consumidor/NFe(\d{44})\.html$")
 
 
@@ -122,6 +124,7 @@ class FocusNfeSimulator(HttpSimulator):
         self._numbers = itertools.count(first_number)
         self._calls: deque[float] = deque()
         self._protocols = itertools.count(353_260_000_000_001)
+        self.inutilizacoes = InutRegistry(first_protocol=353_260_000_500_001)
 
     def issued(self) -> list[FocusNote]:
         """Notes that consumed a number (authorized, contingency, denied, cancelled)."""
@@ -168,6 +171,9 @@ class FocusNfeSimulator(HttpSimulator):
 
     def _route(self, request: SimRequest) -> SimResponse:
         path = request.path
+        inutilizacao = self._inutilizacao_route(request)  # before /v2/nfce/REF: not a ref
+        if inutilizacao is not None:
+            return inutilizacao
         if path == "/v2/nfce" and request.method == "POST":
             return self._issue(request)
         match = _NOTE_PATH.match(path)
@@ -409,6 +415,94 @@ class FocusNfeSimulator(HttpSimulator):
         )
         won = SimResponse.json(200, self._body(record), accepted=True)
         return self._race_winner(won, ref)
+
+    # -- inutilização (POST /v2/nfce/inutilizacao, GET /v2/nfce/inutilizacoes) -------------
+
+    def _inutilizacao_route(self, request: SimRequest) -> SimResponse | None:
+        if request.path == "/v2/nfce/inutilizacao" and request.method == "POST":
+            return self._inutilizar(request)
+        if request.path == "/v2/nfce/inutilizacoes" and request.method == "GET":
+            cnpj = request.query.get("cnpj", "")
+            if not re.fullmatch(r"\d{14}", cnpj):
+                return SimResponse.json(
+                    400, {"codigo": "requisicao_invalida", "mensagem": "cnpj obrigatório"}
+                )
+            serie = request.query.get("serie")
+            listed = [
+                self._inut_body(r)
+                for r in self.inutilizacoes.find(cnpj, int(serie) if serie and serie.isdigit() else None)
+            ]
+            return SimResponse.json(200, listed)
+        match = _INUT_FILE_PATH.match(request.path)
+        if match and request.method == "GET":
+            for record in self.inutilizacoes.find(match.group(1)):
+                if record.inut_id == match.group(2):
+                    return SimResponse(200, record.xml, content_type="application/xml")
+            return _not_found()
+        return None
+
+    def _inutilizar(self, request: SimRequest) -> SimResponse:
+        try:
+            data = request.json()
+            cnpj, justificativa = str(data["cnpj"]), str(data.get("justificativa", ""))
+            serie, first, last = int(data["serie"]), int(data["numero_inicial"]), int(data["numero_final"])
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return SimResponse.json(
+                400,
+                {
+                    "codigo": "requisicao_invalida",
+                    "mensagem": "cnpj, serie, numero_inicial, numero_final e justificativa são obrigatórios",
+                },
+            )
+        problems = []
+        if not re.fullmatch(r"\d{14}", cnpj):
+            problems.append("cnpj inválido")
+        if not 15 <= len(justificativa.strip()) <= 255:
+            problems.append("justificativa deve ter entre 15 e 255 caracteres")
+        if not (0 <= serie <= 999 and 1 <= first <= last <= 999_999_999):
+            problems.append("faixa de numeração inválida")
+        if problems:
+            return SimResponse.json(
+                400, {"codigo": "requisicao_invalida", "mensagem": "; ".join(problems), "erros": problems}
+            )
+        used = [r.note.numero for r in self.notes.values() if r.note is not None and r.note.serie == serie]
+        answer = self.inutilizacoes.request(
+            cnpj=cnpj,
+            uf=self.uf,
+            serie=serie,
+            first=first,
+            last=last,
+            justificativa=justificativa.strip(),
+            used=used,
+            at=local_time(self.clock()),
+        )
+        body: dict[str, Any] = {
+            "cnpj": cnpj,
+            "modelo": "65",
+            "serie": str(serie),
+            "numero_inicial": str(first),
+            "numero_final": str(last),
+            "status_sefaz": answer.c_stat,
+            "mensagem_sefaz": answer.message,
+        }
+        if answer.c_stat != "102" or answer.record is None:
+            return SimResponse.json(200, {**body, "status": "erro_autorizacao"})
+        return SimResponse.json(200, self._inut_body(answer.record), accepted=True)
+
+    def _inut_body(self, record: InutRecord) -> dict[str, Any]:
+        return {
+            "cnpj": record.cnpj,
+            "modelo": "65",
+            "serie": str(record.serie),
+            "numero_inicial": str(record.first),
+            "numero_final": str(record.last),
+            "status": "autorizado",
+            "status_sefaz": "102",
+            "mensagem_sefaz": "Inutilização de número homologado",
+            "protocolo_sefaz": record.protocolo,
+            "data_recebimento": record.at.isoformat(timespec="seconds"),
+            "caminho_xml": f"/arquivos/{record.cnpj}/{record.at:%Y%m}/XMLs/{record.inut_id}-inu.xml",
+        }
 
     def _file(self, chave: str, kind: str) -> SimResponse:
         for record in self.notes.values():

@@ -69,6 +69,7 @@ from posapp.sim.http_sim import (
     told_note,
     truth_note,
 )
+from posapp.sim.inutilizacao import InutRegistry
 from posapp.sim.optional import missing_package, report_missing
 from posapp.sim.sefaz_taxes import TaxedItem, provider_problems, sefaz_rejection, text_of
 from posapp.sim.truth import TruthEvent, pdv_reference
@@ -148,6 +149,7 @@ class IntegraNotasSimulator(HttpSimulator):
         self.sefaz_online = sefaz_online
         self.documents: dict[tuple[int, int], IntegraDocument] = {}
         self._protocols = itertools.count(353_260_000_100_001)
+        self.inutilizacoes = InutRegistry(first_protocol=353_260_000_600_001)
         self._general: dict[str, deque[float]] = {}
         self._per_chave: dict[tuple[str, str], deque[float]] = {}
         self._blocked_until: dict[str, float] = {}
@@ -206,6 +208,8 @@ class IntegraNotasSimulator(HttpSimulator):
             return self._search(request)
         if method == "POST" and path == "/nfce/cancela":
             return self._cancel(request)
+        if method == "POST" and path == "/nfce/inutiliza":
+            return self._inutilizar(request)
         if method == "GET" and path == "/nfce/offline":
             offline = [self._summary(d) for d in self.documents.values() if d.status == "offline"]
             return _ok({"codigo": 100, "data": offline})
@@ -238,6 +242,10 @@ class IntegraNotasSimulator(HttpSimulator):
         existing = self.documents.get((serie, numero))
         if existing is not None:
             return self._duplicidade(existing, payload, serie, numero)
+        if self.inutilizacoes.covered(serie, numero):  # SEFAZ: the número was inutilizado
+            return _fail(
+                200, 206, "Rejeição: NF-e já está inutilizada na Base de dados da SEFAZ", accepted=True
+            )
         rejection = sefaz_rejection(self.crt, _taxed(payload))
         if rejection is not None:  # deleted on their side, like any rejection: fix and resend
             return _fail(200, int(rejection[0]), rejection[1], accepted=True)
@@ -455,6 +463,49 @@ class IntegraNotasSimulator(HttpSimulator):
             accepted=True,
         )
         return self._race_winner(won, key)
+
+    def _inutilizar(self, request: SimRequest) -> SimResponse:
+        """``POST /nfce/inutiliza`` {numero_inicial, numero_final, serie, justificativa}: the
+        emitter is the token's; SEFAZ's verdict (:mod:`posapp.sim.inutilizacao`) as
+        ``sucesso``/``codigo``, the protocol and the ``procInutNFe`` XML in base64."""
+        try:
+            data = request.json()
+            justificativa = str(data.get("justificativa", ""))
+            serie, first, last = int(data["serie"]), int(data["numero_inicial"]), int(data["numero_final"])
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return _fail(400, 5002, "numero_inicial, numero_final, serie e justificativa são obrigatórios")
+        if not 15 <= len(justificativa.strip()) <= 255:
+            return _fail(400, 5002, "justificativa deve ter entre 15 e 255 caracteres")
+        if not (0 <= serie <= 999 and 1 <= first <= last <= 999_999_999):
+            return _fail(400, 5002, "faixa de numeração inválida")
+        answer = self.inutilizacoes.request(
+            cnpj=self.cnpj,
+            uf=self.uf,
+            serie=serie,
+            first=first,
+            last=last,
+            justificativa=justificativa.strip(),
+            used=[n for (s, n) in self.documents if s == serie],
+            at=local_time(self.clock()),
+        )
+        if answer.record is None or answer.c_stat != "102":
+            return _fail(200, int(answer.c_stat), answer.message)
+        record = answer.record
+        return SimResponse.json(
+            200,
+            {
+                "sucesso": True,
+                "codigo": 102,
+                "mensagem": answer.message,
+                "protocolo": record.protocolo,
+                "data_recebimento": record.at.isoformat(timespec="seconds"),
+                "serie": str(serie),
+                "numero_inicial": str(first),
+                "numero_final": str(last),
+                "xml": base64.b64encode(record.xml).decode("ascii"),
+            },
+            accepted=True,
+        )
 
     def _pdf(self, chave: str) -> SimResponse:
         document = self._find(chave)
