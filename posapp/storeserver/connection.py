@@ -16,6 +16,10 @@ from posapp.config import StoreServerConfig
 from posapp.storeserver.errors import StoreServerMisconfigured, StoreServerUnavailable
 from posapp.storeserver.secret import server_password
 
+ServerConnection = psycopg.Connection  # what the services hold, without importing the driver
+DriverError = psycopg.Error  # any failure of the driver or the server
+TCP_USER_TIMEOUT_S = 30  # unacknowledged data for this long: the connection is dead
+
 
 def where(url: str) -> str:
     """host:port/db for messages (the URL holds no password)."""
@@ -35,6 +39,12 @@ def connect(
             connect_timeout=max(1, round(config.connect_timeout_s)),
             application_name=f"posapp {till_id}" if till_id else "posapp",
             autocommit=True,
+            # A cable pulled mid-push sends no reset: notice a dead peer in seconds, not hours.
+            keepalives=1,
+            keepalives_idle=10,
+            keepalives_interval=5,
+            keepalives_count=3,
+            tcp_user_timeout=int(TCP_USER_TIMEOUT_S * 1000),
         )
     except psycopg.Error as exc:
         raise connection_failure(config.url, exc) from exc

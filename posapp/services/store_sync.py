@@ -1,0 +1,462 @@
+"""The till's side of the store server (issue 16): a background task that pushes the outbox,
+pulls the shared catalog and operators, takes its série, and performs the cancels other tills
+queued to it. No Qt; the CLI (``posapp store ...``) and the GUI's status bar share it.
+
+Nothing here is on the sale path. Every server call runs on this object's own worker thread
+(one psycopg connection, used by one thread); the journal is read on its own connection
+(:class:`posapp.journal.changes.ChangeFeed`). When the server is away the till sells as
+always and this task retries with a growing delay; what it could not send is sent when the
+server is back, because the server's own cursors say where to resume.
+
+Imported only when ``[store_server]`` is configured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from posapp.catalog.storedb import StoreDB
+from posapp.config import Config, StoreServerConfig
+from posapp.domain.lifecycle import SaleState
+from posapp.errors import PosappError, user_text
+from posapp.journal.changes import ChangeFeed
+from posapp.journal.errors import UnknownSale
+from posapp.journal.store import JOURNAL_FILENAME
+from posapp.services.core import Authorization
+from posapp.storeserver import cancels, numbering, outbox, queries, shared
+from posapp.storeserver.connection import DriverError, connect
+from posapp.storeserver.errors import StoreServerError, StoreServerUnavailable
+from posapp.storeserver.faults import crash_point
+from posapp.storeserver.outbox import PushReport
+from posapp.storeserver.schema import migrate
+
+if TYPE_CHECKING:
+    from posapp.services.pos import PosService
+    from posapp.storeserver.connection import ServerConnection
+
+log = logging.getLogger("posapp.services.store_sync")
+T = TypeVar("T")
+
+SERIE_KEY = "store_server.serie"
+SHARED = ("products", "operators")
+PUSH_POLL_S = 0.25  # how often the journal's head is compared with what was sent (a local read)
+MAX_RETRY_S = 60.0
+
+
+def assigned_serie(data_dir: Path) -> int | None:
+    """The série the server gave this till (kept in store.sqlite3), or None."""
+    store = StoreDB.in_data_dir(data_dir)
+    try:
+        value = store.get_setting(SERIE_KEY)
+    finally:
+        store.close()
+    return int(value) if value is not None else None
+
+
+def effective_config(config: Config, data_dir: Path) -> Config:
+    """With ``[store_server]``, the till issues with the série the server gave it (where we
+    number); without one, or before the first contact, with its configured série."""
+    if config.store_server is None:
+        return config
+    serie = assigned_serie(data_dir)
+    if serie is None or serie == config.nfce.serie:
+        return config
+    return config.model_copy(update={"nfce": config.nfce.model_copy(update={"serie": serie})})
+
+
+@dataclass(frozen=True, slots=True)
+class SyncState:
+    """What the status bar shows."""
+
+    connected: bool | None = None  # None: not tried yet
+    to_send: int = 0  # journal events and audit rows not yet on the server (as last measured)
+    last_ok_at: datetime | None = None
+    last_error: str | None = None
+    serie: int | None = None
+
+    @property
+    def text(self) -> str:
+        if self.connected is None:
+            return "Loja: conectando…"
+        if not self.connected:
+            pending = f"; {self.to_send} registro(s) a enviar" if self.to_send else ""
+            return f"Loja: servidor fora do ar — vendendo sozinho{pending}"
+        if self.to_send:
+            return f"Loja: enviando {self.to_send} registro(s)"
+        return "Loja: sincronizado"
+
+
+@dataclass(frozen=True, slots=True)
+class CancelHandled:
+    request_id: str
+    sale_id: str
+    status: str  # done | refused | pending (in doubt: retried)
+    state: str | None
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class SyncReport:
+    pushed: PushReport = field(default_factory=PushReport)
+    pulled: tuple[shared.PullReport, ...] = ()
+    cancels: tuple[CancelHandled, ...] = ()
+    serie: int | None = None
+
+    def lines(self) -> list[str]:
+        p = self.pushed
+        out = [
+            f"enviados: {p.events} evento(s) de {p.sales} venda(s), {p.documents} documento(s), "
+            f"{p.sale_audit + p.store_audit} registro(s) de auditoria, {p.cash} movimento(s) de caixa"
+        ]
+        for pull in self.pulled:
+            what = {"products": "produtos", "operators": "operadores"}.get(pull.table, pull.table)
+            line = f"recebidos ({what}): {pull.upserted} atualizado(s), {pull.deleted} removido(s)"
+            if pull.refused:
+                line += f", {len(pull.refused)} recusado(s): {'; '.join(pull.refused[:5])}"
+            out.append(line)
+        for handled in self.cancels:
+            out.append(f"cancelamento pedido por outro caixa, venda {handled.sale_id}: {handled.message}")
+        if self.serie is not None:
+            out.append(f"série deste caixa: {self.serie}")
+        return out
+
+
+class StoreSync:
+    def __init__(
+        self,
+        config: Config,
+        data_dir: Path,
+        *,
+        service: PosService | None = None,
+        on_state: Callable[[SyncState], None] | None = None,
+    ) -> None:
+        if config.store_server is None:
+            raise ValueError("StoreSync needs [store_server]")
+        self.config = config
+        self.server: StoreServerConfig = config.store_server
+        self.data_dir = data_dir
+        self.service = service
+        self._on_state = on_state
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-sync")
+        self._conn: ServerConnection | None = None
+        self._feed: ChangeFeed | None = None
+        self._store: StoreDB | None = None
+        self._sent_heads: tuple[int, int] | None = None
+        self.state = SyncState()
+        self._task: asyncio.Task[None] | None = None
+        self._stop = asyncio.Event()
+        self._wake = asyncio.Event()
+
+    # -- the worker thread's side ------------------------------------------------------
+
+    def _ensure(self) -> ServerConnection:
+        if self._feed is None:
+            self._feed = ChangeFeed(self.data_dir / JOURNAL_FILENAME)
+        if self._store is None:
+            self._store = StoreDB.in_data_dir(self.data_dir)
+        if self._conn is None or self._conn.closed:
+            conn = connect(self.server, till_id=self._feed.till_id())
+            try:
+                migrate(conn)
+            except BaseException:
+                conn.close()
+                raise
+            self._conn = conn
+        return self._conn
+
+    def _drop(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                self._conn.close()
+        self._conn = None
+
+    def _guarded(self, fn: Callable[[ServerConnection], T]) -> T:
+        """Run ``fn`` with the connection; a lost connection becomes StoreServerUnavailable
+        and is dropped, so the next round reconnects."""
+        try:
+            return fn(self._ensure())
+        except DriverError as exc:
+            self._drop()
+            raise StoreServerUnavailable(
+                f"store server: {exc}",
+                user_message=f"O servidor da loja caiu durante a sincronização ({type(exc).__name__}); "
+                "o caixa continua vendendo e reenvia quando ele voltar.",
+            ) from exc
+
+    def _till_id(self) -> str | None:
+        assert self._feed is not None
+        return self._feed.till_id()
+
+    def _local_heads(self) -> tuple[int, int]:
+        if self._feed is None:
+            self._feed = ChangeFeed(self.data_dir / JOURNAL_FILENAME)
+        return self._feed.heads()
+
+    def _push(self) -> PushReport:
+        def body(conn: ServerConnection) -> PushReport:
+            till_id = self._till_id()
+            if till_id is None:  # the journal has never started: nothing to send
+                return PushReport()
+            heads = self._local_heads()
+            report = outbox.push_all(
+                conn, self._require_feed(), self._store, till_id, batch=self.server.batch_size
+            )
+            self._sent_heads = heads
+            return report
+
+        return self._guarded(body)
+
+    def _require_feed(self) -> ChangeFeed:
+        assert self._feed is not None
+        return self._feed
+
+    def _pending(self) -> int:
+        """Events and audit rows of the journal not yet on the server (a server query)."""
+
+        def body(conn: ServerConnection) -> int:
+            till_id = self._till_id()
+            if till_id is None:
+                return 0
+            at = outbox.server_cursors(conn, till_id)
+            events, audit = self._local_heads()
+            return max(events - at.events, 0) + max(audit - at.sale_audit, 0)
+
+        return self._guarded(body)
+
+    def _pull(self) -> tuple[shared.PullReport, ...]:
+        def body(conn: ServerConnection) -> tuple[shared.PullReport, ...]:
+            assert self._store is not None
+            return tuple(shared.pull(conn, self._store, table) for table in SHARED)
+
+        return self._guarded(body)
+
+    def _serie(self) -> int | None:
+        def body(conn: ServerConnection) -> int | None:
+            till_id = self._till_id()
+            if till_id is None:
+                return None
+            assert self._store is not None
+            serie = numbering.assign_serie(conn, till_id, base=self.config.nfce.serie)
+            if self._store.get_setting(SERIE_KEY) != serie:
+                self._store.set_setting(SERIE_KEY, serie)
+            numbering.claim_serie(conn, till_id, serie)
+            return serie
+
+        return self._guarded(body)
+
+    # -- async API ---------------------------------------------------------------------
+
+    async def _call(self, fn: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
+
+    def _set_state(self, **changes: Any) -> None:
+        self.state = replace(self.state, **changes)
+        if self._on_state is not None:
+            self._on_state(self.state)
+
+    async def sync_now(self, *, with_cancels: bool = True) -> SyncReport:
+        """Push and pull now (``posapp store sync``); raises when the server is away."""
+        try:
+            serie = await self._call(self._serie)
+            pushed = await self._call(self._push)
+            pulled = await self._call(self._pull)
+            handled = await self.perform_remote_cancels() if with_cancels else ()
+            pending = await self._call(self._pending)
+        except StoreServerError as exc:
+            self._set_state(connected=False, last_error=user_text(exc))
+            raise
+        self._set_state(
+            connected=True, to_send=pending, last_ok_at=datetime.now(UTC), last_error=None, serie=serie
+        )
+        return SyncReport(pushed, pulled, handled, serie)
+
+    def start(self) -> None:
+        if self._task is None:
+            self._stop.clear()
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="posapp-store-sync")
+
+    def poke(self) -> None:
+        self._wake.set()
+
+    async def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        """Push as soon as the journal moved (a cheap local read every PUSH_POLL_S), pull and
+        take cancels every ``sync_interval_s``; back off while the server is away."""
+        retry = self.server.sync_interval_s
+        next_full = 0.0
+        while not self._stop.is_set():
+            delay = PUSH_POLL_S
+            try:
+                if time.monotonic() >= next_full:
+                    await self.sync_now()
+                    next_full = time.monotonic() + self.server.sync_interval_s
+                    retry = self.server.sync_interval_s
+                else:
+                    heads = await self._call(self._local_heads)
+                    if heads != self._sent_heads:
+                        await self._call(self._push)
+                        self._set_state(connected=True, to_send=0, last_ok_at=datetime.now(UTC))
+            except StoreServerError as exc:
+                log.warning("store server: %s", exc)
+                with contextlib.suppress(Exception):
+                    heads = await self._call(self._local_heads)
+                    sent = self._sent_heads or (0, 0)
+                    self._set_state(
+                        connected=False, last_error=user_text(exc), to_send=max(heads[0] - sent[0], 0)
+                    )
+                next_full = 0.0
+                delay = retry
+                retry = min(retry * 2, MAX_RETRY_S)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("store sync round failed")  # a bug must not stop the sync forever
+                next_full = 0.0
+                delay = retry
+                retry = min(retry * 2, MAX_RETRY_S)
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+
+    async def aclose(self) -> None:
+        await self.stop()
+
+        def close() -> None:
+            self._drop()
+            if self._feed is not None:
+                self._feed.close()
+            if self._store is not None:
+                self._store.close()
+
+        await self._call(close)
+        self._executor.shutdown(wait=True)
+
+    # -- the store's view --------------------------------------------------------------
+
+    async def store_sales(self, *, limit: int = 100) -> list[dict[str, Any]]:
+        return await self._call(lambda: self._guarded(lambda c: queries.store_sales(c, limit=limit)))
+
+    async def tills(self) -> list[dict[str, Any]]:
+        return await self._call(lambda: self._guarded(queries.tills))
+
+    async def duplicate_series(self) -> list[tuple[int, list[str]]]:
+        return await self._call(lambda: self._guarded(numbering.duplicate_claims))
+
+    async def publish(self, table: str, keys: list[str] | None = None) -> int:
+        def body(conn: ServerConnection) -> int:
+            assert self._store is not None
+            return shared.publish_local(conn, self._store, table, keys)
+
+        return await self._call(lambda: self._guarded(body))
+
+    async def till_id(self) -> str | None:
+        def body() -> str | None:
+            self._local_heads()  # opens the feed
+            return self._till_id()
+
+        return await self._call(body)
+
+    # -- cancels across tills ------------------------------------------------------------
+
+    async def request_cancel(
+        self, *, chave: str | None, sale_id: str | None, motivo: str, by: Authorization
+    ) -> tuple[cancels.CancelRequest, bool]:
+        """Queue a cancel of another till's note to that till (the manager's side)."""
+
+        def body(conn: ServerConnection) -> tuple[cancels.CancelRequest, bool]:
+            sale = cancels.find_sale(conn, chave=chave, sale_id=sale_id)
+            return cancels.request_cancel(
+                conn,
+                till_id=sale.till_id,
+                sale_id=sale.sale_id,
+                chave=sale.chave,
+                motivo=motivo,
+                requested_by=by.operator,
+                authorized_by=by.authorized_by,
+                requested_from=self._till_id() or "?",
+            )
+
+        return await self._call(lambda: self._guarded(body))
+
+    async def cancel_request(self, request_id: str) -> cancels.CancelRequest | None:
+        return await self._call(lambda: self._guarded(lambda c: cancels.get(c, request_id)))
+
+    async def perform_remote_cancels(self, *, limit: int = 20) -> tuple[CancelHandled, ...]:
+        """The issuing till's side: take each pending request for this till (locked on the
+        server), run the usual cancel, and answer in the same server transaction."""
+        if self.service is None:
+            return ()
+        loop = asyncio.get_running_loop()
+        handled: list[CancelHandled] = []
+        skip: list[str] = []
+        for _ in range(limit):
+            result = await self._call(lambda: self._guarded(lambda c: self._take_and_perform(c, loop, skip)))
+            if result is None:
+                break
+            handled.append(result)
+            if result.status == "pending":
+                skip.append(result.request_id)
+        return tuple(handled)
+
+    def _take_and_perform(
+        self, conn: ServerConnection, loop: asyncio.AbstractEventLoop, skip: list[str]
+    ) -> CancelHandled | None:
+        till_id = self._till_id()
+        if till_id is None:
+            return None
+        with conn.transaction():
+            request = cancels.take_pending(conn, till_id, skip=skip)
+            if request is None:
+                return None
+            # The cancel runs on the event loop (the service's journal thread, its locks);
+            # this thread holds the request's lock until the answer is committed.
+            future = asyncio.run_coroutine_threadsafe(self._perform(request), loop)
+            handled = future.result()
+            crash_point("remote_cancel_before_ack")
+            if handled.status != "pending":
+                cancels.finish(conn, request.request_id, handled.status, handled.state, handled.message)
+        return handled
+
+    async def _perform(self, request: cancels.CancelRequest) -> CancelHandled:
+        service = self.service
+        assert service is not None
+        by = Authorization(operator=request.requested_by, authorized_by=request.authorized_by)
+
+        def answer(status: str, state: SaleState | None, message: str) -> CancelHandled:
+            return CancelHandled(
+                request.request_id, request.sale_id, status, state.value if state else None, message
+            )
+
+        refused = False
+        try:
+            report = await service.cancel(request.sale_id, request.motivo, by=by)
+            message = report.message
+        except UnknownSale:
+            return answer(
+                cancels.REFUSED, None, "Esta venda não está no diário do caixa que recebeu o pedido."
+            )
+        except PosappError as exc:
+            message, refused = user_text(exc), True
+        state = await service.state_of(request.sale_id)
+        if state is SaleState.CANCELLED:
+            return answer(cancels.DONE, state, message or "Cancelada.")
+        if state is SaleState.CANCELLING and not refused:
+            # No answer yet: resending is the lifecycle's harmless retry; the request waits.
+            return answer(cancels.PENDING, state, message or "Cancelamento sem resposta; será repetido.")
+        return answer(cancels.REFUSED, state, message or "O cancelamento não foi feito.")
