@@ -220,6 +220,15 @@ class StoreServerConfig(_Section):
     batch_size: int = Field(default=500, ge=1, le=100_000)
 
     @field_validator("url")
+class BackupConfig(_Section):
+    """``[backup]``: where the daily automatic backup goes (a USB disk, a network share) and
+    how many days of them are kept. No folder: no automatic backup (``posapp backup`` still
+    works, and ``posapp doctor`` warns when the last one is older than two days)."""
+
+    folder: Path | None = None
+    keep_days: int = Field(default=30, ge=1, le=3650)
+
+
     @classmethod
     def _no_password_in_url(cls, value: str) -> str:
         netloc = value.split("://", 1)[1].split("/", 1)[0]
@@ -252,6 +261,7 @@ class Config(_Section):
 
 def emitter_profile(config: Config) -> EmitterProfile:
     """The emitter-level values of the Emites request, from the configuration (the one place
+    backup: BackupConfig = BackupConfig()
     ``[store]``, ``[emites]`` and ``[emitter]`` become the protocol's profile)."""
     emitter = config.emitter
     return EmitterProfile(

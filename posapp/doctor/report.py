@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
 from posapp import __version__
+from posapp.doctor.backup import check_backup
 from posapp.doctor.issuers import check_emites, check_provider, check_some_issuer
 from posapp.doctor.local import (
     JOURNAL_FILENAME,
@@ -28,6 +30,7 @@ def collect_checks(config_path: Path | None, data_dir: Path, *, test_page: bool 
     results.append(check_sqlite_file(data_dir / JOURNAL_FILENAME, "Diário de vendas"))
     results.append(check_till_identity(data_dir / JOURNAL_FILENAME))
     results.append(check_sqlite_file(data_dir / STORE_FILENAME, "Cadastro da loja"))
+    results.append(check_backup(data_dir, config, datetime.now().astimezone()))
     if config is None:
         skipped = "Não verificado: a configuração é inválida."
         action = "Corrija a configuração primeiro."

@@ -414,7 +414,7 @@ class Journal:
                 _iso(at),
                 _iso(at),
                 SaleState.OPEN,
-                sale.model_dump_json(),
+                _sale_json(sale),
                 str(sale.total),
                 int(had_cash),
                 sale.operator,
@@ -541,7 +541,7 @@ class Journal:
         """A corrected sale (after a rejection) replaces what is stored, derived fields too."""
         db.execute(
             "UPDATE sales SET sale_json = ?, total = ?, had_cash = ? WHERE sale_id = ?",
-            (sale.model_dump_json(), str(sale.total), int(_had_cash(sale)), sale.sale_id),
+            (_sale_json(sale), str(sale.total), int(_had_cash(sale)), sale.sale_id),
         )
 
     def requeue(self, sale: Sale, at: datetime, reason: str) -> None:
@@ -1037,6 +1037,12 @@ def _unreadable_sale(sale_id: str, reason: str) -> JournalUnavailable:
             "As outras vendas não são afetadas. Rode 'posapp doctor' e chame o suporte."
         ),
     )
+
+
+def _sale_json(sale: Sale) -> str:
+    """The sale as stored: unset (None) fields left out, as reading fills them in again (half
+    the bytes of a sale with per-item tax data, tested to read back equal)."""
+    return sale.model_dump_json(exclude_none=True)
 
 
 def _had_cash(sale: Sale) -> bool:

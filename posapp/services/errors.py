@@ -17,3 +17,12 @@ class AnswerNotRecorded(ServiceError):
     """An issuer answered, and the journal could not record it (disk full, corruption...).
     The note may have been issued: the sale must not be issued again. The answer was kept
     in a side file that catching up records once the journal works again."""
+
+
+class BackupFailed(ServiceError):
+    """A backup could not be taken or written; what was there before is untouched."""
+
+
+class RestoreRefused(ServiceError):
+    """A backup was not restored (unusable file, newer journal, another posapp running);
+    nothing in the data folder changed."""

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from posapp.config import Config
 from posapp.ui.context import AppContext, ServiceFactory
+from posapp.ui.daily_backup import run_daily_backups
 from posapp.ui.dialogs import FirstManagerDialog, LoginDialog
 from posapp.ui.main_window import MainWindow, demo_hint
 from posapp.ui.qt import QApplication, QDialog, QEventLoop, QIcon, known_binding_problem
@@ -126,9 +127,14 @@ async def gui_main(
         window.closed.connect(on_closed)
         window.showMaximized()  # a till's screen is the checkout's (1024x768 is common)
         window.start()
-        if on_window is not None:
-            await on_window(window)
-        await closed
+        # The daily backup to [backup] folder, in a worker thread (posapp/ui/daily_backup.py).
+        backups = asyncio.ensure_future(run_daily_backups(lambda: ctx.config, data_dir))
+        try:
+            if on_window is not None:
+                await on_window(window)
+            await closed
+        finally:
+            backups.cancel()
         await window.shutdown()
         window.deleteLater()
     finally:

@@ -230,3 +230,27 @@ def test_a_failed_migration_leaves_the_previous_version_intact(
         == made[0][2]
     )
     db.close()
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"customer": {"document": "529.982.247-25"}, "operator": "caixa"},
+        {"discount": {"percent": "10"}},
+    ],
+)
+def test_a_sale_is_stored_without_its_unset_fields_and_reads_back_equal(
+    tmp_path: Path, overrides: dict[str, object]
+) -> None:
+    sale = Sale.from_mapping(sale_mapping(**overrides))
+    journal = Journal.in_dir(tmp_path)
+    journal.queue_new_sale(sale, T0, "offline")
+    back = journal.get_sale(sale.sale_id).sale
+    assert back == sale
+    assert back.model_dump_json() == sale.model_dump_json()
+    journal.close()
+    db = sqlite3.connect(tmp_path / "journal.sqlite3")
+    stored = db.execute("SELECT sale_json FROM sales").fetchone()[0]
+    db.close()
+    assert "null" not in stored and len(stored) < len(sale.model_dump_json())

@@ -1,0 +1,109 @@
+"""``posapp backup``, ``posapp restore`` and ``posapp archive`` (issue 15 items 3 and 4).
+Registered by :mod:`posapp.cli`, which lends its helpers (:class:`BackupKit`); the services
+are imported only when a command runs.
+
+Exit codes, as the rest of the command line: 0 done; 2 refused, nothing changed (a backup
+file that cannot be restored, a journal newer than the backup without ``--force``, another
+posapp running, a month that cannot be archived yet); 1 other known failures (disk, folder).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from posapp.errors import PosappError
+
+
+@dataclass(frozen=True, slots=True)
+class BackupKit:
+    data_dir: Callable[[argparse.Namespace], Path]
+    load_config: Callable[[argparse.Namespace], Any]
+    error: Callable[..., None]
+    emit_json: Callable[[dict[str, Any], TextIO], None]
+
+
+def add_backup_commands(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser, kit: BackupKit
+) -> None:
+    backup = sub.add_parser(
+        "backup", parents=[common], help="cópia de segurança do diário e do cadastro, com o caixa aberto"
+    )
+    backup.add_argument("--out", required=True, type=Path, metavar="ARQUIVO.zip", help="onde gravar a cópia")
+    backup.set_defaults(func=lambda args: _backup(args, kit))
+
+    restore = sub.add_parser(
+        "restore", parents=[common], help="restaura uma cópia de segurança (caixa fechado)"
+    )
+    restore.add_argument("file", type=Path, metavar="ARQUIVO.zip")
+    restore.add_argument(
+        "--force",
+        action="store_true",
+        help="substitui mesmo um diário mais novo que a cópia (guardado à parte)",
+    )
+    restore.set_defaults(func=lambda args: _restore(args, kit))
+
+
+def _now() -> datetime:
+    return datetime.now().astimezone()
+
+
+def _backup(args: argparse.Namespace, kit: BackupKit) -> int:
+    from posapp.services.backup import take_backup
+
+    try:
+        report = take_backup(kit.data_dir(args), args.out, _now())
+    except PosappError as exc:
+        kit.error(exc, as_json=args.json)
+        return 1
+    if args.json:
+        kit.emit_json(
+            {
+                "status": "ok",
+                "path": str(report.path),
+                "taken_at": report.taken_at.isoformat(),
+                "files": report.files,
+                "sales": report.sales,
+            },
+            sys.stdout,
+        )
+    else:
+        print(f"Cópia de segurança gravada em {report.path} ({report.sales} vendas).")
+    return 0
+
+
+def _restore(args: argparse.Namespace, kit: BackupKit) -> int:
+    from posapp.services.backup import restore_backup
+    from posapp.services.errors import RestoreRefused
+
+    try:
+        report = restore_backup(kit.data_dir(args), args.file, _now(), force=args.force)
+    except RestoreRefused as exc:
+        kit.error(exc, as_json=args.json, status="refused")
+        return 2
+    except PosappError as exc:
+        kit.error(exc, as_json=args.json)
+        return 1
+    aside = str(report.replaced_dir) if report.replaced_dir else None
+    if args.json:
+        kit.emit_json(
+            {
+                "status": "restored",
+                "files": list(report.restored),
+                "taken_at": report.taken_at.isoformat(),
+                "sales": report.sales,
+                "replaced_dir": aside,
+            },
+            sys.stdout,
+        )
+    else:
+        print(f"Cópia de {report.taken_at:%d/%m/%Y %H:%M} restaurada ({report.sales} vendas).")
+        if aside:
+            print(f"Os arquivos substituídos estão guardados em {aside}.")
+        print("Vendas que estavam sendo emitidas na hora da cópia aparecem EM DÚVIDA: confira-as (F12).")
+    return 0
