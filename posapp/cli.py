@@ -613,16 +613,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     kit = CliKit(run_service=_run_service, authorize=_authorize, error=_error, emit_json=_emit_json)
     add_fiscal_commands(sub, common, kit)
+
+    from posapp.cli_backup import BackupKit, add_backup_commands  # backup, restore (issue 15)
+
+    add_backup_commands(sub, common, BackupKit(_data_dir, _load_config, _error, _emit_json))
     return parser
 
 
 def run() -> int:
     """The process entry point (console script, ``python -m posapp``, the frozen app):
     logging to the user's log folder and the crash handler, then :func:`main`.
-
-    from posapp.cli_backup import BackupKit, add_backup_commands  # backup, restore (issue 15)
-
-    add_backup_commands(sub, common, BackupKit(_data_dir, _load_config, _error, _emit_json))
 
     Tests call :func:`main` directly, so they do not install process-wide hooks.
     ``POSAPP_LOG_DIR`` overrides the log folder (support, and the test suite's subprocesses).

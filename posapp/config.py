@@ -206,6 +206,15 @@ class ProviderConfig(_Section):
     enabled: bool = True
 
 
+class BackupConfig(_Section):
+    """``[backup]``: where the daily automatic backup goes (a USB disk, a network share) and
+    how many days of them are kept. No folder: no automatic backup (``posapp backup`` still
+    works, and ``posapp doctor`` warns when the last one is older than two days)."""
+
+    folder: Path | None = None
+    keep_days: int = Field(default=30, ge=1, le=3650)
+
+
 class StoreServerConfig(_Section):
     """``[store_server]``: the store's PostgreSQL (posapp/storeserver). Absent: one till alone,
     nothing changes. The password comes from ``password_env`` or the OS keyring
@@ -220,15 +229,6 @@ class StoreServerConfig(_Section):
     batch_size: int = Field(default=500, ge=1, le=100_000)
 
     @field_validator("url")
-class BackupConfig(_Section):
-    """``[backup]``: where the daily automatic backup goes (a USB disk, a network share) and
-    how many days of them are kept. No folder: no automatic backup (``posapp backup`` still
-    works, and ``posapp doctor`` warns when the last one is older than two days)."""
-
-    folder: Path | None = None
-    keep_days: int = Field(default=30, ge=1, le=3650)
-
-
     @classmethod
     def _no_password_in_url(cls, value: str) -> str:
         netloc = value.split("://", 1)[1].split("/", 1)[0]
@@ -247,6 +247,7 @@ class Config(_Section):
     emitter: EmitterDefaults = EmitterDefaults()
     nfce: NfceConfig = NfceConfig()
     printer: PrinterConfig = PrinterConfig()
+    backup: BackupConfig = BackupConfig()
     providers: tuple[ProviderConfig, ...] = ()
     # ``[taxes]``: the store's defaults for what a product's tax registry leaves empty
     # (the keys of SALE.json's item ``tax``; README "Taxes").
@@ -261,7 +262,6 @@ class Config(_Section):
 
 def emitter_profile(config: Config) -> EmitterProfile:
     """The emitter-level values of the Emites request, from the configuration (the one place
-    backup: BackupConfig = BackupConfig()
     ``[store]``, ``[emites]`` and ``[emitter]`` become the protocol's profile)."""
     emitter = config.emitter
     return EmitterProfile(
