@@ -244,6 +244,9 @@ class MainWindow(QMainWindow):
             layout.addLayout(key_row)
         sale_discount = QShortcut(QKeySequence("Shift+F3"), self)
         sale_discount.activated.connect(self.on_sale_discount)
+        fiscal_month = QShortcut(QKeySequence("Ctrl+F9"), self)
+        fiscal_month.activated.connect(self.on_fiscal_month)
+        self.key_buttons["F9"].setToolTip(tr("F9: fechamento do dia · Ctrl+F9: fiscal do mês (contador)"))
         self.key_buttons["F3"].setToolTip(tr("F3: desconto no item · Shift+F3: desconto na venda"))
         escape = QShortcut(QKeySequence("Esc"), self)
         escape.activated.connect(self.clear_entry)
@@ -659,6 +662,20 @@ class MainWindow(QMainWindow):
             self.say(
                 tr("Fechamento impresso.") if result.ok else tr("Falha na impressão: ") + (result.error or "")
             )
+
+    @checkout_flow
+    async def on_fiscal_month(self) -> None:
+        """Ctrl+F9: the month's export for the accountant, the gaps and inutilização."""
+        manager = await self.require_manager(tr("Fiscal do mês: digite o PIN do gerente."))
+        if manager is None:
+            return
+        from posapp.ui.fiscal_month_dialog import FiscalMonthDialog  # Ctrl+F9: not at start-up
+
+        dialog = FiscalMonthDialog(self.ctx, Authorization(self.ctx.operator_login, manager.login), self)
+        try:
+            await self.dialog(dialog)
+        finally:
+            await dialog.aclose()
 
     @checkout_flow
     async def on_settings(self) -> None:
