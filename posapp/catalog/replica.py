@@ -93,20 +93,26 @@ def apply_rows(
         if table == "products" and "search_text" in names:
             data["search_text"] = _search_text(data, conn, key_value)
         cols = list(data)
-        updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c != key)
-        sql = (
-            f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)}) "  # noqa: S608
-            f"ON CONFLICT({key}) DO UPDATE SET {updates}"
-        )
+        others = [c for c in cols if c != key]
+        # UPDATE first, so a row that names only some columns changes only those (an INSERT
+        # ... ON CONFLICT would check the NOT NULL columns it leaves out and fail).
+        update = f"UPDATE {table} SET {', '.join(f'{c} = ?' for c in others)} WHERE {key} = ?"  # noqa: S608
+        insert = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})"  # noqa: S608
         try:
             conn.execute("SAVEPOINT replica_row")
-            conn.execute(sql, [data[c] for c in cols])
+            changed = conn.execute(update, [*(data[c] for c in others), key_value]).rowcount if others else 1
+            if changed == 0 or (not others and not _exists(conn, table, key, key_value)):
+                conn.execute(insert, [data[c] for c in cols])
             conn.execute("RELEASE replica_row")
             report.upserted += 1
         except sqlite3.IntegrityError as exc:
             conn.execute("ROLLBACK TO replica_row")
             conn.execute("RELEASE replica_row")
             report.refused.append(f"{key_value}: {exc}")
+
+
+def _exists(conn: sqlite3.Connection, table: str, key: str, value: str) -> bool:
+    return conn.execute(f"SELECT 1 FROM {table} WHERE {key} = ?", (value,)).fetchone() is not None  # noqa: S608
 
 
 def _search_text(data: Mapping[str, Any], conn: sqlite3.Connection, code: str) -> str:

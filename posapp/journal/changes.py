@@ -44,8 +44,13 @@ class ChangeFeed:
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
+            # mode=rw: never create the file (the Journal creates it, private and in WAL).
             conn = sqlite3.connect(
-                path, check_same_thread=False, isolation_level=None, timeout=OPEN_TIMEOUT_S
+                f"{path.resolve().as_uri()}?mode=rw",
+                uri=True,
+                check_same_thread=False,
+                isolation_level=None,
+                timeout=OPEN_TIMEOUT_S,
             )
             conn.execute(f"PRAGMA busy_timeout={int(OPEN_TIMEOUT_S * 1000)}")
             conn.execute("PRAGMA query_only=ON")

@@ -30,7 +30,7 @@ from posapp.domain.lifecycle import SaleState
 from posapp.errors import PosappError, user_text
 from posapp.journal.changes import ChangeFeed
 from posapp.journal.errors import UnknownSale
-from posapp.journal.store import JOURNAL_FILENAME
+from posapp.journal.store import JOURNAL_FILENAME, Journal
 from posapp.services.core import Authorization
 from posapp.storeserver import cancels, numbering, outbox, queries, shared
 from posapp.storeserver.connection import DriverError, connect
@@ -158,13 +158,23 @@ class StoreSync:
 
     # -- the worker thread's side ------------------------------------------------------
 
-    def _ensure(self) -> ServerConnection:
+    def _open_feed(self) -> ChangeFeed:
         if self._feed is None:
+            # The journal makes its file and this till's identity on its first open.
+            journal = Journal.in_dir(self.data_dir)
+            try:
+                journal.till_id()
+            finally:
+                journal.close()
             self._feed = ChangeFeed(self.data_dir / JOURNAL_FILENAME)
+        return self._feed
+
+    def _ensure(self) -> ServerConnection:
+        feed = self._open_feed()
         if self._store is None:
             self._store = StoreDB.in_data_dir(self.data_dir)
         if self._conn is None or self._conn.closed:
-            conn = connect(self.server, till_id=self._feed.till_id())
+            conn = connect(self.server, till_id=feed.till_id())
             try:
                 migrate(conn)
             except BaseException:
@@ -197,9 +207,7 @@ class StoreSync:
         return self._feed.till_id()
 
     def _local_heads(self) -> tuple[int, int]:
-        if self._feed is None:
-            self._feed = ChangeFeed(self.data_dir / JOURNAL_FILENAME)
-        return self._feed.heads()
+        return self._open_feed().heads()
 
     def _push(self) -> PushReport:
         def body(conn: ServerConnection) -> PushReport:
