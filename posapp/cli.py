@@ -269,7 +269,13 @@ def cmd_nfce_cancel(args: argparse.Namespace) -> int:
             "serie": row.serie,
             "protocolo": report.protocolo,
             "authorized_at": row.authorized_at,
-            "cancel_deadline": service.cancel_deadline(row.authorized_at) if row.authorized_at else None,
+            "cancel_deadline": (
+                service.cancel_deadline(
+                    row.authorized_at, contingency=row.contingency, protocol=row.protocolo
+                )
+                if row.authorized_at
+                else None
+            ),
             "cancelled_at": report.cancelled_at,
             "errors": list(report.errors),
             "message": report.message,

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from posapp.domain.cancel import MAX_CANCEL_WINDOW_MIN
 from posapp.domain.taxes import Crt, ItemTax, store_defaults
 from posapp.errors import PosappError
 from posapp.protocol.emitter import EmitterProfile
@@ -163,13 +164,26 @@ class EmitterDefaults(_Section):
 
 
 class NfceConfig(_Section):
-    cancel_window_min: int = Field(default=30, ge=1, le=24 * 60)
+    # At most 30 (Ajuste SINIEF 07/2018): a state may shorten the window, configuration may
+    # not lengthen it (SEFAZ answers 501 after it).
+    cancel_window_min: int = Field(default=30, ge=1)
     cancel_safety_margin_s: int = Field(default=60, ge=0, le=600)
     # Series for issuers that let the client number notes (Integra Notas). It must not be a
     # series Emites-Client (or any other issuer of this CNPJ) numbers on its own, or SEFAZ
     # rejects the clash as a duplicate (539); hence not 1.
     serie: int = Field(default=2, ge=1, le=889)
     contingency_limit_h: int = Field(default=24, ge=1, le=168)
+
+    @field_validator("cancel_window_min")
+    @classmethod
+    def _legal_window(cls, value: int) -> int:
+        if value > MAX_CANCEL_WINDOW_MIN:
+            raise ValueError(
+                f"prazo de cancelamento de {value} minutos: o máximo legal é {MAX_CANCEL_WINDOW_MIN} "
+                "(Ajuste SINIEF 07/2018); a configuração pode encurtá-lo (se o estado exigir), "
+                "nunca alongá-lo"
+            )
+        return value
 
 
 class PrinterConfig(_Section):

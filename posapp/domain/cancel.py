@@ -1,9 +1,14 @@
 """The cancel policy: the legal window and the *motivo*, checked before anything is sent.
 
 Ajuste SINIEF 07/2018 allows cancelling an NFC-e within 30 minutes of its authorization
-(a state may shorten it; SEFAZ answers 501 after it). We refuse locally a little before
-the legal deadline (``safety_margin``) so a request that is slow on the wire does not
-arrive late.
+(a state may shorten it; SEFAZ answers 501 after it): :class:`CancelPolicy` refuses a
+longer window. We refuse locally a little before the legal deadline (``safety_margin``)
+so a request that is slow on the wire does not arrive late.
+
+The window counts from the *authorization*. A note issued in offline contingency is
+authorized when SEFAZ receives it, later than its emission: its window counts from its
+protocol's ``dhRecbto``, and while it has none (:func:`window_start` answers ``None``) the
+window has not started, so nothing is refused locally; the issuer answers for SEFAZ.
 """
 
 from __future__ import annotations
@@ -16,12 +21,20 @@ from posapp.domain.errors import CancelWindowClosed, InvalidMotivo
 
 MOTIVO_MIN = 15
 MOTIVO_MAX = 255
+#: The legal window, in minutes: configuration may shorten it, never lengthen it.
+MAX_CANCEL_WINDOW_MIN = 30
 
 
 @dataclass(frozen=True, slots=True)
 class CancelPolicy:
-    window: timedelta = timedelta(minutes=30)
+    window: timedelta = timedelta(minutes=MAX_CANCEL_WINDOW_MIN)
     safety_margin: timedelta = timedelta(seconds=60)
+
+    def __post_init__(self) -> None:
+        if self.window > timedelta(minutes=MAX_CANCEL_WINDOW_MIN):
+            raise ValueError(
+                f"cancel window {self.window} is longer than the legal {MAX_CANCEL_WINDOW_MIN} min"
+            )
 
     def deadline(self, authorized_at: datetime) -> datetime:
         """The last instant at which we still send a cancel."""
@@ -44,6 +57,15 @@ class CancelPolicy:
     def clock_behind(self, authorized_at: datetime, now: datetime) -> bool:
         """A local clock well behind the authorization time is a configuration problem."""
         return as_utc(now) + timedelta(minutes=5) < as_utc(authorized_at)
+
+
+def window_start(authorized_at: datetime, *, contingency: bool, protocol: str | None) -> datetime | None:
+    """When a note's cancel window starts: its authorization. An offline-contingency note
+    without a protocol is not authorized yet (``None``: its window has not started); with
+    one, ``authorized_at`` is the protocol's time (the adapters record ``dhRecbto``)."""
+    if contingency and not protocol:
+        return None
+    return authorized_at
 
 
 def check_motivo(motivo: str, *, original: str | None = None) -> str:

@@ -1,18 +1,29 @@
-"""CPF, CNPJ and the 44-digit chave de acesso: formats and check digits.
+"""CPF, CNPJ and the 44-character chave de acesso: formats and check digits.
 
 All validators accept formatted or bare input (``529.982.247-25`` or ``52998224725``)
-and return the bare digits; a wrong length or check digit raises :class:`InvalidDocument`
-with a message a cashier can act on.
+and return the bare characters; a wrong length or check digit raises :class:`InvalidDocument`
+with a message a cashier can act on. CPF and CNPJ check digits are python-stdnum's (2.x
+knows the alphanumeric CNPJ of IN RFB 2.229/2024: ``12.ABC.345/01DE-35``); the chave's is
+ours (mod 11, each character worth its ASCII code minus 48, so an alphanumeric CNPJ inside
+it counts as the Receita specifies).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from types import ModuleType
+
+from stdnum.br import cnpj as stdnum_cnpj
+from stdnum.br import cpf as stdnum_cpf
+from stdnum.exceptions import ValidationError as StdnumError
 
 from posapp.domain.errors import InvalidDocument
 
 _NON_DIGITS = re.compile(r"[.\-/\s]")
+_CNPJ_SHAPE = re.compile(r"[0-9A-Z]{12}[0-9]{2}")
+#: A chave: cUF, AAMM, the emitter's CNPJ (alphanumeric since July 2026), then digits.
+_CHAVE_SHAPE = re.compile(r"[0-9]{6}[0-9A-Z]{12}[0-9]{26}")
 
 # IBGE codes of the 27 federal units, as the first two digits of a chave.
 UF_CODES: dict[str, str] = {
@@ -57,10 +68,13 @@ def is_ascii_digits(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
-def _mod11_digit(digits: str, weights: list[int]) -> int:
-    total = sum(int(d) * w for d, w in zip(digits, weights, strict=True))
-    rest = total % 11
-    return 0 if rest < 2 else 11 - rest
+def _checked_by_stdnum(module: ModuleType, digits: str) -> bool:
+    """python-stdnum's verdict on the check digits (it computes them, we do not)."""
+    try:
+        module.validate(digits)
+    except StdnumError:
+        return False
+    return True
 
 
 def validate_cpf(text: str) -> str:
@@ -72,9 +86,7 @@ def validate_cpf(text: str) -> str:
         )
     if digits == digits[0] * 11:
         raise InvalidDocument(f"CPF {text!r} is a repeated digit", user_message="CPF inválido.")
-    first = _mod11_digit(digits[:9], list(range(10, 1, -1)))
-    second = _mod11_digit(digits[:10], list(range(11, 1, -1)))
-    if digits[9:] != f"{first}{second}":
+    if not _checked_by_stdnum(stdnum_cpf, digits):
         raise InvalidDocument(
             f"CPF {text!r} has wrong check digits",
             user_message="CPF inválido: dígito verificador não confere. Confira o número com o cliente.",
@@ -82,22 +94,28 @@ def validate_cpf(text: str) -> str:
     return digits
 
 
-_CNPJ_W1 = [5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2]
-_CNPJ_W2 = [6, *_CNPJ_W1]
+def is_cnpj_shape(text: str) -> bool:
+    """12 letters or digits then 2 digits: the numeric CNPJ and the alphanumeric one (IN RFB
+    2.229/2024, issued from July 2026), letters upper case."""
+    return bool(_CNPJ_SHAPE.fullmatch(text))
 
 
 def validate_cnpj(text: str) -> str:
-    digits = only_digits(text)
-    if not (len(digits) == 14 and is_ascii_digits(digits)):
+    """A CNPJ, numeric (``11.222.333/0001-81``) or alphanumeric (``12.ABC.345/01DE-35``);
+    returns its 14 characters, letters in upper case. The check digits are python-stdnum's
+    (mod 11 over each character's ASCII code minus 48, the same for both forms)."""
+    digits = only_digits(text).upper()
+    if not is_cnpj_shape(digits):
         raise InvalidDocument(
-            f"CNPJ {text!r} must have 14 digits",
-            user_message="CNPJ deve ter 14 dígitos. Confira o número com o cliente.",
+            f"CNPJ {text!r} must have 14 characters (12 letters or digits, 2 check digits)",
+            user_message=(
+                "CNPJ deve ter 14 caracteres: 12 letras ou dígitos e 2 dígitos verificadores. "
+                "Confira o número com o cliente."
+            ),
         )
     if digits == digits[0] * 14:
         raise InvalidDocument(f"CNPJ {text!r} is a repeated digit", user_message="CNPJ inválido.")
-    first = _mod11_digit(digits[:12], _CNPJ_W1)
-    second = _mod11_digit(digits[:13], _CNPJ_W2)
-    if digits[12:] != f"{first}{second}":
+    if not _checked_by_stdnum(stdnum_cnpj, digits):
         raise InvalidDocument(
             f"CNPJ {text!r} has wrong check digits",
             user_message="CNPJ inválido: dígito verificador não confere. Confira o número com o cliente.",
@@ -106,24 +124,22 @@ def validate_cnpj(text: str) -> str:
 
 
 def validate_cpf_or_cnpj(text: str) -> str:
-    """A consumer document: 11 digits are a CPF, 14 a CNPJ.
-
-    A document with letters (or other symbols) is answered as such, whatever its length,
-    not as "a CNPJ without its 14 digits". The alphanumeric CNPJ (July 2026) is not
-    accepted here yet."""
-    digits = only_digits(text)
+    """A consumer document: 11 digits are a CPF, 14 characters a CNPJ (numeric or, since
+    July 2026, alphanumeric: 12 letters or digits and 2 check digits)."""
+    digits = only_digits(text).upper()
+    if is_cnpj_shape(digits):
+        return validate_cnpj(digits)
     if digits and not is_ascii_digits(digits):
         raise InvalidDocument(
             f"document {text!r} has characters other than digits",
             user_message=(
                 "Documento do consumidor com letras ou símbolos: CPF deve ter 11 dígitos; "
-                "CNPJ 14 caracteres. Confira o número com o cliente."
+                "CNPJ 14 caracteres (12 letras ou dígitos e 2 dígitos verificadores). "
+                "Confira o número com o cliente."
             ),
         )
     if len(digits) == 11:
         return validate_cpf(digits)
-    if len(digits) == 14:
-        return validate_cnpj(digits)
     raise InvalidDocument(
         f"document {text!r} is neither a CPF (11 digits) nor a CNPJ (14)",
         user_message=(
@@ -150,9 +166,10 @@ def mask_cpf_cnpj(digits: str) -> str:
 
 
 def chave_check_digit(first43: str) -> int:
-    """Mod-11 check digit of a chave de acesso (weights 2..9 from the right)."""
+    """Mod-11 check digit of a chave de acesso (weights 2..9 from the right); a letter of an
+    alphanumeric CNPJ is worth its ASCII code minus 48 (``A`` = 17), as for the CNPJ itself."""
     weights = [2, 3, 4, 5, 6, 7, 8, 9]
-    total = sum(int(d) * weights[i % 8] for i, d in enumerate(reversed(first43)))
+    total = sum((ord(d) - 48) * weights[i % 8] for i, d in enumerate(reversed(first43)))
     rest = total % 11
     return 0 if rest < 2 else 11 - rest
 
@@ -214,14 +231,23 @@ class ChaveAcesso:
         return self.digits
 
 
+def is_chave_shape(text: str) -> bool:
+    """44 characters, digits except the emitter's CNPJ (positions 7-20), which may carry
+    upper-case letters (the alphanumeric CNPJ)."""
+    return bool(_CHAVE_SHAPE.fullmatch(text))
+
+
 def parse_chave(text: str) -> ChaveAcesso:
     digits = re.sub(r"\s", "", text)
     if digits.upper().startswith("NFE"):
         digits = digits[3:]
-    if not (len(digits) == 44 and is_ascii_digits(digits)):
+    if not is_chave_shape(digits):
         raise InvalidDocument(
-            f"chave {text!r} must have 44 digits",
-            user_message="Chave de acesso deve ter 44 dígitos.",
+            f"chave {text!r} must have 44 characters",
+            user_message=(
+                "Chave de acesso deve ter 44 dígitos (o CNPJ do emitente, posições 7 a 20, pode ter "
+                "letras maiúsculas)."
+            ),
         )
     if chave_check_digit(digits[:43]) != int(digits[43]):
         raise InvalidDocument(
@@ -244,6 +270,6 @@ def build_chave(
 ) -> ChaveAcesso:
     """Compose a chave from its parts and append the check digit."""
     first43 = f"{UF_CODES[uf]}{year_month}{cnpj}{model}{series:03d}{number:09d}{emission_type}{code:0>8}"
-    if len(first43) != 43 or not is_ascii_digits(first43):
+    if len(first43) != 43 or not is_chave_shape(first43 + "0"):
         raise InvalidDocument(f"parts do not make a chave: {first43!r}")
     return ChaveAcesso(first43 + str(chave_check_digit(first43)))

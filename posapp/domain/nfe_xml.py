@@ -78,7 +78,7 @@ _MAX_DECLARATION = 256
 # exponent; the bounds leave room for every field the layout has.
 _DECIMAL = re.compile(r"-?[0-9]{1,15}(?:\.[0-9]{1,10})?")
 _INTEGER = re.compile(r"[0-9]{1,15}")
-_CHAVE = re.compile(r"[0-9]{44}")
+_CHAVE = re.compile(r"[0-9]{6}[0-9A-Z]{12}[0-9]{26}")  # the CNPJ part may be alphanumeric
 _SHOWN = 40  # characters of a bad value quoted in an error
 
 
@@ -474,7 +474,7 @@ def _emitter(emit: ET.Element | None) -> NfeEmitter:
     if emit is None:
         raise NfeXmlError("falta <emit>")
     document = _text(emit, "CNPJ") or _text(emit, "CPF")
-    if document is None or not document.isdigit():
+    if document is None or not (document.isascii() and document.isalnum()):
         raise NfeXmlError("falta <emit/CNPJ> (ou CPF)")
     ender = emit.find("enderEmit")
     address = None

@@ -1,4 +1,10 @@
-"""Payment methods (``detPag/tPag``) and the names a cashier or a SALE.json uses for them."""
+"""Payment methods (``detPag/tPag``) and the names a cashier or a SALE.json uses for them.
+
+The table is the NF-e layout 4.00's as of NT 2023.004 (tPag 01-05, 10-13, 15-22, 90, 99;
+14 *duplicata mercantil* was withdrawn). What each code demands (xPag for 99, a zero value
+for 90, the card group) is checked by :mod:`posapp.domain.sale` and, where the state
+decides, :mod:`posapp.domain.sale_rules`.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +20,7 @@ class PaymentMethod(StrEnum):
     CHEQUE = "02"
     CREDITO = "03"
     DEBITO = "04"
-    CREDITO_LOJA = "05"
+    CARTAO_LOJA = "05"  # the store's own card (private label), digital crediário
     VALE_ALIMENTACAO = "10"
     VALE_REFEICAO = "11"
     VALE_PRESENTE = "12"
@@ -25,6 +31,8 @@ class PaymentMethod(StrEnum):
     TRANSFERENCIA = "18"
     FIDELIDADE = "19"
     PIX_ESTATICO = "20"
+    CREDITO_LOJA = "21"  # credit the consumer holds at the store (a return, a voucher)
+    PAGAMENTO_ELETRONICO_NAO_INFORMADO = "22"  # electronic payment the emitter's hardware could not tell
     SEM_PAGAMENTO = "90"
     OUTROS = "99"
 
@@ -34,15 +42,27 @@ class PaymentMethod(StrEnum):
 
     @property
     def is_card(self) -> bool:
+        """Credit and debit: the ``card`` group goes with them (tpIntegra at least)."""
         return self in (PaymentMethod.CREDITO, PaymentMethod.DEBITO)
 
+    @property
+    def needs_description(self) -> bool:
+        """99 (Outros) must say what it was (xPag, 2-60 characters; SEFAZ rejection 441)."""
+        return self is PaymentMethod.OUTROS
 
+    @property
+    def is_no_payment(self) -> bool:
+        """90 (Sem pagamento): its value must be zero."""
+        return self is PaymentMethod.SEM_PAGAMENTO
+
+
+# What the DANFE and the screens print (the layout's names, shortened to fit 32 columns).
 _LABELS = {
     PaymentMethod.DINHEIRO: "Dinheiro",
     PaymentMethod.CHEQUE: "Cheque",
     PaymentMethod.CREDITO: "Cartão de Crédito",
     PaymentMethod.DEBITO: "Cartão de Débito",
-    PaymentMethod.CREDITO_LOJA: "Crédito Loja",
+    PaymentMethod.CARTAO_LOJA: "Cartão da Loja",
     PaymentMethod.VALE_ALIMENTACAO: "Vale Alimentação",
     PaymentMethod.VALE_REFEICAO: "Vale Refeição",
     PaymentMethod.VALE_PRESENTE: "Vale Presente",
@@ -51,8 +71,10 @@ _LABELS = {
     PaymentMethod.DEPOSITO: "Depósito Bancário",
     PaymentMethod.PIX: "PIX",
     PaymentMethod.TRANSFERENCIA: "Transferência bancária",
-    PaymentMethod.FIDELIDADE: "Programa de fidelidade",
+    PaymentMethod.FIDELIDADE: "Fidelidade/Cashback",
     PaymentMethod.PIX_ESTATICO: "PIX Estático",
+    PaymentMethod.CREDITO_LOJA: "Crédito em Loja",
+    PaymentMethod.PAGAMENTO_ELETRONICO_NAO_INFORMADO: "Pag. eletrônico não informado",
     PaymentMethod.SEM_PAGAMENTO: "Sem pagamento",
     PaymentMethod.OUTROS: "Outros",
 }
@@ -66,11 +88,22 @@ _ALIASES = {
     "crédito": PaymentMethod.CREDITO,
     "debito": PaymentMethod.DEBITO,
     "débito": PaymentMethod.DEBITO,
-    "pix": PaymentMethod.PIX,
-    "pix_estatico": PaymentMethod.PIX_ESTATICO,
+    "cartao_loja": PaymentMethod.CARTAO_LOJA,
+    "pix": PaymentMethod.PIX,  # dynamic (the QR made for this sale): 17
+    "pix_dinamico": PaymentMethod.PIX,
+    "pix_estatico": PaymentMethod.PIX_ESTATICO,  # the store's fixed QR or key: 20
     "vale_alimentacao": PaymentMethod.VALE_ALIMENTACAO,
     "vale_refeicao": PaymentMethod.VALE_REFEICAO,
     "vale_presente": PaymentMethod.VALE_PRESENTE,
+    "vale_combustivel": PaymentMethod.VALE_COMBUSTIVEL,
+    "boleto": PaymentMethod.BOLETO,
+    "deposito": PaymentMethod.DEPOSITO,
+    "transferencia": PaymentMethod.TRANSFERENCIA,
+    "fidelidade": PaymentMethod.FIDELIDADE,
+    "cashback": PaymentMethod.FIDELIDADE,
+    "credito_loja": PaymentMethod.CREDITO_LOJA,
+    "pagamento_eletronico_nao_informado": PaymentMethod.PAGAMENTO_ELETRONICO_NAO_INFORMADO,
+    "sem_pagamento": PaymentMethod.SEM_PAGAMENTO,
     "outros": PaymentMethod.OUTROS,
 }
 

@@ -47,7 +47,7 @@ from pydantic import (
 )
 
 from posapp.domain.discounts import apportion, max_sale_discount, percent_of
-from posapp.domain.documents import validate_cnpj, validate_cpf_or_cnpj
+from posapp.domain.documents import UF_CODES, only_digits, validate_cnpj, validate_cpf_or_cnpj
 from posapp.domain.errors import DomainError, InvalidSale
 from posapp.domain.money import (
     MAX_NUMBER_CHARS,
@@ -71,7 +71,10 @@ _GTIN = re.compile(r"^([0-9]{8}|[0-9]{12,14})$")
 _NCM = re.compile(r"^[0-9]{8}$")
 _CFOP = re.compile(r"^[0-9]{4}$")
 _CEST = re.compile(r"^[0-9]{7}$")
-_BRAND = re.compile(r"^[0-9]{2}$")
+_CITY_CODE = re.compile(r"^[0-9]{7}$")
+_CEP = re.compile(r"^[0-9]{8}$")
+_PHONE = re.compile(r"^[0-9]{6,14}$")
+_FOREIGN_ID = re.compile(r"^[0-9A-Za-z./-]{5,20}$")
 
 #: The CFOPs an NFC-e accepts (MOC 7.0, Anexo I, rule I08-150, rejection 725; NT 2013/005
 #: v1.20 and NT 2015.002): sales inside the state to a final consumer.
@@ -361,8 +364,24 @@ class Item(_Frozen):
         return self.gross_total - self.discount
 
 
+#: tBand (NT 2023.004): 01 Visa, 02 Mastercard, 03 American Express, 04 Sorocred, 05 Diners,
+#: 06 Elo, 07 Hipercard, 08 Aura, 09 Cabal, 10 Alelo, 11 Banes Card, 12 CalCard, 13 Credz,
+#: 14 Discover, 15 GoodCard, 16 GreenCard, 17 Hiper, 18 JCB, 19 Mais, 20 MaxVan, 21 Policard,
+#: 22 RedeCompras, 23 Sodexo, 24 ValeCard, 25 Verocheque, 26 VR, 27 Ticket, 99 outras.
+CARD_BRANDS: Final = frozenset({f"{n:02d}" for n in range(1, 28)} | {"99"})
+_AUTHORIZATION = re.compile(r"^[0-9A-Za-z-]{1,128}$")
+#: xPag, the description of a tPag 99 payment (NT 2020.006): 2-60 characters.
+DESCRIPTION_MIN: Final = 2
+DESCRIPTION_MAX: Final = 60
+#: Above this total (vNF) the consumer must be identified (document and name); see
+#: :mod:`posapp.domain.sale_rules`.
+IDENTIFY_ABOVE: Final = Decimal("10000.00")
+
+
 class CardDetails(_Frozen):
-    """The ``card`` group of a card payment."""
+    """The ``card`` group of a payment (``detPag/card``): tpIntegra, the acquirer's CNPJ,
+    tBand and cAut. With ``integration`` 1 (TEF integrated to the till) the layout requires
+    the other three; some states require them for every card (:mod:`posapp.domain.sale_rules`)."""
 
     integration: int = Field(default=2, ge=1, le=2)  # 1 integrated TEF, 2 POS machine apart
     acquirer_cnpj: str | None = None
@@ -375,14 +394,14 @@ class CardDetails(_Frozen):
         if value is None or (isinstance(value, str) and not value.strip()):
             return None
         if not isinstance(value, str):
-            raise SaleFieldError("CNPJ da credenciadora deve ser um texto com 14 dígitos")
+            raise SaleFieldError("CNPJ da credenciadora deve ser um texto com 14 caracteres")
         if not _entry(info):
             return value.strip()
         try:
             return validate_cnpj(value)
         except DomainError:
             raise SaleFieldError(
-                "CNPJ da credenciadora inválido: 14 dígitos com o dígito verificador (ou deixe em branco)"
+                "CNPJ da credenciadora inválido: 14 caracteres com o dígito verificador (ou deixe em branco)"
             ) from None
 
     @field_validator("brand", mode="before")
@@ -395,17 +414,58 @@ class CardDetails(_Frozen):
                 'bandeira deve ser o código tBand de 2 dígitos ("01" Visa, "02" Mastercard…)'
             )
         text = str(value).strip()
-        if _entry(info) and not _BRAND.match(text):
+        if _entry(info) and text not in CARD_BRANDS:
             raise SaleFieldError(
-                'bandeira deve ser o código tBand de 2 dígitos ("01" Visa, "02" Mastercard…)'
+                f"bandeira '{shown(text)}' desconhecida: use o código tBand (01 Visa, 02 Mastercard, "
+                "03 Amex, 06 Elo, 07 Hipercard… até 27, ou 99 outras)"
             )
         return text
 
+    @field_validator("authorization", mode="before")
+    @classmethod
+    def _authorization(cls, value: object, info: ValidationInfo) -> str | None:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise SaleFieldError("autorização deve ser o código da transação (texto)")
+        text = str(value).strip()
+        if _entry(info) and not _AUTHORIZATION.match(text):
+            raise SaleFieldError("autorização (cAut) só com letras, dígitos e '-'")
+        return text
+
+    @model_validator(mode="after")
+    def _integrated(self, info: ValidationInfo) -> CardDetails:
+        if self.integration == 1 and _entry(info):
+            missing = [
+                name
+                for name, value in (
+                    ("cnpj_credenciadora", self.acquirer_cnpj),
+                    ("bandeira", self.brand),
+                    ("autorizacao", self.authorization),
+                )
+                if not value
+            ]
+            if missing:
+                raise SaleFieldError(
+                    "pagamento integrado ao TEF (tipo_integracao 1) exige CNPJ da credenciadora, "
+                    f"bandeira e autorização; faltam: {', '.join(missing)}"
+                )
+        return self
+
+    @property
+    def complete(self) -> bool:
+        """The acquirer's CNPJ, the brand and the authorization are all given."""
+        return bool(self.acquirer_cnpj and self.brand and self.authorization)
+
 
 class Payment(_Frozen):
+    """One ``detPag``: tPag, the amount tendered (vPag), xPag for 99, the card group."""
+
     method: PaymentMethod
     amount: Decimal
     card: CardDetails | None = None
+    #: xPag: what an "Outros" (99) payment was, 2-60 characters; required for 99 only.
+    description: str | None = None
 
     @field_validator("method", mode="before")
     @classmethod
@@ -419,34 +479,143 @@ class Payment(_Frozen):
         except DomainError:
             raise SaleFieldError(
                 f"forma de pagamento desconhecida: '{shown(value)}'; use dinheiro, credito, debito, pix, "
-                "pix_estatico, vale_alimentacao, vale_refeicao, outros, ou um código tPag"
+                "pix_estatico, vale_alimentacao, vale_refeicao, credito_loja, sem_pagamento, outros, "
+                "ou um código tPag (01-05, 10-13, 15-22, 90, 99)"
             ) from None
 
     @field_validator("amount", mode="before")
     @classmethod
     def _amount(cls, value: object) -> Decimal:
-        return _sized(_number(value), V13_2, positive=True)
+        number = _number(value)
+        if number < 0:  # zero is checked with the method: only 90 (sem pagamento) takes it
+            raise SaleFieldError("deve ser maior que zero")
+        return _sized(number, V13_2, positive=False)
+
+    @field_validator("description", mode="before")
+    @classmethod
+    def _description(cls, value: object) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise SaleFieldError('descrição deve ser um texto, como "Cashback do app"')
+        text = " ".join(value.split())
+        if not text:
+            return None
+        if not DESCRIPTION_MIN <= len(text) <= DESCRIPTION_MAX:
+            raise SaleFieldError(
+                f"descrição do pagamento (xPag) deve ter de {DESCRIPTION_MIN} a {DESCRIPTION_MAX} "
+                f"caracteres (tem {len(text)})"
+            )
+        return text
 
     @model_validator(mode="after")
-    def _card_only_on_cards(self, info: ValidationInfo) -> Payment:
-        if self.card is not None and not self.method.is_card and _entry(info):
+    def _rules_of_its_code(self, info: ValidationInfo) -> Payment:
+        method = self.method
+        if method.is_no_payment:
+            if self.amount != 0:
+                raise SaleFieldError(
+                    f"'sem pagamento' (90) tem valor zero; informe 0 ou use a forma de pagamento real "
+                    f"(valor informado: R$ {format_brl(self.amount)})",
+                    field="amount",
+                )
+        elif self.amount <= 0:
+            raise SaleFieldError("deve ser maior que zero", field="amount")
+        if not _entry(info):
+            return self
+        if method.needs_description and self.description is None:
             raise SaleFieldError(
-                f"dados de cartão só em pagamento com cartão (crédito ou débito); esta forma é "
-                f"{self.method.label}",
+                "forma 'outros' (99) exige a descrição do pagamento (2 a 60 caracteres), "
+                'como "description": "Cashback do app"',
+                field="description",
+            )
+        if self.description is not None and not method.needs_description:
+            raise SaleFieldError(
+                f"descrição só em pagamento 'outros' (99); esta forma é {method.label}",
+                field="description",
+            )
+        if self.card is not None and not method.is_card:
+            raise SaleFieldError(
+                "dados de cartão só em pagamento com cartão (crédito ou débito); "
+                f"esta forma é {method.label}",
                 field="card",
             )
         return self
 
+    @property
+    def label(self) -> str:
+        """What the DANFE and the screens call it: the description of an "Outros"."""
+        return self.description or self.method.label
+
+
+class Address(_Frozen):
+    """The consumer's address (``dest/enderDest``): required for a delivery sale."""
+
+    street: str = Field(min_length=2, max_length=60)  # xLgr
+    number: str = Field(min_length=1, max_length=60)  # nro ("S/N" when none)
+    complement: str | None = Field(default=None, max_length=60)  # xCpl
+    district: str = Field(min_length=2, max_length=60)  # xBairro
+    city_code: str  # cMun, IBGE 7 digits
+    city: str = Field(min_length=2, max_length=60)  # xMun
+    uf: str  # UF
+    cep: str | None = None  # CEP, 8 digits
+    phone: str | None = None  # fone, 6-14 digits
+
+    @field_validator("city_code", mode="before")
+    @classmethod
+    def _city_code(cls, value: object) -> str:
+        text = str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
+        if not _CITY_CODE.match(text):
+            raise SaleFieldError("código IBGE do município deve ter 7 dígitos, como 5300108 (Brasília)")
+        return text
+
+    @field_validator("uf", mode="before")
+    @classmethod
+    def _uf(cls, value: object) -> str:
+        text = value.strip().upper() if isinstance(value, str) else ""
+        if text not in UF_CODES:
+            raise SaleFieldError("UF deve ser a sigla de um estado, como DF ou SP")
+        return text
+
+    @field_validator("cep", mode="before")
+    @classmethod
+    def _cep(cls, value: object) -> str | None:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        text = only_digits(value) if isinstance(value, str) else ""
+        if not _CEP.match(text):
+            raise SaleFieldError("CEP deve ter 8 dígitos, como 70040-010")
+        return text
+
+    @field_validator("phone", mode="before")
+    @classmethod
+    def _phone(cls, value: object) -> str | None:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        text = re.sub(r"[\s()+-]", "", value) if isinstance(value, str) else ""
+        if not _PHONE.match(text):
+            raise SaleFieldError("telefone deve ter de 6 a 14 dígitos, com o DDD")
+        return text
+
+    def one_line(self) -> str:
+        """``Rua X, 10, apto 2, Centro, Brasília - DF`` as the DANFE prints it."""
+        street = ", ".join(p for p in (self.street, self.number, self.complement) if p)
+        return f"{street}, {self.district}, {self.city} - {self.uf}"
+
 
 class Customer(_Frozen):
-    """The identified consumer (``dest``); CPF or CNPJ, digits only once validated."""
+    """The identified consumer (``dest``): a CPF, a CNPJ (numeric or alphanumeric) or a
+    foreign id (idEstrangeiro), exactly one; name and address when given or required."""
 
-    document: str
+    document: str | None = None
+    foreign_id: str | None = None
     name: str | None = Field(default=None, max_length=60)
+    address: Address | None = None
 
     @field_validator("document", mode="before")
     @classmethod
-    def _document(cls, value: object) -> str:
+    def _document(cls, value: object) -> str | None:
+        if value is None:
+            return None
         if not isinstance(value, str):
             raise SaleFieldError('CPF ou CNPJ deve ser um texto, como "529.982.247-25"')
         try:
@@ -454,9 +623,51 @@ class Customer(_Frozen):
         except DomainError as exc:
             raise SaleFieldError(exc.user_message) from None
 
+    @field_validator("foreign_id", mode="before")
+    @classmethod
+    def _foreign(cls, value: object) -> str | None:
+        if value is None:
+            return None
+        text = value.strip() if isinstance(value, str) else ""
+        if not _FOREIGN_ID.match(text):
+            raise SaleFieldError(
+                "documento de estrangeiro (passaporte ou outro) deve ter de 5 a 20 letras, dígitos ou "
+                "'.', '-', '/'"
+            )
+        return text
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _name(cls, value: object, info: ValidationInfo) -> object:
+        if not isinstance(value, str):
+            return value
+        text = " ".join(value.split())
+        if text and len(text) < 2 and _entry(info):
+            raise SaleFieldError("nome do consumidor deve ter de 2 a 60 caracteres")
+        return text or None
+
+    @model_validator(mode="after")
+    def _one_id(self) -> Customer:
+        if (self.document is None) == (self.foreign_id is None):
+            raise SaleFieldError(
+                "informe um documento do consumidor: CPF/CNPJ (document) ou, para estrangeiro, "
+                "foreign_id; não os dois",
+                field="document",
+            )
+        return self
+
     @property
     def is_company(self) -> bool:
-        return len(self.document) == 14
+        return self.document is not None and len(self.document) == 14
+
+    @property
+    def is_foreign(self) -> bool:
+        return self.foreign_id is not None
+
+    @property
+    def identifier(self) -> str:
+        """The document or the foreign id, whichever identifies the consumer."""
+        return self.document or self.foreign_id or ""
 
 
 class SaleDiscount(_Frozen):
@@ -509,6 +720,9 @@ class Sale(_Frozen):
     operator: str | None = Field(default=None, max_length=60)
     #: A discount of the whole sale, apportioned to the items' ``vDesc`` on construction.
     discount: SaleDiscount | None = None
+    #: Delivered to the consumer's address (indPres 4): the consumer's name and address are
+    #: then required (:mod:`posapp.domain.sale_rules`).
+    delivery: bool = False
 
     @model_validator(mode="wrap")
     @classmethod
@@ -551,8 +765,14 @@ class Sale(_Frozen):
                 problem = layout_problem(value, V13_2)
                 if problem is not None:
                     raise SaleFieldError(f"{what} passa do limite da NF-e: {problem}", field=field)
+        no_payment = [p for p in self.payments if p.method.is_no_payment]
+        if no_payment and len(self.payments) > 1:
+            raise SaleFieldError(
+                "'sem pagamento' (90) não se combina com outras formas: use-o sozinho, com valor zero",
+                field="payments",
+            )
         paid = self.paid
-        if paid < total:
+        if not no_payment and paid < total:
             raise SaleFieldError(
                 f"pagamento insuficiente: faltam R$ {format_brl(total - paid)} "
                 f"(total R$ {format_brl(total)}, pago R$ {format_brl(paid)})",
@@ -660,6 +880,18 @@ FIELD_NAMES: Final = {
     "authorization": "autorizacao",
     "document": "documento",
     "name": "nome",
+    "foreign_id": "id_estrangeiro",
+    "address": "endereco",
+    "street": "logradouro",
+    "number": "numero",
+    "complement": "complemento",
+    "district": "bairro",
+    "city_code": "codigo_municipio",
+    "city": "municipio",
+    "uf": "uf",
+    "cep": "cep",
+    "phone": "telefone",
+    "delivery": "entrega",
 }
 _PLAIN_KEY = re.compile(r"^[A-Za-z0-9_]{1,40}$")
 MAX_MESSAGE_LINES: Final = 2
@@ -787,6 +1019,7 @@ _CHILD_MODELS: Final[dict[tuple[type[BaseModel], str], type[BaseModel]]] = {
     (Sale, "customer"): Customer,
     (Sale, "discount"): SaleDiscount,
     (Payment, "card"): CardDetails,
+    (Customer, "address"): Address,
     (Item, "tax"): ItemTax,
 }
 

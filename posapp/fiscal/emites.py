@@ -61,6 +61,7 @@ from posapp.domain.issuance import (
     Outcome,
     PreparedIssue,
 )
+from posapp.domain.sale_rules import check_sale_for_store
 from posapp.fiscal.errors import FiscalError
 from posapp.protocol.errors import RemoteProtocolError
 from posapp.protocol.framing import DEFAULT_MAX_FRAME_SIZE, Frame, FrameDecoder
@@ -115,6 +116,7 @@ class EmitesBackend:
 
     def __init__(self, config: Config, *, max_frame_size: int = DEFAULT_MAX_FRAME_SIZE) -> None:
         self._profile = emitter_profile(config)
+        self._uf = config.store.uf
         self._settings = config.emites
         self._max_frame_size = max_frame_size
         self._lock = asyncio.Lock()
@@ -135,6 +137,7 @@ class EmitesBackend:
     def prepare_issue(self, context: IssueContext) -> PreparedIssue:
         """The exact CREATE_NFCE frame. Pure; raises ``InvalidSale``/``LocalProtocolError``."""
         policy = self._profile.text_policy
+        check_sale_for_store(context.sale, uf=self._uf)  # the state's rules, before sending
         payload = build_create_nfce(context, self._profile)
         frame = encode_request(CREATE_NFCE, payload, policy)
         sale = context.sale
@@ -143,7 +146,7 @@ class EmitesBackend:
             context.reference,
             len(sale.items),
             sale.total,
-            mask_cpf_cnpj(sale.customer.document) if sale.customer else "-",
+            mask_cpf_cnpj(sale.customer.identifier) if sale.customer else "-",
             len(frame),
         )
         return PreparedIssue(
@@ -439,14 +442,18 @@ def _authorized_note(response: EmitesResponse) -> tuple[AuthorizedNote | None, s
         remarks.append(f"XML unreadable ({facts.problem}); XML not kept")
         xml = None
     emissao = response.emissao
+    contingency = facts.tp_emis == 9 or chave.emission_type == 9
     authorized_at = (emissao.data_emissao if emissao else None) or facts.received_at or facts.emitted_at
+    if contingency and facts.received_at is not None:
+        # An offline note's data_emissao is its emission; its cancel window counts from
+        # SEFAZ's receipt of it (protNFe dhRecbto), once it has one.
+        authorized_at = facts.received_at
     if authorized_at is None:
         authorized_at = datetime.now(UTC)
         remarks.append("no authorization time in the answer; using the local clock")
     numero = next(v for v in (response.numero, facts.numero, chave.number) if v is not None)
     serie = next(v for v in (response.serie, facts.serie, chave.series) if v is not None)
     protocolo = (emissao.numero_protocolo if emissao else None) or facts.protocolo
-    contingency = facts.tp_emis == 9 or chave.emission_type == 9
     note = AuthorizedNote(
         chave=chave.digits,
         numero=numero,

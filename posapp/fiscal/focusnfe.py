@@ -46,7 +46,8 @@ from posapp.domain.issuance import (
     PreparedIssue,
 )
 from posapp.domain.nfe_xml import NfeEvent, NfeXmlError, read_nfe_event
-from posapp.domain.sale import Sale
+from posapp.domain.sale import Customer, Sale
+from posapp.domain.sale_rules import PRESENCE_DELIVERY, check_sale_for_store
 from posapp.domain.timestamps import timestamp_or_none
 from posapp.fiscal import inutilizacao
 from posapp.fiscal.http_base import (
@@ -107,6 +108,7 @@ _PAYMENT_FIELDS = PaymentFields(
     amount="valor_pagamento",
     brand="bandeira_operadora",
     authorization="numero_autorizacao",
+    description="descricao_pagamento",  # [U] xPag; no public example names it
 )
 
 
@@ -151,6 +153,7 @@ class FocusNfeBackend(HttpProviderBackend):
         off): a sale waiting in the queue must be prepared again before it is resent.
         """
         ref = check_reference(context.reference)
+        check_sale_for_store(context.sale, uf=self._config.store.uf)  # the state's rules, before sending
         emitted_at = self._emission_time(context)
         body = build_focus_body(context.sale, self._config, emitted_at=emitted_at)
         return PreparedIssue(
@@ -506,16 +509,12 @@ def build_focus_body(sale: Sale, config: Config, *, emitted_at: datetime) -> dic
         "cnpj_emitente": config.store.cnpj,
         "data_emissao": emitted_at.isoformat(timespec="seconds"),
         "natureza_operacao": config.emitter.natureza_operacao,
-        "presenca_comprador": str(config.emitter.indicador_presenca),
+        "presenca_comprador": str(PRESENCE_DELIVERY if sale.delivery else config.emitter.indicador_presenca),
         "modalidade_frete": "9",
         "local_destino": "1",
     }
     if sale.customer is not None:
-        key = "cnpj_destinatario" if sale.customer.is_company else "cpf_destinatario"
-        body[key] = sale.customer.document
-        if sale.customer.name:
-            body["nome_destinatario"] = sale.customer.name
-        body["indicador_inscricao_estadual_destinatario"] = "9"
+        body.update(focus_consumer(sale.customer))
     if config.emitter.informacoes_contribuinte:
         body["informacoes_adicionais_contribuinte"] = config.emitter.informacoes_contribuinte
     body["items"] = [
@@ -557,6 +556,34 @@ def focus_taxes(tax: TaxFigures) -> dict[str, Any]:
     if tax.approx is not None:
         fields["valor_total_tributos"] = money_text(tax.approx.total)
     return fields
+
+
+def focus_consumer(customer: Customer) -> dict[str, str]:
+    """The consumer in Focus's flat fields (``notes/providers.md`` §1.3): the document
+    (``cpf_``/``cnpj_``/``id_estrangeiro_destinatario``), the name and, when known, the
+    address (``logradouro_destinatario``... the NF-e API's names, which the NFC-e takes for a
+    delivery)."""
+    fields: dict[str, str | None] = {}
+    if customer.document is not None:
+        fields["cnpj_destinatario" if customer.is_company else "cpf_destinatario"] = customer.document
+    else:
+        fields["id_estrangeiro_destinatario"] = customer.foreign_id
+    fields["nome_destinatario"] = customer.name
+    fields["indicador_inscricao_estadual_destinatario"] = "9"  # a consumer: not an ICMS contributor
+    address = customer.address
+    if address is not None:
+        fields.update(
+            logradouro_destinatario=address.street,
+            numero_destinatario=address.number,
+            complemento_destinatario=address.complement,
+            bairro_destinatario=address.district,
+            codigo_municipio_destinatario=address.city_code,
+            municipio_destinatario=address.city,
+            uf_destinatario=address.uf,
+            cep_destinatario=address.cep,
+            telefone_destinatario=address.phone,
+        )
+    return {k: v for k, v in fields.items() if v is not None}
 
 
 # -- small helpers ------------------------------------------------------------------------

@@ -65,7 +65,8 @@ from posapp.domain.issuance import (
     Outcome,
     PreparedIssue,
 )
-from posapp.domain.sale import Sale
+from posapp.domain.sale import Customer, Sale
+from posapp.domain.sale_rules import PRESENCE_DELIVERY, check_sale_for_store
 from posapp.domain.timestamps import timestamp_or_none
 from posapp.fiscal import inutilizacao
 from posapp.fiscal.http_base import (
@@ -109,8 +110,12 @@ _NOT_FOUND_CODE = 5013  # "Documento não encontrado"
 _REFERENCE = re.compile(r"[0-9A-Za-z_-]{1,64}")
 _CHAVE_IN_MESSAGE = re.compile(r"chNFe:\s*(\d{44})")
 _MAX_BLOB_BYTES = 10 * 1024 * 1024
-_PAYMENT_FIELDS = PaymentFields(  # [U] the card field names
-    method="meio_pagamento", amount="valor", brand="bandeira", authorization="autorizacao"
+_PAYMENT_FIELDS = PaymentFields(  # [U] the card and description field names
+    method="meio_pagamento",
+    amount="valor",
+    brand="bandeira",
+    authorization="autorizacao",
+    description="descricao",
 )
 
 
@@ -167,6 +172,7 @@ class IntegraNotasBackend(HttpProviderBackend):
             )
         if not (0 <= context.serie <= 999 and 1 <= context.numero <= 999_999_999):
             raise ProviderRequestError(f"serie/numero out of range: {context.serie}/{context.numero}")
+        check_sale_for_store(context.sale, uf=self._config.store.uf)  # the state's rules, before sending
         emitted_at = self._emission_time(context)
         body = build_integra_body(
             context.sale,
@@ -575,15 +581,10 @@ def build_integra_body(
         "numero": str(numero),
         "data_emissao": emitted_at.isoformat(timespec="seconds"),
         "tipo_operacao": "1",
-        "presenca_comprador": str(config.emitter.indicador_presenca),
+        "presenca_comprador": str(PRESENCE_DELIVERY if sale.delivery else config.emitter.indicador_presenca),
     }
     if sale.customer is not None:
-        # [U] the NF-e layout's destinatario group; the NFC-e example omits it.
-        key = "cnpj" if sale.customer.is_company else "cpf"
-        person: dict[str, Any] = {key: sale.customer.document}
-        if sale.customer.name:
-            person["nome"] = sale.customer.name
-        body["destinatario"] = person
+        body["destinatario"] = integra_consumer(sale.customer)
     body["itens"] = [
         item_line(number, item, integra_taxes(tax_figures(item, config)))
         for number, item in enumerate(sale.items, start=1)
@@ -601,6 +602,33 @@ def build_integra_body(
     if any(free_text):
         body["informacoes_adicionais_contribuinte"] = " ".join(t for t in free_text if t)
     return body
+
+
+def integra_consumer(customer: Customer) -> dict[str, Any]:
+    """[U] The NF-e layout's ``destinatario`` group (the NFC-e example omits it): ``cpf``,
+    ``cnpj`` or ``id_estrangeiro``, ``nome``, and the ``endereco`` when known."""
+    person: dict[str, Any] = {}
+    if customer.document is not None:
+        person["cnpj" if customer.is_company else "cpf"] = customer.document
+    else:
+        person["id_estrangeiro"] = customer.foreign_id
+    if customer.name:
+        person["nome"] = customer.name
+    address = customer.address
+    if address is not None:
+        endereco = {
+            "logradouro": address.street,
+            "numero": address.number,
+            "complemento": address.complement,
+            "bairro": address.district,
+            "codigo_municipio": address.city_code,
+            "nome_municipio": address.city,
+            "uf": address.uf,
+            "cep": address.cep,
+            "telefone": address.phone,
+        }
+        person["endereco"] = {k: v for k, v in endereco.items() if v is not None}
+    return person
 
 
 def integra_taxes(tax: TaxFigures) -> dict[str, Any]:

@@ -243,12 +243,15 @@ class PaymentFields:
     amount: str
     brand: str
     authorization: str
+    description: str  # xPag of a tPag 99 payment
 
 
 def payment_line(payment: Payment, fields: PaymentFields) -> dict[str, Any]:
     """One payment (``detPag``): tPag and amount; for cards, the integration type (2, a
     POS terminal apart, when nothing says otherwise) and whatever card details are known."""
     entry: dict[str, Any] = {fields.method: payment.method.value, fields.amount: money_text(payment.amount)}
+    if payment.description is not None:  # tPag 99 only (checked by the sale): xPag
+        entry[fields.description] = payment.description
     card = payment.card
     if payment.method.is_card or card is not None:
         entry["tipo_integracao"] = str(card.integration if card else 2)

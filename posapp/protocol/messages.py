@@ -51,11 +51,12 @@ from json.encoder import encode_basestring  # what json.dumps(ensure_ascii=False
 from typing import TYPE_CHECKING, Any, Final
 
 from posapp.domain.cancel import check_motivo
-from posapp.domain.documents import parse_chave
+from posapp.domain.documents import is_chave_shape, parse_chave
 from posapp.domain.errors import InvalidSale
 from posapp.domain.money import QUANTITY_STEP, UNIT_PRICE_STEP, round_money
 from posapp.domain.nfe_xml import NfeDocument, NfeXmlError, read_fiscal_xml
 from posapp.domain.sale import Item, Payment, Sale
+from posapp.domain.sale_rules import PRESENCE_DELIVERY
 from posapp.domain.timestamps import timestamp_or_none
 from posapp.protocol.emitter import EmitterProfile
 from posapp.protocol.errors import LocalProtocolError, RemoteProtocolError
@@ -85,6 +86,7 @@ _MAX_DESCRICAO = 120
 _MAX_CODIGO_PRODUTO = 60
 _MAX_UNIDADE = 6
 _MAX_NOME = 60
+_MAX_DESCRICAO_PAGAMENTO = 60  # xPag
 _MAX_INFO_CONTRIBUINTE = 2000
 _MAX_AUTORIZACAO = 20
 
@@ -184,6 +186,8 @@ def _payment(payment: Payment, policy: TextPolicy) -> dict[str, Any]:
         "valor_do_pagamento": _money(payment.amount),  # tendered: the change is the excess
         "modalidade": 0,  # a vista
     }
+    if payment.description is not None:  # tPag 99: xPag. [U] the schema names no field for it
+        entry["descricao_do_pagamento"] = _text(payment.description, policy, _MAX_DESCRICAO_PAGAMENTO)
     card = payment.card
     if payment.method.value in _CARD_CODES or card is not None:
         cartao: dict[str, Any] = {"tipo_integracao": card.integration if card else 2}
@@ -210,11 +214,26 @@ def _customer(sale: Sale, profile: EmitterProfile, policy: TextPolicy) -> dict[s
         name = _text(customer.name or "", policy, _MAX_NOME)
         if len(name) < 2:
             name = UNNAMED_CUSTOMER
-    return {
-        "cpf_cnpj": customer.document,
-        "pessoa_fisica_juridica": "company" if customer.is_company else "person",
-        "nome": name,
-    }
+    kind = "foreign" if customer.is_foreign else "company" if customer.is_company else "person"
+    cliente: dict[str, Any] = {"cpf_cnpj": customer.identifier, "pessoa_fisica_juridica": kind, "nome": name}
+    address = customer.address
+    if address is not None:
+        endereco: dict[str, Any] = {
+            "logradouro": _text(address.street, policy, 60),
+            "numero": _text(address.number, policy, 60),
+            "bairro": _text(address.district, policy, 60),
+            "codigo_municipal": int(address.city_code),  # the schema's spelling
+            "nome_municipio": _text(address.city, policy, 60),
+            "uf": address.uf,
+        }
+        if address.complement:
+            endereco["complemento"] = _text(address.complement, policy, 60)
+        if address.cep is not None:
+            endereco["cep"] = address.cep
+        if address.phone is not None:
+            endereco["telefone"] = address.phone
+        cliente["endereco"] = endereco
+    return cliente
 
 
 def build_create_nfce(context: IssueContext, profile: EmitterProfile) -> dict[str, Any]:
@@ -235,7 +254,7 @@ def build_create_nfce(context: IssueContext, profile: EmitterProfile) -> dict[st
         "engine_de_calculo": _required_text(profile.engine_de_calculo, policy, 60, what="engine_de_calculo"),
         "finalidade_nfe": 1,  # normal
         "indicador_consumidor_final": 1,
-        "indicador_presenca": profile.indicador_presenca,
+        "indicador_presenca": PRESENCE_DELIVERY if sale.delivery else profile.indicador_presenca,
         "natureza_operacao": _required_text(profile.natureza_operacao, policy, 60, what="natureza_operacao"),
         "codigo_natureza_operacao": profile.codigo_natureza_operacao,
         "tipo_operacao": 1,  # saida
@@ -475,7 +494,7 @@ class EmitesResponse:
         if self.xml_facts.tp_emis == 9:
             return True
         key = self.chave
-        return bool(key and len(key) == 44 and key.isdigit() and key[34] == "9")
+        return bool(key and is_chave_shape(key) and key[34] == "9")
 
 
 def decode_payload(payload: bytes) -> str:

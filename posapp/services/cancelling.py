@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from posapp.domain import lifecycle
 from posapp.domain.audit import Action, AuditRecord
-from posapp.domain.cancel import check_motivo
+from posapp.domain.cancel import check_motivo, window_start
 from posapp.domain.errors import DomainError
 from posapp.domain.issuance import CancelOutcome, CancelTarget
 from posapp.domain.lifecycle import Happening, Notice, SaleState, notice_text
@@ -56,7 +56,9 @@ class Cancelling:
                 f"sale {sale_id} is {row.state}; only authorized notes are cancelled",
                 user_message=f"Só NFC-e autorizadas podem ser canceladas (esta está '{row.state.label}').",
             )
-        core.policy.check_window(row.authorized_at, core.now())
+        start = window_start(row.authorized_at, contingency=row.contingency, protocol=row.protocolo)
+        if start is not None:  # an offline note not yet authorized: its window has not started
+            core.policy.check_window(start, core.now())
         if row.backend is None:
             raise ServiceError(
                 f"sale {sale_id} has no issuer recorded",

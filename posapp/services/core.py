@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import ParamSpec, TypeVar
 
 from posapp.config import Config
-from posapp.domain.cancel import CancelPolicy
+from posapp.domain.cancel import CancelPolicy, window_start
 from posapp.domain.issuance import AuthorizedNote
 from posapp.domain.lifecycle import Notice, SaleState, notice_text, state_notice
 from posapp.journal.lockfile import ProcessLock
@@ -83,8 +83,19 @@ class ServiceCore:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.db_thread, lambda: fn(*args, **kwargs))
 
-    def cancel_deadline(self, authorized_at: datetime) -> datetime:
-        return self.policy.deadline(authorized_at)
+    def cancel_deadline(
+        self, authorized_at: datetime, *, contingency: bool = False, protocol: str | None = None
+    ) -> datetime | None:
+        """The last instant a cancel is sent; ``None`` for an offline-contingency note not
+        yet authorized, whose window has not started (``domain.cancel.window_start``)."""
+        start = window_start(authorized_at, contingency=contingency, protocol=protocol)
+        return None if start is None else self.policy.deadline(start)
+
+    def row_deadline(self, row: SaleRow) -> datetime | None:
+        """The cancel deadline of a journal row (``None``: none known yet, or not authorized)."""
+        if row.authorized_at is None:
+            return None
+        return self.cancel_deadline(row.authorized_at, contingency=row.contingency, protocol=row.protocolo)
 
     # -- reports --------------------------------------------------------------------------
 
@@ -119,7 +130,9 @@ class ServiceCore:
                 authorized_at=note.authorized_at,
                 contingency=note.contingency,
             ),
-            cancel_deadline=self.cancel_deadline(note.authorized_at),
+            cancel_deadline=self.cancel_deadline(
+                note.authorized_at, contingency=note.contingency, protocol=note.protocolo
+            ),
             message=notice_text(Notice.AUTHORIZED) + suffix,
             notice=Notice.AUTHORIZED,
         )
@@ -136,7 +149,7 @@ class ServiceCore:
             state=row.state,
             backend=row.backend,
             note=note,
-            cancel_deadline=self.cancel_deadline(row.authorized_at) if row.authorized_at else None,
+            cancel_deadline=self.row_deadline(row),
             errors=(row.last_error,) if row.last_error else (),
             message=notice_text(notice or state_notice(row.state)),
             notice=notice,

@@ -83,8 +83,10 @@ class PosService:
     def now(self) -> datetime:
         return self.core.now()
 
-    def cancel_deadline(self, authorized_at: datetime) -> datetime:
-        return self.core.cancel_deadline(authorized_at)
+    def cancel_deadline(
+        self, authorized_at: datetime, *, contingency: bool = False, protocol: str | None = None
+    ) -> datetime | None:
+        return self.core.cancel_deadline(authorized_at, contingency=contingency, protocol=protocol)
 
     # -- life of the service --------------------------------------------------------------
 

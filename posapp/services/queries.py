@@ -29,7 +29,7 @@ class Queries:
             numero=row.numero,
             serie=row.serie,
             authorized_at=row.authorized_at,
-            cancel_deadline=self.core.cancel_deadline(row.authorized_at) if row.authorized_at else None,
+            cancel_deadline=self.core.row_deadline(row),
             last_error=row.last_error,
             had_cash=row.had_cash,
             payments=tuple((p.method.value, p.amount) for p in row.sale.payments),

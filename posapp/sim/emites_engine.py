@@ -72,6 +72,7 @@ from posapp.sim.nfce_xml import (
     SANDBOX_EMITTER,
     SIM_CSC,
     SIM_CSC_ID,
+    SimAddress,
     SimEmitter,
     SimItem,
     SimNote,
@@ -309,6 +310,7 @@ class EmitesEngine:
             contingency_reason=CONTINGENCY_REASON if contingency else None,
             customer_document=_customer_document(cliente),
             customer_name=cliente.get("nome") if cliente else None,
+            customer_address=_customer_address(cliente),
             inf_cpl=info.get("informacoes_contribuinte") or None,
             inf_ad_fisco=info.get("informacoes_fisco") or None,
             csc_id=self.csc_id,
@@ -584,6 +586,26 @@ def _payment(payment: Mapping[str, Any]) -> SimPayment:
         card_cnpj=card.get("cnpj_credenciadora") if card else None,
         card_brand=card.get("bandeira_operadora") if card else None,
         card_authorization=card.get("numero_autorizacao_operacao") if card else None,
+        description=payment.get("descricao_do_pagamento") or None,
+    )
+
+
+def _customer_address(cliente: Mapping[str, Any] | None) -> SimAddress | None:
+    """``cliente.endereco`` (validated: the required keys are there) as the note's enderDest."""
+    address = cliente.get("endereco") if cliente else None
+    if not isinstance(address, Mapping):
+        return None
+    city_code = address.get("codigo_municipal", address.get("codigo_municipio"))
+    return SimAddress(
+        street=str(address["logradouro"]),
+        number=str(address["numero"]),
+        district=str(address.get("bairro") or "") or "-",
+        city_code=str(city_code),
+        city=str(address["nome_municipio"]),
+        uf=str(address["uf"]),
+        complement=address.get("complemento") or None,
+        cep=address.get("cep") or None,
+        phone=address.get("telefone") or None,
     )
 
 

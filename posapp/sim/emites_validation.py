@@ -37,7 +37,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from posapp.domain.documents import chave_check_digit, only_digits, validate_cnpj, validate_cpf
+from posapp.domain.documents import (
+    chave_check_digit,
+    is_chave_shape,
+    only_digits,
+    validate_cnpj,
+    validate_cpf,
+)
 from posapp.domain.errors import InvalidDocument
 from posapp.domain.money import ZERO, line_total, round_money
 from posapp.domain.sale import gtin_is_valid
@@ -57,7 +63,7 @@ GTIN = re.compile(r"SEM GTIN|[0-9]{8}|[0-9]{12,14}")
 NCM = re.compile(r"00|[0-9]{8}")
 CFOP = re.compile(r"[0-9]{4}")
 CEST = re.compile(r"[0-9]{7}")
-CNPJ = re.compile(r"[0-9]{14}")
+CNPJ = re.compile(r"[0-9A-Z]{12}[0-9]{2}")  # numeric or alphanumeric (July 2026)
 DOCUMENT_ID = re.compile(r"[0-9]{11,14}|[0-9A-Z]{5,20}")
 UF = re.compile(r"[A-Z]{2}")
 CEP = re.compile(r"[0-9]{8}")
@@ -254,7 +260,8 @@ def validate_create(
             c.add(f"{key}.{i}", NOT_AN_OBJECT)
             continue
         paid += _check_payment(c, payment, f"{key}.{i}", emitter_uf)
-    if payments and not c.errors and paid < total:
+    no_payment = any(isinstance(p, Mapping) and p.get("tipo_de_pagamento") == "90" for p in payments)
+    if payments and not c.errors and not no_payment and paid < total:
         c.add(key, f"soma dos pagamentos (R$ {paid}) menor que o total da nota (R$ {total})")
     return c.errors
 
@@ -355,8 +362,9 @@ def _check_payment(c: _Checker, payment: Mapping[str, Any], path: str, emitter_u
     tpag = c.enum(payment, "tipo_de_pagamento", f"{path}.tipo_de_pagamento", codes, required=True)
     c.enum(payment, "modalidade", f"{path}.modalidade", (0, 1))
     amount = c.number(
-        payment, "valor_do_pagamento", f"{path}.valor_do_pagamento", required=True, positive=True
-    )
+        payment, "valor_do_pagamento", f"{path}.valor_do_pagamento", required=True, positive=tpag != "90"
+    )  # 90 (sem pagamento) carries 0: a value there is SEFAZ's rejection (sefaz_rejections)
+    c.text(payment, "descricao_do_pagamento", f"{path}.descricao_do_pagamento", max_len=60)
     card = c.obj(payment, "cartao", f"{path}.cartao", required=tpag in CARD_TPAG)
     if card is not None:
         detail = emitter_uf in CARD_DETAIL_UFS
@@ -400,21 +408,79 @@ def sefaz_rejections(request: Mapping[str, Any]) -> list[str]:
                 "629 - Rejeição: Valor do Produto difere do produto Valor Unitário de "
                 "Comercialização e Quantidade Comercial"
             )
+    for payment in request.get(payments_key(request)) or []:
+        if not isinstance(payment, Mapping):
+            continue
+        problem = payment_rejection(
+            payment.get("tipo_de_pagamento"),
+            payment.get("valor_do_pagamento"),
+            payment.get("descricao_do_pagamento"),
+        )
+        if problem is not None:
+            once(problem)
     cliente = request.get("cliente")
     if isinstance(cliente, Mapping) and cliente.get("pessoa_fisica_juridica") != "foreign":
-        document = only_digits(str(cliente.get("cpf_cnpj") or ""))
-        try:
-            if len(document) == 11:
-                validate_cpf(document)
-            elif len(document) == 14:
-                validate_cnpj(document)
-        except InvalidDocument:
-            once(
-                "237 - Rejeição: CPF do destinatário inválido"
-                if len(document) == 11
-                else "208 - Rejeição: CNPJ do destinatário inválido"
-            )
+        problem = document_rejection(str(cliente.get("cpf_cnpj") or ""))
+        if problem is not None:
+            once(problem)
     return found
+
+
+#: SEFAZ's answers to a payment that breaks its code's rule (NT 2020.006 and the MOC's
+#: group YA): 99 without its description, 90 with a value. The codes are as we read the
+#: rejection table; a real SEFAZ's wording may differ.
+REJECTION_XPAG = "441 - Rejeição: Obrigatória a descrição do meio de pagamento (xPag) para tPag=99 (Outros)"
+REJECTION_NO_PAYMENT_VALUE = (
+    "904 - Rejeição: Informado indevidamente valor do pagamento para tPag=90 (Sem pagamento)"
+)
+
+
+def payment_rejection(tpag: object, amount: object, description: object) -> str | None:
+    """The rejection of one payment as SEFAZ judges it, shared by the three simulators
+    (their field names differ, the rule does not); ``None`` when it passes."""
+    code = str(tpag or "").zfill(2)
+    if code == "99" and not (isinstance(description, str) and len(description.strip()) >= 2):
+        return REJECTION_XPAG
+    if code == "90":
+        try:
+            value = Decimal(str(amount)) if amount is not None else ZERO
+        except ArithmeticError:
+            return REJECTION_NO_PAYMENT_VALUE
+        if value != 0:
+            return REJECTION_NO_PAYMENT_VALUE
+    return None
+
+
+def document_rejection(document: str) -> str | None:
+    """SEFAZ's answer to a consumer CPF or CNPJ (numeric or alphanumeric) whose check digits
+    fail; ``None`` when it passes (or is neither: a foreign id)."""
+    document = only_digits(document).upper()
+    try:
+        if len(document) == 11:
+            validate_cpf(document)
+        elif len(document) == 14:
+            validate_cnpj(document)
+    except InvalidDocument:
+        return (
+            "237 - Rejeição: CPF do destinatário inválido"
+            if len(document) == 11
+            else "208 - Rejeição: CNPJ do destinatário inválido"
+        )
+    return None
+
+
+def provider_rejection(
+    payments: Sequence[tuple[object, object, object]], document: str | None
+) -> tuple[str, str] | None:
+    """The first payment or consumer rejection of an online provider's note, as
+    ``(cStat, "Rejeição: ...")``: ``payments`` are (tPag, value, xPag) in its own fields."""
+    found = [payment_rejection(*payment) for payment in payments]
+    found.append(document_rejection(document) if document else None)
+    for text in found:
+        if text is not None:
+            code, _, message = text.partition(" - ")
+            return code, message
+    return None
 
 
 def _vprod_mismatch(product: Mapping[str, Any]) -> bool:
@@ -434,7 +500,7 @@ def chave_problem(value: object) -> tuple[str, str] | None:
     a malformed one, ``("rejeicao", msg)`` for a wrong check digit, ``None`` if fine."""
     if not isinstance(value, str) or not value:
         return "validation", BLANK
-    if not re.fullmatch(r"[0-9]{44}", value):
+    if not is_chave_shape(value):
         return "validation", INVALID
     if chave_check_digit(value[:43]) != int(value[43]):
         return "rejeicao", "236 - Rejeição: Chave de Acesso com dígito verificador inválido"

@@ -33,12 +33,13 @@ import itertools
 import re
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from posapp.sim.emites_validation import provider_rejection
 from posapp.sim.http_sim import (
     ITEM_DECIMAL_FIELDS,
     ITEM_REQUIRED_FIELDS,
@@ -224,8 +225,8 @@ class FocusNfeSimulator(HttpSimulator):
             )
             self.notes[ref] = record
             return SimResponse.json(201, self._body(record), accepted=True)
-        rejection = sefaz_rejection(self.crt, _taxed(payload))
-        if rejection is not None:  # SEFAZ's tax rules: the ref stays reusable
+        rejection = sefaz_rejection(self.crt, _taxed(payload)) or _payment_or_consumer_rejection(payload)
+        if rejection is not None:  # SEFAZ's tax, payment and consumer rules: the ref stays reusable
             record = FocusNote(ref, payload["cnpj_emitente"], "erro_autorizacao", None, *rejection)
             self.notes[ref] = record
             return SimResponse.json(201, self._body(record), accepted=True)
@@ -597,6 +598,17 @@ def _taxed(payload: dict[str, Any]) -> list[TaxedItem]:
         for item in _items(payload)
         if isinstance(item, dict)
     ]
+
+
+def _payment_or_consumer_rejection(payload: Mapping[str, Any]) -> tuple[str, str] | None:
+    """SEFAZ on Focus's flat fields: xPag for 99, a zero 90, the consumer's check digits."""
+    payments = [
+        (p.get("forma_pagamento"), p.get("valor_pagamento"), p.get("descricao_pagamento"))
+        for p in payload.get("formas_pagamento") or []
+        if isinstance(p, Mapping)
+    ]
+    document = payload.get("cpf_destinatario") or payload.get("cnpj_destinatario")
+    return provider_rejection(payments, str(document) if document else None)
 
 
 def _validate(payload: object) -> list[str]:

@@ -42,13 +42,14 @@ import itertools
 import re
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from posapp.domain.documents import UF_CODES
+from posapp.sim.emites_validation import provider_rejection
 from posapp.sim.http_sim import (
     ITEM_DECIMAL_FIELDS,
     ITEM_REQUIRED_FIELDS,
@@ -246,7 +247,7 @@ class IntegraNotasSimulator(HttpSimulator):
             return _fail(
                 200, 206, "Rejeição: NF-e já está inutilizada na Base de dados da SEFAZ", accepted=True
             )
-        rejection = sefaz_rejection(self.crt, _taxed(payload))
+        rejection = sefaz_rejection(self.crt, _taxed(payload)) or _payment_or_consumer_rejection(payload)
         if rejection is not None:  # deleted on their side, like any rejection: fix and resend
             return _fail(200, int(rejection[0]), rejection[1], accepted=True)
         outcome = self.next_outcome()
@@ -659,6 +660,22 @@ def _taxed(payload: dict[str, Any]) -> list[TaxedItem]:
             )
         )
     return taxed
+
+
+def _payment_or_consumer_rejection(payload: Mapping[str, Any]) -> tuple[str, str] | None:
+    """SEFAZ on Integra's nested fields: xPag for 99, a zero 90, the consumer's check digits."""
+    pagamento = payload.get("pagamento")
+    formas = pagamento.get("formas_pagamento") if isinstance(pagamento, Mapping) else None
+    payments = [
+        (p.get("meio_pagamento"), p.get("valor"), p.get("descricao"))
+        for p in formas or []
+        if isinstance(p, Mapping)
+    ]
+    destinatario = payload.get("destinatario")
+    document = None
+    if isinstance(destinatario, Mapping):
+        document = destinatario.get("cpf") or destinatario.get("cnpj")
+    return provider_rejection(payments, str(document) if document else None)
 
 
 def _validate(payload: dict[str, Any]) -> list[str]:

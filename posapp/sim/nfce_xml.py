@@ -41,7 +41,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from xml.sax.saxutils import escape, quoteattr
 
-from posapp.domain.documents import UF_CODES, ChaveAcesso, build_chave, parse_chave
+from posapp.domain.documents import UF_CODES, ChaveAcesso, build_chave, is_cnpj_shape, parse_chave
 from posapp.domain.errors import InvalidDocument
 from posapp.domain.money import QUANTITY_STEP, UNIT_PRICE_STEP, ZERO, line_total, round_money
 from posapp.domain.payments import PaymentMethod
@@ -209,14 +209,30 @@ class SimPayment:
     card_cnpj: str | None = None
     card_brand: str | None = None
     card_authorization: str | None = None
+    description: str | None = None  # xPag (tPag 99)
 
     @property
     def label(self) -> str:
-        return payment_label(self.tpag)
+        return self.description or payment_label(self.tpag)
 
     @property
     def has_card(self) -> bool:
         return self.card_integration is not None or self.tpag in ("03", "04")
+
+
+@dataclass(frozen=True, slots=True)
+class SimAddress:
+    """``dest/enderDest``: the consumer's address (a delivery)."""
+
+    street: str
+    number: str
+    district: str
+    city_code: str
+    city: str
+    uf: str
+    complement: str | None = None
+    cep: str | None = None
+    phone: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,9 +262,12 @@ class SimNote:
     change: Decimal | None = None
     customer_document: str | None = None  # CPF (11), CNPJ (14) or a foreign id
     customer_name: str | None = None
+    customer_address: SimAddress | None = None
     approx_taxes: Decimal | None = None
     inf_cpl: str | None = None
     inf_ad_fisco: str | None = None
+    obs_cont: tuple[tuple[str, str], ...] = ()  # infAdic/obsCont (xCampo, xTexto)
+    sefaz_message: tuple[str, str] | None = None  # protNFe/infProt cMsg, xMsg
     csc_id: str = SIM_CSC_ID
     csc: str = SIM_CSC
     nat_op: str = "VENDA"
@@ -483,11 +502,25 @@ def _write_dest(x: _Xml, note: SimNote) -> None:
     with x.node("dest"):
         if len(document) == 11 and document.isdigit():
             x.leaf("CPF", document)
-        elif len(document) == 14 and document.isdigit():
+        elif is_cnpj_shape(document):  # numeric or alphanumeric
             x.leaf("CNPJ", document)
         else:
             x.leaf("idEstrangeiro", document)
         x.leaf("xNome", note.customer_name)
+        address = note.customer_address
+        if address is not None:
+            with x.node("enderDest"):
+                x.leaf("xLgr", address.street)
+                x.leaf("nro", address.number)
+                x.leaf("xCpl", address.complement)
+                x.leaf("xBairro", address.district)
+                x.leaf("cMun", address.city_code)
+                x.leaf("xMun", address.city)
+                x.leaf("UF", address.uf)
+                x.leaf("CEP", address.cep)
+                x.leaf("cPais", "1058")
+                x.leaf("xPais", "Brasil")
+                x.leaf("fone", address.phone)
         x.leaf("indIEDest", "9")
 
 
@@ -590,7 +623,7 @@ def _write_pag(x: _Xml, note: SimNote) -> None:
                 x.leaf("indPag", "0")
                 x.leaf("tPag", payment.tpag)
                 if payment.tpag == "99":
-                    x.leaf("xPag", "Outros")
+                    x.leaf("xPag", payment.description or "Outros")
                 x.leaf("vPag", format_money(payment.amount))
                 if payment.has_card:
                     with x.node("card"):
@@ -616,10 +649,13 @@ def _infnfe(note: SimNote, key: ChaveAcesso) -> str:
         with x.node("transp"):
             x.leaf("modFrete", "9")
         _write_pag(x, note)
-        if note.inf_cpl or note.inf_ad_fisco:
+        if note.inf_cpl or note.inf_ad_fisco or note.obs_cont:
             with x.node("infAdic"):
                 x.leaf("infAdFisco", note.inf_ad_fisco)
                 x.leaf("infCpl", note.inf_cpl)
+                for field, text in note.obs_cont:
+                    with x.node("obsCont", xCampo=field):
+                        x.leaf("xTexto", text)
     return x.text()
 
 
@@ -680,6 +716,9 @@ def build_nfeproc_xml(note: SimNote) -> bytes:
         prot.leaf("digVal", digest)
         prot.leaf("cStat", "100")
         prot.leaf("xMotivo", "Autorizado o uso da NF-e")
+        if note.sefaz_message is not None:
+            prot.leaf("cMsg", note.sefaz_message[0])
+            prot.leaf("xMsg", note.sefaz_message[1])
     text = (
         head
         + f'<nfeProc xmlns={quoteattr(NFE_NS)} versao="4.00">'

@@ -300,7 +300,8 @@ class CheckoutViewModel(QObject):
 
     def set_customer(self, document: str | None) -> None:
         self.cart.customer = Customer(document=document) if document else None
-        self.customer_changed.emit(format_cpf_cnpj(self.cart.customer.document) if self.cart.customer else "")
+        customer = self.cart.customer
+        self.customer_changed.emit(format_cpf_cnpj(customer.identifier) if customer else "")
 
     def _announce_last(self) -> None:
         line = self.cart.last_active()

@@ -711,7 +711,7 @@ class SaleDetailsDialog(QDialog):
         if summary.last_error:
             lines.append(tr("Último erro: ") + summary.last_error)
         if sale.customer is not None:
-            lines.append(tr("Consumidor: ") + format_cpf_cnpj(sale.customer.document))
+            lines.append(tr("Consumidor: ") + format_cpf_cnpj(sale.customer.identifier))
         lines.append("")
         for number, item in enumerate(sale.items, start=1):
             lines.append(

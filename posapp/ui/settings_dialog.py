@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from posapp.catalog.csv_import import COLUMNS, import_csv
 from posapp.config import Config, ProviderConfig, masked_token_from_env
 from posapp.domain.audit import Action
+from posapp.domain.cancel import MAX_CANCEL_WINDOW_MIN
 from posapp.domain.documents import UF_CODES
 from posapp.errors import PosappError
 from posapp.operators.accounts import Role
@@ -146,7 +147,8 @@ class SettingsDialog(QDialog):
         store = QWidget(self)
         form = QFormLayout(store)
         self.uf = _combo(store, tuple(sorted(UF_CODES)), config.store.uf)
-        self.cancel_window = _spin(store, 1, 24 * 60, config.nfce.cancel_window_min)
+        # The legal window is 30 minutes: a state may shorten it, nothing lengthens it.
+        self.cancel_window = _spin(store, 1, MAX_CANCEL_WINDOW_MIN, config.nfce.cancel_window_min)
         self.safety_margin = _spin(store, 0, 600, config.nfce.cancel_safety_margin_s)
         self.serie = _spin(store, 1, 889, config.nfce.serie)
         form.addRow(tr("UF da loja"), self.uf)
