@@ -12,7 +12,15 @@ import os
 import signal
 
 ENV = "POSAPP_CRASH_AT"
-POINTS = frozenset({"after_journal", "after_answer", "before_print"})
+POINTS = frozenset(
+    {
+        "after_journal",
+        "after_answer",
+        "before_print",
+        "inut_after_journal",  # an inutilização journaled 'sending', not sent (services/inutilizacao.py)
+        "inut_after_send",  # sent and answered, the answer not recorded
+    }
+)
 _passes: dict[str, int] = {}
 
 
