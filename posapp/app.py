@@ -248,8 +248,7 @@ async def demo_main(data_dir: Path, *, scenario: str = "normal") -> int:
     controls = SimulatorScenarios(simulator, port)
 
     async def on_window(window: MainWindow) -> None:
-        window.status.attach_demo(controls)
-        window.status.show_operator()
+        window.attach_demo(controls)
 
     try:
         await controls.set_scenario(scenario)

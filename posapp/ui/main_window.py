@@ -82,6 +82,7 @@ from posapp.ui.widgets import (
 if TYPE_CHECKING:
     from posapp.services.ports import PrintResult
     from posapp.services.pos import PosService
+    from posapp.ui.demo import DemoControls
     from posapp.ui.scanner import SerialScanner
 
 log = logging.getLogger("posapp.ui")
@@ -168,6 +169,8 @@ class MainWindow(QMainWindow):
         self.item_price.setObjectName("itemPrice")
         last.addWidget(self.item_description)
         last.addWidget(self.item_price)
+        self.demo_slot = QHBoxLayout()  # demo mode's button (attach_demo); empty on a real till
+        last.addLayout(self.demo_slot)
         top.addLayout(last, 1)
         totals = QVBoxLayout()
         caption = QLabel(tr("TOTAL"), central)
@@ -288,6 +291,15 @@ class MainWindow(QMainWindow):
             self.table.setColumnWidth(column, width)
 
     # -- life cycle ----------------------------------------------------------------------
+
+    def attach_demo(self, controls: DemoControls) -> None:
+        """Demo mode: the issuer's scenarios (Ctrl+Shift+D), with their button in the header,
+        under the last item, where a 1024-pixel screen has room."""
+        button = self.status.attach_demo(controls)
+        self.demo_slot.addWidget(button)
+        self.demo_slot.addStretch(1)
+        button.show()  # moved into the header after the window was shown
+        self.status.show_operator()
 
     def start(self) -> None:
         """After ``show()``: start the scan queue, status polls, the serial scanner, and the

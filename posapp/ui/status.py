@@ -143,6 +143,10 @@ class StatusPanel(QStatusBar):
             self.clock_label,
         ):
             label.setContentsMargins(6, 0, 6, 0)
+        # A long device error elides within its share (the whole text is in its tooltip and in
+        # the checkout's message line) rather than pushing the operator's name off the bar.
+        self.printer_label.setMaximumWidth(300)
+        self.scanner_label.setMaximumWidth(260)
         self.addWidget(self.badge)
         self.addWidget(self.queue_label)
         self.addWidget(self.printer_label)
@@ -278,16 +282,19 @@ class StatusPanel(QStatusBar):
 
     # -- demo mode: training for an outage -----------------------------------------------
 
-    def attach_demo(self, controls: DemoControls) -> None:
-        """Demo mode only: a "Simular falha" button and Ctrl+Shift+D open the scenarios."""
+    def attach_demo(self, controls: DemoControls) -> QPushButton:
+        """Demo mode only: Ctrl+Shift+D opens the scenarios, and so does the button returned,
+        which the window places where there is room (the status bar has none at 1024 px)."""
         self.demo_controls = controls
-        self.demo_button = QPushButton(tr("Simular falha (") + DEMO_KEY + ")", self)
+        self.demo_button = QPushButton(tr("MODO TREINO · Simular falha (") + DEMO_KEY + ")", self)
+        self.demo_button.setObjectName("demoButton")
+        self.demo_button.setToolTip(tr("Demonstração: simula o emissor fora do ar, lento, sem resposta..."))
         self.demo_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.demo_button.clicked.connect(self.open_demo)
-        self.insertPermanentWidget(0, self.demo_button)
         self.demo_shortcut = QShortcut(QKeySequence(DEMO_KEY), self)
         self.demo_shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
         self.demo_shortcut.activated.connect(self.open_demo)
+        return self.demo_button
 
     def open_demo(self) -> None:
         if self.demo_controls is None or self._demo_open:

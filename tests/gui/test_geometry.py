@@ -196,6 +196,43 @@ def test_checkout_at_1024x768_keeps_total_change_and_issuer_in_view(qtbot: QtBot
         run(qtbot, window.shutdown())
 
 
+class _Scenarios:
+    """The demo's issuer switch, for a test that only looks at the status bar."""
+
+    scenario = "normal"
+
+    async def set_scenario(self, name: str) -> None:
+        self.scenario = name
+
+
+def _operator_width(window: MainWindow) -> int:
+    window.status.show_operator()
+    window.resize(SCREEN - FRAME)
+    QApplication.processEvents()
+    return window.status.operator_label.width()
+
+
+def test_demo_mode_keeps_the_operator_in_view(qtbot: QtBot, ctx: AppContext) -> None:
+    """At 1024×768 the demo's "Simular falha" button once took the operator's place in the
+    status bar (the name was not shown at all): it lives in the header now, and the status
+    bar reads as on a real till."""
+    window = open_window(qtbot, ctx)
+    try:
+        plain = _operator_width(window)
+        window.attach_demo(_Scenarios())
+        button, operator = window.status.demo_button, window.status.operator_label
+        assert _operator_width(window) == plain and operator.width() >= 200, operator.width()
+        assert button.isVisible() and button.parent() is not window.status
+        corner = button.mapTo(window, button.rect().bottomRight())
+        assert (
+            corner.x() <= window.width()
+            and corner.y() < window.table.mapTo(window, window.table.rect().topLeft()).y()
+        )
+        assert_fits(qtbot, window, "checkout in demo mode")
+    finally:
+        run(qtbot, window.shutdown())
+
+
 # -- dialogs over the checkout ----------------------------------------------------------------
 
 

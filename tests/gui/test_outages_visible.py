@@ -168,7 +168,7 @@ def test_the_demo_key_switches_the_simulated_issuer(
     controls = SimulatorScenarios(sim, sim.port)
     window = open_window(qtbot, ctx)
     try:
-        window.status.attach_demo(controls)
+        window.attach_demo(controls)
         assert window.status.demo_button.isVisible()
         press(qtbot, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
         dialog = wait_dialog(qtbot, DemoScenarioDialog)
