@@ -43,6 +43,7 @@ from posapp.ui.qt import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QScrollBar,
     QSize,
     QStackedWidget,
     Qt,
@@ -422,6 +423,10 @@ class IssueDialog(QDialog):
             self._buffer = ""
             event.accept()  # never closes by accident; choose an action
             return
+        if key in _SCROLL_KEYS:  # the receipt down to its QR code, without a mouse
+            _scroll(self.preview.verticalScrollBar(), key)
+            event.accept()
+            return
         text = event.text()
         if text and text.isprintable():
             self._buffer += text
@@ -444,3 +449,24 @@ class IssueDialog(QDialog):
             event.ignore()
             return
         super().closeEvent(event)
+
+
+_SCROLL_KEYS = (
+    Qt.Key.Key_Up,
+    Qt.Key.Key_Down,
+    Qt.Key.Key_PageUp,
+    Qt.Key.Key_PageDown,
+    Qt.Key.Key_Home,
+    Qt.Key.Key_End,
+)
+
+
+def _scroll(bar: QScrollBar, key: int) -> None:
+    """↑/↓ a line, PgUp/PgDn a page, Home/End the top or the bottom of the receipt."""
+    if key == Qt.Key.Key_Home:
+        bar.setValue(bar.minimum())
+    elif key == Qt.Key.Key_End:
+        bar.setValue(bar.maximum())
+    else:
+        step = bar.pageStep() if key in (Qt.Key.Key_PageUp, Qt.Key.Key_PageDown) else bar.singleStep() * 3
+        bar.setValue(bar.value() + (step if key in (Qt.Key.Key_Down, Qt.Key.Key_PageDown) else -step))

@@ -21,10 +21,11 @@ from posapp.config import PrinterConfig
 from posapp.domain.lifecycle import SaleState
 from posapp.printing import render_test_page
 from posapp.resources import load_stylesheet
-from posapp.services.results import SaleSummary
+from posapp.services.results import IssueReport, NoteInfo, SaleSummary
 from posapp.ui.context import AppContext
 from posapp.ui.dialogs import CustomerDialog, FirstManagerDialog, LoginDialog, VoidLineDialog
 from posapp.ui.history import CancelDialog, receipt_dialog
+from posapp.ui.issue_dialog import IssueDialog
 from posapp.ui.main_window import MainWindow
 from posapp.ui.payment_dialog import PaymentDialog
 from posapp.ui.receipt_preview import ReceiptView
@@ -174,6 +175,51 @@ def test_reprint_window_takes_the_keyboard(qtbot: QtBot, qloop: asyncio.Abstract
     assert bar.value() == bar.maximum()  # the QR at the end is reachable
     press(qtbot, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: not dialog.isVisible())
+
+
+def test_the_outcome_dialogs_receipt_scrolls_with_the_keyboard(
+    qtbot: QtBot, qloop: asyncio.AbstractEventLoop
+) -> None:
+    """After a sale the receipt on screen reaches its QR code by keyboard too (↓, PgDn, End,
+    Home), while Enter still goes on to the next sale and a scan still reaches the cart."""
+    scans: list[str] = []
+
+    async def reprint(sale_id: str) -> IssueReport:
+        raise AssertionError("not here")
+
+    dialog = IssueDialog(
+        total=Decimal("10.00"), change=Decimal("0.00"), scan_sink=scans.append, reprint=reprint, paper_mm=80
+    )
+    qtbot.addWidget(dialog)
+    note = NoteInfo("5" * 44, 1, 1, "135240000123456", datetime.now(UTC))
+    report = IssueReport(
+        sale_id="01J00000000000000000000001",
+        state=SaleState.AUTHORIZED,
+        backend="emites",
+        note=note,
+        printed=True,
+        receipt=render_test_page(PrinterConfig(uri="preview")),
+    )
+    dialog.show()
+    run(qtbot, dialog.show_report(report))
+    dialog.resize(dialog.width(), 420)  # shorter than the receipt: its QR is below
+    QApplication.processEvents()
+    bar = dialog.preview.verticalScrollBar()
+    assert bar.maximum() > 0 and bar.value() == 0
+    dialog.activateWindow()
+    dialog.setFocus()
+    press(qtbot, Qt.Key.Key_Down)
+    assert 0 < bar.value() < bar.maximum()
+    press(qtbot, Qt.Key.Key_End)
+    assert bar.value() == bar.maximum()  # the QR at the end
+    press(qtbot, Qt.Key.Key_PageUp)
+    assert bar.value() < bar.maximum()
+    press(qtbot, Qt.Key.Key_Home)
+    assert bar.value() == 0
+    type_text(qtbot, "7891000315507")  # a scanner's burst, then Enter
+    press(qtbot, Qt.Key.Key_Return)
+    assert scans == ["7891000315507"]
+    dialog.busy = False
 
 
 def test_cancel_dialog_forgets_a_fixed_error_and_needs_one_enter(qtbot: QtBot, ctx: AppContext) -> None:
