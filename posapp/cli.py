@@ -296,6 +296,11 @@ def cmd_nfce_list(args: argparse.Namespace) -> int:
     with its id and the reason (``status: "unreadable"`` in ``--json``); the others still list."""
     from posapp.domain.lifecycle import ExitCode
 
+    if args.store:
+        from posapp.cli_store import list_store_sales
+
+        return list_store_sales(args, _store_kit())
+
     async def body(service: Any) -> int:
         # The journal's rows, not the service's summaries: only a row knows it is unreadable.
         rows = await service.core.db(service.journal.list_sales, limit=args.limit)
@@ -566,6 +571,9 @@ def build_parser() -> argparse.ArgumentParser:
     cancel.set_defaults(func=cmd_nfce_cancel)
     listing = nfce_sub.add_parser("list", parents=[common], help="lista as vendas")
     listing.add_argument("--limit", type=int, default=100)
+    listing.add_argument(
+        "--store", action="store_true", help="as vendas de todos os caixas (servidor da loja)"
+    )
     listing.set_defaults(func=cmd_nfce_list)
     drain = nfce_sub.add_parser("drain", parents=[common], help="emite as vendas da fila")
     drain.add_argument("--emites", type=_host_port, metavar="HOST:PORT")
@@ -623,7 +631,21 @@ def build_parser() -> argparse.ArgumentParser:
     from posapp.cli_backup import BackupKit, add_backup_commands  # backup, restore (issue 15)
 
     add_backup_commands(sub, common, BackupKit(_data_dir, _load_config, _error, _emit_json))
+
+    from posapp.cli_store import add_store_commands  # store server, catalog (issue 16)
+
+    add_store_commands(sub, common, _store_kit())
+
+    from posapp.cli_taxes import TaxKit, add_tax_commands  # the IBPT table (issue 14)
+
+    add_tax_commands(sub, common, TaxKit(_data_dir, _load_config, _error, _emit_json))
     return parser
+
+
+def _store_kit() -> Any:
+    from posapp.cli_store import StoreKit
+
+    return StoreKit(_data_dir, _load_config, _run_service, _authorize, _error, _emit_json)
 
 
 def run() -> int:

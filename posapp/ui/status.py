@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import logging
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from posapp.config import Config
 from posapp.domain.issuance import Health
@@ -54,6 +55,9 @@ from posapp.ui.qt import (
 )
 from posapp.ui.tasks import remember, run_dialog, spawn
 from posapp.ui.widgets import ElidedLabel, set_role
+
+if TYPE_CHECKING:
+    from posapp.services.store_sync import StoreSync, SyncState
 
 log = logging.getLogger("posapp.ui")
 
@@ -147,10 +151,17 @@ class StatusPanel(QStatusBar):
         # the checkout's message line) rather than pushing the operator's name off the bar.
         self.printer_label.setMaximumWidth(300)
         self.scanner_label.setMaximumWidth(260)
+        # [store_server] (issue 16): the store server's sync state; hidden on a till alone.
+        self.store_label = ElidedLabel("", self, keep=5)
+        self.store_label.setContentsMargins(6, 0, 6, 0)
+        self.store_label.setMaximumWidth(260)
+        self.store_label.setVisible(ctx.config.store_server is not None)
+        self.store_sync: StoreSync | None = None
         self.addWidget(self.badge)
         self.addWidget(self.queue_label)
         self.addWidget(self.printer_label)
         self.addWidget(self.scanner_label)
+        self.addWidget(self.store_label)
         self.addPermanentWidget(self.operator_label)
         self.addPermanentWidget(self.clock_label)
         self.not_answering = False  # the last verdict-less issue: sent, and no answer came
@@ -197,11 +208,36 @@ class StatusPanel(QStatusBar):
             self.ctx.service, interval_s=self.ctx.terminal.drain_every_s, on_round=self._drained
         )
         self.drainer.start()
+        self._start_store_sync()
+
+    def _start_store_sync(self) -> None:
+        """With [store_server], replicate and refresh in the background (never on the sale
+        path); the label follows its state. psycopg is imported only here, only then."""
+        if self.store_sync is not None or self.ctx.config.store_server is None:
+            return
+        from posapp.services.store_sync import StoreSync
+
+        self.store_sync = StoreSync(
+            self.ctx.config, self.ctx.data_dir, service=self.ctx.service, on_state=self._store_state
+        )
+        self.store_sync.start()
+        self._store_state(self.store_sync.state)
+
+    def _store_state(self, state: SyncState) -> None:
+        if self._stopped:
+            return
+        with contextlib.suppress(RuntimeError):  # the widgets may be gone at shutdown
+            self.store_label.setVisible(True)
+            self.store_label.setText(state.text)
+            self.store_label.setToolTip(state.last_error or state.text)
 
     async def stop_drainer(self) -> None:
         if self.drainer is not None:
             drainer, self.drainer = self.drainer, None
             await drainer.stop()
+        if self.store_sync is not None:
+            sync, self.store_sync = self.store_sync, None
+            await sync.aclose()
 
     async def replace_service(self, config: Config) -> None:
         """Swap the fiscal service for one built from ``config`` (see the module docstring).

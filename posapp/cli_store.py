@@ -1,0 +1,395 @@
+"""``posapp store sync|status|publish|cancel``, ``posapp catalog import|find`` and
+``posapp nfce list --store`` (issue 16). Registered by :mod:`posapp.cli`, which lends its
+helpers (:class:`StoreKit`): this module imports nothing of the composition root, and the
+store server (psycopg) only when a command needs it.
+
+``catalog import`` and ``catalog find`` work on the till's own store file, with or without a
+server; with ``[store_server]`` an import is also published to the server.
+
+Exit codes: 0 done; 2 bad input (no ``[store_server]``, an unreadable file, a refused manager
+check); 1 the server could not be reached or refused (the till keeps selling; nothing lost).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from posapp.errors import PosappError, user_text
+
+if TYPE_CHECKING:
+    from posapp.config import Config
+    from posapp.services.store_sync import StoreSync
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class StoreKit:
+    """What :mod:`posapp.cli` lends (a plain class: every ``posapp`` command imports this
+    module, ``--version`` included, so it stays light)."""
+
+    __slots__ = ("authorize", "data_dir", "emit_json", "error", "load_config", "run_service")
+
+    def __init__(
+        self,
+        data_dir: Callable[[argparse.Namespace], Path],
+        load_config: Callable[[argparse.Namespace], Config],
+        run_service: Callable[[argparse.Namespace, Callable[[Any], Any]], int],
+        authorize: Callable[[argparse.Namespace], Any],
+        error: Callable[..., None],
+        emit_json: Callable[[dict[str, Any], TextIO], None],
+    ) -> None:
+        self.data_dir = data_dir
+        self.load_config = load_config
+        self.run_service = run_service
+        self.authorize = authorize
+        self.error = error
+        self.emit_json = emit_json
+
+
+def add_store_commands(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser, kit: StoreKit
+) -> None:
+    store = sub.add_parser("store", help="servidor da loja (PostgreSQL): sincronizar, situação, cancelar")
+    store_sub = store.add_subparsers(dest="store_command", required=True)
+    sync = store_sub.add_parser("sync", parents=[common], help="envia e recebe agora e diz o que passou")
+    sync.set_defaults(func=lambda args: _sync(args, kit))
+    status = store_sub.add_parser("status", parents=[common], help="situação do servidor e dos caixas")
+    status.set_defaults(func=lambda args: _status(args, kit))
+    publish = store_sub.add_parser(
+        "publish", parents=[common], help="publica o catálogo ou os operadores deste caixa no servidor"
+    )
+    publish.add_argument("what", choices=["catalog", "operators"])
+    publish.set_defaults(func=lambda args: _publish(args, kit))
+    cancel = store_sub.add_parser(
+        "cancel", parents=[common], help="pede o cancelamento de uma NFC-e de outro caixa (pelo servidor)"
+    )
+    cancel.add_argument("chave", metavar="CHAVE")
+    cancel.add_argument("--motivo", required=True)
+    cancel.add_argument("--operator", help="quem pede (com o PIN de um gerente, digitado ou em $POSAPP_PIN)")
+    cancel.add_argument(
+        "--wait", type=float, default=0, metavar="S", help="espera a resposta do caixa (segundos)"
+    )
+    cancel.set_defaults(func=lambda args: _cancel(args, kit))
+
+    catalog = sub.add_parser("catalog", help="catálogo de produtos deste caixa")
+    catalog_sub = catalog.add_subparsers(dest="catalog_command", required=True)
+    imp = catalog_sub.add_parser("import", parents=[common], help="importa produtos de um CSV")
+    imp.add_argument("file", type=Path, metavar="FILE.csv")
+    imp.set_defaults(func=lambda args: _catalog_import(args, kit))
+    find = catalog_sub.add_parser("find", parents=[common], help="procura produtos por código, GTIN ou nome")
+    find.add_argument("text", metavar="TEXT")
+    find.add_argument("--limit", type=int, default=20)
+    find.set_defaults(func=lambda args: _catalog_find(args, kit))
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def _jsonable(value: Any) -> Any:
+    from datetime import datetime
+    from decimal import Decimal
+
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value) if isinstance(value, Decimal) else value
+
+
+def _server_config(args: argparse.Namespace, kit: StoreKit) -> Config | None:
+    config = kit.load_config(args)
+    if config.store_server is None:
+        kit.error(
+            "Este caixa não tem servidor da loja: configure [store_server] url no arquivo de configuração "
+            "(README, 'Uma loja com vários caixas').",
+            as_json=args.json,
+        )
+        return None
+    return config
+
+
+def _with_sync(
+    args: argparse.Namespace, kit: StoreKit, body: Callable[[StoreSync], Coroutine[Any, Any, int]]
+) -> int:
+    """Run ``body`` with a :class:`StoreSync` on a fresh loop (no sale service needed)."""
+    config = _server_config(args, kit)
+    if config is None:
+        return EXIT_BAD_INPUT
+    import asyncio
+
+    from posapp.services.store_sync import StoreSync
+
+    async def main() -> int:
+        sync = StoreSync(config, kit.data_dir(args))
+        try:
+            return await body(sync)
+        except PosappError as exc:
+            kit.error(exc, as_json=args.json)
+            return EXIT_FAILED
+        finally:
+            await sync.aclose()
+
+    return asyncio.run(main())
+
+
+# -- posapp store ... ---------------------------------------------------------------------
+
+
+def _sync(args: argparse.Namespace, kit: StoreKit) -> int:
+    """Push, pull, take this till's série and perform the cancels queued to it (that needs the
+    till's service: the cancel runs with its usual discipline)."""
+    if _server_config(args, kit) is None:
+        return EXIT_BAD_INPUT
+
+    async def with_service(service: Any) -> int:
+        from posapp.services.store_sync import StoreSync
+
+        sync = StoreSync(kit.load_config(args), kit.data_dir(args), service=service)
+        try:
+            report = await sync.sync_now()
+        except PosappError as exc:
+            kit.error(exc, as_json=args.json)
+            return EXIT_FAILED
+        finally:
+            await sync.aclose()
+        if args.json:
+            pushed = report.pushed
+            kit.emit_json(
+                {
+                    "status": "synced",
+                    "pushed": {
+                        "events": pushed.events,
+                        "sales": pushed.sales,
+                        "documents": pushed.documents,
+                        "audit": pushed.sale_audit + pushed.store_audit,
+                        "cash": pushed.cash,
+                    },
+                    "pulled": {
+                        p.table: {"upserted": p.upserted, "deleted": p.deleted, "refused": list(p.refused)}
+                        for p in report.pulled
+                    },
+                    "cancels": [
+                        {
+                            "request_id": c.request_id,
+                            "sale_id": c.sale_id,
+                            "status": c.status,
+                            "message": c.message,
+                        }
+                        for c in report.cancels
+                    ],
+                    "serie": report.serie,
+                    "errors": [],
+                },
+                sys.stdout,
+            )
+        else:
+            for line in report.lines():
+                print(line)
+        return EXIT_OK
+
+    return kit.run_service(args, with_service)
+
+
+def _status(args: argparse.Namespace, kit: StoreKit) -> int:
+    async def body(sync: StoreSync) -> int:
+        report = await sync.sync_now(with_cancels=False)
+        till_id = await sync.till_id()
+        tills = await sync.tills()
+        duplicates = await sync.duplicate_series()
+        state = sync.state
+        if args.json:
+            kit.emit_json(
+                {
+                    "status": "connected",
+                    "till_id": till_id,
+                    "serie": report.serie,
+                    "to_send": state.to_send,
+                    "tills": [{k: _jsonable(v) for k, v in t.items()} for t in tills],
+                    "duplicate_series": [{"serie": s, "tills": ts} for s, ts in duplicates],
+                    "errors": [],
+                },
+                sys.stdout,
+            )
+            return EXIT_OK
+        print(f"servidor da loja: conectado ({state.text})")
+        print(f"este caixa: {till_id}  série {report.serie}")
+        for t in tills:
+            mark = " (este)" if t["till_id"] == till_id else ""
+            print(
+                f"  caixa {t['till_id']}{mark}: série {t['assigned_serie']}, {t['sales']} venda(s), "
+                f"visto em {t['last_seen']:%d/%m/%Y %H:%M:%S}"
+            )
+        for serie, ids in duplicates:
+            print(f"aviso: a série {serie} é usada por mais de um caixa: {', '.join(ids)}", file=sys.stderr)
+        return EXIT_OK
+
+    return _with_sync(args, kit, body)
+
+
+def _publish(args: argparse.Namespace, kit: StoreKit) -> int:
+    table = "products" if args.what == "catalog" else "operators"
+
+    async def body(sync: StoreSync) -> int:
+        changed = await sync.publish(table)
+        if args.json:
+            kit.emit_json(
+                {"status": "published", "table": args.what, "changed": changed, "errors": []}, sys.stdout
+            )
+        else:
+            print(f"publicado: {changed} registro(s) novo(s) ou alterado(s) no servidor")
+        return EXIT_OK
+
+    return _with_sync(args, kit, body)
+
+
+def _cancel(args: argparse.Namespace, kit: StoreKit) -> int:
+    """The manager's cross-till cancel: checked here (manager's PIN, the motivo), queued to the
+    till that issued the note, performed there (see posapp/storeserver/cancels.py)."""
+    from posapp.domain.cancel import check_motivo
+    from posapp.domain.documents import parse_chave
+
+    try:
+        chave = parse_chave(args.chave).digits
+        motivo = check_motivo(args.motivo)
+        by = kit.authorize(args)
+    except PosappError as exc:
+        kit.error(exc, as_json=args.json)
+        return EXIT_BAD_INPUT
+
+    import asyncio
+
+    async def body(sync: StoreSync) -> int:
+        request, new = await sync.request_cancel(chave=chave, sale_id=None, motivo=motivo, by=by)
+        deadline = asyncio.get_running_loop().time() + max(args.wait, 0)
+        while request.status == "pending" and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.5)
+            request = await sync.cancel_request(request.request_id) or request
+        data = {
+            "status": {"pending": "requested", "done": "cancelled", "refused": "refused"}[request.status],
+            "request_id": request.request_id,
+            "till_id": request.till_id,
+            "sale_id": request.sale_id,
+            "new_request": new,
+            "message": request.message,
+            "errors": [request.message] if request.status == "refused" and request.message else [],
+        }
+        if args.json:
+            kit.emit_json(data, sys.stdout)
+        elif request.status == "pending":
+            print(
+                f"pedido {request.request_id} enviado ao caixa {request.till_id}; ele cancela a venda "
+                f"{request.sale_id} quando sincronizar (acompanhe com posapp store status)"
+            )
+        else:
+            print(f"caixa {request.till_id}, venda {request.sale_id}: {request.message}")
+        return EXIT_FAILED if request.status == "refused" else EXIT_OK
+
+    return _with_sync(args, kit, body)
+
+
+def list_store_sales(args: argparse.Namespace, kit: StoreKit) -> int:
+    """``posapp nfce list --store``: every till's sales, with the till, from the server."""
+
+    async def body(sync: StoreSync) -> int:
+        sales = await sync.store_sales(limit=args.limit)
+        if args.json:
+            kit.emit_json({"sales": [{k: _jsonable(v) for k, v in s.items()} for s in sales]}, sys.stdout)
+            return EXIT_OK
+        if not sales:
+            print("Nenhuma venda no servidor da loja.")
+        for s in sales:
+            number = f"{s['serie']}/{s['numero']}" if s["numero"] is not None else "-"
+            print(
+                f"{s['created_at']:%d/%m/%Y %H:%M}  caixa {s['till_id']}  {s['state']:<11} {number:>10}  "
+                f"R$ {s['total']:>10}  {s['chave'] or ''}  {s['sale_id']}"
+            )
+        return EXIT_OK
+
+    return _with_sync(args, kit, body)
+
+
+# -- posapp catalog ... ---------------------------------------------------------------------
+
+
+def _catalog_import(args: argparse.Namespace, kit: StoreKit) -> int:
+    from posapp.catalog.csv_import import import_csv
+    from posapp.catalog.products import Catalog
+    from posapp.catalog.storedb import StoreDB
+
+    config = kit.load_config(args)
+    store = StoreDB.in_data_dir(kit.data_dir(args))
+    try:
+        report = import_csv(Catalog(store), args.file)
+    except PosappError as exc:
+        kit.error(exc, as_json=args.json)
+        return EXIT_BAD_INPUT
+    finally:
+        store.close()
+    published: int | None = None
+    problems: list[str] = []
+    if config.store_server is not None and report.accepted:
+        import asyncio
+
+        from posapp.services.store_sync import StoreSync
+
+        async def publish() -> int:
+            sync = StoreSync(config, kit.data_dir(args))
+            try:
+                return await sync.publish("products")
+            finally:
+                await sync.aclose()
+
+        try:
+            published = asyncio.run(publish())
+        except PosappError as exc:
+            problems.append(f"importado neste caixa, mas não publicado no servidor da loja: {user_text(exc)}")
+    rejected = [{"line": r.line, "code": r.code, "reason": r.reason} for r in report.rejected]
+    if args.json:
+        kit.emit_json(
+            {
+                "status": "imported",
+                "accepted": report.accepted,
+                "rejected": rejected,
+                "published": published,
+                "errors": problems,
+            },
+            sys.stdout,
+        )
+    else:
+        print(report.summary())
+        for line in report.lines():
+            print(f"  {line}")
+        if published is not None:
+            print(f"publicado no servidor da loja: {published} produto(s) novo(s) ou alterado(s)")
+        for problem in problems:
+            print(f"aviso: {problem}", file=sys.stderr)
+    return EXIT_OK if not problems else EXIT_FAILED
+
+
+def _catalog_find(args: argparse.Namespace, kit: StoreKit) -> int:
+    """By code or GTIN first (what a scan means), then by name; each product printed with all
+    its columns in ``--json`` (new columns appear without a change here)."""
+    from posapp.catalog.products import Catalog
+    from posapp.catalog.replica import export_rows
+    from posapp.catalog.storedb import StoreDB
+    from posapp.domain.money import format_brl
+
+    store = StoreDB.in_data_dir(kit.data_dir(args))
+    try:
+        catalog = Catalog(store)
+        exact = catalog.find(args.text.strip())
+        found = [exact] if exact is not None else catalog.search(args.text, limit=args.limit)
+        rows = {row["code"]: row for row in export_rows(store, "products", [p.code for p in found])}
+    finally:
+        store.close()
+    if args.json:
+        kit.emit_json({"products": [rows[p.code] for p in found if p.code in rows], "errors": []}, sys.stdout)
+        return EXIT_OK
+    if not found:
+        print(f"Nenhum produto encontrado para '{args.text}'.")
+    for product in found:
+        price = format_brl(product.price)
+        print(f"{product.code:<14} {product.gtin or '':<14} R$ {price:>10}  {product.description}")
+    return EXIT_OK
