@@ -248,8 +248,9 @@ def _gaps(args: argparse.Namespace, kit: CliKit) -> int:
 
 
 def _inut_dict(report: Any) -> dict[str, Any]:
+    not_sent = report.outcome is not None and report.outcome.value == "not_sent"
     return {
-        "status": report.state.value,
+        "status": "not_sent" if not_sent else report.state.value,
         "inutilizacao": report.inut_id,
         "backend": report.backend,
         "serie": report.range.serie,
@@ -269,7 +270,7 @@ def _inut_exit(report: Any) -> int:
         return int(code.DONE)
     if report.state is InutState.IN_DOUBT or report.state is InutState.SENDING:
         return int(code.IN_DOUBT)
-    not_sent = any("Não enviada" in e for e in report.errors)
+    not_sent = report.outcome is not None and report.outcome.value == "not_sent"
     return int(code.QUEUED if not_sent else code.REJECTED)
 
 

@@ -106,6 +106,7 @@ class InutReport:
     protocolo: str | None
     message: str  # Portuguese, for the manager
     errors: tuple[str, ...] = ()
+    outcome: InutOutcome | None = None  # what the issuer said this time (None: not asked)
 
 
 @dataclass
@@ -364,7 +365,7 @@ class Inutilizacoes:
                     "libere espaço em disco e rode 'posapp fiscal inutilizacoes --consultar'."
                 ),
             ) from exc
-        return InutReport(inut_id, backend, numbers, state, result.protocolo, message, errors)
+        return InutReport(inut_id, backend, numbers, state, result.protocolo, message, errors, result.outcome)
 
     # -- settling -----------------------------------------------------------------------
 

@@ -366,3 +366,58 @@ def _request_serie(issuers: Issuers, data_dir: Path, serie: int, numero: int) ->
         return await inut.request(serie, numero, numero, WHY, by=BY)
 
     return _with_inut(issuers, data_dir, work)
+
+
+def test_cli_exit_codes_for_inutilizar(
+    issuers: Issuers, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """0 homologated, 2 refused locally, 3 refused by the issuer, 4 issuer unreachable (and
+    the range free to try again), as the other commands say them."""
+    from posapp.cli import main
+
+    _sell_through_integra(issuers, tmp_path, range(1, 2), ghost_after=1)  # ghost 2
+    assert _ghost_reservation(tmp_path, "never-sent-2") == 3
+    _sell_through_integra(issuers, tmp_path, range(2, 3), ghost_after=0)  # note 4
+    config = tmp_path / "posapp.toml"
+    config.write_text(issuers.config_toml(), encoding="utf-8")
+
+    def inutilizar(first: int, last: int) -> tuple[int, dict[str, object]]:
+        code = main(
+            [
+                "fiscal",
+                "inutilizar",
+                "--data-dir",
+                str(tmp_path),
+                "--config",
+                str(config),
+                "--serie",
+                str(SERIE),
+                "--inicio",
+                str(first),
+                "--fim",
+                str(last),
+                "--justificativa",
+                WHY,
+                "--operator",
+                "gerente",
+                "--json",
+            ]
+        )
+        out: dict[str, object] = json.loads(capsys.readouterr().out)
+        return code, out
+
+    code, out = inutilizar(1, 2)  # número 1 holds a note
+    assert (code, out["status"]) == (2, "invalid") and "nota emitida" in str(out["errors"])
+    issuers.set_up(emites=False, focus=False, integra=False)
+    code, out = inutilizar(2, 2)
+    assert (code, out["status"]) == (4, "not_sent") and "Não enviada" in str(out["errors"])
+    issuers.set_up(emites=False, focus=False, integra=True)
+    httpx.post(  # another till inutilized número 3 already: an overlap for 2-3
+        f"{issuers.integra.url}/nfce/inutiliza",
+        json={"serie": SERIE, "numero_inicial": 3, "numero_final": 3, "justificativa": WHY},
+        headers={"Authorization": INTEGRA_TOKEN},
+    )
+    code, out = inutilizar(2, 3)
+    assert (code, out["status"]) == (3, "refused") and "256" in str(out["errors"])
+    code, out = inutilizar(2, 2)  # the refused and the unsent ones do not hold the range
+    assert (code, out["status"]) == (0, "done") and out["protocolo"]
