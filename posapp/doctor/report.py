@@ -43,6 +43,10 @@ def collect_checks(config_path: Path | None, data_dir: Path, *, test_page: bool 
     if no_issuer is not None:
         results.append(no_issuer)
     results.extend(check_printer(config.printer, test_page=test_page))
+    if config.store_server is not None:  # issue 16; psycopg is loaded only then
+        from posapp.doctor.store import check_store_server
+
+        results.extend(check_store_server(config, data_dir / JOURNAL_FILENAME))
     return results
 
 
