@@ -122,6 +122,7 @@ class NfeConsumer:
     kind: Literal["CPF", "CNPJ", "ID"]  # ID: idEstrangeiro
     document: str
     name: str | None = None
+    address: NfeAddress | None = None  # enderDest
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +182,9 @@ class NfeDocument:
     qr_code: str | None = None  # infNFeSupl/qrCode (NFC-e)
     url_chave: str | None = None  # infNFeSupl/urlChave (NFC-e)
     additional_info: str | None = None  # infAdic/infCpl
+    fisco_info: str | None = None  # infAdic/infAdFisco
+    obs_cont: tuple[tuple[str, str], ...] = ()  # infAdic/obsCont: (xCampo, xTexto)
+    sefaz_message: str | None = None  # protNFe/infProt/xMsg (with cMsg)
     contingency_at: datetime | None = None  # ide/dhCont
     contingency_reason: str | None = None  # ide/xJust
     protocolo: str | None = None  # protNFe/infProt/nProt
@@ -447,6 +451,13 @@ def _read_note(root: ET.Element) -> NfeDocument:
         qr_code=_text(supl, "qrCode"),
         url_chave=_text(supl, "urlChave"),
         additional_info=_text(inf, "infAdic/infCpl"),
+        fisco_info=_text(inf, "infAdic/infAdFisco"),
+        obs_cont=tuple(
+            (obs.get("xCampo", "").strip(), text)
+            for obs in inf.findall("infAdic/obsCont")
+            if (text := _text(obs, "xTexto"))
+        ),
+        sefaz_message=_text(prot, "xMsg"),
         contingency_at=_timestamp(ide, "dhCont"),
         contingency_reason=_text(ide, "xJust"),
         protocolo=_text(prot, "nProt"),
@@ -476,24 +487,28 @@ def _emitter(emit: ET.Element | None) -> NfeEmitter:
     document = _text(emit, "CNPJ") or _text(emit, "CPF")
     if document is None or not (document.isascii() and document.isalnum()):
         raise NfeXmlError("falta <emit/CNPJ> (ou CPF)")
-    ender = emit.find("enderEmit")
-    address = None
-    if ender is not None:
-        address = NfeAddress(
-            street=_text(ender, "xLgr"),
-            number=_text(ender, "nro"),
-            complement=_text(ender, "xCpl"),
-            district=_text(ender, "xBairro"),
-            city=_text(ender, "xMun"),
-            uf=_text(ender, "UF"),
-            zip_code=_text(ender, "CEP"),
-        )
+    address = _address(emit.find("enderEmit"))
     return NfeEmitter(
         document=document,
         name=_required(emit, "xNome"),
         trade_name=_text(emit, "xFant"),
         ie=_text(emit, "IE"),
         address=address,
+    )
+
+
+def _address(ender: ET.Element | None) -> NfeAddress | None:
+    """``enderEmit`` / ``enderDest``."""
+    if ender is None:
+        return None
+    return NfeAddress(
+        street=_text(ender, "xLgr"),
+        number=_text(ender, "nro"),
+        complement=_text(ender, "xCpl"),
+        district=_text(ender, "xBairro"),
+        city=_text(ender, "xMun"),
+        uf=_text(ender, "UF"),
+        zip_code=_text(ender, "CEP"),
     )
 
 
@@ -546,7 +561,12 @@ def _consumer(dest: ET.Element | None) -> NfeConsumer | None:
     for kind, tag in kinds:
         number = _text(dest, tag)
         if number:
-            return NfeConsumer(kind=kind, document=number, name=_text(dest, "xNome"))
+            return NfeConsumer(
+                kind=kind,
+                document=number,
+                name=_text(dest, "xNome"),
+                address=_address(dest.find("enderDest")),
+            )
     return None
 
 

@@ -59,6 +59,7 @@ class Consumer:
     kind: str  # "CPF", "CNPJ" or "ID" (idEstrangeiro)
     document: str
     name: str | None
+    address: str = ""  # enderDest on one line (a delivery)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +87,9 @@ class DanfeData:
     additional_info: str | None  # infCpl: the contributor's message
     contingency_reason: str | None = None  # xJust
     contingency_at: datetime | None = None  # dhCont
+    fisco_info: str | None = None  # infAdFisco: the message of interest to the tax authority
+    sefaz_message: str | None = None  # protNFe xMsg: SEFAZ's message to the taxpayer
+    obs_cont: tuple[tuple[str, str], ...] = ()  # obsCont (xCampo, xTexto)
 
     @property
     def is_homologation(self) -> bool:
@@ -94,6 +98,12 @@ class DanfeData:
     @property
     def is_contingency(self) -> bool:
         return self.emission_type != 1
+
+    @property
+    def pending_contingency(self) -> bool:
+        """Issued offline and not yet authorized: printed in two vias (consumer and
+        establishment, which keeps its via until the note is transmitted)."""
+        return self.emission_type == CONTINGENCY_OFFLINE and self.protocol is None
 
     @property
     def had_cash(self) -> bool:
@@ -120,10 +130,11 @@ def _address(ender: NfeAddress | None) -> str:
 
 
 def _payment(payment: NfePayment) -> DanfePayment:
+    """The payment's own description (xPag, tPag 99) before the code's name ("Outros")."""
     try:
-        label = PaymentMethod(payment.code).label
+        label = payment.description or PaymentMethod(payment.code).label
     except ValueError:
-        label = payment.description or f"Outros ({payment.code})"
+        label = f"Outros ({payment.code})"
     return DanfePayment(code=payment.code, label=label, amount=payment.amount)
 
 
@@ -181,7 +192,12 @@ def parse_danfe_xml(xml: bytes) -> DanfeData:
         consumer=(
             None
             if note.consumer is None
-            else Consumer(kind=note.consumer.kind, document=note.consumer.document, name=note.consumer.name)
+            else Consumer(
+                kind=note.consumer.kind,
+                document=note.consumer.document,
+                name=note.consumer.name,
+                address=_address(note.consumer.address),
+            )
         ),
         protocol=note.protocolo,
         authorized_at=note.authorized_at,
@@ -189,4 +205,7 @@ def parse_danfe_xml(xml: bytes) -> DanfeData:
         additional_info=note.additional_info,
         contingency_reason=note.contingency_reason,
         contingency_at=note.contingency_at,
+        fisco_info=note.fisco_info,
+        sefaz_message=note.sefaz_message,
+        obs_cont=note.obs_cont,
     )

@@ -1,10 +1,16 @@
 """The native DANFE NFC-e: text laid out from the authorized XML, with a native QR code.
 
 Blocks in the order of the DANFE NFC-e manual (and of ACBr and sped-da): I emitter;
-II title and homologation/contingency notices; III items; IV totals; V payments and
-*Troco*; VI "Consulte pela Chave de Acesso em" with the URL and the key in groups of
-four; VII consumer, number/series/emission, protocol and authorization date; VIII the
-QR code; IX Lei 12.741 taxes and the contributor's message.
+II title and homologation/contingency notices (each once); III items; IV totals; V
+payments (an "Outros" by its own description, xPag) and *Troco*; VI "Consulte pela Chave
+de Acesso em" with the URL and the key in groups of four; VII consumer (and address),
+number/series/emission, protocol and authorization date ("Pendente de autorização" in its
+place while an offline note waits), the fiscal message (infAdFisco, SEFAZ's xMsg); VIII the
+QR code; IX Lei 12.741 taxes, the contributor's message and its obsCont fields.
+
+An offline-contingency note not yet authorized is printed twice, "Via Consumidor" and
+"Via Estabelecimento" (the store keeps its via until the note is transmitted), each with
+its own cut; only the first opens the drawer.
 
 Pure: :class:`~posapp.printing.danfe_model.DanfeData` and options in, bytes out. A
 two-item receipt is about 2 KB and renders in a few milliseconds, so it goes over a
@@ -20,6 +26,7 @@ from posapp.domain.documents import format_cpf_cnpj
 from posapp.domain.money import format_brl
 from posapp.printing.danfe_model import DanfeData
 from posapp.printing.escpos_writer import EscposWriter
+from posapp.printing.lei12741 import lei_12741_lines
 from posapp.printing.options import CancelMark, ReceiptOptions
 from posapp.printing.qr import centered_on_width, module_size_for, qr_image
 from posapp.printing.text_layout import (
@@ -37,6 +44,9 @@ TITLE = "DANFE NFC-e - Documento Auxiliar da Nota Fiscal de Consumidor Eletrôni
 HOMOLOGATION_NOTICE = "EMITIDA EM AMBIENTE DE HOMOLOGAÇÃO – SEM VALOR FISCAL"
 CONTINGENCY_NOTICE = "EMITIDA EM CONTINGÊNCIA"
 CONTINGENCY_PENDING = "Pendente de autorização"
+VIA_CONSUMER = "Via Consumidor"
+VIA_ESTABLISHMENT = "Via Estabelecimento"
+FISCAL_MESSAGE = "Mensagem Fiscal"
 UNIDENTIFIED_CONSUMER = "CONSUMIDOR NÃO IDENTIFICADO"
 QR_EC = "M"
 
@@ -101,6 +111,15 @@ def cancel_footer(
 
 
 def render_native(data: DanfeData, options: ReceiptOptions) -> bytes:
+    """The DANFE; two vias while an offline-contingency note waits for its authorization."""
+    if not data.pending_contingency:
+        return _render_copy(data, options, via=None, first=True)
+    return _render_copy(data, options, via=VIA_CONSUMER, first=True) + _render_copy(
+        data, options, via=VIA_ESTABLISHMENT, first=False
+    )
+
+
+def _render_copy(data: DanfeData, options: ReceiptOptions, *, via: str | None, first: bool) -> bytes:
     writer = EscposWriter(options.page)
     fold = writer.codepage.fold
     cols = options.columns
@@ -119,7 +138,7 @@ def render_native(data: DanfeData, options: ReceiptOptions) -> bytes:
         if bold:
             writer.bold(False)
 
-    start_receipt(writer, options, had_cash=data.had_cash)
+    start_receipt(writer, options, had_cash=data.had_cash and first)
     if options.cancelled is not None:
         cancel_banner(writer, options)
 
@@ -144,8 +163,8 @@ def render_native(data: DanfeData, options: ReceiptOptions) -> bytes:
         center(HOMOLOGATION_NOTICE, bold=True)
     if data.is_contingency:
         center(CONTINGENCY_NOTICE, bold=True)
-        if data.protocol is None:
-            center(CONTINGENCY_PENDING)
+    if via is not None:
+        center(via, bold=True)
     writer.line(rule(cols))
 
     # III. Items
@@ -201,26 +220,38 @@ def render_native(data: DanfeData, options: ReceiptOptions) -> bytes:
         center(f"CONSUMIDOR - {label}: {number}", bold=True)
         if consumer.name:
             center(consumer.name)
+        if consumer.address:
+            center(consumer.address)
     center(f"NFC-e nº {data.numero} Série {data.serie} {format_datetime(data.emitted_at)}", bold=True)
     if data.protocol is not None:
         center(f"Protocolo de autorização: {data.protocol}")
     if data.authorized_at is not None:
         center(f"Data de autorização: {format_datetime(data.authorized_at)}")
     if data.is_contingency and data.protocol is None:
-        center(f"{CONTINGENCY_NOTICE} - {CONTINGENCY_PENDING}", bold=True)
+        center(CONTINGENCY_PENDING, bold=True)  # where the protocol goes once authorized
+    fiscal = [text for text in (data.fisco_info, data.sefaz_message) if text]
+    if fiscal:
+        center(FISCAL_MESSAGE, bold=True)
+        writer.align("left")
+        for text in fiscal:
+            writer.lines(wrap(fold(text), cols))
 
     # VIII. QR code
     center("Consulta via leitor de QR Code")
     write_qr(writer, data.qr_code, options)
 
     # IX. Taxes and the contributor's message
-    if data.taxes_total is not None:
-        center(f"Tributos Totais Incidentes (Lei Federal 12.741/2012): R$ {format_brl(data.taxes_total)}")
+    for line in lei_12741_lines(data.taxes_total, options.approx_taxes):
+        center(line)
     if data.additional_info:
         writer.align("left")
         for paragraph in data.additional_info.replace("|", "\n").splitlines():
             if paragraph.strip():
                 writer.lines(wrap(fold(paragraph), cols))
+    if data.obs_cont:
+        writer.align("left")
+        for field, text in data.obs_cont:
+            writer.lines(wrap(fold(f"{field}: {text}" if field else text), cols))
 
     if options.cancelled is not None:
         writer.line(rule(cols))
