@@ -48,6 +48,12 @@ def add_backup_commands(
     )
     restore.set_defaults(func=lambda args: _restore(args, kit))
 
+    archive = sub.add_parser(
+        "archive", parents=[common], help="arquiva um mês fechado e exportado fora do diário de vendas"
+    )
+    archive.add_argument("--month", required=True, metavar="AAAA-MM", help="o mês, no fuso da loja")
+    archive.set_defaults(func=lambda args: _archive(args, kit))
+
 
 def _now() -> datetime:
     return datetime.now().astimezone()
@@ -106,4 +112,31 @@ def _restore(args: argparse.Namespace, kit: BackupKit) -> int:
         if aside:
             print(f"Os arquivos substituídos estão guardados em {aside}.")
         print("Vendas que estavam sendo emitidas na hora da cópia aparecem EM DÚVIDA: confira-as (F12).")
+    return 0
+
+
+def _archive(args: argparse.Namespace, kit: BackupKit) -> int:
+    from posapp.journal.store import Journal
+    from posapp.services.archiving import archive_month
+    from posapp.services.errors import ArchiveRefused
+
+    config = kit.load_config(args)
+    journal = Journal.in_dir(kit.data_dir(args))
+    try:
+        report = archive_month(journal, args.month, config.store.tz, _now())
+    except ArchiveRefused as exc:
+        kit.error(exc, as_json=args.json, status="refused")
+        return 2
+    except PosappError as exc:
+        kit.error(exc, as_json=args.json)
+        return 1
+    finally:
+        journal.close()
+    if args.json:
+        kit.emit_json(
+            {"status": "archived", "month": report.month, "archived": report.archived, "file": report.file},
+            sys.stdout,
+        )
+    else:
+        print(f"{report.archived} venda(s) de {report.month} arquivada(s) em {report.file} (pasta de dados).")
     return 0

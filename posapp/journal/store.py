@@ -43,7 +43,7 @@ from posapp.domain.lifecycle import (
 from posapp.domain.payments import PaymentMethod
 from posapp.domain.sale import Sale
 from posapp.files import private_sqlite, switch_to_wal
-from posapp.journal import compress
+from posapp.journal import archive, compress
 from posapp.journal.errors import (
     ChaveTaken,
     JournalError,
@@ -97,6 +97,9 @@ class SaleRow:
     # others; its ``sale`` is an empty placeholder and ``state`` the stored one when known
     # (else IN_DOUBT: it needs a person). Never act on it: get_sale refuses it.
     unreadable: str | None = None
+    # The month ("YYYY-MM") whose archive file holds this sale's documents and attempts
+    # ("arquivado"); read through the same Journal methods as a live sale's.
+    archived: str | None = None
 
     @property
     def reserved(self) -> tuple[int, int] | None:
@@ -837,6 +840,7 @@ class Journal:
                 cancelled_at=_dt(row["cancelled_at"]),
                 last_error=row["last_error"],
                 pinned_backend=row["pinned_backend"],
+                archived=row["archived"],
             )
         except Exception as exc:  # any damage to one row (even RecursionError) stays in that row
             return _unreadable_row(row, exc)
@@ -898,7 +902,14 @@ class Journal:
         with self._lock:
             row = self._db.execute("SELECT * FROM attempts WHERE attempt_id = ?", (attempt_id,)).fetchone()
         if row is None:
+            for month in self.archived_months():
+                found = archive.attempts(self._archive_path(month), attempt_id=attempt_id)
+                if found:
+                    return self._attempt_row(found[0])
             raise UnknownSale(f"no attempt {attempt_id}")
+        return self._attempt_row(row)
+
+    def _attempt_row(self, row: sqlite3.Row) -> AttemptRow:
         return AttemptRow(
             attempt_id=row["attempt_id"],
             sale_id=row["sale_id"],
@@ -923,7 +934,13 @@ class Journal:
     def _blob(self, digest: str) -> bytes | None:
         with self._lock:
             row = self._db.execute("SELECT content FROM blobs WHERE sha256 = ?", (digest,)).fetchone()
-        return compress.unpack(bytes(row["content"])) if row else None
+        if row is not None:
+            return compress.unpack(bytes(row["content"]))
+        for month in self.archived_months():
+            content = archive.blob(self._archive_path(month), digest)
+            if content is not None:
+                return content
+        return None
 
     def attempts(self, sale_id: str) -> list[AttemptRow]:
         with self._lock:
@@ -933,10 +950,16 @@ class Journal:
                     "SELECT attempt_id FROM attempts WHERE sale_id = ? ORDER BY attempt_id", (sale_id,)
                 )
             ]
-        return [self.attempt(i) for i in ids]
+        live = [self.attempt(i) for i in ids]
+        month = self._archived_month(sale_id)
+        if month is None:
+            return live
+        moved = [self._attempt_row(r) for r in archive.attempts(self._archive_path(month), sale_id=sale_id)]
+        return sorted([*moved, *live], key=lambda a: a.attempt_id)
 
     def document(self, sale_id: str, kind: str) -> bytes | None:
-        """A stored document (``xml``, ``danfe_pdf``, ``cancel_xml``) exactly as received."""
+        """A stored document (``xml``, ``danfe_pdf``, ``cancel_xml``) exactly as received,
+        from the live journal or, for an archived sale, from its month's archive file."""
         with self._lock:
             row = self._db.execute(
                 "SELECT d.content AS raw, b.content AS packed FROM documents d"
@@ -944,7 +967,8 @@ class Journal:
                 (sale_id, kind),
             ).fetchone()
         if row is None:
-            return None
+            month = self._archived_month(sale_id)
+            return None if month is None else archive.document(self._archive_path(month), sale_id, kind)
         return compress.unpack(bytes(row["packed"])) if row["packed"] is not None else bytes(row["raw"])
 
     def authorized_xml(self, sale_id: str) -> bytes | None:
@@ -954,6 +978,114 @@ class Journal:
     def cancel_event_xml(self, sale_id: str) -> bytes | None:
         """The cancel event's XML (``procEventoNFe``) as the issuer returned it, or None."""
         return self.document(sale_id, "cancel_xml")
+
+    # -- archived months (posapp/journal/archive.py) ------------------------------------
+
+    def _archive_path(self, month: str) -> Path:
+        return self.path.parent / archive.file_name(month)
+
+    def _archived_month(self, sale_id: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT archived FROM sales WHERE sale_id = ?", (sale_id,)).fetchone()
+        return None if row is None or row["archived"] is None else str(row["archived"])
+
+    def archived_months(self) -> list[str]:
+        with self._lock:
+            return [str(r[0]) for r in self._db.execute("SELECT month FROM archives ORDER BY month")]
+
+    def archive_files(self) -> list[Path]:
+        """The archive files this journal's sales point at (for backups)."""
+        return [self._archive_path(month) for month in self.archived_months()]
+
+    def verified_export(self, month: str) -> tuple[int, Path, str] | None:
+        """The newest export of ``month`` that was read back and verified: (id, file, SHA-256)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT export_id, path, sha256 FROM fiscal_exports WHERE month = ? AND verified = 1"
+                " ORDER BY export_id DESC LIMIT 1",
+                (month,),
+            ).fetchone()
+        return None if row is None else (int(row["export_id"]), Path(row["path"]), str(row["sha256"]))
+
+    def archivable(self, exported: set[str]) -> list[str]:
+        """Sales that may leave the live journal: final (AUTHORIZED or CANCELLED), not archived
+        yet, and whose note XML (and cancel event XML, if cancelled) is among the SHA-256s of
+        ``exported``, i.e. byte for byte in a verified export."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT s.sale_id, s.state, x.sha256 AS xml, c.sha256 AS cancel FROM sales s"
+                " JOIN documents x ON x.sale_id = s.sale_id AND x.kind = 'xml'"
+                " LEFT JOIN documents c ON c.sale_id = s.sale_id AND c.kind = 'cancel_xml'"
+                " WHERE s.archived IS NULL AND s.state IN (?, ?) ORDER BY s.created_at",
+                (SaleState.AUTHORIZED, SaleState.CANCELLED),
+            ).fetchall()
+        return [
+            str(r["sale_id"])
+            for r in rows
+            if r["xml"] in exported and (r["state"] != SaleState.CANCELLED or r["cancel"] in exported)
+        ]
+
+    def archive_sales(self, month: str, sale_ids: Sequence[str], export_id: int, at: datetime) -> int:
+        """Move the documents and attempts of ``sale_ids`` into ``month``'s archive file; the sales
+        rows, events and audit stay, marked ``archived``. The archive is written and read back
+        first; then, in one transaction, each sale still final and not archived is marked and its
+        live copies removed (a sale that moved meanwhile is left as it is). Returns how many."""
+        target = self._archive_path(month)
+        documents, attempts, digests = [], [], set()
+        with self._lock:
+            for sale_id in sale_ids:
+                for r in self._db.execute("SELECT * FROM documents WHERE sale_id = ?", (sale_id,)):
+                    documents.append({k: r[k] for k in ("sale_id", "kind", "sha256", "created_at")})
+                    digests.add(str(r["sha256"]))
+                for r in self._db.execute("SELECT * FROM attempts WHERE sale_id = ?", (sale_id,)):
+                    attempts.append({k: r[k] for k in archive.ATTEMPT_COLUMNS})
+                    if compress.is_packed_answer(r["response"]):
+                        digests.update(c.sha256 for c in compress.unpack_answer(r["response"])[1] if c.kept)
+            blobs = {}
+            for digest in digests:
+                row = self._db.execute(
+                    "SELECT size, content FROM blobs WHERE sha256 = ?", (digest,)
+                ).fetchone()
+                if row is not None:
+                    blobs[digest] = (int(row["size"]), bytes(row["content"]))
+        if any(d["sha256"] is None or d["sha256"] not in blobs for d in documents):
+            raise JournalUnavailable(f"a document of {month} has no stored content; nothing archived")
+        archive.write(target, documents, attempts, blobs)
+        moved = 0
+        with self._tx() as db:
+            for sale_id in sale_ids:
+                updated = db.execute(
+                    "UPDATE sales SET archived = ?"
+                    " WHERE sale_id = ? AND archived IS NULL AND state IN (?, ?)",
+                    (month, sale_id, SaleState.AUTHORIZED, SaleState.CANCELLED),
+                ).rowcount
+                if not updated:
+                    continue
+                db.execute("DELETE FROM documents WHERE sale_id = ?", (sale_id,))
+                db.execute("DELETE FROM attempts WHERE sale_id = ?", (sale_id,))
+                self._event(
+                    db,
+                    sale_id,
+                    at,
+                    "archived",
+                    None,
+                    None,
+                    {"month": month, "file": archive.file_name(month)},
+                )
+                moved += 1
+            for digest in blobs:  # kept while a live document still points at it
+                db.execute(
+                    "DELETE FROM blobs WHERE sha256 = ?"
+                    " AND NOT EXISTS (SELECT 1 FROM documents WHERE sha256 = ?)",
+                    (digest, digest),
+                )
+            db.execute(
+                "INSERT INTO archives (month, file, archived_at, sales, export_id) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (month) DO UPDATE SET archived_at = excluded.archived_at,"
+                " sales = sales + excluded.sales, export_id = excluded.export_id",
+                (month, archive.file_name(month), _iso(at), moved, export_id),
+            )
+        return moved
 
     def events(self, sale_id: str) -> list[EventRow]:
         with self._lock:
@@ -1026,6 +1158,7 @@ def _unreadable_row(row: sqlite3.Row, exc: BaseException) -> SaleRow:
         last_error=f"Venda ilegível no diário: {reason}.",
         pinned_backend=read(lambda: row["pinned_backend"], None),
         unreadable=reason,
+        archived=read(lambda: row["archived"], None),
     )
 
 

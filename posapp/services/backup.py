@@ -22,6 +22,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 import zipfile
@@ -50,6 +51,14 @@ LAST_BACKUP_FILE = "backup-last.json"  # in the data folder: when and where the 
 DAILY_EVERY = timedelta(hours=24)
 STALE_AFTER = timedelta(days=2)  # posapp doctor warns after this
 _FILES = (JOURNAL_FILENAME, STORE_FILENAME)
+_ARCHIVE = re.compile(r"archive/journal-\d{4}-\d{2}\.sqlite3")  # closed months (posapp/journal/archive.py)
+
+
+def _databases(data_dir: Path) -> list[str]:
+    """The SQLite files a backup holds, relative to the data folder."""
+    names = [name for name in _FILES if (data_dir / name).exists()]
+    archived = sorted((data_dir / "archive").glob("journal-*.sqlite3"))
+    return names + [f"archive/{p.name}" for p in archived if _ARCHIVE.fullmatch(f"archive/{p.name}")]
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,11 +130,10 @@ def take_backup(data_dir: Path, out: Path, now: datetime) -> BackupReport:
         manifest: dict[str, Any] = {"format": FORMAT, "taken_at": now.isoformat(), "posapp": __version__}
         files: dict[str, Any] = {}
         facts: dict[str, CopyFacts] = {}
-        for name in _FILES:
+        for name in _databases(data_dir):
             source = data_dir / name
-            if not source.exists():
-                continue
             copy = work / name
+            copy.parent.mkdir(exist_ok=True)
             online_copy(source, copy)
             found = copy_facts(copy)
             if found.integrity != "ok":
@@ -150,7 +158,7 @@ def take_backup(data_dir: Path, out: Path, now: datetime) -> BackupReport:
         with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
             archive.writestr(MANIFEST, json.dumps(manifest, indent=2))
             for name in files:
-                archive.write(work / name, name)
+                archive.write(work / name, name)  # "archive/…" keeps its folder
         with partial.open("rb") as handle:
             os.fsync(handle.fileno())
         os.replace(partial, out)
@@ -277,7 +285,7 @@ def _read_backup(file: Path, work: Path) -> dict[str, Any]:
             if manifest.get("format") != FORMAT or JOURNAL_FILENAME not in manifest.get("files", {}):
                 raise bad("formato desconhecido")
             for name in manifest["files"]:
-                if name not in _FILES:
+                if name not in _FILES and not _ARCHIVE.fullmatch(name):
                     raise bad(f"arquivo inesperado {name!r}")
                 archive.extract(name, work)
     except FileNotFoundError as exc:
@@ -331,6 +339,7 @@ def restore_backup(data_dir: Path, file: Path, now: datetime, *, force: bool = F
                     )
             replaced = _set_aside(data_dir, now)
             for name in manifest["files"]:
+                (data_dir / name).parent.mkdir(mode=0o700, exist_ok=True)
                 os.replace(work / name, data_dir / name)
             _fsync_dir(data_dir)
     finally:
@@ -346,8 +355,8 @@ def restore_backup(data_dir: Path, file: Path, now: datetime, *, force: bool = F
 def _set_aside(data_dir: Path, now: datetime) -> Path | None:
     """Move the current databases (and their -wal/-shm) into ``replaced-<time>/``."""
     present = [
-        data_dir / f"{name}{suffix}"
-        for name in _FILES
+        f"{name}{suffix}"
+        for name in _databases(data_dir)
         for suffix in ("", "-wal", "-shm")
         if (data_dir / f"{name}{suffix}").exists()
     ]
@@ -355,8 +364,9 @@ def _set_aside(data_dir: Path, now: datetime) -> Path | None:
         return None
     aside = data_dir / f"replaced-{_stamp(now)}"
     aside.mkdir(mode=0o700)
-    for path in present:
-        os.replace(path, aside / path.name)
+    for name in present:
+        (aside / name).parent.mkdir(mode=0o700, exist_ok=True)
+        os.replace(data_dir / name, aside / name)
     _fsync_dir(data_dir)
     return aside
 

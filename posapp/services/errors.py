@@ -26,3 +26,8 @@ class BackupFailed(ServiceError):
 class RestoreRefused(ServiceError):
     """A backup was not restored (unusable file, newer journal, another posapp running);
     nothing in the data folder changed."""
+
+
+class ArchiveRefused(ServiceError):
+    """A month was not archived (not closed, not exported and verified, export file changed);
+    nothing moved."""
