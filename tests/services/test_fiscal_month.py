@@ -130,14 +130,20 @@ def test_the_zip_holds_every_note_byte_for_byte_with_events_summary_totals_and_g
             assert root.tag.endswith("nfeProc")
             assert root.find(f".//{SIGNATURE}") is not None
             assert read_nfe(data).chave == chave
-        # Focus's note is the very file Focus serves.
-        [focus_note] = issuers.focus.issued()
-        assert focus_note.note is not None
-        assert archive.read(f"NFCe/{focus_note.note.chave}-nfce.xml") == focus_note.xml
+        # Each note is the very XML its issuer returned: Emites-Client's, the file Focus
+        # serves, Integra's document.
+        issued: dict[str, bytes | None] = {n.note.chave: n.xml for n in issuers.emites.notes()}
+        issued |= {n.note.chave: n.xml for n in issuers.focus.issued() if n.note is not None}
+        issued |= {d.note.chave: d.xml for d in issuers.integra.documents.values()}
+        assert set(issued) == set(expected)
+        for chave, xml in issued.items():
+            assert archive.read(f"NFCe/{chave}-nfce.xml") == xml, chave
+        # The cancel event Emites-Client registered, byte for byte.
+        [emites_cancelled] = [n for n in issuers.emites.notes() if n.cancel_xml is not None]
         # The cancel event, as the issuer returned it.
         cancelled_chave = rows[cancelled].chave
         event = archive.read(f"Eventos/{cancelled_chave}-cancelamento.xml")
-        assert cancel_xml is not None and event == cancel_xml
+        assert cancel_xml is not None and event == cancel_xml == emites_cancelled.cancel_xml
         assert ET.fromstring(event).tag.endswith("procEventoNFe")
         assert read_nfe_event(event).chave == cancelled_chave
 
