@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QPushButton, QWidget
@@ -24,7 +24,7 @@ from posapp.resources import load_stylesheet
 from posapp.services.results import IssueReport, NoteInfo, SaleSummary
 from posapp.ui.context import AppContext
 from posapp.ui.dialogs import CustomerDialog, FirstManagerDialog, LoginDialog, VoidLineDialog
-from posapp.ui.history import CancelDialog, receipt_dialog
+from posapp.ui.history import CancelDialog, HistoryDialog, receipt_dialog
 from posapp.ui.issue_dialog import IssueDialog
 from posapp.ui.main_window import MainWindow
 from posapp.ui.payment_dialog import PaymentDialog
@@ -220,6 +220,33 @@ def test_the_outcome_dialogs_receipt_scrolls_with_the_keyboard(
     press(qtbot, Qt.Key.Key_Return)
     assert scans == ["7891000315507"]
     dialog.busy = False
+
+
+def _mean_luminance(widget: QWidget) -> float:
+    image = widget.grab().toImage()
+    points = [(x, y) for x in range(0, image.width(), 7) for y in range(0, image.height(), 7)]
+    return sum(image.pixelColor(x, y).lightness() for x, y in points) / len(points)
+
+
+def test_the_history_date_picker_follows_the_dark_theme(qtbot: QtBot, ctx: AppContext) -> None:
+    """The history's day field and its calendar's month bar were light on the dark counter
+    (measured before the fix: 214 and 131 of 255): dark now, on the rendered pixels."""
+    dialog = HistoryDialog(ctx)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    day = dialog.day
+    assert _mean_luminance(day) < 80
+    QTest.mouseClick(day, Qt.MouseButton.LeftButton, pos=QPoint(day.width() - 8, day.height() // 2))  # ▼
+    qtbot.waitUntil(lambda: QApplication.activePopupWidget() is not None)
+    popup = QApplication.activePopupWidget()
+    navigation = day.calendarWidget().findChild(QWidget, "qt_calendar_navigationbar")
+    assert popup is not None and navigation is not None
+    try:
+        assert _mean_luminance(popup) < 80
+        assert _mean_luminance(navigation) < 100
+    finally:
+        popup.close()
 
 
 def test_cancel_dialog_forgets_a_fixed_error_and_needs_one_enter(qtbot: QtBot, ctx: AppContext) -> None:
