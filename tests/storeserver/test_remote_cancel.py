@@ -25,7 +25,6 @@ from posapp.storeserver.errors import UnknownRemoteSale
 from tests.storeserver.tills import Till, make_till
 from tests.support.emites_thread import EmitesInThread
 from tests.support.issuers import to_toml
-from tests.support.postgres import PostgresServer
 from tests.support.sales import make_sale
 
 ROOT = Path(__file__).resolve().parents[2]
