@@ -36,6 +36,7 @@ from posapp.ui.qt import (
     QWidget,
     tr,
 )
+from posapp.ui.scan_burst import text_field
 from posapp.ui.widgets import fit_to_screen, key_button, set_role
 
 MAX_CASH_OVER = Decimal("1000.00")  # no customer hands over R$ 1.000,00 more than owed
@@ -136,6 +137,8 @@ class PaymentDialog(QDialog):
         self.card_acquirer.setMaxLength(18)
         self.card_acquirer.setPlaceholderText(tr("CNPJ da credenciadora (opcional)"))
         self.card_acquirer.returnPressed.connect(self.add_tender)
+        for field in (self.card_authorization, self.card_acquirer):
+            text_field(field)  # an NSU or a CNPJ typed at scanner speed stays where it was typed
         card_form.addRow(tr("Bandeira"), self.card_brand)
         card_form.addRow(tr("Autorização"), self.card_authorization)
         card_form.addRow(tr("Credenciadora"), self.card_acquirer)

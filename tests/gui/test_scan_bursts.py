@@ -100,6 +100,35 @@ def test_a_scan_into_the_payment_amount_is_not_a_tender(qtbot: QtBot, window: Ma
     assert window.vm.cart.lines[1].product.gtin == SUGAR
 
 
+@pytest.mark.parametrize(
+    ("method_key", "field_name", "typed"),
+    [
+        (Qt.Key.Key_F2, "card_authorization", "123456789012"),  # an NSU
+        (Qt.Key.Key_F2, "card_acquirer", "11222333000181"),  # the acquirer's CNPJ
+    ],
+)
+def test_card_and_description_fields_keep_what_is_typed_at_scanner_speed(
+    qtbot: QtBot, window: MainWindow, method_key: Qt.Key, field_name: str, typed: str
+) -> None:
+    """A card's authorization, its acquirer's CNPJ and an "Outros" description are text:
+    digits typed there as fast as a scanner sends them, then Enter, are that tender's details,
+    never a product code replayed into the cart."""
+    scan(qtbot, window, BEER)
+    press(qtbot, Qt.Key.Key_F10)
+    payment = wait_dialog(qtbot, PaymentDialog)
+    press(qtbot, method_key)
+    field = getattr(payment, field_name)
+    field.setFocus()
+    qtbot.waitUntil(field.hasFocus)
+    burst(qtbot, typed)
+    qtbot.waitUntil(lambda: len(payment.payments) == 1)
+    tender = payment.payments[0]
+    details = (tender.card.authorization, tender.card.acquirer_cnpj) if tender.card else (tender.description,)
+    assert typed in details, details
+    assert len(window.vm.cart.lines) == 1  # nothing replayed into the cart
+    payment.reject()
+
+
 def test_a_scan_into_the_line_number_leaves_the_number(qtbot: QtBot, window: MainWindow) -> None:
     scan(qtbot, window, BEER)
     scan(qtbot, window, RICE)
