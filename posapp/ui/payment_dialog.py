@@ -1,8 +1,10 @@
 """F10: take payment in one or more tenders.
 
-Keys: F1 Dinheiro, F2 Crédito, F3 Débito, F4 PIX, F5 Vale-alimentação, F6 Vale-refeição,
-F7 Outros pick the method; the amount field starts with what is still owed; Enter adds
-the tender; with nothing owed, Enter (or F10) finishes. F8 removes the last tender.
+Keys: F1 Dinheiro, F2 Crédito, F3 Débito, F4 PIX (dynamic, tPag 17), F5 Vale-alimentação,
+F6 Vale-refeição, F7 Outros, F9 PIX Estático (the store's fixed QR, tPag 20) pick the
+method; the amount field starts with what is still owed; Enter adds the tender (a card asks
+for its details, "Outros" for its description, xPag, which SEFAZ requires); with nothing
+owed, Enter (or F10) finishes. F8 removes the last tender.
 Change is computed only from cash: a card, PIX or voucher tender cannot exceed what is
 owed (the domain refuses it too), and the change is shown large. Cash far above what is
 owed (more than :data:`MAX_CASH_OVER` over) is refused too: that is a barcode or a slip of
@@ -14,9 +16,17 @@ from __future__ import annotations
 import functools
 from decimal import Decimal
 
+from pydantic import ValidationError
+
 from posapp.domain.money import ZERO
 from posapp.domain.payments import PaymentMethod
-from posapp.domain.sale import CardDetails, Payment
+from posapp.domain.sale import (
+    DESCRIPTION_MAX,
+    DESCRIPTION_MIN,
+    CardDetails,
+    Payment,
+    describe_validation_error,
+)
 from posapp.ui.formatting import brl, parse_decimal
 from posapp.ui.qt import (
     QComboBox,
@@ -49,6 +59,7 @@ METHOD_KEYS: tuple[tuple[str, PaymentMethod], ...] = (
     ("F5", PaymentMethod.VALE_ALIMENTACAO),
     ("F6", PaymentMethod.VALE_REFEICAO),
     ("F7", PaymentMethod.OUTROS),
+    ("F9", PaymentMethod.PIX_ESTATICO),
 )
 
 CARD_BRANDS: tuple[tuple[str, str | None], ...] = (
@@ -62,6 +73,24 @@ CARD_BRANDS: tuple[tuple[str, str | None], ...] = (
     ("Hipercard", "07"),
     ("Aura", "08"),
     ("Cabal", "09"),
+    ("Alelo", "10"),
+    ("Banescard", "11"),
+    ("CalCard", "12"),
+    ("Credz", "13"),
+    ("Discover", "14"),
+    ("GoodCard", "15"),
+    ("GreenCard", "16"),
+    ("Hiper", "17"),
+    ("JCB", "18"),
+    ("Mais", "19"),
+    ("MaxVan", "20"),
+    ("Policard", "21"),
+    ("RedeCompras", "22"),
+    ("Sodexo", "23"),
+    ("ValeCard", "24"),
+    ("Verocheque", "25"),
+    ("VR", "26"),
+    ("Ticket", "27"),
     ("Outros", "99"),
 )
 
@@ -142,8 +171,18 @@ class PaymentDialog(QDialog):
         card_form.addRow(tr("Bandeira"), self.card_brand)
         card_form.addRow(tr("Autorização"), self.card_authorization)
         card_form.addRow(tr("Credenciadora"), self.card_acquirer)
+        self.other_box = QWidget(self)
+        other_form = QFormLayout(self.other_box)
+        other_form.setContentsMargins(0, 0, 0, 0)
+        self.description = QLineEdit(self.other_box)
+        self.description.setMaxLength(DESCRIPTION_MAX)
+        self.description.setPlaceholderText(tr("o que foi: cashback, vale da loja… (obrigatório)"))
+        self.description.returnPressed.connect(self.add_tender)
+        text_field(self.description)
+        other_form.addRow(tr("Descrição"), self.description)
         main.addLayout(form)
         main.addWidget(self.card_box)
+        main.addWidget(self.other_box)
 
         self.tenders = QListWidget(self)
         self.tenders.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -198,7 +237,7 @@ class PaymentDialog(QDialog):
             extra = ""
             if payment.card is not None and payment.card.authorization:
                 extra = f"  aut. {payment.card.authorization}"
-            self.tenders.addItem(f"{tr(payment.method.label)}: {brl(payment.amount)}{extra}")
+            self.tenders.addItem(f"{tr(payment.label)}: {brl(payment.amount)}{extra}")
         self.finish_button.setEnabled(remaining == 0 and bool(self.payments))
         if remaining > 0:
             self.amount.setText(f"{remaining:.2f}".replace(".", ","))
@@ -214,6 +253,7 @@ class PaymentDialog(QDialog):
         for other, button in self.method_buttons.items():
             set_role(button, "primary" if other is method else None)
         self.card_box.setVisible(method.is_card)
+        self.other_box.setVisible(method.needs_description)
         self.error.setText("")
         self.amount.selectAll()
         self.amount.setFocus()
@@ -228,6 +268,10 @@ class PaymentDialog(QDialog):
         if self.method.is_card and self.card_box.isVisible() and not self.card_authorization.hasFocus():
             if self._validated_amount() is not None:
                 self.card_authorization.setFocus()
+            return
+        if self.method.needs_description and not self.description.hasFocus():
+            if self._validated_amount() is not None:
+                self.description.setFocus()
             return
         self.add_tender()
 
@@ -267,15 +311,36 @@ class PaymentDialog(QDialog):
         amount = self._validated_amount()
         if amount is None:
             return
-        card = None
-        if self.method.is_card:
-            card = CardDetails(
-                integration=2,
-                brand=self.card_brand.currentData(),
-                authorization=self.card_authorization.text().strip() or None,
-                acquirer_cnpj="".join(ch for ch in self.card_acquirer.text() if ch.isdigit()) or None,
+        description = " ".join(self.description.text().split()) or None
+        if self.method.needs_description and (description is None or len(description) < DESCRIPTION_MIN):
+            self.error.setText(
+                tr("Descreva o pagamento 'Outros' (de 2 a 60 caracteres, ex.: Cashback do app): ")
+                + tr("a SEFAZ exige.")
             )
-        self.payments.append(Payment(method=self.method, amount=amount, card=card))
+            self.description.setFocus()
+            return
+        try:
+            card = None
+            if self.method.is_card:
+                card = CardDetails(
+                    integration=2,
+                    brand=self.card_brand.currentData(),
+                    authorization=self.card_authorization.text().strip() or None,
+                    # letters too: the alphanumeric CNPJ (2026)
+                    acquirer_cnpj="".join(ch for ch in self.card_acquirer.text() if ch.isalnum()).upper()
+                    or None,
+                )
+            payment = Payment(
+                method=self.method,
+                amount=amount,
+                card=card,
+                description=description if self.method.needs_description else None,
+            )
+        except ValidationError as exc:
+            self._fail(describe_validation_error(exc).split(": ", 1)[-1])
+            return
+        self.payments.append(payment)
+        self.description.clear()
         self.card_authorization.clear()
         self.card_acquirer.clear()
         self.card_brand.setCurrentIndex(0)
