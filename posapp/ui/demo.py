@@ -6,7 +6,7 @@ Emites-Client simulator on 127.0.0.1 (same loop), the on-screen printer, the sam
 Operators: manager ``gerente`` PIN 1234, cashier ``caixa`` PIN 0000 (the login screen
 shows them in demo mode).
 
-**Training for an outage.** In demo mode the status bar has a "Simular falha" button
+**Training for an outage.** In demo mode the checkout's header has a "MODO TREINO · Simular falha" button
 (Ctrl+Shift+D) that switches the simulated issuer to one of :data:`DEMO_SCENARIOS` — down,
 slow, not answering, rejecting — or back to normal; ``posapp demo --scenario NAME`` starts
 in one. The UI only knows the :class:`DemoControls` protocol (the ui never imports the
