@@ -333,7 +333,7 @@ def cmd_nfce_list(args: argparse.Namespace) -> int:
             number = f"{s.serie}/{s.numero}" if s.numero is not None else "-"
             print(
                 f"{s.created_at:%d/%m/%Y %H:%M}  {s.state.label:<11} {number:>10}  R$ {s.total:>10}  "
-                f"{s.chave or ''}  {s.sale_id}"
+                f"{s.chave or ''}  {s.sale_id}{'  (arquivado)' if s.archived else ''}"
             )
         if unreadable:
             print(
@@ -360,6 +360,7 @@ def _summary_dict(s: Any) -> dict[str, Any]:
         "authorized_at": s.authorized_at,
         "cancel_deadline": s.cancel_deadline,
         "errors": [s.last_error] if s.last_error else [],
+        "archived": s.archived,
     }
 
 

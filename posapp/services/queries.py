@@ -34,6 +34,7 @@ class Queries:
             had_cash=row.had_cash,
             payments=tuple((p.method.value, p.amount) for p in row.sale.payments),
             pinned_backend=row.pinned_backend,
+            archived=row.archived,
         )
 
     async def list_sales(

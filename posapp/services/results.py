@@ -77,6 +77,7 @@ class SaleSummary:
     had_cash: bool = False
     payments: tuple[tuple[str, Decimal], ...] = field(default=())  # (tPag code, amount)
     pinned_backend: str | None = None  # an issuer that may still hold it: resend only there
+    archived: str | None = None  # "YYYY-MM": its documents are in that month's archive file
 
 
 @dataclass(frozen=True, slots=True)

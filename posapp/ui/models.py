@@ -216,7 +216,8 @@ class HistoryModel(QAbstractTableModel):
                 return "—"
             return f"{summary.numero} / {summary.serie if summary.serie is not None else '-'}"
         if column == self.STATE:
-            return tr(summary.state.label)
+            # An archived sale reads and reprints as before; its documents are in the month's file.
+            return tr(summary.state.label) + (tr(" (arquivado)") if summary.archived else "")
         if column == self.TOTAL:
             return brl(summary.total)
         if column == self.OPERATOR:
