@@ -11,6 +11,16 @@ Columns (header required, any order, case-insensitive; Portuguese names accepted
 * ``ncm`` (required) 8 digits (dots allowed). ``cfop`` defaults to 5102, ``cest`` optional
   (7 digits), ``unit`` defaults to UN, ``origin`` 0-8 (default 0).
 * ``price`` > 0, ``4.99``, ``4,99`` or ``1.234,56``.
+* the tax registry, all optional (an empty cell: the store's default, ``[taxes]``):
+  ``csosn`` and/or ``icms_cst`` (a catalog may carry both: the store's regime picks),
+  ``icms_rate``, ``icms_base_reduction``; for goods under substitution ``st_base_unit``,
+  ``st_rate``, ``st_icms_unit`` (per unit, from the purchase note); ``pis_cst``,
+  ``pis_rate``, ``cofins_cst``, ``cofins_rate``; ``ibs_cbs_cst``, ``cclass_trib``;
+  ``ibpt_federal``, ``ibpt_state``, ``ibpt_municipal``, ``ibpt_source`` (Lei 12.741; else the
+  imported IBPT table). Portuguese names too (``cst``, ``cst_pis``, ``aliquota_icms``,
+  ``vbcstret``, ``pst``, ``vicmsstret``, ``federal``, ``estadual``...). A file without tax
+  columns keeps the products' registries (a price list); one with them replaces them.
+  Given the store's regime (``crt``), a product it could not sell is refused, with why.
 
 The delimiter is ``,`` or ``;`` (spreadsheets in Brazil save with ``;``), detected from
 the header. The file is UTF-8 (with or without BOM), else Windows-1252. Every row is
@@ -33,23 +43,28 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
 from posapp.catalog.errors import CatalogFileError, StoreUnavailable
 from posapp.catalog.products import (
+    TAX_COLUMNS,
     Catalog,
     Product,
     rebuild_index,
     suspend_index,
+    tax_row,
     upsert_rows,
     utc_now_iso,
 )
 from posapp.domain.errors import DomainError
 from posapp.domain.money import parse_amount_text
 from posapp.domain.sale import SEM_GTIN, Item, describe_validation_error
+from posapp.domain.taxes import Crt, ItemTax, tax_from_mapping, tax_problems
 
-COLUMNS = ("code", "gtin", "description", "ncm", "cfop", "cest", "unit", "price", "origin")
+BASE_COLUMNS = ("code", "gtin", "description", "ncm", "cfop", "cest", "unit", "price", "origin")
+COLUMNS = (*BASE_COLUMNS, *TAX_COLUMNS)
 REQUIRED = ("code", "description", "ncm", "price")
 _ALIASES = {
     "codigo": "code",
@@ -64,6 +79,28 @@ _ALIASES = {
     "preco": "price",
     "preço": "price",
     "origem": "origin",
+    "cst": "icms_cst",
+    "cst_icms": "icms_cst",
+    "aliquota_icms": "icms_rate",
+    "picms": "icms_rate",
+    "reducao_bc": "icms_base_reduction",
+    "predbc": "icms_base_reduction",
+    "vbcstret": "st_base_unit",
+    "pst": "st_rate",
+    "vicmsstret": "st_icms_unit",
+    "cst_pis": "pis_cst",
+    "aliquota_pis": "pis_rate",
+    "ppis": "pis_rate",
+    "cst_cofins": "cofins_cst",
+    "aliquota_cofins": "cofins_rate",
+    "pcofins": "cofins_rate",
+    "cst_ibs_cbs": "ibs_cbs_cst",
+    "cst_ibscbs": "ibs_cbs_cst",
+    "cclasstrib": "cclass_trib",
+    "federal": "ibpt_federal",
+    "estadual": "ibpt_state",
+    "municipal": "ibpt_municipal",
+    "fonte": "ibpt_source",
 }
 
 _BATCH = 5000
@@ -157,7 +194,66 @@ def printable(text: str) -> str:
     return _CONTROL.sub("?", text)
 
 
-def product_from_row(values: dict[str, str]) -> Product:
+class TaxRows:
+    """The tax columns of the rows of one import, validated once per distinct combination
+    (a catalog has a handful of tax profiles and thousands of rows: the import stays fast),
+    and, given the store's regime, checked against its rules."""
+
+    def __init__(
+        self, crt: Crt | None = None, defaults: ItemTax | None = None, columns: tuple[str, ...] = TAX_COLUMNS
+    ) -> None:
+        self.crt = crt
+        self.defaults = defaults
+        self.columns = columns  # the tax columns the file has
+        self._taxes: dict[tuple[str, ...], ItemTax | str | None] = {}
+        self._rules: dict[tuple[ItemTax | None, str, bool], str | None] = {}
+        self._rows: dict[int, tuple[str | None, ...]] = {}  # by id(): the cached taxes live as long
+
+    def row(self, tax: ItemTax | None) -> tuple[str | None, ...]:
+        """The tax columns of ``tax`` for the database, computed once per profile."""
+        found = self._rows.get(id(tax))
+        if found is None:
+            found = self._rows[id(tax)] = tax_row(tax)
+        return found
+
+    def tax(self, values: dict[str, str]) -> ItemTax | None:
+        if not self.columns:
+            return None
+        key = tuple(values[c] for c in self.columns)
+        found = self._taxes.get(key)
+        if found is None and key not in self._taxes:
+            try:
+                found = None if not any(key) else tax_from_mapping(dict(zip(self.columns, key, strict=True)))
+            except ValidationError as exc:
+                found = "; ".join(
+                    f"{err['loc'][0] if err['loc'] else 'tributos'}: {_tax_message(err)}"
+                    for err in exc.errors(include_url=False, include_input=False)
+                )
+            self._taxes[key] = found
+        if isinstance(found, str):
+            raise ValueError(found)
+        return found
+
+    def check(self, tax: ItemTax | None, cfop: str, cest: str | None) -> None:
+        """Raises ``ValueError`` when the store's regime cannot sell the product as it is."""
+        if self.crt is None:
+            return
+        key = (tax, cfop, cest is not None)
+        if key not in self._rules:
+            merged = (tax or ItemTax()).merged_over(self.defaults)
+            problems = tax_problems(merged, crt=self.crt, cfop=cfop, cest=cest)
+            self._rules[key] = "; ".join(f"{p.field}: {p.message}" for p in problems[:2]) or None
+        reason = self._rules[key]
+        if reason is not None:
+            raise ValueError(reason)
+
+
+def _tax_message(err: Any) -> str:
+    error = (err.get("ctx") or {}).get("error")
+    return str(error) if isinstance(error, ValueError) else "valor inválido"
+
+
+def product_from_row(values: dict[str, str], taxes: TaxRows | None = None) -> Product:
     """Validate one row (already mapped to column names); raises ``ValueError`` with a
     Portuguese reason."""
     for name, value in values.items():
@@ -188,6 +284,9 @@ def product_from_row(values: dict[str, str]) -> Product:
         raise ValueError(describe_validation_error(exc).replace("\n", "; ")) from None
     except DomainError as exc:
         raise ValueError(exc.user_message) from None
+    taxes = taxes or TaxRows()
+    tax = taxes.tax(values)
+    taxes.check(tax, item.cfop, item.cest)
     return Product(
         code=item.code,
         gtin=None if item.gtin == SEM_GTIN else item.gtin,
@@ -198,6 +297,7 @@ def product_from_row(values: dict[str, str]) -> Product:
         unit=item.unit,
         price=price,
         origin=item.origin,
+        tax=tax,
     )
 
 
@@ -240,14 +340,18 @@ def import_csv(
     path: Path,
     *,
     progress: Callable[[int], None] | None = None,
+    crt: Crt | None = None,
+    defaults: ItemTax | None = None,
 ) -> ImportReport:
     """Read ``path``, validate every row, write the accepted ones; blocking (use an executor).
 
     ``progress`` is called with the number of rows read so far, every few thousand rows,
-    from the calling thread.
+    from the calling thread. With the store's regime ``crt`` (and its ``[taxes]``
+    ``defaults``), a product the store could not sell as it is (a CSOSN in a normal-regime
+    store, ST without CEST...) is refused, with the reason.
     """
     try:
-        return _import(catalog, path, progress)
+        return _import(catalog, path, progress, crt, defaults)
     except sqlite3.Error as exc:
         raise StoreUnavailable(
             f"catalog import from {path} failed in the database: {exc}",
@@ -258,7 +362,13 @@ def import_csv(
         ) from exc
 
 
-def _import(catalog: Catalog, path: Path, progress: Callable[[int], None] | None) -> ImportReport:
+def _import(
+    catalog: Catalog,
+    path: Path,
+    progress: Callable[[int], None] | None,
+    crt: Crt | None,
+    defaults: ItemTax | None,
+) -> ImportReport:
     started = time.perf_counter()
     try:
         raw = path.read_bytes()
@@ -270,6 +380,8 @@ def _import(catalog: Catalog, path: Path, progress: Callable[[int], None] | None
     bulk = text.count("\n") > BULK_ROWS
     header, rows = _rows(text)
     mapping = _header_map(header)
+    taxes = TaxRows(crt, defaults, tuple(c for c in TAX_COLUMNS if c in mapping))
+    with_taxes = bool(taxes.columns)
     report = ImportReport(path=str(path))
     existing = catalog.all_codes()
     seen: dict[str, int] = {}
@@ -292,7 +404,7 @@ def _import(catalog: Catalog, path: Path, progress: Callable[[int], None] | None
                 )
                 continue
             try:
-                product = product_from_row(values)
+                product = product_from_row(values, taxes)
             except ValueError as exc:
                 report.rejected.append(RejectedRow(line, shown, str(exc)))
                 continue
@@ -314,15 +426,16 @@ def _import(catalog: Catalog, path: Path, progress: Callable[[int], None] | None
                     product.origin,
                     product.search_text,
                     now,
+                    *(taxes.row(product.tax) if with_taxes else ()),
                 )
             )
             if len(batch) >= _BATCH:
-                upsert_rows(conn, batch)
+                upsert_rows(conn, batch, with_taxes=with_taxes)
                 batch.clear()
                 if progress is not None:
                     progress(report.rows)
         if batch:
-            upsert_rows(conn, batch)
+            upsert_rows(conn, batch, with_taxes=with_taxes)
         if bulk:
             rebuild_index(conn)
     if progress is not None:

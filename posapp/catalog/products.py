@@ -20,6 +20,7 @@ from posapp.catalog.storedb import StoreDB
 from posapp.catalog.text import fold, words
 from posapp.domain.money import round_quantity
 from posapp.domain.sale import SEM_GTIN, Item
+from posapp.domain.taxes import IbptRates, ItemTax
 
 COMPONENT = "catalog"
 
@@ -45,7 +46,61 @@ MIGRATIONS: tuple[str, ...] = (
         tokenize='unicode61 remove_diacritics 2', prefix='1 2 3'
     );
     """,
+    # 2 (issue 14): the product's tax registry, plain columns (NULL: the store's default;
+    # rates and values as exact decimal text), and the IBPT table (Lei 12.741) per UF and NCM.
+    """
+    ALTER TABLE products ADD COLUMN icms_cst TEXT;
+    ALTER TABLE products ADD COLUMN csosn TEXT;
+    ALTER TABLE products ADD COLUMN icms_rate TEXT;
+    ALTER TABLE products ADD COLUMN icms_base_reduction TEXT;
+    ALTER TABLE products ADD COLUMN st_base_unit TEXT;
+    ALTER TABLE products ADD COLUMN st_rate TEXT;
+    ALTER TABLE products ADD COLUMN st_icms_unit TEXT;
+    ALTER TABLE products ADD COLUMN pis_cst TEXT;
+    ALTER TABLE products ADD COLUMN pis_rate TEXT;
+    ALTER TABLE products ADD COLUMN cofins_cst TEXT;
+    ALTER TABLE products ADD COLUMN cofins_rate TEXT;
+    ALTER TABLE products ADD COLUMN ibs_cbs_cst TEXT;
+    ALTER TABLE products ADD COLUMN cclass_trib TEXT;
+    ALTER TABLE products ADD COLUMN ibpt_federal TEXT;
+    ALTER TABLE products ADD COLUMN ibpt_state TEXT;
+    ALTER TABLE products ADD COLUMN ibpt_municipal TEXT;
+    ALTER TABLE products ADD COLUMN ibpt_source TEXT;
+    CREATE TABLE ibpt (
+        uf TEXT NOT NULL,
+        ncm TEXT NOT NULL,
+        national_federal TEXT NOT NULL,
+        imported_federal TEXT NOT NULL,
+        state TEXT NOT NULL,
+        municipal TEXT NOT NULL,
+        valid_until TEXT,
+        source TEXT NOT NULL,
+        PRIMARY KEY (uf, ncm)
+    ) WITHOUT ROWID;
+    """,
 )
+
+#: The tax columns of ``products``, named as :class:`~posapp.domain.taxes.ItemTax` fields.
+TAX_COLUMNS: tuple[str, ...] = (
+    "icms_cst",
+    "csosn",
+    "icms_rate",
+    "icms_base_reduction",
+    "st_base_unit",
+    "st_rate",
+    "st_icms_unit",
+    "pis_cst",
+    "pis_rate",
+    "cofins_cst",
+    "cofins_rate",
+    "ibs_cbs_cst",
+    "cclass_trib",
+    "ibpt_federal",
+    "ibpt_state",
+    "ibpt_municipal",
+    "ibpt_source",
+)
+_BASE_COLUMNS = ("code", "gtin", "description", "ncm", "cfop", "cest", "unit", "price", "origin")
 
 # The triggers that keep the FTS index in step, row by row. A bulk import drops them,
 # writes, then rebuilds the index in one pass (about four times faster for 200,000 rows).
@@ -79,7 +134,12 @@ def rebuild_index(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
-_SELECT = "SELECT code, gtin, description, ncm, cfop, cest, unit, price, origin FROM products "
+# The product's columns, then the IBPT table's rates for its NCM in the store's UF (``?``).
+_COLUMNS_SQL = ", ".join(f"p.{c}" for c in (*_BASE_COLUMNS, *TAX_COLUMNS))
+_SELECT = (
+    f"SELECT {_COLUMNS_SQL}, i.national_federal, i.imported_federal, i.state, i.municipal, i.source "  # noqa: S608
+    "FROM products p LEFT JOIN ibpt i ON i.uf = ? AND i.ncm = p.ncm "
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +155,26 @@ class Product:
     cest: str | None = None
     unit: str = "UN"
     origin: int = 0
+    #: The product's own tax registry (``None``: the store's defaults); IBPT rates here
+    #: override the table's.
+    tax: ItemTax | None = None
+    #: The IBPT table's rates for the product's NCM in the store's UF, when imported.
+    ibpt: IbptRates | None = None
+
+    @property
+    def item_tax(self) -> ItemTax | None:
+        """What the sale's item carries: the product's registry with the IBPT table's
+        rates for its NCM and origin where the product has none of its own."""
+        table = self.ibpt.for_origin(self.origin) if self.ibpt is not None else None
+        if self.tax is None:
+            return table
+        if table is None or self.tax.ibpt_federal is not None or self.tax.ibpt_state is not None:
+            return self.tax
+        return self.tax.merged_over(table)
+
+    def tax_row(self) -> tuple[str | None, ...]:
+        """The tax columns' values, in :data:`TAX_COLUMNS` order."""
+        return tax_row(self.tax)
 
     @property
     def search_text(self) -> str:
@@ -118,11 +198,42 @@ class Product:
             quantity=round_quantity(quantity),
             unit_price=self.price if unit_price is None else unit_price,
             origin=self.origin,
+            tax=self.item_tax,
         )
 
 
+def tax_row(tax: ItemTax | None) -> tuple[str | None, ...]:
+    if tax is None:
+        return (None,) * len(TAX_COLUMNS)
+    values = tax.model_dump()
+    return tuple(None if values[c] is None else str(values[c]) for c in TAX_COLUMNS)
+
+
+def _tax_of(values: Sequence[object]) -> ItemTax | None:
+    if all(v is None for v in values):
+        return None
+    return ItemTax.model_validate(
+        {name: value for name, value in zip(TAX_COLUMNS, values, strict=True) if value is not None}
+    )
+
+
+def _ibpt_of(ncm: str, values: Sequence[object]) -> IbptRates | None:
+    national, imported, state, municipal, source = values
+    if national is None:
+        return None
+    return IbptRates(
+        ncm,
+        Decimal(str(national)),
+        Decimal(str(imported)),
+        Decimal(str(state)),
+        Decimal(str(municipal)),
+        str(source),
+    )
+
+
 def _row_to_product(row: Sequence[object]) -> Product:
-    code, gtin, description, ncm, cfop, cest, unit, price, origin = row
+    base, taxes, ibpt = row[:9], row[9 : 9 + len(TAX_COLUMNS)], row[9 + len(TAX_COLUMNS) :]
+    code, gtin, description, ncm, cfop, cest, unit, price, origin = base
     return Product(
         code=str(code),
         gtin=str(gtin) if gtin else None,
@@ -133,6 +244,8 @@ def _row_to_product(row: Sequence[object]) -> Product:
         unit=str(unit),
         price=Decimal(str(price)),
         origin=int(str(origin)),
+        tax=_tax_of(taxes),
+        ibpt=_ibpt_of(str(ncm), ibpt),
     )
 
 
@@ -143,8 +256,9 @@ def utc_now_iso() -> str:
 class Catalog:
     """Blocking catalog calls; from the GUI, wrap them in ``await store.run(...)``."""
 
-    def __init__(self, store: StoreDB) -> None:
+    def __init__(self, store: StoreDB, *, uf: str | None = None) -> None:
         self.store = store
+        self.uf = uf  # the store's UF: which IBPT rates apply (none without it)
         store.migrate(COMPONENT, MIGRATIONS)
         with store.transaction() as conn:
             present = {
@@ -161,12 +275,12 @@ class Catalog:
 
     def by_code(self, code: str) -> Product | None:
         with self.store.reading() as conn:
-            row = conn.execute(_SELECT + "WHERE code = ?", (code,)).fetchone()
+            row = conn.execute(_SELECT + "WHERE p.code = ?", (self.uf, code)).fetchone()
         return _row_to_product(row) if row else None
 
     def by_gtin(self, gtin: str) -> Product | None:
         with self.store.reading() as conn:
-            row = conn.execute(_SELECT + "WHERE gtin = ? ORDER BY id LIMIT 1", (gtin,)).fetchone()
+            row = conn.execute(_SELECT + "WHERE p.gtin = ? ORDER BY p.id LIMIT 1", (self.uf, gtin)).fetchone()
         return _row_to_product(row) if row else None
 
     def find(self, code: str) -> Product | None:
@@ -203,9 +317,8 @@ class Catalog:
         match = " AND ".join(f'"{term}"*' for term in terms)
         with self.store.reading() as conn:
             rows = conn.execute(
-                "SELECT code, gtin, description, ncm, cfop, cest, unit, price, origin FROM products "
-                "WHERE id IN (SELECT rowid FROM products_fts WHERE products_fts MATCH ? LIMIT ?)",
-                (match, limit),
+                _SELECT + "WHERE p.id IN (SELECT rowid FROM products_fts WHERE products_fts MATCH ? LIMIT ?)",  # noqa: S608
+                (self.uf, match, limit),
             ).fetchall()
         products = [_row_to_product(row) for row in rows]
         products.sort(key=lambda p: (fold(p.description), p.code))
@@ -233,11 +346,12 @@ class Catalog:
                 p.origin,
                 p.search_text,
                 now,
+                *p.tax_row(),
             )
             for p in products
         ]
         with self.store.transaction() as conn:
-            upsert_rows(conn, rows)
+            upsert_rows(conn, rows, with_taxes=True)
         return len(rows)
 
     def upsert(self, product: Product) -> None:
@@ -249,13 +363,22 @@ class Catalog:
             return cursor.rowcount > 0
 
 
-def upsert_rows(conn: sqlite3.Connection, rows: Sequence[tuple[object, ...]]) -> None:
-    conn.executemany(
-        "INSERT INTO products(code, gtin, description, ncm, cfop, cest, unit, price, origin, "
-        "search_text, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT(code) DO UPDATE SET gtin = excluded.gtin, description = excluded.description, "
-        "ncm = excluded.ncm, cfop = excluded.cfop, cest = excluded.cest, unit = excluded.unit, "
-        "price = excluded.price, origin = excluded.origin, search_text = excluded.search_text, "
-        "updated_at = excluded.updated_at",
-        rows,
+def _upsert_sql(columns: Sequence[str]) -> str:
+    return (
+        f"INSERT INTO products({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "  # noqa: S608
+        "ON CONFLICT(code) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in columns if c != "code")
     )
+
+
+_ROW_COLUMNS = (*_BASE_COLUMNS, "search_text", "updated_at")
+_UPSERT = _upsert_sql(_ROW_COLUMNS)
+_UPSERT_WITH_TAXES = _upsert_sql((*_ROW_COLUMNS, *TAX_COLUMNS))
+
+
+def upsert_rows(
+    conn: sqlite3.Connection, rows: Sequence[tuple[object, ...]], *, with_taxes: bool = False
+) -> None:
+    """Rows of the product's columns, search text and time, then (``with_taxes``) the tax
+    columns. Without them an update keeps the product's tax registry: a price list does not
+    erase it; with them the registry is replaced (an empty column: the store's default)."""
+    conn.executemany(_UPSERT_WITH_TAXES if with_taxes else _UPSERT, rows)

@@ -19,6 +19,7 @@ from posapp.doctor.local import (
     check_till_identity,
 )
 from posapp.doctor.printer import check_printer
+from posapp.doctor.regime import check_regime
 from posapp.doctor.result import LABELS, CheckResult, Level, warn
 
 
@@ -36,6 +37,7 @@ def collect_checks(config_path: Path | None, data_dir: Path, *, test_page: bool 
         action = "Corrija a configuração primeiro."
         results.extend(warn(t, skipped, action) for t in ("Emites-Client", "Provedores", "Impressora"))
         return results
+    results.extend(check_regime(config, data_dir / STORE_FILENAME))
     results.append(check_emites(config.emites))
     for provider in config.providers:
         results.extend(check_provider(provider))

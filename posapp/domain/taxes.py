@@ -244,11 +244,16 @@ class ItemTax(BaseModel):
 
     @property
     def icms_code(self) -> str | None:
+        """Whichever ICMS code the registry has (the store's defaults, where only one is)."""
         return self.icms_cst or self.csosn
 
-    @property
-    def is_st(self) -> bool:
-        return self.icms_code in ST_CODES
+    def icms_code_for(self, crt: Crt) -> str | None:
+        """The code a store of regime ``crt`` sends: the CSOSN in the Simples, else the CST.
+        A registry may hold both (one catalog for stores of both regimes)."""
+        return self.csosn if crt.uses_csosn else self.icms_cst
+
+    def is_st_for(self, crt: Crt) -> bool:
+        return self.icms_code_for(crt) in ST_CODES
 
 
 _ICMS_FIELDS: Final = (
@@ -278,19 +283,22 @@ def tax_problems(tax: ItemTax | None, *, crt: Crt, cfop: str, cest: str | None) 
     def need(field: str, message: str) -> None:
         problems.append(TaxProblem(field, message))
 
-    if crt.uses_csosn:
+    store = f"loja do {crt.label} (CRT {int(crt)})"
+    if crt.uses_csosn and t.csosn is None:
         if t.icms_cst is not None:
-            need("icms_cst", f"loja do {crt.label} (CRT {int(crt)}) informa CSOSN, não CST do ICMS")
-        elif t.csosn is None:
-            need("csosn", f"obrigatório para loja do {crt.label} (CRT {int(crt)}): 102, 500...")
-    elif t.csosn is not None:
-        need("csosn", f"loja do {crt.label} (CRT {int(crt)}) informa CST do ICMS, não CSOSN")
-    elif t.icms_cst is None:
-        need("icms_cst", f"obrigatório para loja do {crt.label} (CRT {int(crt)}): 00, 60...")
-    code = t.icms_code
-    if t.icms_cst in ("00", "20") and not t.icms_rate:
-        need("icms_rate", f"CST {t.icms_cst} exige a alíquota do ICMS (pICMS)")
-    if t.icms_cst == "20" and not t.icms_base_reduction:
+            need("csosn", f"{store} informa CSOSN, não CST do ICMS: cadastre o CSOSN do produto")
+        else:
+            need("csosn", f"obrigatório para {store}: 102, 500...")
+    elif not crt.uses_csosn and t.icms_cst is None:
+        if t.csosn is not None:
+            need("icms_cst", f"{store} informa CST do ICMS, não CSOSN: cadastre o CST do produto")
+        else:
+            need("icms_cst", f"obrigatório para {store}: 00, 60...")
+    code = t.icms_code_for(crt)
+    cst = None if crt.uses_csosn else t.icms_cst
+    if cst in ("00", "20") and not t.icms_rate:
+        need("icms_rate", f"CST {cst} exige a alíquota do ICMS (pICMS)")
+    if cst == "20" and not t.icms_base_reduction:
         need("icms_base_reduction", "CST 20 exige o percentual de redução da base (pRedBC)")
     if code in ST_CODES:
         if not cest:
@@ -360,10 +368,10 @@ class RateValues:
     value: Decimal
 
 
-def icms_values(tax: ItemTax, net: Decimal) -> IcmsValues | None:
+def icms_values(tax: ItemTax, net: Decimal, crt: Crt) -> IcmsValues | None:
     """``vBC``/``vICMS`` of CST 00 and 20 (``modBC`` 3: the operation's value, after the
-    discount; 20 reduced by ``pRedBC``)."""
-    if tax.icms_cst not in ("00", "20") or tax.icms_rate is None:
+    discount; 20 reduced by ``pRedBC``); none in the Simples."""
+    if crt.uses_csosn or tax.icms_cst not in ("00", "20") or tax.icms_rate is None:
         return None
     base = net
     if tax.icms_cst == "20":
@@ -371,9 +379,9 @@ def icms_values(tax: ItemTax, net: Decimal) -> IcmsValues | None:
     return IcmsValues(base, tax.icms_rate, round_money(base * tax.icms_rate / 100))
 
 
-def retained_st(tax: ItemTax, quantity: Decimal) -> RetainedSt | None:
+def retained_st(tax: ItemTax, quantity: Decimal, crt: Crt) -> RetainedSt | None:
     """The ST retained before, for ``quantity`` units (CST 60 / CSOSN 500)."""
-    if not tax.is_st or tax.st_base_unit is None or tax.st_icms_unit is None or tax.st_rate is None:
+    if not tax.is_st_for(crt) or tax.st_base_unit is None or tax.st_icms_unit is None or tax.st_rate is None:
         return None
     return RetainedSt(
         round_money(tax.st_base_unit * quantity), tax.st_rate, round_money(tax.st_icms_unit * quantity)

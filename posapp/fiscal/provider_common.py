@@ -289,7 +289,8 @@ def tax_figures(item: Item, config: Config) -> TaxFigures:
     """The item's tax registry (the store's ``[taxes]`` where the item says nothing, as for
     a sale queued before its registry existed) as values; never a fixed code."""
     tax = (item.tax or ItemTax()).merged_over(config.tax_defaults)
-    code = tax.icms_code
+    crt = config.store.regime
+    code = tax.icms_code_for(crt)
     if code is None or tax.pis_cst is None or tax.cofins_cst is None:
         raise ProviderRequestError(
             f"item {item.code} has no ICMS/PIS/COFINS code",
@@ -302,9 +303,9 @@ def tax_figures(item: Item, config: Config) -> TaxFigures:
     return TaxFigures(
         origin=item.origin,
         icms_code=code,
-        icms=icms_values(tax, net),
-        icms_reduction=tax.icms_base_reduction if tax.icms_cst == "20" else None,
-        st=retained_st(tax, item.quantity),
+        icms=icms_values(tax, net, crt),
+        icms_reduction=tax.icms_base_reduction if code == "20" else None,
+        st=retained_st(tax, item.quantity, crt),
         pis_cst=tax.pis_cst,
         pis=contribution(tax.pis_cst, tax.pis_rate, net),
         cofins_cst=tax.cofins_cst,

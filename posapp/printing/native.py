@@ -26,6 +26,7 @@ from posapp.domain.documents import format_cpf_cnpj
 from posapp.domain.money import format_brl
 from posapp.printing.danfe_model import DanfeData
 from posapp.printing.escpos_writer import EscposWriter
+from posapp.printing.lei12741 import lei_12741_lines
 from posapp.printing.options import CancelMark, ReceiptOptions
 from posapp.printing.qr import centered_on_width, module_size_for, qr_image
 from posapp.printing.text_layout import (
@@ -240,8 +241,8 @@ def _render_copy(data: DanfeData, options: ReceiptOptions, *, via: str | None, f
     write_qr(writer, data.qr_code, options)
 
     # IX. Taxes and the contributor's message
-    if data.taxes_total is not None:
-        center(f"Tributos Totais Incidentes (Lei Federal 12.741/2012): R$ {format_brl(data.taxes_total)}")
+    for line in lei_12741_lines(data.taxes_total, options.approx_taxes):
+        center(line)
     if data.additional_info:
         writer.align("left")
         for paragraph in data.additional_info.replace("|", "\n").splitlines():

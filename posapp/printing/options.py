@@ -13,6 +13,7 @@ from typing import Literal
 
 from posapp.config import PrinterConfig
 from posapp.domain.nfe_xml import NfeEvent, NfeXmlError, read_fiscal_xml
+from posapp.domain.taxes import ApproxTaxes
 from posapp.printing.codepages import CodePage, resolve_codepage, table_map_for
 from posapp.printing.errors import DanfeDataError
 
@@ -46,6 +47,9 @@ class ReceiptOptions:
     cancelled: CancelMark | None = None
     drawer_pin: Literal[2, 5] = 2
     feed_before_cut: int = 4
+    #: The sale's approximate taxes (Lei 12.741), printed with their source in place of
+    #: the XML's bare vTotTrib (:mod:`posapp.printing.lei12741`).
+    approx_taxes: ApproxTaxes | None = None
 
     def __post_init__(self) -> None:
         if self.paper_mm not in WIDTH_DOTS:

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Protocol
 
 from posapp.domain.issuance import CancelOutcome, Health, Outcome
+from posapp.domain.taxes import ApproxTaxes
 from posapp.fiscal.port import FiscalBackend
 
 
@@ -56,6 +57,7 @@ class ReceiptPrinter(Protocol):
         had_cash: bool,
         cancelled: CancelledMark | None = None,
         kind: str = "danfe",
+        approx_taxes: ApproxTaxes | None = None,
     ) -> PrintResult: ...
 
     async def print_bytes(self, data: bytes, *, kind: str, sale_id: str | None = None) -> PrintResult: ...

@@ -13,8 +13,10 @@ for and waits for, still waits for the retries. Closing gives jobs still retryin
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from posapp.config import PrinterConfig
+from posapp.domain.taxes import ApproxTaxes
 from posapp.journal.store import Journal
 from posapp.printing import (
     CancelMark,
@@ -65,6 +67,7 @@ class SpoolReceiptPrinter:
         had_cash: bool,
         cancelled: CancelledMark | None = None,
         kind: str = "danfe",
+        approx_taxes: ApproxTaxes | None = None,
     ) -> PrintResult:
         mark = CancelMark(cancelled.protocolo, cancelled.cancelled_at) if cancelled else None
         # The drawer opens for a cash sale's first print at the counter only: not on
@@ -73,6 +76,7 @@ class SpoolReceiptPrinter:
         config = self._config if drawer else self._config.model_copy(update={"open_drawer_on_cash": False})
         try:
             options = ReceiptOptions.from_config(config, cancelled=mark, had_cash=had_cash)
+            options = replace(options, approx_taxes=approx_taxes)  # the Lei 12.741 line's figures
             data, outcome = await print_danfe(
                 self._spool,
                 printer_uri=self.uri,

@@ -11,6 +11,7 @@ from dataclasses import replace
 from posapp.domain import lifecycle
 from posapp.domain.audit import Action, AuditRecord
 from posapp.domain.lifecycle import SaleState
+from posapp.domain.sale_taxes import sale_approx_taxes
 from posapp.services.core import Authorization, ServiceCore
 from posapp.services.crashpoints import crash_point
 from posapp.services.errors import NothingToDo
@@ -65,7 +66,13 @@ class Receipts:
             else None
         )
         return await core.printer.print_danfe(
-            sale_id, xml=xml, pdf=pdf, had_cash=row.had_cash, cancelled=cancelled, kind=kind
+            sale_id,
+            xml=xml,
+            pdf=pdf,
+            had_cash=row.had_cash,
+            cancelled=cancelled,
+            kind=kind,
+            approx_taxes=sale_approx_taxes(row.sale),  # Lei 12.741, whichever issuer authorized it
         )
 
 

@@ -70,7 +70,7 @@ class AppContext:
             config=config,
             data_dir=data_dir,
             store=store,
-            catalog=Catalog(store),
+            catalog=Catalog(store, uf=config.store.uf),  # the UF picks the IBPT rates
             audit=audit,
             operators=Operators(store, audit),
             cash=CashBook(store),

@@ -374,7 +374,13 @@ class SettingsDialog(QDialog):
         self.import_report.setPlainText(tr("Importando…"))
         ctx = self.ctx
         try:
-            report = await ctx.store.run(import_csv, ctx.catalog, Path(text))
+            report = await ctx.store.run(
+                import_csv,
+                ctx.catalog,
+                Path(text),
+                crt=ctx.config.store.regime,  # a product the store could not sell is refused
+                defaults=ctx.config.tax_defaults,
+            )
             self.import_report.setPlainText("\n".join(report.lines()))
             await ctx.store.run(
                 ctx.audit.record, Action.CATALOG_IMPORT, operator=ctx.operator_login, detail=report.summary()

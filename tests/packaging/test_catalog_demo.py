@@ -10,7 +10,12 @@ import pytest
 
 from posapp.resources import resource_path
 
-COLUMNS = ["code", "gtin", "description", "ncm", "cfop", "cest", "unit", "price", "origin"]
+COLUMNS = [
+    *("code", "gtin", "description", "ncm", "cfop", "cest", "unit", "price", "origin"),
+    # the tax registry (issue 14): both ICMS codes, so the demo sells in either regime
+    *("csosn", "icms_cst", "icms_rate", "st_base_unit", "st_rate", "st_icms_unit", "pis_cst", "cofins_cst"),
+    *("ibs_cbs_cst", "cclass_trib", "ibpt_federal", "ibpt_state", "ibpt_municipal", "ibpt_source"),
+]
 
 
 def _rows() -> list[dict[str, str]]:
@@ -53,7 +58,10 @@ def test_fiscal_fields() -> None:
     for row in _rows():
         assert len(row["ncm"]) == 8 and row["ncm"].isdigit(), row
         assert row["ncm"] != "00000000", row
-        assert row["cfop"] == "5102", row
+        # goods under substitution (with CEST) leave with 5405 and CSOSN 500 / CST 60
+        assert row["cfop"] == ("5405" if row["cest"] else "5102"), row
+        assert (row["csosn"], row["icms_cst"]) in {("500", "60"), ("102", "00"), ("400", "40")}, row
+        assert (row["csosn"] == "500") == bool(row["cest"]) == bool(row["st_icms_unit"]), row
         assert row["cest"] == "" or (len(row["cest"]) == 7 and row["cest"].isdigit()), row
         assert row["unit"] in {"UN", "KG", "DZ", "L", "CX", "PCT"}, row
         assert 0 <= int(row["origin"]) <= 8, row
@@ -96,4 +104,31 @@ def test_the_catalog_importer_accepts_every_row(tmp_path: Path) -> None:
     finally:
         store.close()
     assert report.rejected == []
+    assert report.inserted == len(_rows())
+
+
+@pytest.mark.parametrize("crt", [1, 3])
+def test_every_product_can_be_sold_by_a_simples_and_by_a_normal_regime_store(
+    tmp_path: Path, crt: int
+) -> None:
+    """Imported with the store's regime (and the example configuration's [taxes] for the
+    normal regime), no row is refused: the demo sells in both."""
+    from posapp.catalog.csv_import import import_csv
+    from posapp.catalog.products import Catalog
+    from posapp.catalog.storedb import StoreDB
+    from posapp.config import load_config
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "posapp_regime_normal.toml"
+    config = load_config(example) if crt == 3 else load_config(None)
+    store = StoreDB(tmp_path / "store.sqlite3")
+    try:
+        report = import_csv(
+            Catalog(store),
+            resource_path("catalog_demo.csv"),
+            crt=config.store.regime,
+            defaults=config.tax_defaults,
+        )
+    finally:
+        store.close()
+    assert report.rejected == [], report.lines()
     assert report.inserted == len(_rows())
