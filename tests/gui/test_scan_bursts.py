@@ -105,6 +105,7 @@ def test_a_scan_into_the_payment_amount_is_not_a_tender(qtbot: QtBot, window: Ma
     [
         (Qt.Key.Key_F2, "card_authorization", "123456789012"),  # an NSU
         (Qt.Key.Key_F2, "card_acquirer", "11222333000181"),  # the acquirer's CNPJ
+        (Qt.Key.Key_F7, "description", "cashback 78910001"),  # "Outros"
     ],
 )
 def test_card_and_description_fields_keep_what_is_typed_at_scanner_speed(
