@@ -103,7 +103,7 @@ def _server_config(args: argparse.Namespace, kit: StoreKit) -> Config | None:
     if config.store_server is None:
         kit.error(
             "Este caixa não tem servidor da loja: configure [store_server] url no arquivo de configuração "
-            "(README, 'Uma loja com vários caixas').",
+            "(README, 'A store of many tills').",
             as_json=args.json,
         )
         return None
@@ -198,6 +198,14 @@ def _status(args: argparse.Namespace, kit: StoreKit) -> int:
         till_id = await sync.till_id()
         tills = await sync.tills()
         duplicates = await sync.duplicate_series()
+        day = await sync.day_by_till(*_today(kit.load_config(args)))
+        store_day = {
+            "till_id": "loja",
+            **{
+                k: sum(d[k] for d in day)
+                for k in ("sales", "authorized", "authorized_total", "cancelled", "open")
+            },
+        }
         state = sync.state
         if args.json:
             kit.emit_json(
@@ -208,6 +216,7 @@ def _status(args: argparse.Namespace, kit: StoreKit) -> int:
                     "to_send": state.to_send,
                     "tills": [{k: _jsonable(v) for k, v in t.items()} for t in tills],
                     "duplicate_series": [{"serie": s, "tills": ts} for s, ts in duplicates],
+                    "day": [{k: _jsonable(v) for k, v in d.items()} for d in [*day, store_day]],
                     "errors": [],
                 },
                 sys.stdout,
@@ -221,11 +230,29 @@ def _status(args: argparse.Namespace, kit: StoreKit) -> int:
                 f"  caixa {t['till_id']}{mark}: série {t['assigned_serie']}, {t['sales']} venda(s), "
                 f"visto em {t['last_seen']:%d/%m/%Y %H:%M:%S}"
             )
+        from posapp.domain.money import format_brl
+
+        print("hoje (fechamento por caixa e da loja):")
+        for d in [*day, store_day]:
+            print(
+                f"  {d['till_id']}: {d['sales']} venda(s), {d['authorized']} autorizada(s) "
+                f"R$ {format_brl(d['authorized_total'])}, {d['cancelled']} cancelada(s), "
+                f"{d['open']} pendente(s)"
+            )
         for serie, ids in duplicates:
             print(f"aviso: a série {serie} é usada por mais de um caixa: {', '.join(ids)}", file=sys.stderr)
         return EXIT_OK
 
     return _with_sync(args, kit, body)
+
+
+def _today(config: Config) -> tuple[Any, Any]:
+    """The store's day (its time zone) as UTC bounds."""
+    from datetime import datetime, timedelta
+
+    now = datetime.now(config.store.tz)
+    start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return start, start + timedelta(days=1)
 
 
 def _publish(args: argparse.Namespace, kit: StoreKit) -> int:

@@ -53,6 +53,12 @@ def export_rows(store: StoreDB, table: str, keys: Iterable[str] | None = None) -
             yield data
 
 
+def local_rows(store: StoreDB, table: str) -> int:
+    _key(table)
+    with store.reading() as conn:
+        return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # noqa: S608 (a shared table)
+
+
 def cursor_key(table: str) -> str:
     return f"store_server.pulled.{table}"
 

@@ -363,6 +363,10 @@ class StoreSync:
     async def tills(self) -> list[dict[str, Any]]:
         return await self._call(lambda: self._guarded(queries.tills))
 
+    async def day_by_till(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        """The day close per till (the store's line is their sum)."""
+        return await self._call(lambda: self._guarded(lambda c: queries.day_by_till(c, start, end)))
+
     async def duplicate_series(self) -> list[tuple[int, list[str]]]:
         return await self._call(lambda: self._guarded(numbering.duplicate_claims))
 

@@ -109,5 +109,8 @@ def test_two_tills_and_the_store_view(
     assert code == 0 and len(listing["sales"]) == 5 and len(tills) == 2
     code, status = run(capsys, "store", "status", "--config", conf, "--data-dir", str(a.data_dir), "--json")
     assert code == 0 and len(status["tills"]) == 2 and status["duplicate_series"] == []
+    store_line = status["day"][-1]  # per till, then the store
+    assert store_line["till_id"] == "loja" and store_line["sales"] == 5 and store_line["open"] == 5
+    assert len(status["day"]) == 3
     assert cli.main(["nfce", "list", "--store", "--config", conf, "--data-dir", str(a.data_dir)]) == 0
     assert "caixa " in capsys.readouterr().out

@@ -166,3 +166,51 @@ def test_a_change_reaches_a_connected_till_within_seconds(
 async def _price_is(store: StoreDB, code: str, price: str) -> bool:
     product = Catalog(store).find(code)
     return product is not None and str(product.price) == price
+
+
+def test_a_selling_till_pulls_a_big_change_in_chunks_and_resumes_after_a_cut(
+    tmp_path: Path, pg_server: PostgresServer, pg_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from posapp.catalog.replica import apply_pull as real_apply
+    from posapp.storeserver import shared
+    from tests.support.tcp_proxy import TcpProxy
+
+    monkeypatch.setattr(shared, "CHUNK", 500)
+    monkeypatch.setattr(shared, "BULK_ROWS", 1000)
+    proxy = TcpProxy("127.0.0.1", pg_server.port)
+    url = pg_database.replace(f":{pg_server.port}/", f":{proxy.port}/")
+    publisher = connect(StoreServerConfig(url=pg_database), password=pg_server.password)
+    migrate(publisher)
+    rows = [
+        {"code": f"{5000 + i}", "description": f"Item {i}", "ncm": "19059090", "cfop": "5102", "unit": "UN",
+         "price": f"{1 + i % 9}.90", "origin": 0, "updated_at": "2026-01-01T00:00:00+00:00"}
+        for i in range(2400)
+    ]  # fmt: skip
+    publish(publisher, "products", rows)
+    till = imported(tmp_path / "till", tmp_path)  # a till selling: its catalog is not empty
+    applied: list[int] = []
+
+    def cut_after_two_chunks(*args: object, **kwargs: object) -> object:
+        result = real_apply(*args, **kwargs)  # type: ignore[arg-type]
+        applied.append(1)
+        if len(applied) == 2:
+            proxy.cut()  # the network drops in the middle of the pull
+        return result
+
+    monkeypatch.setattr(shared, "apply_pull", cut_after_two_chunks)
+    conn = connect(StoreServerConfig(url=url), password=pg_server.password)
+    try:
+        with pytest.raises(psycopg.OperationalError):
+            pull(conn, till, "products")
+        assert Catalog(till).count() == 3 + 1000  # two chunks kept, with their cursor
+        proxy.restore()
+        conn.close()
+        conn = connect(StoreServerConfig(url=url), password=pg_server.password)
+        report = pull(conn, till, "products")
+        assert report.upserted == 1400 and Catalog(till).count() == 3 + 2400
+        assert [p.code for p in Catalog(till).search("item 2399")] == ["7399"]
+    finally:
+        conn.close()
+        publisher.close()
+        proxy.close()
+        till.close()
