@@ -232,7 +232,9 @@ class ItemTax(BaseModel):
 
     def merged_over(self, defaults: ItemTax | None) -> ItemTax:
         """This registry with the store's ``defaults`` where this one says nothing. The ICMS
-        code is one choice: an item with a CST or a CSOSN takes no ICMS field from defaults."""
+        code is one choice: an item with its own CST or CSOSN takes neither code from the
+        defaults, nor their per-unit ST values (they come from each product's purchase); it
+        may take the store's rates (the UF's internal rate, pST)."""
         if defaults is None:
             return self
         own = self.model_dump(exclude_none=True)
@@ -256,15 +258,7 @@ class ItemTax(BaseModel):
         return self.icms_code_for(crt) in ST_CODES
 
 
-_ICMS_FIELDS: Final = (
-    "icms_cst",
-    "csosn",
-    "icms_rate",
-    "icms_base_reduction",
-    "st_base_unit",
-    "st_rate",
-    "st_icms_unit",
-)
+_ICMS_FIELDS: Final = ("icms_cst", "csosn", "st_base_unit", "st_icms_unit")
 
 
 @dataclass(frozen=True, slots=True)

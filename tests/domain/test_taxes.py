@@ -175,15 +175,16 @@ def test_simples_defaults_are_csosn_102_and_pis_cofins_49_normal_regime_has_none
     )
 
 
-def test_an_item_with_its_own_icms_code_takes_no_icms_field_from_the_defaults() -> None:
+def test_an_item_with_its_own_icms_code_keeps_it_and_never_inherits_per_unit_st_values() -> None:
     defaults = ItemTax(
-        icms_cst="00", icms_rate="18", pis_cst="01", pis_rate="1.65", cofins_cst="01", cofins_rate="7.6"
+        icms_cst="60", st_base_unit="4.5", st_rate="18", st_icms_unit="0.45", pis_cst="01", pis_rate="1.65"
     )
-    merged = ItemTax(icms_cst="60", st_base_unit="4.5", st_rate="18", st_icms_unit="0.45").merged_over(
-        defaults
-    )
-    assert merged.icms_rate is None  # 18 % belongs to the default CST 00, not to this CST 60
-    assert merged.pis_cst == "01" and merged.cofins_rate == Decimal("7.6")
+    merged = ItemTax(csosn="102", icms_cst="00", cofins_cst="01", cofins_rate="7.6").merged_over(defaults)
+    assert (merged.icms_cst, merged.csosn) == ("00", "102")
+    assert merged.st_base_unit is None and merged.st_icms_unit is None  # another product's purchase
+    assert merged.st_rate == Decimal("18") and merged.pis_cst == "01"  # the store's rates
+    # a product without its own code takes the store's, values and all
+    assert ItemTax().merged_over(defaults).st_icms_unit == Decimal("0.45")
 
 
 def test_a_sale_lacking_what_the_regime_requires_is_refused_naming_item_and_field() -> None:
