@@ -69,6 +69,7 @@ class Cart:
     payments: tuple[Payment, ...] = ()
     rejected: bool = False  # the journal has this sale as REJECTED: finish with a resend
     discount: SaleDiscount | None = None  # of the whole sale, apportioned to the lines
+    delivery: bool = False  # delivered to the consumer's address (indPres 4)
 
     @property
     def active_lines(self) -> list[CartLine]:
@@ -199,6 +200,7 @@ class Cart:
                 "customer": self.customer,
                 "operator": operator,
                 "discount": self.discount,
+                "delivery": self.delivery,
             },
             item_numbers=[line.number for line in active],
         )

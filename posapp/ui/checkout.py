@@ -298,10 +298,21 @@ class CheckoutViewModel(QObject):
         )
         return True
 
-    def set_customer(self, document: str | None) -> None:
-        self.cart.customer = Customer(document=document) if document else None
-        customer = self.cart.customer
-        self.customer_changed.emit(format_cpf_cnpj(customer.identifier) if customer else "")
+    def set_customer(self, customer: Customer | str | None, *, delivery: bool = False) -> None:
+        """The consumer of this sale (a document alone, or what F4 asked), and whether it is
+        delivered; the label shows the document, the name and "entrega"."""
+        if isinstance(customer, str):
+            customer = Customer(document=customer)
+        self.cart.customer = customer
+        self.cart.delivery = delivery and customer is not None
+        shown = ""
+        if customer is not None:
+            shown = format_cpf_cnpj(customer.identifier)
+            if customer.name:
+                shown += f" - {customer.name}"
+            if self.cart.delivery:
+                shown += tr(" (entrega)")
+        self.customer_changed.emit(shown)
 
     def _announce_last(self) -> None:
         line = self.cart.last_active()

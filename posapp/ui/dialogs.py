@@ -6,18 +6,23 @@ from __future__ import annotations
 import logging
 from decimal import Decimal
 
+from pydantic import ValidationError
+
 from posapp.catalog.storedb import StoreDB
 from posapp.domain.documents import format_cpf_cnpj, validate_cpf_or_cnpj
 from posapp.domain.errors import InvalidDocument
+from posapp.domain.sale import Customer, describe_validation_error
 from posapp.errors import PosappError
 from posapp.operators.accounts import Operator, Operators, Role
 from posapp.operators.cash import CashKind
 from posapp.ui.errors import error_text
 from posapp.ui.formatting import brl, parse_decimal
 from posapp.ui.qt import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QFormLayout,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -199,48 +204,148 @@ class FirstManagerDialog(QDialog):
 
 
 class CustomerDialog(QDialog):
-    """The consumer's CPF or CNPJ, checked digit by digit before it is accepted.
+    """The consumer (F4): CPF or CNPJ (numeric or alphanumeric), checked digit by digit, or a
+    foreign document; the name; and the address, which a delivery needs (NFC-e indPres 4).
 
-    An empty field removes the identification.
+    Enter in any field confirms, so the quick path stays "CPF, Enter"; Tab walks to the
+    name and address. Everything empty removes the identification. A sale of R$ 10.000,00
+    or more, or a delivery, is refused at issue time without what it needs, with the reason.
     """
 
-    def __init__(self, current: str | None, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, current: Customer | str | None, parent: QWidget | None = None, *, delivery: bool = False
+    ) -> None:
         super().__init__(parent)
-        self.setWindowTitle(tr("CPF/CNPJ do consumidor"))
-        self.document: str | None = current
+        self.setWindowTitle(tr("Consumidor (CPF/CNPJ, nome, endereço)"))
+        if isinstance(current, str):
+            current = Customer(document=current)
+        self.customer: Customer | None = current
+        self.document: str | None = current.document if current else None
+        self.delivery = delivery
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel(tr("CPF ou CNPJ na nota (deixe vazio para não identificar):"), self))
-        self.field = QLineEdit(format_cpf_cnpj(current) if current else "", self)
-        self.field.setMaxLength(18)
+        layout.addWidget(QLabel(tr("CPF ou CNPJ na nota (deixe tudo vazio para não identificar):"), self))
+        self.field = self._line(format_cpf_cnpj(current.document) if current and current.document else "", 18)
         self.field.setPlaceholderText("000.000.000-00")
-        text_field(self.field)  # a CPF typed or read at scanner speed is the consumer's
-        self.field.returnPressed.connect(self.submit)
         layout.addWidget(self.field)
+        form = QGridLayout()
+        address = current.address if current else None
+        self.foreign = self._line(current.foreign_id if current and current.foreign_id else "", 20)
+        self.foreign.setPlaceholderText(tr("passaporte (só para estrangeiro, sem CPF)"))
+        self.name = self._line(current.name if current and current.name else "", 60)
+        self.street = self._line(address.street if address else "", 60)
+        self.number = self._line(address.number if address else "", 60)
+        self.complement = self._line(address.complement or "" if address else "", 60)
+        self.district = self._line(address.district if address else "", 60)
+        self.city = self._line(address.city if address else "", 60)
+        self.city_code = self._line(address.city_code if address else "", 7)
+        self.city_code.setPlaceholderText(tr("código IBGE, 7 dígitos"))
+        self.uf = self._line(address.uf if address else "", 2)
+        self.cep = self._line(address.cep or "" if address else "", 9)
+        self.delivery_box = QCheckBox(tr("Entrega em domicílio (exige nome e endereço)"), self)
+        self.delivery_box.setChecked(delivery)
+        # Two fields a row: the dialog fits a 1024x768 screen with an error showing.
+        rows: tuple[tuple[tuple[str, QLineEdit], ...], ...] = (
+            ((tr("Estrangeiro"), self.foreign),),
+            ((tr("Nome"), self.name),),
+            ((tr("Logradouro"), self.street), (tr("Número"), self.number)),
+            ((tr("Complemento"), self.complement), (tr("Bairro"), self.district)),
+            ((tr("Município"), self.city), (tr("UF"), self.uf)),
+            ((tr("Cód. IBGE"), self.city_code), (tr("CEP"), self.cep)),
+        )
+        for row_number, pairs in enumerate(rows):
+            for column, (label, widget) in enumerate(pairs):
+                form.addWidget(QLabel(label, self), row_number, column * 2)
+                span = 3 if len(pairs) == 1 else 1
+                form.addWidget(widget, row_number, column * 2 + 1, 1, span)
+        form.addWidget(self.delivery_box, len(rows), 0, 1, 4)
+        layout.addLayout(form)
         self.error = QLabel("", self)
         set_role(self.error, "error")
         self.error.setWordWrap(True)
         layout.addWidget(self.error)
-        self.field.textEdited.connect(lambda _text: self.error.setText(""))
         row, _ = _buttons(self, tr("Confirmar (Enter)"), self.submit)
         layout.addLayout(row)
         self.setMinimumWidth(520)
         self.field.selectAll()
         self.field.setFocus()
 
+    def _line(self, text: str, length: int) -> QLineEdit:
+        line = QLineEdit(text, self)
+        line.setMaxLength(length)
+        text_field(line)  # what is typed or read at scanner speed stays in the field
+        line.returnPressed.connect(self.submit)
+        line.textEdited.connect(lambda _text: self.error.setText(""))
+        return line
+
+    def _mapping(self) -> dict[str, object] | None:
+        """What was typed as a SALE.json ``customer`` (None: nothing at all)."""
+        values = {
+            "document": self.field.text().strip(),
+            "foreign_id": self.foreign.text().strip(),
+            "name": self.name.text().strip(),
+        }
+        address = {
+            "street": self.street.text().strip(),
+            "number": self.number.text().strip(),
+            "complement": self.complement.text().strip(),
+            "district": self.district.text().strip(),
+            "city": self.city.text().strip(),
+            "city_code": self.city_code.text().strip(),
+            "uf": self.uf.text().strip(),
+            "cep": self.cep.text().strip(),
+        }
+        data: dict[str, object] = {k: v for k, v in values.items() if v}
+        if any(address.values()):
+            data["address"] = {k: v for k, v in address.items() if v}
+        return data or None
+
     def submit(self) -> None:
-        text = self.field.text().strip()
-        if not text:
-            self.document = None
+        data = self._mapping()
+        delivery = self.delivery_box.isChecked()
+        if data is None:
+            if delivery:
+                self._refuse(tr("Entrega em domicílio exige o consumidor: documento, nome e endereço."))
+                return
+            self.customer = self.document = None
+            self.delivery = False
             self.accept()
             return
+        if "document" in data:
+            try:  # the document first: its own message says what is wrong with the digits
+                validate_cpf_or_cnpj(str(data["document"]))
+            except InvalidDocument as exc:
+                self._refuse(error_text(exc))
+                self.field.selectAll()
+                self.field.setFocus()
+                return
+        address = data.get("address")
+        if isinstance(address, dict):
+            labels = {
+                "street": tr("Logradouro"),
+                "number": tr("Número"),
+                "district": tr("Bairro"),
+                "city": tr("Município"),
+                "city_code": tr("Cód. IBGE"),
+                "uf": tr("UF"),
+            }
+            missing = [label for key, label in labels.items() if key not in address]
+            if missing:
+                self._refuse(tr("Endereço incompleto: preencha ") + ", ".join(missing) + ".")
+                return
         try:
-            self.document = validate_cpf_or_cnpj(text)
-        except InvalidDocument as exc:
-            self.error.setText(error_text(exc))
-            grow_to_contents(self)  # the error's lines must not push the buttons out
-            self.field.selectAll()
+            customer = Customer.model_validate(data)
+        except ValidationError as exc:
+            self._refuse(describe_validation_error(exc))
             return
+        if delivery and (not customer.name or customer.address is None):
+            self._refuse(tr("Entrega em domicílio exige nome e endereço completos do consumidor."))
+            return
+        self.customer, self.document, self.delivery = customer, customer.document, delivery
         self.accept()
+
+    def _refuse(self, message: str) -> None:
+        self.error.setText(message)
+        grow_to_contents(self)  # the error's lines must not push the buttons out
 
 
 class VoidLineDialog(QDialog):

@@ -486,10 +486,9 @@ class MainWindow(QMainWindow):
 
     @checkout_flow
     async def on_customer(self) -> None:
-        current = self.vm.cart.customer.document if self.vm.cart.customer else None
-        dialog = CustomerDialog(current, self)
+        dialog = CustomerDialog(self.vm.cart.customer, self, delivery=self.vm.cart.delivery)
         if await self.dialog(dialog) == QDialog.DialogCode.Accepted:
-            self.vm.set_customer(dialog.document)
+            self.vm.set_customer(dialog.customer, delivery=dialog.delivery)
 
     @checkout_flow
     async def on_item_discount(self) -> None:
