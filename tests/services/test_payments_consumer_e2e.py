@@ -271,3 +271,27 @@ def test_a_focus_store_in_a_card_state_refuses_before_sending() -> None:
         with pytest.raises(Exception, match="lacks what BA requires"):
             backend.prepare_issue(IssueContext(sale=sale, reference="e2e00002", emitted_at=datetime.now(UTC)))
         assert sim.requests == []
+
+
+def test_the_readme_example_is_issued_as_documented(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, emites: EmitesInThread
+) -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "sale_delivery_outros.json"
+    receipt = tmp_path / "receipt.bin"
+    code, out = emit(
+        capsys,
+        tmp_path,
+        emites,
+        json.loads(example.read_text(encoding="utf-8")),
+        "--printer",
+        f"file:{receipt}",
+    )
+    assert (code, out["status"]) == (0, "authorized"), out
+    (request,) = creates(emites)
+    assert request["indicador_presenca"] == 4
+    assert [p["tipo_de_pagamento"] for p in request["forma_de_pagamento"]] == ["99", "03"]
+    assert request["cliente"]["endereco"]["complemento"] == "loja 3"
+    text = " ".join(decode_escpos(receipt.read_bytes()).text.split())
+    assert "Cashback do app 10,00" in text and "Cartão de Crédito 45,80" in text
+    # In homologação the consumer's name is SEFAZ's fixed text (cStat 373's rule); the address stays.
+    assert "SEM VALOR FISCAL" in text and "SQN 210 Bloco B, 102, loja 3, Asa Norte, Brasília - DF" in text
