@@ -165,6 +165,9 @@ def cmd_nfce_emit(args: argparse.Namespace) -> int:
         with open(args.sale, "rb") as sale_file:  # never more than the reader accepts, plus one
             raw = sale_file.read(MAX_SALE_FILE_BYTES + 1)
         sale = sale_from_json_bytes(raw)  # the one validator of SALE.json (domain/sale_file.py)
+        from posapp.cli_taxes import with_store_ibpt  # Lei 12.741: the imported IBPT table's rates
+
+        sale = with_store_ibpt(sale, _data_dir(args), _load_config(args).store.uf)
     except OSError as exc:
         reason = {
             errno.ENOENT: "arquivo não encontrado",

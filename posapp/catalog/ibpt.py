@@ -20,6 +20,7 @@ import csv
 import io
 import re
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -28,6 +29,7 @@ from pathlib import Path
 from posapp.catalog.errors import CatalogFileError, StoreUnavailable
 from posapp.catalog.products import COMPONENT, MIGRATIONS
 from posapp.catalog.storedb import StoreDB
+from posapp.domain.taxes import IbptRates
 
 COLUMNS = (
     "codigo",
@@ -229,3 +231,21 @@ def ibpt_valid_until(store: StoreDB, uf: str) -> date | bool | None:
     if not row or not row[0]:
         return False
     return date.fromisoformat(row[1]) if row[1] else None
+
+
+def rates_for(store: StoreDB, uf: str, ncms: Iterable[str]) -> dict[str, IbptRates]:
+    """The UF's imported rates of these NCMs (none for a store file without the table)."""
+    wanted = sorted(set(ncms))
+    marks = ", ".join("?" * len(wanted))
+    columns = "ncm, national_federal, imported_federal, state, municipal, source"
+    query = f"SELECT {columns} FROM ibpt WHERE uf = ? AND ncm IN ({marks})"  # noqa: S608 (placeholders)
+    with store.reading() as conn:
+        if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'ibpt'").fetchone():
+            return {}
+        rows = conn.execute(query, (uf, *wanted)).fetchall()
+    return {
+        str(ncm): IbptRates(
+            str(ncm), Decimal(str(nf)), Decimal(str(imp)), Decimal(str(st)), Decimal(str(mu)), str(src)
+        )
+        for ncm, nf, imp, st, mu, src in rows
+    }

@@ -8,10 +8,12 @@ A sale that breaks a rule is one :class:`InvalidSale` naming the item and the fi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from posapp.domain.errors import InvalidSale
 from posapp.domain.money import ZERO
 from posapp.domain.sale import MAX_MESSAGE_LINES, Item, Sale
-from posapp.domain.taxes import ApproxTaxes, Crt, ItemTax, approx_taxes, tax_problems
+from posapp.domain.taxes import ApproxTaxes, Crt, IbptRates, ItemTax, approx_taxes, tax_problems
 
 
 def _complete(item: Item, defaults: ItemTax | None) -> Item:
@@ -54,3 +56,20 @@ def sale_approx_taxes(sale: Sale) -> ApproxTaxes | None:
     for taxes in found:
         total = total + taxes
     return total
+
+
+def with_ibpt(sale: Sale, rates: Mapping[str, IbptRates]) -> Sale:
+    """``sale`` with the IBPT table's rates (by NCM) on the items that have none of their
+    own (a SALE.json written without them, at a till that imported the table)."""
+    items = []
+    for item in sale.items:
+        own = item.tax
+        found = rates.get(item.ncm)
+        has_rates = own is not None and (own.ibpt_federal is not None or own.ibpt_state is not None)
+        if found is None or has_rates:
+            items.append(item)
+            continue
+        table = found.for_origin(item.origin)
+        items.append(item.model_copy(update={"tax": table if own is None else own.merged_over(table)}))
+    changed = tuple(items)
+    return sale if changed == sale.items else sale.model_copy(update={"items": changed})

@@ -159,3 +159,116 @@ def test_normal_regime_example_to_focus_prints_the_same_line_and_sends_the_codes
     assert "Tributos Totais Incidentes (Lei Federal 12.741/2012): R$ 21,72" in text
     assert "Federal R$ 10,75, Estadual R$ 10,97, Municipal R$ 0,00" in text
     assert "Fonte: IBPT 26.1.A 9oi7eW" in text
+
+
+def test_a_sale_file_without_rates_takes_the_imported_ibpt_table(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, emites: EmitesInThread
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    table = data / "TabelaIBPTaxDF26.1.A.csv"
+    table.write_text(
+        "codigo;ex;tipo;descricao;nacionalfederal;importadosfederal;estadual;municipal;"
+        "vigenciainicio;vigenciafim;chave;versao;fonte\n"
+        "19059090;;0;Outros paes;7.85;12.40;12.00;0.00;01/01/2026;30/06/2026;9oi7eW;26.1.A;IBPT\n",
+        encoding="latin-1",
+    )
+    assert cli.main(["ibpt", str(table), "--data-dir", str(data)]) == 0
+    sale = json.loads(SIMPLES_SALE.read_text(encoding="utf-8"))
+    for item in sale["items"]:
+        item["tax"] = {k: v for k, v in item["tax"].items() if not k.startswith("ibpt_")}
+    path = tmp_path / "sale.json"
+    path.write_text(json.dumps(sale), encoding="utf-8")
+    receipt = tmp_path / "receipt.bin"
+    code, out = emit(
+        capsys,
+        str(path),
+        "--data-dir",
+        str(data),
+        "--emites",
+        f"127.0.0.1:{emites.port}",
+        "--printer",
+        f"file:{receipt}",
+    )
+    assert code == ExitCode.DONE, out
+    text = printed_text(receipt)
+    # only the bread's NCM is in the table: 5.96 x 7.85 % = 0.47, x 12 % = 0.72
+    assert "Tributos Totais Incidentes (Lei Federal 12.741/2012): R$ 1,19" in text
+    assert "Fonte: IBPT 26.1.A 9oi7eW" in text
+
+
+def test_the_cart_builds_the_sale_with_the_catalogs_registry_and_focus_gets_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the GUI does at the counter, without the widgets: a scanned product's registry
+    (and its NCM's IBPT rates) goes into the sale, and a normal-regime store's Focus request
+    carries the product's own CST, not a fixed code."""
+    from posapp.app import build_service
+    from posapp.catalog.csv_import import import_csv
+    from posapp.catalog.ibpt import import_ibpt
+    from posapp.catalog.products import Catalog
+    from posapp.catalog.storedb import StoreDB
+    from posapp.config import Config
+    from posapp.domain.payments import PaymentMethod
+    from posapp.domain.sale import Payment
+    from posapp.ui.cart import Cart
+
+    data = tmp_path / "data"
+    data.mkdir()
+    csv = data / "c.csv"
+    csv.write_text(
+        "code,description,ncm,cfop,cest,price,icms_cst,st_base_unit,st_rate,st_icms_unit,pis_cst,cofins_cst\n"
+        "14600,Cerveja Pilsen 350ml,22030000,5405,0302100,4.99,60,4.50,20,0.54,04,04\n",
+        encoding="utf-8",
+    )
+    table = data / "TabelaIBPTaxDF26.1.A.csv"
+    table.write_text(
+        "codigo;ex;tipo;descricao;nacionalfederal;importadosfederal;estadual;municipal;"
+        "vigenciainicio;vigenciafim;chave;versao;fonte\n"
+        "22030000;;0;Cervejas;24.71;32.10;20.00;0.00;01/01/2026;30/06/2026;9oi7eW;26.1.A;IBPT\n",
+        encoding="latin-1",
+    )
+    store = StoreDB.in_data_dir(data)
+    try:
+        catalog = Catalog(store, uf="DF")
+        assert import_csv(catalog, csv).rejected == []
+        import_ibpt(store, table)
+        cart = Cart()
+        cart.add(catalog.get("14600"), Decimal(6))
+        sale = cart.to_sale([Payment(method=PaymentMethod.DINHEIRO, amount=Decimal("29.94"))], operator=None)
+    finally:
+        store.close()
+    assert sale.items[0].tax is not None and sale.items[0].tax.icms_cst == "60"
+    assert sale.items[0].tax.ibpt_source == "IBPT 26.1.A 9oi7eW"
+
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    with FocusNfeSimulator(token=TOKEN, processing_queries=0, crt=3) as focus:
+        config = Config.model_validate(
+            {
+                "store": {"uf": "DF", "crt": 3},
+                "emites": {"enabled": False},
+                "printer": {"uri": "none"},
+                "taxes": {"ibs_cbs_cst": "000", "cclass_trib": "000001"},
+                "providers": [
+                    {"name": "focusnfe", "base_url": focus.url, "timeout_s": 5, "token_env": TOKEN_ENV}
+                ],
+            }
+        )
+        service = build_service(config, data, with_printer=False)
+
+        async def issue() -> Any:
+            await service.start()
+            try:
+                return await service.issue(sale, print_receipt=False)
+            finally:
+                await service.aclose()
+
+        import asyncio
+
+        report = asyncio.run(issue())
+        assert report.state.value == "authorized", report
+        (request,) = focus.requests_to("POST", "/v2/nfce")
+        (item,) = json.loads(request.body)["items"]
+    assert (item["icms_situacao_tributaria"], item["icms_valor_retido_st"]) == ("60", "3.24")
+    assert item["ibs_cbs_classificacao_tributaria"] == "000001"  # the store's default
+    assert item["valor_total_tributos"] == "13.39"  # 29.94 x 24.71 % = 7.40, x 20 % = 5.99
