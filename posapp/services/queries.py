@@ -30,6 +30,7 @@ class Queries:
             serie=row.serie,
             authorized_at=row.authorized_at,
             cancel_deadline=self.core.row_deadline(row),
+            window_pending=row.authorized_at is not None and row.contingency and not row.protocolo,
             last_error=row.last_error,
             had_cash=row.had_cash,
             payments=tuple((p.method.value, p.amount) for p in row.sale.payments),

@@ -78,6 +78,9 @@ class SaleSummary:
     payments: tuple[tuple[str, Decimal], ...] = field(default=())  # (tPag code, amount)
     pinned_backend: str | None = None  # an issuer that may still hold it: resend only there
     archived: str | None = None  # "YYYY-MM": its documents are in that month's archive file
+    #: An offline-contingency note not yet authorized: its cancel window has not started
+    #: (``cancel_deadline`` is None) and a cancel is not refused locally.
+    window_pending: bool = False
 
 
 @dataclass(frozen=True, slots=True)

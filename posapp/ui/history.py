@@ -234,8 +234,7 @@ class HistoryDialog(QDialog):
     def _update_actions(self) -> None:
         sale = self.current()
         state = sale.state if sale else None
-        remaining = self.model.remaining(sale) if sale else None
-        self.cancel_button.setEnabled(remaining is not None and remaining > timedelta(0))
+        self.cancel_button.setEnabled(sale is not None and self.model.cancellable(sale))
         self.reprint_button.setEnabled(state is not None and lifecycle.can_reprint(state))
         self.resend_button.setEnabled(state is not None and lifecycle.can_resend(state))
         self.discard_button.setEnabled(
@@ -505,12 +504,15 @@ class CancelDialog(QDialog):
 
     @property
     def window_open(self) -> bool:
-        return self.remaining() > timedelta(0)
+        """An offline note not yet authorized: its window has not started, the issuer decides."""
+        return self.sale.window_pending or self.remaining() > timedelta(0)
 
     def refresh(self) -> None:
         remaining = self.remaining()
         length = self.motivo_length()
-        if remaining > timedelta(0):
+        if self.sale.window_pending:
+            self.remaining_label.setText(tr("Prazo: 30 min após a autorização (NFC-e em contingência)"))
+        elif remaining > timedelta(0):
             self.remaining_label.setText(tr("Prazo para cancelar: ") + countdown(remaining))
         else:
             self.remaining_label.setText(tr("Prazo de cancelamento encerrado"))
@@ -527,7 +529,7 @@ class CancelDialog(QDialog):
         set_role(self.counter, None if MOTIVO_MIN <= length <= MOTIVO_MAX else "warning")
         self.confirm.setEnabled(
             not self._busy
-            and remaining > timedelta(0)
+            and self.window_open
             and MOTIVO_MIN <= length <= MOTIVO_MAX
             and bool(self.pin.text())
         )

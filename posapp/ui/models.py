@@ -156,6 +156,13 @@ class HistoryModel(QAbstractTableModel):
     def row_of(self, sale_id: str) -> int | None:
         return next((i for i, s in enumerate(self._rows) if s.sale_id == sale_id), None)
 
+    def cancellable(self, summary: SaleSummary) -> bool:
+        """Inside its window, or an offline note whose window has not started yet."""
+        if summary.state is not SaleState.AUTHORIZED:
+            return False
+        remaining = self.remaining(summary)
+        return summary.window_pending or (remaining is not None and remaining > timedelta(0))
+
     def remaining(self, summary: SaleSummary) -> timedelta | None:
         """Time left to cancel, ``None`` when the sale cannot be cancelled at all."""
         if summary.state is not SaleState.AUTHORIZED or summary.cancel_deadline is None:
@@ -222,6 +229,8 @@ class HistoryModel(QAbstractTableModel):
             return brl(summary.total)
         if column == self.OPERATOR:
             return summary.operator or "—"
+        if summary.state is SaleState.AUTHORIZED and summary.window_pending:
+            return tr("após autorização")
         remaining = self.remaining(summary)
         if remaining is None:
             return "—"
