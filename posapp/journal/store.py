@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import errno
 import json
+import logging
 import os
 import sqlite3
 import threading
@@ -56,6 +57,8 @@ from posapp.journal.errors import (
 from posapp.journal.schema import MIGRATIONS, SCHEMA_VERSION
 
 JOURNAL_FILENAME = "journal.sqlite3"
+COMPACTING_MIGRATION = 5  # index of migration 6 (documents once, compressed): VACUUM after it
+log = logging.getLogger("posapp.journal")
 
 
 def _iso(moment: datetime) -> str:
@@ -301,6 +304,17 @@ class Journal:
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+            if number == COMPACTING_MIGRATION:
+                self._compact()
+
+    def _compact(self) -> None:
+        """Give back the space migration 6 freed (the documents' second copies): ``VACUUM``,
+        atomic, after the migration committed. If another process keeps it from running, the
+        free pages are simply reused by the next sales."""
+        try:
+            self._db.execute("VACUUM")
+        except sqlite3.Error as exc:
+            log.warning("journal %s not compacted after migrating: %s", self.path, exc)
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:

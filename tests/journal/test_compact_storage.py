@@ -181,6 +181,7 @@ def test_a_journal_of_the_previous_schema_migrates_and_reads_the_same(tmp_path: 
     path = tmp_path / "journal.sqlite3"
     made = _journal_at_version_5(path, 5, xml, pdf)
     before = _stored_bytes_v5(path)
+    file_before = path.stat().st_size
 
     journal = Journal(path, keep_danfe_pdf=False)
     assert journal.schema_version() == SCHEMA_VERSION
@@ -198,6 +199,7 @@ def test_a_journal_of_the_previous_schema_migrates_and_reads_the_same(tmp_path: 
     assert after["blob_rows"] == 6  # five XMLs, one PDF shared by all (by hash)
     assert after["documents"] == 0
     assert after["responses"] + after["blobs"] < before // 4, (before, after)
+    assert path.stat().st_size < file_before // 3  # compacted (VACUUM) once migrated
 
 
 def _stored_bytes_v5(path: Path) -> int:
