@@ -623,6 +623,7 @@ class IssuedItem:
     gross: Decimal
     discount: Decimal = Decimal("0.00")
     gtin: str = "SEM GTIN"
+    approx_tax: Decimal = Decimal("0.00")  # Lei 12.741, as the request sent it (vTotTrib)
 
 
 @dataclass(frozen=True, slots=True)
@@ -667,7 +668,21 @@ def issued_item(item: Mapping[str, Any]) -> IssuedItem:
         gross=Decimal(str(item["valor_bruto"])),
         discount=Decimal(str(item.get("valor_desconto", "0.00"))),
         gtin=str(item.get("codigo_barras_comercial", "SEM GTIN")),
+        approx_tax=_approx_tax(item),
     )
+
+
+def _approx_tax(item: Mapping[str, Any]) -> Decimal:
+    """The item's Lei 12.741 value: Focus's ``valor_total_tributos``, Integra's
+    ``imposto.valor_aproximado_tributos``; zero when the request had none."""
+    imposto = item.get("imposto")
+    value = item.get("valor_total_tributos")
+    if value is None and isinstance(imposto, Mapping):
+        value = imposto.get("valor_aproximado_tributos")
+    try:
+        return Decimal(str(value)) if value is not None else Decimal("0.00")
+    except ArithmeticError:
+        return Decimal("0.00")
 
 
 def emitter_for(cnpj: str, uf: str) -> SimEmitter:
@@ -791,6 +806,7 @@ def note_xml(note: IssuedNote) -> bytes:
                 unit=item.unit,
                 gross_total=item.gross,
                 discount=item.discount,
+                approx_tax=item.approx_tax,
             )
             for item in note.items
         ),

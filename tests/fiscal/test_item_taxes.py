@@ -17,6 +17,7 @@ import pytest
 
 from posapp.config import Config, ProviderConfig
 from posapp.domain.issuance import IssueContext, Outcome
+from posapp.domain.nfe_xml import read_nfe
 from posapp.domain.sale import Sale
 from posapp.domain.sale_taxes import with_store_taxes
 from posapp.fiscal.focusnfe import FocusNfeBackend, build_focus_body
@@ -174,8 +175,13 @@ def test_a_normal_regime_store_is_authorized_by_focus_and_integra(
 ) -> None:
     result = run(issue_once(focus_backend(focus, NORMAL), context(normal_sale())))
     assert result.outcome is Outcome.AUTHORIZED, result
+    # the approximate taxes sent per item are the note's vTotTrib (beer: none; soap: 8.03)
+    assert result.note is not None and result.note.xml is not None
+    assert read_nfe(result.note.xml).totals.taxes == Decimal("8.03")
     result = run(issue_once(integra_backend(integra, NORMAL), context(normal_sale(), serie=2, numero=11)))
     assert result.outcome is Outcome.AUTHORIZED, result
+    assert result.note is not None and result.note.xml is not None
+    assert read_nfe(result.note.xml).totals.taxes == Decimal("8.03")
 
 
 def test_a_csosn_from_a_normal_regime_store_is_rejected_591(
