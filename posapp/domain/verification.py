@@ -56,7 +56,7 @@ def _key_problems(key: ChaveAcesso, expected: Expected) -> list[str]:
     problems = []
     if key.uf_code != UF_CODES.get(expected.uf):
         problems.append(f"chave de outra UF ({key.uf}, a loja é de {expected.uf})")
-    if key.cnpj != only_digits(expected.cnpj):
+    if key.cnpj != only_digits(expected.cnpj).upper():  # an alphanumeric CNPJ in either case
         problems.append("chave de outro CNPJ emitente")
     if key.model != NFCE_MODEL:
         problems.append(f"chave de modelo {key.model}, não NFC-e (65)")

@@ -108,7 +108,9 @@ CODE_PROCESSING = 5023
 _DUPLICATE_CODES = frozenset({204, 539})
 _NOT_FOUND_CODE = 5013  # "Documento não encontrado"
 _REFERENCE = re.compile(r"[0-9A-Za-z_-]{1,64}")
-_CHAVE_IN_MESSAGE = re.compile(r"chNFe:\s*(\d{44})")
+_CHAVE_IN_MESSAGE = re.compile(
+    r"chNFe:\s*([0-9]{6}[0-9A-Z]{12}[0-9]{26})"
+)  # the CNPJ part may be alphanumeric
 _MAX_BLOB_BYTES = 10 * 1024 * 1024
 _PAYMENT_FIELDS = PaymentFields(  # [U] the card and description field names
     method="meio_pagamento",

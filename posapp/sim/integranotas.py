@@ -87,8 +87,9 @@ OUTCOMES = (
 GENERAL_PER_MINUTE = 60
 PER_CHAVE_PER_MINUTE = 2
 BLOCK_S = 300.0
-_CHAVE_PATH = re.compile(r"^/nfce/(\d{44})$")
-_PDF_PATH = re.compile(r"^/nfce/pdf/(\d{44})$")
+_CHAVE = r"[0-9]{6}[0-9A-Z]{12}[0-9]{26}"  # 44 characters; the CNPJ part may be alphanumeric
+_CHAVE_PATH = re.compile(rf"^/nfce/({_CHAVE})$")
+_PDF_PATH = re.compile(rf"^/nfce/pdf/({_CHAVE})$")
 
 
 @dataclass
@@ -717,4 +718,4 @@ def _danfe_pdf(chave: str) -> bytes:
 def main_sim_integranotas(args: argparse.Namespace | Sequence[str] | None = None) -> int:
     """``posapp sim integranotas [--host H] [--port N] [--port-file F] [--token T]``."""
     options = sim_arguments(args, "posapp sim integranotas")
-    return run_until_signal(IntegraNotasSimulator(token=options.token), options)
+    return run_until_signal(IntegraNotasSimulator(token=options.token, crt=options.crt), options)

@@ -18,8 +18,10 @@ import pytest
 
 from posapp import cli
 from posapp.config import Config, ProviderConfig, StoreConfig
+from posapp.domain.documents import parse_chave
 from posapp.domain.issuance import IssueContext, Outcome
 from posapp.domain.sale import Sale
+from posapp.domain.verification import Expected, note_problems
 from posapp.fiscal.focusnfe import FocusNfeBackend
 from posapp.fiscal.integranotas import IntegraNotasBackend
 from posapp.printing.escpos_decode import decode_escpos
@@ -295,3 +297,24 @@ def test_the_readme_example_is_issued_as_documented(
     assert "Cashback do app 10,00" in text and "Cartão de Crédito 45,80" in text
     # In homologação the consumer's name is SEFAZ's fixed text (cStat 373's rule); the address stays.
     assert "SEM VALOR FISCAL" in text and "SQN 210 Bloco B, 102, loja 3, Asa Norte, Brasília - DF" in text
+
+
+def test_a_store_with_an_alphanumeric_cnpj_gets_a_verified_chave_from_integra() -> None:
+    config = Config(store=StoreConfig(cnpj="12abc34501de35"))  # as typed: letters in either case
+    sale = Sale.from_mapping(sale_mapping(), sale_id="e2e00003")
+    with IntegraNotasSimulator(token=TOKEN, processing_queries=0, cnpj="12ABC34501DE35") as sim:
+        provider = ProviderConfig(name="integranotas", base_url=sim.url, timeout_s=3)
+        backend = IntegraNotasBackend(provider, config, token=TOKEN, enforce_min_timeout=False)
+        context = IssueContext(
+            sale=sale, reference="e2e00003", serie=2, numero=9, emitted_at=datetime.now(UTC)
+        )
+        result = run(issue_once(backend, context))
+    assert result.outcome is Outcome.AUTHORIZED and result.note is not None, result
+    chave = parse_chave(result.note.chave)
+    assert chave.cnpj == "12ABC34501DE35" and chave.number == 9
+    assert (
+        note_problems(
+            result.note, Expected(uf="DF", cnpj=config.store.cnpj, serie=2, numero=9, total=sale.total)
+        )
+        == ()
+    )
