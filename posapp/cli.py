@@ -552,6 +552,13 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument(
         "--token", help="token aceito pelos simuladores de provedores (padrão: $POSAPP_SIM_TOKEN)"
     )
+    sim.add_argument(
+        "--crt",
+        type=int,
+        choices=[1, 2, 3, 4],
+        default=1,
+        help="regime tributário do emitente nos simuladores de provedores (1 Simples ... 3 normal)",
+    )
     sim.set_defaults(func=cmd_sim)
 
     common = argparse.ArgumentParser(add_help=False)

@@ -643,4 +643,4 @@ def _validate(payload: object) -> list[str]:
 def main_sim_focusnfe(args: argparse.Namespace | Sequence[str] | None = None) -> int:
     """``posapp sim focusnfe [--host H] [--port N] [--port-file F] [--token T]``."""
     options = sim_arguments(args, "posapp sim focusnfe")
-    return run_until_signal(FocusNfeSimulator(token=options.token), options)
+    return run_until_signal(FocusNfeSimulator(token=options.token, crt=options.crt), options)

@@ -563,19 +563,22 @@ def _make_handler(simulator: HttpSimulator) -> type[_Handler]:
 
 
 def sim_arguments(args: argparse.Namespace | Sequence[str] | None, prog: str) -> argparse.Namespace:
-    """``--host``, ``--port``, ``--port-file``, ``--token`` from a parsed namespace or argv."""
+    """``--host``, ``--port``, ``--port-file``, ``--token``, ``--crt`` (the emitter's tax
+    regime the provider knows) from a parsed namespace or argv."""
     if isinstance(args, argparse.Namespace):
         return argparse.Namespace(
             host=getattr(args, "host", "127.0.0.1"),
             port=int(getattr(args, "port", 0) or 0),
             port_file=getattr(args, "port_file", None),
             token=getattr(args, "token", None) or os.environ.get("POSAPP_SIM_TOKEN") or None,
+            crt=int(getattr(args, "crt", 1) or 1),
         )
     parser = argparse.ArgumentParser(prog=prog, description="simulador de loopback")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--port-file", type=Path)
     parser.add_argument("--token", default=os.environ.get("POSAPP_SIM_TOKEN") or None)
+    parser.add_argument("--crt", type=int, choices=[1, 2, 3, 4], default=1)
     return parser.parse_args(list(args) if args is not None else None)
 
 

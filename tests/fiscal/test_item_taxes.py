@@ -280,3 +280,15 @@ def test_the_values_sent_are_exact_text_never_floats() -> None:
     values = [v for item in body["items"] for v in item.values()]
     assert not any(isinstance(v, float) for v in values)
     assert Decimal(body["items"][1]["icms_valor"]) == Decimal("4.80")
+
+
+def test_the_simulators_command_line_takes_the_emitters_regime() -> None:
+    import argparse
+
+    from posapp.sim.http_sim import sim_arguments
+
+    assert sim_arguments(["--crt", "3"], "posapp sim focusnfe").crt == 3
+    assert sim_arguments([], "posapp sim focusnfe").crt == 1
+    assert sim_arguments(argparse.Namespace(crt=4), "posapp sim integranotas").crt == 4
+    with pytest.raises(SystemExit):
+        sim_arguments(["--crt", "5"], "posapp sim focusnfe")
