@@ -10,13 +10,9 @@ it counts as the Receita specifies).
 
 from __future__ import annotations
 
+import importlib
 import re
 from dataclasses import dataclass
-from types import ModuleType
-
-from stdnum.br import cnpj as stdnum_cnpj
-from stdnum.br import cpf as stdnum_cpf
-from stdnum.exceptions import ValidationError as StdnumError
 
 from posapp.domain.errors import InvalidDocument
 
@@ -68,11 +64,16 @@ def is_ascii_digits(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
-def _checked_by_stdnum(module: ModuleType, digits: str) -> bool:
-    """python-stdnum's verdict on the check digits (it computes them, we do not)."""
+def _checked_by_stdnum(kind: str, digits: str) -> bool:
+    """python-stdnum's verdict on the check digits (it computes them, we do not).
+
+    Imported on first use: ``stdnum.util`` pulls in pydoc, ssl and pkgutil (≈ 20-50 ms),
+    which no till should pay at start-up for a consumer who may never give a document."""
+    module = importlib.import_module(f"stdnum.br.{kind}")
+    exceptions = importlib.import_module("stdnum.exceptions")
     try:
         module.validate(digits)
-    except StdnumError:
+    except exceptions.ValidationError:
         return False
     return True
 
@@ -86,7 +87,7 @@ def validate_cpf(text: str) -> str:
         )
     if digits == digits[0] * 11:
         raise InvalidDocument(f"CPF {text!r} is a repeated digit", user_message="CPF inválido.")
-    if not _checked_by_stdnum(stdnum_cpf, digits):
+    if not _checked_by_stdnum("cpf", digits):
         raise InvalidDocument(
             f"CPF {text!r} has wrong check digits",
             user_message="CPF inválido: dígito verificador não confere. Confira o número com o cliente.",
@@ -115,7 +116,7 @@ def validate_cnpj(text: str) -> str:
         )
     if digits == digits[0] * 14:
         raise InvalidDocument(f"CNPJ {text!r} is a repeated digit", user_message="CNPJ inválido.")
-    if not _checked_by_stdnum(stdnum_cnpj, digits):
+    if not _checked_by_stdnum("cnpj", digits):
         raise InvalidDocument(
             f"CNPJ {text!r} has wrong check digits",
             user_message="CNPJ inválido: dígito verificador não confere. Confira o número com o cliente.",
