@@ -22,7 +22,7 @@ from posapp.domain.documents import (
 )
 from posapp.domain.errors import InvalidDocument, InvalidSale
 from posapp.domain.payments import PaymentMethod, parse_payment_method
-from posapp.domain.sale import Sale
+from posapp.domain.sale import FIELD_NAMES, Address, CardDetails, Customer, Payment, Sale, field_path
 from posapp.domain.sale_rules import CARD_DETAIL_UFS, check_sale_for_store
 from posapp.domain.sale_file import sale_from_json_bytes
 from tests.conftest import sale_mapping
@@ -65,9 +65,7 @@ def test_numeric_documents_still_validate() -> None:
 
 
 def test_a_chave_with_an_alphanumeric_emitter_cnpj_round_trips() -> None:
-    key = build_chave(
-        uf="SP", year_month="2608", cnpj="12ABC34501DE35", series=1, number=42, code="12345678"
-    )
+    key = build_chave(uf="SP", year_month="2608", cnpj="12ABC34501DE35", series=1, number=42, code="12345678")
     # The check digit counts each character as its ASCII code minus 48 ("A" = 17).
     first43 = key.digits[:43]
     weights = [2, 3, 4, 5, 6, 7, 8, 9]
@@ -126,7 +124,9 @@ def test_a_description_has_2_to_60_characters(text: str) -> None:
 
 def test_a_description_on_another_method_is_refused_not_dropped() -> None:
     message = refused([{"method": "dinheiro", "amount": TOTAL, "description": "troco"}])
-    assert message == "pagamentos[1].descricao: descrição só em pagamento 'outros' (99); esta forma é Dinheiro"
+    assert (
+        message == "pagamentos[1].descricao: descrição só em pagamento 'outros' (99); esta forma é Dinheiro"
+    )
 
 
 def test_sem_pagamento_has_value_zero_and_stands_alone() -> None:
@@ -270,3 +270,9 @@ def test_an_offline_note_counts_its_window_from_its_authorization() -> None:
 def test_money_stays_decimal() -> None:
     sale = sale_with([{"method": "outros", "amount": TOTAL, "description": "Vale"}])
     assert isinstance(sale.payments[0].amount, Decimal)
+
+
+def test_every_new_field_has_a_portuguese_name() -> None:
+    for model in (Address, Customer, Payment, CardDetails):
+        assert set(model.model_fields) <= set(FIELD_NAMES), model
+    assert field_path(("customer", "address", "city_code")) == "consumidor.endereco.codigo_municipio"
