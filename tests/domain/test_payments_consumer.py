@@ -23,8 +23,8 @@ from posapp.domain.documents import (
 from posapp.domain.errors import InvalidDocument, InvalidSale
 from posapp.domain.payments import PaymentMethod, parse_payment_method
 from posapp.domain.sale import FIELD_NAMES, Address, CardDetails, Customer, Payment, Sale, field_path
-from posapp.domain.sale_rules import CARD_DETAIL_UFS, check_sale_for_store
 from posapp.domain.sale_file import sale_from_json_bytes
+from posapp.domain.sale_rules import CARD_DETAIL_UFS, check_sale_for_store
 from tests.conftest import sale_mapping
 
 TOTAL = "35.90"  # the example sale's total (6 x 4,99 + 0,375 kg x 15,90)
@@ -102,7 +102,27 @@ def test_names_map_to_the_current_tpag_table(name: str, code: str) -> None:
 
 
 def test_every_code_of_the_current_table_is_known() -> None:
-    codes = "01 02 03 04 05 10 11 12 13 15 16 17 18 19 20 21 22 90 99".split()
+    codes = [
+        "01",
+        "02",
+        "03",
+        "04",
+        "05",
+        "10",
+        "11",
+        "12",
+        "13",
+        "15",
+        "16",
+        "17",
+        "18",
+        "19",
+        "20",
+        "21",
+        "22",
+        "90",
+        "99",
+    ]
     assert sorted(m.value for m in PaymentMethod) == codes
     with pytest.raises(InvalidSale):
         sale_with([{"method": "14", "amount": TOTAL}])  # duplicata mercantil: withdrawn
