@@ -102,27 +102,7 @@ def test_names_map_to_the_current_tpag_table(name: str, code: str) -> None:
 
 
 def test_every_code_of_the_current_table_is_known() -> None:
-    codes = [
-        "01",
-        "02",
-        "03",
-        "04",
-        "05",
-        "10",
-        "11",
-        "12",
-        "13",
-        "15",
-        "16",
-        "17",
-        "18",
-        "19",
-        "20",
-        "21",
-        "22",
-        "90",
-        "99",
-    ]
+    codes = "01 02 03 04 05 10 11 12 13 15 16 17 18 19 20 21 22 90 99".split()  # noqa: SIM905
     assert sorted(m.value for m in PaymentMethod) == codes
     with pytest.raises(InvalidSale):
         sale_with([{"method": "14", "amount": TOTAL}])  # duplicata mercantil: withdrawn
@@ -189,7 +169,8 @@ def test_sale_json_with_a_description_is_read(tmp_path: Path) -> None:
     path = tmp_path / "sale.json"
     path.write_text(
         '{"items": [{"code": "1", "description": "Arroz", "ncm": "10063021", "quantity": "1",'
-        ' "unit_price": "5"}], "payments": [{"method": "outros", "amount": "5", "description": "Vale da casa"}]}',
+        ' "unit_price": "5"}], "payments": [{"method": "outros", "amount": "5",'
+        ' "description": "Vale da casa"}]}',
         encoding="utf-8",
     )
     sale = sale_from_json_bytes(path.read_bytes())

@@ -35,7 +35,9 @@ def emites_answer(request: dict[str, Any]) -> dict[str, Any]:
 def emites_request(payment: dict[str, Any], cliente: dict[str, Any] | None = None) -> dict[str, Any]:
     request = example()
     total = request["forma_de_pagamento"][0]["valor_do_pagamento"]
-    request["forma_de_pagamento"] = [{**payment, "valor_do_pagamento": payment.get("valor_do_pagamento", total)}]
+    request["forma_de_pagamento"] = [
+        {**payment, "valor_do_pagamento": payment.get("valor_do_pagamento", total)}
+    ]
     request.pop("cliente", None)
     if cliente is not None:
         request["cliente"] = cliente
@@ -110,7 +112,11 @@ def test_focus_judges_payments_and_consumers_as_sefaz(
         ({"meio_pagamento": "99", "valor": "9.00"}, None, 441),
         ({"meio_pagamento": "90", "valor": "9.00"}, None, 904),
         ({"meio_pagamento": "01", "valor": "9.00"}, {"cnpj": BAD_ALNUM_CNPJ}, 208),
-        ({"meio_pagamento": "99", "valor": "9.00", "descricao": "Cashback app"}, {"cnpj": GOOD_ALNUM_CNPJ}, None),
+        (
+            {"meio_pagamento": "99", "valor": "9.00", "descricao": "Cashback app"},
+            {"cnpj": GOOD_ALNUM_CNPJ},
+            None,
+        ),
     ],
 )
 def test_integra_judges_payments_and_consumers_as_sefaz(
