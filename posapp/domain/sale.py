@@ -74,7 +74,7 @@ _CEST = re.compile(r"^[0-9]{7}$")
 _CITY_CODE = re.compile(r"^[0-9]{7}$")
 _CEP = re.compile(r"^[0-9]{8}$")
 _PHONE = re.compile(r"^[0-9]{6,14}$")
-_FOREIGN_ID = re.compile(r"^[0-9A-Za-z./-]{5,20}$")
+_FOREIGN_ID = re.compile(r"^[0-9A-Z]{5,20}$")
 
 #: The CFOPs an NFC-e accepts (MOC 7.0, Anexo I, rule I08-150, rejection 725; NT 2013/005
 #: v1.20 and NT 2015.002): sales inside the state to a final consumer.
@@ -557,7 +557,7 @@ class Address(_Frozen):
     city_code: str  # cMun, IBGE 7 digits
     city: str = Field(min_length=2, max_length=60)  # xMun
     uf: str  # UF
-    cep: str | None = None  # CEP, 8 digits
+    cep: str  # CEP, 8 digits (optional in the layout; Emites-Client's schema requires it)
     phone: str | None = None  # fone, 6-14 digits
 
     @field_validator("city_code", mode="before")
@@ -578,9 +578,7 @@ class Address(_Frozen):
 
     @field_validator("cep", mode="before")
     @classmethod
-    def _cep(cls, value: object) -> str | None:
-        if value is None or (isinstance(value, str) and not value.strip()):
-            return None
+    def _cep(cls, value: object) -> str:
         text = only_digits(value) if isinstance(value, str) else ""
         if not _CEP.match(text):
             raise SaleFieldError("CEP deve ter 8 dígitos, como 70040-010")
@@ -628,11 +626,11 @@ class Customer(_Frozen):
     def _foreign(cls, value: object) -> str | None:
         if value is None:
             return None
-        text = value.strip() if isinstance(value, str) else ""
+        # Letters and digits, upper case: what Emites-Client's document pattern takes.
+        text = re.sub(r"[\s./-]", "", value).upper() if isinstance(value, str) else ""
         if not _FOREIGN_ID.match(text):
             raise SaleFieldError(
-                "documento de estrangeiro (passaporte ou outro) deve ter de 5 a 20 letras, dígitos ou "
-                "'.', '-', '/'"
+                "documento de estrangeiro (passaporte ou outro) deve ter de 5 a 20 letras ou dígitos"
             )
         return text
 

@@ -228,8 +228,7 @@ def _customer(sale: Sale, profile: EmitterProfile, policy: TextPolicy) -> dict[s
         }
         if address.complement:
             endereco["complemento"] = _text(address.complement, policy, 60)
-        if address.cep is not None:
-            endereco["cep"] = address.cep
+        endereco["cep"] = address.cep
         if address.phone is not None:
             endereco["telefone"] = address.phone
         cliente["endereco"] = endereco

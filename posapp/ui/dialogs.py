@@ -327,6 +327,7 @@ class CustomerDialog(QDialog):
                 "city": tr("Município"),
                 "city_code": tr("Cód. IBGE"),
                 "uf": tr("UF"),
+                "cep": tr("CEP"),
             }
             missing = [label for key, label in labels.items() if key not in address]
             if missing:

@@ -90,6 +90,7 @@ def test_a_delivery_without_an_address_is_refused_with_the_reason(
         (dialog.district, "Centro"),
         (dialog.city, "Brasília"),
         (dialog.uf, "DF"),
+        (dialog.cep, "70040010"),
     ):
         widget.setText(text)
     dialog.field.setFocus()

@@ -318,3 +318,20 @@ def test_a_store_with_an_alphanumeric_cnpj_gets_a_verified_chave_from_integra() 
         )
         == ()
     )
+
+
+def test_a_foreign_consumer_goes_to_emites_as_foreign_and_prints_its_id(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, emites: EmitesInThread
+) -> None:
+    sale = sale_mapping(customer={"foreign_id": "ab-123.456", "name": "John Smith"})
+    receipt = tmp_path / "receipt.bin"
+    code, out = emit(capsys, tmp_path, emites, sale, "--printer", f"file:{receipt}")
+    assert (code, out["status"]) == (0, "authorized"), out
+    (request,) = creates(emites)
+    assert (request["cliente"]["cpf_cnpj"], request["cliente"]["pessoa_fisica_juridica"]) == (
+        "AB123456",
+        "foreign",
+    )
+    assert "CONSUMIDOR - Id. estrangeiro: AB123456" in " ".join(
+        decode_escpos(receipt.read_bytes()).text.split()
+    )
