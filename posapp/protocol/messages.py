@@ -22,6 +22,12 @@ Decisions the schema leaves open (kept here so they are made once):
   ``vTroco``. No undocumented field is invented.
 * **PIX.** ``tipo_de_pagamento`` ``"17"`` (PIX) and ``"20"`` (static PIX) are sent as they
   are, although the vendor's enum predates them: they are the codes SEFAZ requires today.
+* **xPag.** A tPag 99 payment carries its description as ``descricao_do_pagamento``: SEFAZ
+  rejects a 99 without xPag (441) and the schema names no field for it. [U] the name.
+* **Consumer.** ``cliente.pessoa_fisica_juridica`` is ``person``, ``company`` (CNPJ, numeric or
+  alphanumeric) or ``foreign`` (idEstrangeiro in ``cpf_cnpj``); the address goes in
+  ``cliente.endereco`` with the schema's ``codigo_municipal``. A delivery sends
+  ``indicador_presenca`` 4.
 * **Homologação.** SEFAZ requires the first item's description to be
   :data:`HOMOLOGACAO_ITEM_DESCRIPTION` (cStat 373) and the consumer's name to be
   :data:`HOMOLOGACAO_CUSTOMER_NAME`; in ``producao`` the real values go.

@@ -202,6 +202,44 @@ def test_pix_is_the_one_deliberate_deviation() -> None:
     ]
 
 
+def test_xpag_is_the_other_deliberate_deviation() -> None:
+    """tPag 99 without its description is SEFAZ's rejection 441, and the vendor schema names
+    no field for xPag: we send ``descricao_do_pagamento`` (issue 14 item 3)."""
+    payments = [{"method": "outros", "amount": "35.90", "description": "Cashback do app"}]
+    payload = build_create_nfce(context(payments=payments), profile())
+    assert payload["forma_de_pagamento"][0]["descricao_do_pagamento"] == "Cashback do app"
+    assert violations(payload) == ["forma_de_pagamento[0].descricao_do_pagamento: not in the schema"]
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {
+            "customer": {
+                "document": "12.ABC.345/01DE-35",
+                "name": "Mercado Exemplo",
+                "address": {
+                    "street": "Rua A",
+                    "number": "1",
+                    "complement": "ap 2",
+                    "district": "Centro",
+                    "city_code": "5300108",
+                    "city": "Brasília",
+                    "uf": "DF",
+                    "cep": "70040-010",
+                    "phone": "(61) 3333-4444",
+                },
+            },
+            "delivery": True,
+        },
+        {"customer": {"foreign_id": "AB123456", "name": "John Smith"}},
+        {"payments": [{"method": "sem_pagamento", "amount": "0"}]},
+    ],
+)
+def test_consumer_address_delivery_foreign_and_no_payment_validate(overrides: dict[str, Any]) -> None:
+    assert violations(build_create_nfce(context(**overrides), profile(environment="producao"))) == []
+
+
 def test_card_details_become_required_in_states_that_demand_them() -> None:
     # In CE, PE, BA... the card group must carry the acquirer, brand and authorization.
     payload = build_create_nfce(context(**SALES["cards"]), profile(uf="BA"))
