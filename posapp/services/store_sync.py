@@ -322,12 +322,14 @@ class StoreSync:
                         self._set_state(connected=True, to_send=0, last_ok_at=datetime.now(UTC))
             except StoreServerError as exc:
                 log.warning("store server: %s", exc)
+                # What waits: events since the last push this session saw land (unknown before
+                # the first one: the server may already hold everything).
+                unsent = 0
                 with contextlib.suppress(Exception):
                     heads = await self._call(self._local_heads)
-                    sent = self._sent_heads or (0, 0)
-                    self._set_state(
-                        connected=False, last_error=user_text(exc), to_send=max(heads[0] - sent[0], 0)
-                    )
+                    if self._sent_heads is not None:
+                        unsent = max(heads[0] - self._sent_heads[0], 0)
+                self._set_state(connected=False, last_error=user_text(exc), to_send=unsent)
                 next_full = 0.0
                 delay = retry
                 retry = min(retry * 2, MAX_RETRY_S)

@@ -68,6 +68,11 @@ def test_a_till_sells_through_a_server_outage_and_catches_up(
 
             await wait_until(disconnected, timeout_s=20)
             assert "vendendo sozinho" in sync.state.text
+
+            async def counted() -> bool:  # the three sales' events wait, and the bar says so
+                return sync.state.to_send >= 6 and "a enviar" in sync.state.text
+
+            await wait_until(counted, timeout_s=30)
             await asyncio.to_thread(pg_server.start)
             await wait_until(lambda: on_server(6), timeout_s=60)
 
