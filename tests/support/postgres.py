@@ -94,7 +94,14 @@ class PostgresServer:
         cmd = list(argv)
         if self.as_user is not None:
             cmd = ["runuser", "-u", self.as_user, "--", *cmd]
-        return subprocess.run(cmd, check=check, capture_output=True, text=True, timeout=60)
+        result = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=60)
+        if check and result.returncode != 0:
+            log = self.root / "server.log"
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            raise RuntimeError(
+                f"{' '.join(cmd)} exited {result.returncode}:\n{result.stdout}{result.stderr}\n{tail}"
+            )
+        return result
 
     def start(self) -> None:
         self._run(
@@ -178,7 +185,9 @@ def start_server() -> PostgresServer:
     binaries are not installed."""
     bindir = server_bindir()
     as_user = _unprivileged_user()
-    root = Path(tempfile.mkdtemp(prefix="posapp-pg-"))
+    # The unprivileged user must reach the folder: under root's own TMPDIR it might not.
+    parent = "/tmp" if as_user is not None and os.path.isdir("/tmp") else None
+    root = Path(tempfile.mkdtemp(prefix="posapp-pg-", dir=parent))
     root.chmod(0o755)
     if as_user is not None:
         shutil.chown(root, user=as_user)
