@@ -9,6 +9,7 @@ so :meth:`Product.to_item` is all the checkout has to do.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -209,7 +210,10 @@ def tax_row(tax: ItemTax | None) -> tuple[str | None, ...]:
     return tuple(None if values[c] is None else str(values[c]) for c in TAX_COLUMNS)
 
 
-def _tax_of(values: Sequence[object]) -> ItemTax | None:
+@functools.lru_cache(maxsize=4096)
+def _tax_of(values: tuple[object, ...]) -> ItemTax | None:
+    """The registry of a row's tax columns; a catalog has few distinct ones, so a search
+    of 200 rows validates a handful (the model is immutable: sharing it is safe)."""
     if all(v is None for v in values):
         return None
     return ItemTax.model_validate(
@@ -244,7 +248,7 @@ def _row_to_product(row: Sequence[object]) -> Product:
         unit=str(unit),
         price=Decimal(str(price)),
         origin=int(str(origin)),
-        tax=_tax_of(taxes),
+        tax=_tax_of(tuple(taxes)),
         ibpt=_ibpt_of(str(ncm), ibpt),
     )
 
