@@ -26,12 +26,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from posapp.catalog.storedb import StoreDB
 from posapp.config import Config, StoreServerConfig
+from posapp.domain import lifecycle
 from posapp.domain.lifecycle import SaleState
 from posapp.errors import PosappError, user_text
 from posapp.journal.changes import ChangeFeed
 from posapp.journal.errors import UnknownSale
 from posapp.journal.store import JOURNAL_FILENAME, Journal
 from posapp.services.core import Authorization
+from posapp.services.errors import NothingToDo
 from posapp.storeserver import cancels, numbering, outbox, queries, shared
 from posapp.storeserver.connection import DriverError, connect
 from posapp.storeserver.errors import StoreServerError, StoreServerUnavailable
@@ -278,6 +280,8 @@ class StoreSync:
             pushed = await self._call(self._push)
             pulled = await self._call(self._pull)
             handled = await self.perform_remote_cancels() if with_cancels else ()
+            if handled:  # the cancels' events, so the store sees their outcome now
+                pushed = pushed + await self._call(self._push)
             pending = await self._call(self._pending)
         except StoreServerError as exc:
             self._set_state(connected=False, last_error=user_text(exc))
@@ -395,6 +399,7 @@ class StoreSync:
 
         def body(conn: ServerConnection) -> tuple[cancels.CancelRequest, bool]:
             sale = cancels.find_sale(conn, chave=chave, sale_id=sale_id)
+            _check_cancellable(sale)
             return cancels.request_cancel(
                 conn,
                 till_id=sale.till_id,
@@ -474,3 +479,16 @@ class StoreSync:
             # No answer yet: resending is the lifecycle's harmless retry; the request waits.
             return answer(cancels.PENDING, state, message or "Cancelamento sem resposta; será repetido.")
         return answer(cancels.REFUSED, state, message or "O cancelamento não foi feito.")
+
+
+def _check_cancellable(sale: cancels.RemoteSale) -> None:
+    """What the server last heard of the sale must allow a cancel (the issuing till, the
+    authority, checks again): a note already cancelled, or never authorized, is refused here
+    instead of being queued for nothing."""
+    state = SaleState(sale.state)
+    if not lifecycle.can_cancel(state):  # CANCELLING passes: the issuing till resends or knows
+        raise NothingToDo(
+            f"sale {sale.sale_id} of till {sale.till_id} is {state}",
+            user_message=f"A venda {sale.sale_id} do caixa {sale.till_id} está '{state.label}': "
+            "só NFC-e autorizadas podem ser canceladas.",
+        )

@@ -114,3 +114,70 @@ def test_two_tills_and_the_store_view(
     assert len(status["day"]) == 3
     assert cli.main(["nfce", "list", "--store", "--config", conf, "--data-dir", str(a.data_dir)]) == 0
     assert "caixa " in capsys.readouterr().out
+
+
+def test_store_cancel_from_the_managers_till_through_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], pg_database: str
+) -> None:
+    import asyncio
+
+    from posapp.domain.lifecycle import SaleState
+    from posapp.services.store_sync import StoreSync
+    from tests.support.emites_thread import EmitesInThread
+    from tests.support.sales import make_sale
+
+    with EmitesInThread() as emites:
+        issuing = make_till(tmp_path, "a", pg_database, emites.port)
+
+        async def sell() -> str:
+            service = issuing.service()
+            await service.start()
+            sync = StoreSync(issuing.config, issuing.data_dir, service=service)
+            try:
+                report = await service.issue(make_sale(7), print_receipt=False)
+                assert report.state is SaleState.AUTHORIZED and report.note is not None
+                await sync.sync_now()
+                return report.note.chave
+            finally:
+                await sync.aclose()
+                await service.aclose()
+
+        chave = asyncio.run(sell())
+        manager_conf = str(config_file(tmp_path, "m", pg_database))
+        issuing_conf = tmp_path / "a.toml"
+        issuing_conf.write_text(
+            to_toml(
+                {
+                    "emites": {"port": emites.port, "connect_timeout_s": 1, "response_timeout_s": 5},
+                    "printer": {"uri": "none"},
+                    "store_server": {"url": pg_database, "connect_timeout_s": 2},
+                }
+            ),
+            encoding="utf-8",
+        )
+        manager = ["--config", manager_conf, "--data-dir", str(tmp_path / "m"), "--json"]
+        motivo = "Cliente devolveu a mercadoria no balcão"
+        code, asked = run(
+            capsys, "store", "cancel", chave, "--motivo", motivo, "--operator", "gerente", *manager
+        )
+        assert code == 0 and asked["status"] == "requested" and asked["new_request"] is True
+        code, synced = run(
+            capsys,
+            "store",
+            "sync",
+            "--config",
+            str(issuing_conf),
+            "--data-dir",
+            str(issuing.data_dir),
+            "--json",
+        )
+        assert code == 0 and [c["status"] for c in synced["cancels"]] == ["done"]
+        code, again = run(
+            capsys, "store", "cancel", chave, "--motivo", motivo, "--operator", "gerente", *manager
+        )
+        assert code == 1 and "Cancelada" in again["errors"][0]  # already cancelled: nothing queued
+        code, bad = run(
+            capsys, "store", "cancel", chave, "--motivo", "curto", "--operator", "gerente", *manager
+        )
+        assert code == 2 and bad["errors"]
+        assert emites.simulator.truth.cancelled(chave) == 1
