@@ -249,6 +249,8 @@ class MainWindow(QMainWindow):
         sale_discount.activated.connect(self.on_sale_discount)
         fiscal_month = QShortcut(QKeySequence("Ctrl+F9"), self)
         fiscal_month.activated.connect(self.on_fiscal_month)
+        store_sales = QShortcut(QKeySequence("Ctrl+F12"), self)  # every till's sales (issue 16)
+        store_sales.activated.connect(self.on_store_sales)
         self.key_buttons["F9"].setToolTip(tr("F9: fechamento do dia · Ctrl+F9: fiscal do mês (contador)"))
         self.key_buttons["F3"].setToolTip(tr("F3: desconto no item · Shift+F3: desconto na venda"))
         escape = QShortcut(QKeySequence("Esc"), self)
@@ -741,6 +743,24 @@ class MainWindow(QMainWindow):
         finally:
             self.history = None
         self.status.poll_queue()
+
+    @checkout_flow
+    async def on_store_sales(self) -> None:
+        """Ctrl+F12: every till's sales from the store server, the day per till; a manager
+        may ask the issuing till to cancel a note (posapp/ui/store_sales.py)."""
+        sync = self.status.store_sync
+        if sync is None:
+            self.say(tr("Este caixa não tem servidor da loja ([store_server] na configuração)."), "warning")
+            return
+        from posapp.ui.store_sales import StoreSalesDialog  # Ctrl+F12: not at start-up
+
+        async def authorize(reason: str) -> Authorization | None:
+            manager = await self.require_manager(reason)
+            return None if manager is None else Authorization(self.ctx.operator_login, manager.login)
+
+        dialog = StoreSalesDialog(self.ctx, sync, authorize, self)
+        dialog.reload()
+        await self.dialog(dialog)
 
     @checkout_flow
     async def on_switch_operator(self) -> None:

@@ -4,9 +4,12 @@ fits 1024x768."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pytestqt.qtbot import QtBot
 
 from posapp.config import Config, EmitesConfig, PrinterConfig, StoreServerConfig
+from posapp.ui.qt import QApplication, Qt
 from tests.gui.conftest import MakeCtx, open_window, run
 from tests.gui.test_geometry import assert_fits
 from tests.storeserver.conftest import pg_database, pg_server
@@ -52,3 +55,55 @@ def test_the_status_bar_follows_the_store_server(
     assert_fits(qtbot, window, "checkout with the store's state")
     run(qtbot, window.shutdown())
     assert window.status.store_sync is None  # stopped with the window
+
+
+def test_a_manager_sees_every_tills_sales_and_asks_the_issuing_till_to_cancel(
+    qtbot: QtBot, make_ctx: MakeCtx, pg_server: PostgresServer, pg_database: str, tmp_path: Path
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    import psycopg
+
+    from posapp.ui.store_sales import MotivoDialog, StoreSalesDialog
+    from tests.gui.conftest import press, type_text
+    from tests.storeserver.test_remote_cancel import sell_and_sync
+    from tests.storeserver.tills import make_till
+    from tests.support.emites_thread import EmitesInThread
+
+    with EmitesInThread() as emites:
+        issuing = make_till(tmp_path / "tills", "a", pg_database, emites.port)
+        with ThreadPoolExecutor(1) as other:  # the issuing till: its own loop, off Qt's
+            sale_id, chave = other.submit(sell_and_sync, issuing).result(timeout=60)
+    window = open_window(qtbot, make_ctx(config(pg_database), login="gerente"))
+    qtbot.waitUntil(lambda: window.status.store_label.toolTip() == "Loja: sincronizado", timeout=15000)
+    press(qtbot, Qt.Key.Key_F12, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: isinstance(QApplication.activeModalWidget(), StoreSalesDialog), timeout=5000)
+    dialog = QApplication.activeModalWidget()
+    assert isinstance(dialog, StoreSalesDialog)
+    qtbot.waitUntil(lambda: dialog.list.count() == 1, timeout=10000)
+    assert chave in dialog.list.item(0).text() and "Loja" in dialog.day.text()
+    assert_fits(qtbot, dialog, "store sales")
+    press(qtbot, Qt.Key.Key_F8)
+    qtbot.waitUntil(lambda: isinstance(QApplication.activeModalWidget(), MotivoDialog), timeout=5000)
+    type_text(qtbot, "curto")
+    press(qtbot, Qt.Key.Key_Return)
+    motivo = QApplication.activeModalWidget()
+    assert isinstance(motivo, MotivoDialog) and motivo.error.text()  # too short: says so, stays
+    motivo.motivo.clear()
+    type_text(qtbot, "Cliente desistiu no caixa vizinho")
+    press(qtbot, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: "Pedido enviado ao caixa" in dialog.message.text(), timeout=10000)
+    with psycopg.connect(pg_database, password=pg_server.password) as conn:
+        rows = conn.execute("SELECT sale_id, status, authorized_by FROM cancel_requests").fetchall()
+    assert rows == [(sale_id, "pending", "gerente")]
+    press(qtbot, Qt.Key.Key_Escape)
+    run(qtbot, window.shutdown())
+
+
+def test_without_a_store_server_ctrl_f12_says_so(qtbot: QtBot, make_ctx: MakeCtx) -> None:
+    from tests.gui.conftest import press
+
+    window = open_window(qtbot, make_ctx(config(None)))
+    press(qtbot, Qt.Key.Key_F12, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: "servidor da loja" in window.message.text(), timeout=5000)
+    run(qtbot, window.shutdown())
