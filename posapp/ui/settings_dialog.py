@@ -16,11 +16,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from posapp.catalog.csv_import import COLUMNS, import_csv
+from posapp.catalog.csv_import import BASE_COLUMNS, import_csv
+from posapp.catalog.products import TAX_COLUMNS
 from posapp.config import Config, ProviderConfig, masked_token_from_env
 from posapp.domain.audit import Action
 from posapp.domain.cancel import MAX_CANCEL_WINDOW_MIN
 from posapp.domain.documents import UF_CODES
+from posapp.domain.taxes import Crt
 from posapp.errors import PosappError
 from posapp.operators.accounts import Role
 from posapp.ui.context import AppContext
@@ -147,11 +149,17 @@ class SettingsDialog(QDialog):
         store = QWidget(self)
         form = QFormLayout(store)
         self.uf = _combo(store, tuple(sorted(UF_CODES)), config.store.uf)
+        # The tax regime decides CSOSN or CST for every item (SEFAZ rejects the other).
+        self.crt = QComboBox(store)
+        for regime in Crt:
+            self.crt.addItem(f"{int(regime)} - {regime.label}", int(regime))
+        self.crt.setCurrentIndex(max(self.crt.findData(config.store.crt), 0))
         # The legal window is 30 minutes: a state may shorten it, nothing lengthens it.
         self.cancel_window = _spin(store, 1, MAX_CANCEL_WINDOW_MIN, config.nfce.cancel_window_min)
         self.safety_margin = _spin(store, 0, 600, config.nfce.cancel_safety_margin_s)
         self.serie = _spin(store, 1, 889, config.nfce.serie)
         form.addRow(tr("UF da loja"), self.uf)
+        form.addRow(tr("Regime tributário (CRT)"), self.crt)
         form.addRow(tr("Prazo de cancelamento (min)"), self.cancel_window)
         form.addRow(tr("Margem de segurança (s)"), self.safety_margin)
         form.addRow(tr("Série da NFC-e"), self.serie)
@@ -210,7 +218,15 @@ class SettingsDialog(QDialog):
 
         catalog = QWidget(self)
         box = QVBoxLayout(catalog)
-        box.addWidget(QLabel(tr("Colunas do CSV: ") + ", ".join(COLUMNS), catalog))
+        columns = QLabel(
+            tr("Colunas do CSV: ")
+            + ", ".join(BASE_COLUMNS)
+            + tr("; tributos (opcionais): ")
+            + ", ".join(TAX_COLUMNS),
+            catalog,
+        )
+        columns.setWordWrap(True)  # 26 column names: wrapped to the dialog, not widening it
+        box.addWidget(columns)
         row = QHBoxLayout()
         self.csv_path = QLineEdit(catalog)
         self.csv_path.setPlaceholderText(tr("caminho do arquivo .csv"))
@@ -298,7 +314,7 @@ class SettingsDialog(QDialog):
             mode=self.mode.currentData(),
             codepage=self.codepage.currentData(),
         )
-        base["store"].update(uf=self.uf.currentData())
+        base["store"].update(uf=self.uf.currentData(), crt=self.crt.currentData())
         base["nfce"].update(
             cancel_window_min=self.cancel_window.value(),
             cancel_safety_margin_s=self.safety_margin.value(),

@@ -171,3 +171,31 @@ def test_the_settings_show_this_tills_identity(qtbot: QtBot, make_ctx: MakeCtx, 
     qtbot.addWidget(dialog)
     assert [label for label in dialog.findChildren(QLabel) if label.text() == till]
     qtbot.waitUntil(lambda: not pending_tasks(dialog))
+
+
+def test_the_store_regime_is_chosen_in_the_settings_and_the_import_follows_it(
+    qtbot: QtBot, make_ctx: MakeCtx, tmp_path: Path
+) -> None:
+    """Issue 14 item 1: [store] crt in F11 → Loja; the catalog import there refuses a product
+    the configured regime could not sell (a CSOSN only, in a normal-regime store)."""
+    ctx = make_ctx(offline_config(), login="gerente")
+    dialog = SettingsDialog(ctx)
+    qtbot.addWidget(dialog)
+    assert dialog.crt.currentData() == 1 and dialog.crt.currentText() == "1 - Simples Nacional"
+    dialog.crt.setCurrentIndex(dialog.crt.findData(3))
+    assert dialog.build()[0].store.crt == 3
+    ctx.config = ctx.config.model_copy(update={"store": ctx.config.store.model_copy(update={"crt": 3})})
+    path = tmp_path / "c.csv"
+    path.write_text(
+        "code,description,ncm,price,csosn,icms_cst,icms_rate,pis_cst,pis_rate,cofins_cst,cofins_rate,"
+        "ibs_cbs_cst,cclass_trib\n"
+        "A1,Arroz,10063021,27.90,102,,,06,,06,,000,000001\n"
+        "A2,Sabao,34022000,12.45,102,00,20,01,1.65,01,7.60,000,000001\n",
+        encoding="utf-8",
+    )
+    dialog.csv_path.setText(str(path))
+    task = dialog.import_catalog()
+    qtbot.waitUntil(task.done, timeout=10000)
+    text = dialog.import_report.toPlainText()
+    assert "1 produtos novos" in text and "linha 2 (A1)" in text and "não CSOSN" in text
+    qtbot.waitUntil(lambda: not pending_tasks(dialog))
