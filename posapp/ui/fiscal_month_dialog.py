@@ -184,6 +184,12 @@ class FiscalMonthDialog(QDialog):
         if self.gaps.count() == 0:
             self.gaps.addItem(tr("Nenhuma lacuna de numeração."))
 
+    async def _refresh_gaps(self) -> None:
+        try:
+            self._show_gaps(await self.inut.gaps())
+        except Exception as exc:  # the answer is recorded; only the list could not be read
+            self.say(error_text(exc), "error")
+
     def _gap_chosen(self, item: QListWidgetItem | None, _previous: object = None) -> None:
         data: Any = item.data(GAP_ROLE) if item is not None else None
         if isinstance(data, tuple) and len(data) == 3:
@@ -296,8 +302,8 @@ class FiscalMonthDialog(QDialog):
         finally:
             self._set_busy(False)
         self.plan = None  # the month's export must show this inutilização: plan again
+        await self._refresh_gaps()  # the list first: the message is the last thing to change
         self.say(tr(report.message), None if report.state.value == "done" else "warning")
-        self._show_gaps(await self.inut.gaps())
 
     @async_slot
     async def settle(self) -> None:
@@ -312,8 +318,8 @@ class FiscalMonthDialog(QDialog):
         finally:
             self._set_busy(False)
         self.plan = None
+        await self._refresh_gaps()
         self.say(" ".join(r.message for r in reports) or tr("Nenhuma inutilização em dúvida."))
-        self._show_gaps(await self.inut.gaps())
 
     async def aclose(self) -> None:
         await self.inut.aclose()
