@@ -789,7 +789,7 @@ class MainWindow(QMainWindow):
         if cart.is_empty:
             self.say(tr("Nenhum item na venda."), "warning")
             return
-        dialog = PaymentDialog(cart.total, payments=cart.payments, parent=self)
+        dialog = PaymentDialog(cart.total, payments=cart.payments, parent=self, uf=self.ctx.config.store.uf)
         accepted = await self.dialog(dialog) == QDialog.DialogCode.Accepted
         cart.payments = tuple(dialog.payments)
         if not accepted:

@@ -27,6 +27,7 @@ from posapp.domain.sale import (
     Payment,
     describe_validation_error,
 )
+from posapp.domain.sale_rules import CARD_DETAIL_UFS
 from posapp.ui.formatting import brl, parse_decimal
 from posapp.ui.qt import (
     QComboBox,
@@ -103,11 +104,18 @@ def remaining_and_change(total: Decimal, payments: list[Payment]) -> tuple[Decim
 
 class PaymentDialog(QDialog):
     def __init__(
-        self, total: Decimal, *, payments: tuple[Payment, ...] = (), parent: QWidget | None = None
+        self,
+        total: Decimal,
+        *,
+        payments: tuple[Payment, ...] = (),
+        parent: QWidget | None = None,
+        uf: str | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle(tr("Pagamento (F10)"))
         self.total = total
+        # The store's state requires the acquirer, brand and authorization on every card.
+        self.card_details_state = uf if uf in CARD_DETAIL_UFS else None
         self.payments: list[Payment] = list(payments)
         self.method = PaymentMethod.DINHEIRO
         outer = QHBoxLayout(self)
@@ -160,11 +168,12 @@ class PaymentDialog(QDialog):
             self.card_brand.addItem(tr(name), code)
         self.card_authorization = QLineEdit(self.card_box)
         self.card_authorization.setMaxLength(20)
-        self.card_authorization.setPlaceholderText(tr("código de autorização / NSU (opcional)"))
+        need = tr("obrigatório em ") + self.card_details_state if self.card_details_state else tr("opcional")
+        self.card_authorization.setPlaceholderText(tr("código de autorização / NSU (") + need + ")")
         self.card_authorization.returnPressed.connect(self.add_tender)
         self.card_acquirer = QLineEdit(self.card_box)
         self.card_acquirer.setMaxLength(18)
-        self.card_acquirer.setPlaceholderText(tr("CNPJ da credenciadora (opcional)"))
+        self.card_acquirer.setPlaceholderText(tr("CNPJ da credenciadora (") + need + ")")
         self.card_acquirer.returnPressed.connect(self.add_tender)
         for field in (self.card_authorization, self.card_acquirer):
             text_field(field)  # an NSU or a CNPJ typed at scanner speed stays where it was typed
@@ -338,6 +347,14 @@ class PaymentDialog(QDialog):
             )
         except ValidationError as exc:
             self._fail(describe_validation_error(exc).split(": ", 1)[-1])
+            return
+        if card is not None and self.card_details_state and not card.complete:
+            self.error.setText(
+                tr("Em ")
+                + self.card_details_state
+                + tr(" o cartão exige bandeira, autorização e CNPJ da credenciadora.")
+            )
+            (self.card_authorization if not card.authorization else self.card_acquirer).setFocus()
             return
         self.payments.append(payment)
         self.description.clear()

@@ -51,3 +51,36 @@ def test_outros_asks_its_description_before_the_tender_counts(
     press(qtbot, Qt.Key.Key_Return)
     wait_closed(qtbot, dialog)
     assert dialog.result() == QDialog.DialogCode.Accepted
+
+
+def test_a_card_state_asks_the_card_details_before_the_tender_counts(
+    qtbot: QtBot, qloop: asyncio.AbstractEventLoop
+) -> None:
+    dialog = PaymentDialog(Decimal("30.00"), uf="RJ")
+    _show(qtbot, dialog)
+    assert "obrigatório em RJ" in dialog.card_authorization.placeholderText()
+    press(qtbot, Qt.Key.Key_F2)  # credit
+    press(qtbot, Qt.Key.Key_Return)  # the amount (what is owed)
+    assert focused() is dialog.card_authorization
+    type_text(qtbot, "A1B2C3")
+    press(qtbot, Qt.Key.Key_Return)
+    assert dialog.payments == [] and "Em RJ o cartão exige bandeira" in dialog.error.text()
+    dialog.card_brand.setCurrentIndex(2)  # Mastercard
+    dialog.card_acquirer.setText("01.027.058/0001-91")
+    dialog.card_acquirer.setFocus()
+    press(qtbot, Qt.Key.Key_Return)
+    (payment,) = dialog.payments
+    assert payment.card is not None and payment.card.complete
+    assert (payment.card.brand, payment.card.acquirer_cnpj) == ("02", "01027058000191")
+    dialog.reject()
+
+
+def test_elsewhere_the_card_details_stay_optional(qtbot: QtBot, qloop: asyncio.AbstractEventLoop) -> None:
+    dialog = PaymentDialog(Decimal("30.00"), uf="SP")
+    _show(qtbot, dialog)
+    assert "opcional" in dialog.card_acquirer.placeholderText()
+    press(qtbot, Qt.Key.Key_F3)  # debit
+    press(qtbot, Qt.Key.Key_Return)
+    press(qtbot, Qt.Key.Key_Return)
+    assert [p.method for p in dialog.payments] == [PaymentMethod.DEBITO]
+    dialog.reject()
