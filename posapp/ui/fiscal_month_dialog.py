@@ -159,12 +159,15 @@ class FiscalMonthDialog(QDialog):
     def _show_gaps(self, series: tuple[SerieGaps, ...] | list[SerieGaps]) -> None:
         self.gaps.clear()
         for serie in series:
+            # The série's note once, as a heading nobody can pick; its rows stay short.
+            heading = QListWidgetItem(tr("Série ") + f"{serie.serie} — " + serie.note())
+            heading.setFlags(Qt.ItemFlag.NoItemFlags)
+            self.gaps.addItem(heading)
             for first, last in serie.gaps:
                 span = f"{first}" if first == last else f"{first} a {last}"
-                item = QListWidgetItem(
-                    tr("Série ") + f"{serie.serie}: " + span + tr(" — a inutilizar") + f" ({serie.note()})"
-                )
+                item = QListWidgetItem(tr("Série ") + f"{serie.serie}: " + span + tr(" — a inutilizar"))
                 item.setData(GAP_ROLE, (serie.serie, first, last))
+                item.setToolTip(serie.note())
                 self.gaps.addItem(item)
             for row in serie.in_flight:
                 self.gaps.addItem(
