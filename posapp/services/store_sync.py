@@ -87,14 +87,30 @@ class SyncState:
 
     @property
     def text(self) -> str:
+        """Short, for the status bar (the whole story is :attr:`detail`)."""
         if self.connected is None:
             return "Loja: conectando…"
         if not self.connected:
-            pending = f"; {self.to_send} registro(s) a enviar" if self.to_send else ""
-            return f"Loja: servidor fora do ar — vendendo sozinho{pending}"
+            return f"Loja: offline, {self.to_send} a enviar" if self.to_send else "Loja: offline"
         if self.to_send:
-            return f"Loja: enviando {self.to_send} registro(s)"
-        return "Loja: sincronizado"
+            return f"Loja: enviando {self.to_send}"
+        return "Loja: sincronizada"
+
+    @property
+    def detail(self) -> str:
+        """The tooltip: what the state means for the cashier."""
+        if self.connected is None:
+            return "Conectando ao servidor da loja."
+        if not self.connected:
+            pending = f" {self.to_send} registro(s) esperam para subir." if self.to_send else ""
+            why = f" ({self.last_error})" if self.last_error else ""
+            return (
+                "Servidor da loja fora do ar: o caixa continua vendendo sozinho e envia tudo quando ele "
+                f"voltar.{pending}{why}"
+            )
+        if self.to_send:
+            return f"Enviando {self.to_send} registro(s) ao servidor da loja."
+        return "Tudo o que este caixa registrou está no servidor da loja."
 
 
 @dataclass(frozen=True, slots=True)

@@ -152,7 +152,7 @@ class StatusPanel(QStatusBar):
         self.printer_label.setMaximumWidth(300)
         self.scanner_label.setMaximumWidth(260)
         # [store_server] (issue 16): the store server's sync state; hidden on a till alone.
-        self.store_label = ElidedLabel("", self, keep=5)
+        self.store_label = ElidedLabel("", self, keep=len("Loja: offline"))
         self.store_label.setContentsMargins(6, 0, 6, 0)
         self.store_label.setMaximumWidth(260)
         self.store_label.setVisible(ctx.config.store_server is not None)
@@ -229,7 +229,7 @@ class StatusPanel(QStatusBar):
         with contextlib.suppress(RuntimeError):  # the widgets may be gone at shutdown
             self.store_label.setVisible(True)
             self.store_label.setText(state.text)
-            self.store_label.setToolTip(state.last_error or state.text)
+            self.store_label.setToolTip(state.detail)
 
     async def stop_drainer(self) -> None:
         if self.drainer is not None:

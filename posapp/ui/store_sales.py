@@ -19,7 +19,7 @@ from posapp.services.core import Authorization
 from posapp.ui.context import AppContext
 from posapp.ui.dialogs import use_monospace
 from posapp.ui.errors import error_text
-from posapp.ui.formatting import brl, in_store_zone, local_datetime, store_timezone
+from posapp.ui.formatting import brl, in_store_zone, plural, store_timezone
 from posapp.ui.qt import (
     QDialog,
     QHBoxLayout,
@@ -94,10 +94,13 @@ class StoreSalesDialog(QDialog):
         layout.addWidget(self.day)
         self.list = QListWidget(self)
         use_monospace(self.list)
-        self.list.setMinimumSize(700, 360)
+        self.list.setMinimumSize(640, 320)
+        self.list.currentRowChanged.connect(self._show_selected)
         layout.addWidget(self.list)
         self.message = QLabel("", self)
         self.message.setWordWrap(True)
+        # Room for two lines from the start: a longer message never covers the list.
+        self.message.setMinimumHeight(self.message.fontMetrics().lineSpacing() * 2 + 6)
         layout.addWidget(self.message)
         row = QHBoxLayout()
         row.addWidget(key_button(tr("Atualizar"), "F5", self.reload, parent=self))
@@ -109,6 +112,12 @@ class StoreSalesDialog(QDialog):
     def say(self, text: str, role: str | None = None) -> None:
         self.message.setText(text)
         set_role(self.message, role)
+
+    def _show_selected(self, row: int) -> None:
+        """The selected sale's chave and id (too long for the row)."""
+        if 0 <= row < len(self.sales):
+            sale = self.sales[row]
+            self.say(tr("Chave: ") + (sale["chave"] or "—"))
 
     def selected(self) -> dict[str, Any] | None:
         row = self.list.currentRow()
@@ -130,9 +139,10 @@ class StoreSalesDialog(QDialog):
         for sale in sales:
             state = SaleState(sale["state"])
             number = f"{sale['serie']}/{sale['numero']}" if sale["numero"] is not None else "—"
+            moment = in_store_zone(sale["created_at"], tz).strftime("%d/%m %H:%M")
             text = (
-                f"{sale['till_id'][:10]:<10} {local_datetime(sale['created_at'], tz)}  {state.label:<11} "
-                f"{number:>9}  {brl(sale['total']):>12}  {sale['chave'] or ''}"
+                f"{sale['till_id'][:10]:<10}  {moment}  {state.label:<11} {number:>9}  "
+                f"{brl(sale['total']):>12}"
             )
             item = QListWidgetItem(text)
             item.setData(Qt.ItemDataRole.UserRole, sale["sale_id"])
@@ -140,14 +150,16 @@ class StoreSalesDialog(QDialog):
         if sales:
             self.list.setCurrentRow(0)
         total = sum((d["authorized_total"] for d in day), start=0)
-        lines = [tr("Hoje:")] + [
-            f"  {d['till_id'][:10]:<10} {d['sales']:>4} {tr('vendas')}  {brl(d['authorized_total']):>12}  "
-            f"{d['cancelled']} {tr('canceladas')}"
+        lines = [tr("Hoje (autorizadas):")] + [
+            f"  {d['till_id'][:10]:<10} {plural(d['sales'], tr('venda'), tr('vendas')):>11}  "
+            f"{brl(d['authorized_total']):>12}  {plural(d['cancelled'], tr('cancelada'), tr('canceladas'))}"
             for d in day
         ]
-        lines.append(f"  {tr('Loja'):<10} {sum(d['sales'] for d in day):>4} {tr('vendas')}  {brl(total):>12}")
+        count = sum(d["sales"] for d in day)
+        lines.append(f"  {tr('Loja'):<10} {plural(count, tr('venda'), tr('vendas')):>11}  {brl(total):>12}")
         self.day.setText("\n".join(lines))
-        self.say(tr("Vendas de todos os caixas, como o servidor da loja as recebeu."))
+        if not sales:
+            self.say(tr("O servidor da loja ainda não tem vendas."))
 
     @async_slot
     async def request_cancel(self) -> None:

@@ -67,10 +67,13 @@ def test_a_till_sells_through_a_server_outage_and_catches_up(
                 return sync.state.connected is False
 
             await wait_until(disconnected, timeout_s=20)
-            assert "vendendo sozinho" in sync.state.text
+            assert sync.state.text.startswith("Loja: offline") and "vendendo sozinho" in sync.state.detail
 
             async def counted() -> bool:  # the three sales' events wait, and the bar says so
-                return sync.state.to_send >= 6 and "a enviar" in sync.state.text
+                return (
+                    sync.state.to_send >= 6
+                    and sync.state.text == f"Loja: offline, {sync.state.to_send} a enviar"
+                )
 
             await wait_until(counted, timeout_s=30)
             await asyncio.to_thread(pg_server.start)
