@@ -124,7 +124,8 @@ def _ibpt(uf: str, row: tuple[object, ...] | None, today: date) -> CheckResult:
     if not count:
         return warn(
             IBPT_TITLE,
-            f"nenhuma tabela IBPT de {uf} importada: o DANFE sai sem os tributos aproximados.",
+            f"nenhuma tabela IBPT de {uf} importada: os produtos sem alíquotas próprias saem sem os "
+            "tributos aproximados no DANFE.",
             f"Baixe a tabela de {uf} no site do IBPT (De Olho no Imposto) e rode 'posapp ibpt TABELA.csv'.",
         )
     until = date.fromisoformat(str(row[1])) if row and row[1] else None
