@@ -263,6 +263,7 @@ class Config(_Section):
     printer: PrinterConfig = PrinterConfig()
     backup: BackupConfig = BackupConfig()
     providers: tuple[ProviderConfig, ...] = ()
+    store_server: StoreServerConfig | None = None
     # ``[taxes]``: the store's defaults for what a product's tax registry leaves empty
     # (the keys of SALE.json's item ``tax``; README "Taxes").
     taxes: ItemTax = ItemTax()
@@ -271,7 +272,6 @@ class Config(_Section):
     def tax_defaults(self) -> ItemTax:
         """``[taxes]`` over the regime's own defaults (CSOSN 102, PIS/COFINS 49 in the Simples)."""
         return store_defaults(self.store.regime, self.taxes)
-    store_server: StoreServerConfig | None = None
 
 
 def emitter_profile(config: Config) -> EmitterProfile:
