@@ -212,7 +212,16 @@ class EmitesSimulator:
         for writer in list(self._writers):
             writer.close()
         if self._tasks:
-            await asyncio.wait(list(self._tasks), timeout=5)
+            _, pending = await asyncio.wait(list(self._tasks), timeout=5)
+            for task in pending:  # still sleeping in a fault (a delay, a held cancel race)
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=1)
+        for writer in list(self._writers):
+            # Whatever is left drops its socket now: a transport left open to the garbage
+            # collector warns (ResourceWarning) in whoever happens to run then.
+            writer.transport.abort()
+        await asyncio.sleep(0)  # the transports close their sockets in a loop callback
         await server.wait_closed()
 
     async def __aenter__(self) -> Self:
