@@ -127,7 +127,7 @@ class Answers:
             return await self._authorize(
                 sale.sale_id, attempt_id, attempt, result, note, Happening.ISSUE_AUTHORIZED
             )
-        if note is not None and reserved is not None and _is_another_sales(note, problems):
+        if note is not None and reserved is not None and _is_another_sales(note, problems, reserved):
             serie, _ = reserved
             await core.db(
                 core.journal.apply,
@@ -311,10 +311,18 @@ class Answers:
         return self.core.report(sale_id, step.notice, step.target, result.backend, problems)
 
 
-def _is_another_sales(note: AuthorizedNote, problems: tuple[str, ...]) -> bool:
-    """Proof that an existing note is another sale's: its XML could be read, and it differs
-    (chave, total or items). Anything less (no XML, an unreadable one) proves nothing."""
-    return note.xml is not None and bool(problems) and not any("ilegível" in p for p in problems)
+def _is_another_sales(note: AuthorizedNote, problems: tuple[str, ...], reserved: tuple[int, int]) -> bool:
+    """Proof that the note holding our série/número is another sale's: it is at that série
+    and número (a note elsewhere cannot be what holds it: the issuer is telling something
+    else than what it has), its XML could be read, and it differs (total or items). Anything
+    less (no XML, an unreadable one, another number) proves nothing."""
+    serie, numero = reserved
+    return (
+        (note.serie, note.numero) == (serie, numero)
+        and note.xml is not None
+        and bool(problems)
+        and not any("ilegível" in p for p in problems)
+    )
 
 
 def told_of_another_note(journal: Journal, sale_id: str) -> bool:

@@ -464,3 +464,32 @@ def test_another_tills_focus_note_without_its_xml_is_never_adopted(issuers: Issu
     asyncio.run(scenario())
     assert ours(issuers, "focusnfe") == []  # the only note under the ref is the other till's
     assert [n.foreign for n in issuers.focus.truth.notes] == [True]
+
+
+def test_a_duplicidade_shown_with_a_note_at_another_number_is_no_proof_the_number_is_taken(
+    issuers: Issuers, tmp_path: Path
+) -> None:
+    """Found by the 10,000-sale soak (2 sales issued twice): Integra issued the sale but tells
+    another série in every answer; the answer was lost, its search for our série/número finds
+    nothing (it searches the lie), the sale is sent again with the same número, and the
+    duplicidade answer shows a note at série 3. A note that is not at our série/número cannot
+    be what holds it: no next número, the sale stays in doubt for a manager."""
+    integra = issuers.integra
+    integra.faults.lying_chave = "other_serie"
+    integra.faults.drop_after_accept = True
+    sale = make_sale(22)
+
+    async def scenario() -> None:
+        service = only(issuers, tmp_path, "integranotas")
+        await service.start()
+        try:
+            assert (await service.issue(sale, print_receipt=False)).state is SaleState.IN_DOUBT
+            integra.faults.drop_after_accept = False  # it still lies about the série
+            for _ in range(3):
+                await service.catch_up()
+            assert await service.state_of(sale.sale_id) is SaleState.IN_DOUBT
+        finally:
+            await service.aclose()
+
+    asyncio.run(scenario())
+    assert len(ours(issuers, "integranotas")) == 1
