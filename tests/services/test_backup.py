@@ -4,9 +4,11 @@ SQLite files, the Emites-Client simulator over loopback and real ``posapp`` proc
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -26,7 +28,8 @@ from posapp.doctor.result import Level
 from posapp.domain.lifecycle import SaleState
 from posapp.journal.lockfile import ProcessLock
 from posapp.journal.store import Journal
-from posapp.services.backup import BackupReport, daily_backup, last_backup, take_backup
+from posapp.services.backup import BackupReport, daily_backup, last_backup, restore_backup, take_backup
+from posapp.services.errors import BackupFailed, RestoreRefused
 from posapp.ui.daily_backup import run_daily_backups
 from tests.conftest import sale_mapping
 from tests.support.emites_thread import EmitesInThread
@@ -321,3 +324,41 @@ def test_doctor_warns_when_the_last_backup_is_older_than_two_days(tmp_path: Path
     take_backup(data, tmp_path / "c.zip", now - timedelta(days=3))
     stale = check_backup(data, Config(backup=BackupConfig(folder=tmp_path)), now)
     assert stale.level is Level.WARN and "3 dia(s)" in stale.message and str(tmp_path) in stale.action
+
+
+def test_restore_refuses_a_journal_newer_than_this_posapp(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    _journal_with_a_sale(data)
+    good = tmp_path / "good.zip"
+    take_backup(data, good, datetime.now(UTC))
+    work = tmp_path / "unzipped"
+    with zipfile.ZipFile(good) as archive:
+        archive.extractall(work)
+
+    db = sqlite3.connect(work / "journal.sqlite3")
+    db.execute("PRAGMA user_version=99")  # written by a future posapp
+    db.close()
+    manifest = json.loads((work / "manifest.json").read_text())
+    journal_bytes = (work / "journal.sqlite3").read_bytes()
+    manifest["files"]["journal.sqlite3"]["sha256"] = hashlib.sha256(journal_bytes).hexdigest()
+    future = tmp_path / "future.zip"
+    with zipfile.ZipFile(future, "w") as archive:
+        archive.writestr("manifest.json", json.dumps(manifest))
+        for name in manifest["files"]:
+            archive.write(work / name, name)
+    target = tmp_path / "fresh"
+
+    with pytest.raises(RestoreRefused) as refused:
+        restore_backup(target, future, datetime.now(UTC))
+    assert "versão mais nova" in refused.value.user_message
+    assert not (target / "journal.sqlite3").exists()
+
+
+def test_the_daily_backup_says_when_its_folder_is_not_there(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    _journal_with_a_sale(data)
+
+    with pytest.raises(BackupFailed) as failed:
+        daily_backup(BackupConfig(folder=tmp_path / "unplugged"), data, datetime.now(UTC))
+    assert "conecte o disco" in failed.value.user_message
+    assert last_backup(data) is None
