@@ -48,6 +48,7 @@ MANIFEST = "manifest.json"
 FORMAT = "posapp-backup-1"
 PREFIX = "posapp-backup-"
 LAST_BACKUP_FILE = "backup-last.json"  # in the data folder: when and where the last one went
+PRIVATE_MODE = 0o600  # backups and restored files, like the journal (posapp/files.py)
 DAILY_EVERY = timedelta(hours=24)
 STALE_AFTER = timedelta(days=2)  # posapp doctor warns after this
 _FILES = (JOURNAL_FILENAME, STORE_FILENAME)
@@ -155,7 +156,12 @@ def take_backup(data_dir: Path, out: Path, now: datetime) -> BackupReport:
         manifest["sales"] = facts[JOURNAL_FILENAME].sales
         manifest["last_event_id"] = facts[JOURNAL_FILENAME].last_event_id
         partial = work / "backup.zip"
-        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
+        # 0600, as the journal: it holds consumers' CPFs.
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_MODE)
+        with (
+            os.fdopen(descriptor, "wb") as raw,
+            zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive,
+        ):
             archive.writestr(MANIFEST, json.dumps(manifest, indent=2))
             for name in files:
                 archive.write(work / name, name)  # "archive/…" keeps its folder
@@ -340,6 +346,7 @@ def restore_backup(data_dir: Path, file: Path, now: datetime, *, force: bool = F
             replaced = _set_aside(data_dir, now)
             for name in manifest["files"]:
                 (data_dir / name).parent.mkdir(mode=0o700, exist_ok=True)
+                os.chmod(work / name, PRIVATE_MODE)
                 os.replace(work / name, data_dir / name)
             _fsync_dir(data_dir)
     finally:

@@ -115,6 +115,7 @@ def test_a_backup_taken_during_a_sale_restores_everything_acknowledged(
     code, report = run_cli(capsys, "restore", str(backup_file), "--data-dir", str(restored), "--json")
     assert code == 0, report
     assert report["status"] == "restored" and report["replaced_dir"] is None
+    assert (restored / "journal.sqlite3").stat().st_mode & 0o777 == 0o600
     found = states(restored)
     live = Journal.in_dir(data)
     copy = Journal.in_dir(restored)
@@ -236,6 +237,7 @@ def test_the_backup_holds_both_databases_checked_and_a_manifest(
         manifest = json.loads(archive.read("manifest.json"))
     assert manifest["files"]["journal.sqlite3"]["user_version"] >= 6
     assert not list(out.parent.glob(".posapp-backup-*"))  # no leftovers beside it
+    assert out.stat().st_mode & 0o777 == 0o600  # it holds consumers' CPFs, as the journal does
     recorded = last_backup(data)
     assert recorded is not None and recorded[1] == out.resolve()
 
