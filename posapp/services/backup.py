@@ -317,6 +317,8 @@ def _read_backup(file: Path, work: Path) -> dict[str, Any]:
 
 def _would_lose(current: CopyFacts, restored: CopyFacts) -> str | None:
     """Why replacing ``current`` with ``restored`` would lose something, or None."""
+    if not current.sales and not current.last_event_id:
+        return None  # a fresh folder (a reinstalled till): nothing in it to lose
     if current.till_id and restored.till_id and current.till_id != restored.till_id:
         return "a cópia é de outro caixa (outra identidade de caixa)"
     if (current.last_event_id or 0) > (restored.last_event_id or 0):

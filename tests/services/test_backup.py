@@ -166,6 +166,23 @@ def states_of_file(path: Path) -> dict[str, SaleState]:
     return states(folder)
 
 
+def test_restore_onto_a_fresh_till_needs_no_force(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, emites: EmitesInThread, sale_file: Path
+) -> None:
+    data = tmp_path / "data"
+    sale = emit(capsys, data, emites, sale_file)
+    backup_file = tmp_path / "b.zip"
+    assert run_cli(capsys, "backup", "--out", str(backup_file), "--data-dir", str(data), "--json")[0] == 0
+    reinstalled = tmp_path / "reinstalled"
+    fresh, old = Journal.in_dir(reinstalled), Journal.in_dir(data)
+    assert fresh.till_id() != old.till_id()  # a new till identity, and no sales yet
+    fresh.close()
+    old.close()
+    code, report = run_cli(capsys, "restore", str(backup_file), "--data-dir", str(reinstalled), "--json")
+    assert code == 0, report
+    assert set(states(reinstalled)) == {sale["sale_id"]}
+
+
 def test_restore_refuses_while_another_posapp_runs_on_the_folder(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, emites: EmitesInThread, sale_file: Path
 ) -> None:
