@@ -60,9 +60,21 @@ def add_store_commands(
     status = store_sub.add_parser("status", parents=[common], help="situação do servidor e dos caixas")
     status.set_defaults(func=lambda args: _status(args, kit))
     publish = store_sub.add_parser(
-        "publish", parents=[common], help="publica o catálogo ou os operadores deste caixa no servidor"
+        "publish",
+        parents=[common],
+        help="publica no servidor o catálogo, os operadores, a tabela IBPT ou as configurações da loja",
     )
-    publish.add_argument("what", choices=["catalog", "operators"])
+    publish.add_argument("what", choices=["catalog", "operators", "ibpt", "settings"])
+    publish.add_argument(
+        "--from",
+        dest="from_file",
+        type=Path,
+        metavar="LOJA.toml",
+        help="settings: de um arquivo só com as seções da loja (sem ele: da configuração deste caixa)",
+    )
+    publish.add_argument(
+        "--operator", help="settings: o gerente que publica (PIN digitado ou em $POSAPP_PIN)"
+    )
     publish.set_defaults(func=lambda args: _publish(args, kit))
     cancel = store_sub.add_parser(
         "cancel", parents=[common], help="pede o cancelamento de uma NFC-e de outro caixa (pelo servidor)"
@@ -207,12 +219,20 @@ def _status(args: argparse.Namespace, kit: StoreKit) -> int:
             },
         }
         state = sync.state
+        local, on_server = await sync.settings_state()
+        settings = {
+            "version": local.version,
+            "server_version": on_server[0] if on_server else None,
+            "in_force": local.settings.summary() if local.settings else None,
+            "problem": local.problem,
+        }
         if args.json:
             kit.emit_json(
                 {
                     "status": "connected",
                     "till_id": till_id,
                     "serie": report.serie,
+                    "settings": settings,
                     "to_send": state.to_send,
                     "tills": [{k: _jsonable(v) for k, v in t.items()} for t in tills],
                     "duplicate_series": [{"serie": s, "tills": ts} for s, ts in duplicates],
@@ -224,6 +244,17 @@ def _status(args: argparse.Namespace, kit: StoreKit) -> int:
             return EXIT_OK
         print(f"servidor da loja: conectado ({state.text})")
         print(f"este caixa: {till_id}  série {report.serie}")
+        if local.settings is not None:
+            print(f"configurações da loja: versão {local.version} em vigor: {local.settings.summary()}")
+        else:
+            print("configurações da loja: nenhuma recebida (vale o arquivo deste caixa)")
+        if local.problem:
+            print(
+                f"aviso: as configurações da loja v{local.problem_version} foram recusadas neste caixa, "
+                f"que segue com {'a versão ' + str(local.version) if local.version else 'o seu arquivo'}: "
+                f"{local.problem}",
+                file=sys.stderr,
+            )
         for t in tills:
             mark = " (este)" if t["till_id"] == till_id else ""
             print(
@@ -256,7 +287,9 @@ def _today(config: Config) -> tuple[Any, Any]:
 
 
 def _publish(args: argparse.Namespace, kit: StoreKit) -> int:
-    table = "products" if args.what == "catalog" else "operators"
+    if args.what == "settings":
+        return _publish_settings(args, kit)
+    table = {"catalog": "products"}.get(args.what, args.what)
 
     async def body(sync: StoreSync) -> int:
         changed = await sync.publish(table)
@@ -266,6 +299,57 @@ def _publish(args: argparse.Namespace, kit: StoreKit) -> int:
             )
         else:
             print(f"publicado: {changed} registro(s) novo(s) ou alterado(s) no servidor")
+        return EXIT_OK
+
+    return _with_sync(args, kit, body)
+
+
+def _publish_settings(args: argparse.Namespace, kit: StoreKit) -> int:
+    """A manager publishes the store's settings (posapp/store_settings.py says which): from
+    ``--from LOJA.toml`` or from this till's configuration and terminal settings. Validated as
+    the configuration file is, before anything reaches the server."""
+    from posapp.catalog.storedb import StoreDB
+    from posapp.store_settings import TERMINAL_KEY, load_settings_file, settings_from_config
+
+    if _server_config(args, kit) is None:
+        return EXIT_BAD_INPUT
+    try:
+        by = kit.authorize(args)
+        if args.from_file is not None:
+            settings = load_settings_file(args.from_file)
+        else:
+            store = StoreDB.in_data_dir(kit.data_dir(args))
+            try:
+                terminal = store.get_setting(TERMINAL_KEY)
+            finally:
+                store.close()
+            settings = settings_from_config(
+                kit.load_config(args), terminal if isinstance(terminal, dict) else None
+            )
+    except PosappError as exc:
+        kit.error(exc, as_json=args.json)
+        return EXIT_BAD_INPUT
+
+    async def body(sync: StoreSync) -> int:
+        changed = await sync.publish_settings(settings)
+        if args.json:
+            kit.emit_json(
+                {
+                    "status": "published",
+                    "table": "settings",
+                    "changed": changed,
+                    "settings": settings.document,
+                    "by": getattr(by, "authorized_by", None) or getattr(by, "operator", None),
+                    "errors": [],
+                },
+                sys.stdout,
+            )
+        else:
+            print(
+                ("publicadas" if changed else "sem mudança (o servidor já tem estas)")
+                + ": "
+                + settings.summary()
+            )
         return EXIT_OK
 
     return _with_sync(args, kit, body)
@@ -348,7 +432,12 @@ def _catalog_import(args: argparse.Namespace, kit: StoreKit) -> int:
     config = kit.load_config(args)
     store = StoreDB.in_data_dir(kit.data_dir(args))
     try:
-        report = import_csv(Catalog(store), args.file)
+        if config.store_server is not None:  # the store's regime and [taxes], as last pulled
+            from posapp.store_settings import effective
+
+            config = effective(config, store)
+        # A product the store could not sell under its regime is refused, as the F11 import does.
+        report = import_csv(Catalog(store), args.file, crt=config.store.regime, defaults=config.tax_defaults)
     except PosappError as exc:
         kit.error(exc, as_json=args.json)
         return EXIT_BAD_INPUT

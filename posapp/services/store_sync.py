@@ -1,6 +1,7 @@
 """The till's side of the store server (issue 16): a background task that pushes the outbox,
-pulls the shared catalog and operators, takes its série, and performs the cancels other tills
-queued to it. No Qt; the CLI (``posapp store ...``) and the GUI's status bar share it.
+pulls the shared catalog, operators, IBPT table and the store's settings, takes its série,
+and performs the cancels other tills queued to it. No Qt; the CLI (``posapp store ...``) and
+the GUI's status bar share it.
 
 Nothing here is on the sale path. Every server call runs on this object's own worker thread
 (one psycopg connection, used by one thread); the journal is read on its own connection
@@ -35,6 +36,7 @@ from posapp.journal.store import JOURNAL_FILENAME, Journal
 from posapp.services.core import Authorization
 from posapp.services.errors import NothingToDo
 from posapp.storeserver import cancels, numbering, outbox, queries, shared
+from posapp.storeserver import settings as store_settings_server
 from posapp.storeserver.connection import DriverError, connect
 from posapp.storeserver.errors import StoreServerError, StoreServerUnavailable
 from posapp.storeserver.faults import crash_point
@@ -43,13 +45,14 @@ from posapp.storeserver.schema import migrate
 
 if TYPE_CHECKING:
     from posapp.services.pos import PosService
+    from posapp.store_settings import LocalState, StoreSettings
     from posapp.storeserver.connection import ServerConnection
 
 log = logging.getLogger("posapp.services.store_sync")
 T = TypeVar("T")
 
 SERIE_KEY = "store_server.serie"
-SHARED = ("products", "operators")
+SHARED = ("products", "operators", "ibpt")
 PUSH_POLL_S = 0.25  # how often the journal's head is compared with what was sent (a local read)
 MAX_RETRY_S = 60.0
 
@@ -65,10 +68,14 @@ def assigned_serie(data_dir: Path) -> int | None:
 
 
 def effective_config(config: Config, data_dir: Path) -> Config:
-    """With ``[store_server]``, the till issues with the série the server gave it (where we
-    number); without one, or before the first contact, with its configured série."""
+    """With ``[store_server]``, the till issues with the store's settings it last pulled
+    (posapp/store_settings.py: its file overlaid with them) and the série the server gave it
+    (where we number); without one, or before the first contact, with its file as it is."""
     if config.store_server is None:
         return config
+    from posapp.store_settings import effective_in
+
+    config = effective_in(config, data_dir)
     serie = assigned_serie(data_dir)
     if serie is None or serie == config.nfce.serie:
         return config
@@ -84,6 +91,7 @@ class SyncState:
     last_ok_at: datetime | None = None
     last_error: str | None = None
     serie: int | None = None
+    settings_problem: str | None = None  # the store's settings last pulled were refused
 
     @property
     def text(self) -> str:
@@ -108,9 +116,14 @@ class SyncState:
                 "Servidor da loja fora do ar: o caixa continua vendendo sozinho e envia tudo quando ele "
                 f"voltar.{pending}{why}"
             )
+        refused = (
+            f" Configurações da loja recusadas (o caixa segue com as anteriores): {self.settings_problem}"
+            if self.settings_problem
+            else ""
+        )
         if self.to_send:
-            return f"Enviando {self.to_send} registro(s) ao servidor da loja."
-        return "Tudo o que este caixa registrou está no servidor da loja."
+            return f"Enviando {self.to_send} registro(s) ao servidor da loja.{refused}"
+        return f"Tudo o que este caixa registrou está no servidor da loja.{refused}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +141,7 @@ class SyncReport:
     pulled: tuple[shared.PullReport, ...] = ()
     cancels: tuple[CancelHandled, ...] = ()
     serie: int | None = None
+    settings: store_settings_server.SettingsPull | None = None
 
     def lines(self) -> list[str]:
         p = self.pushed
@@ -136,11 +150,15 @@ class SyncReport:
             f"{p.sale_audit + p.store_audit} registro(s) de auditoria, {p.cash} movimento(s) de caixa"
         ]
         for pull in self.pulled:
-            what = {"products": "produtos", "operators": "operadores"}.get(pull.table, pull.table)
+            what = {"products": "produtos", "operators": "operadores", "ibpt": "tabela IBPT"}.get(
+                pull.table, pull.table
+            )
             line = f"recebidos ({what}): {pull.upserted} atualizado(s), {pull.deleted} removido(s)"
             if pull.refused:
                 line += f", {len(pull.refused)} recusado(s): {'; '.join(pull.refused[:5])}"
             out.append(line)
+        if self.settings is not None:
+            out.append(_settings_line(self.settings))
         for handled in self.cancels:
             out.append(f"cancelamento pedido por outro caixa, venda {handled.sale_id}: {handled.message}")
         if self.serie is not None:
@@ -265,6 +283,13 @@ class StoreSync:
 
         return self._guarded(body)
 
+    def _pull_settings(self) -> store_settings_server.SettingsPull:
+        def body(conn: ServerConnection) -> store_settings_server.SettingsPull:
+            assert self._store is not None
+            return store_settings_server.pull_settings(conn, self._store)
+
+        return self._guarded(body)
+
     def _serie(self) -> int | None:
         def body(conn: ServerConnection) -> int | None:
             till_id = self._till_id()
@@ -295,6 +320,7 @@ class StoreSync:
             serie = await self._call(self._serie)
             pushed = await self._call(self._push)
             pulled = await self._call(self._pull)
+            settings = await self._call(self._pull_settings)
             handled = await self.perform_remote_cancels() if with_cancels else ()
             if handled:  # the cancels' events, so the store sees their outcome now
                 pushed = pushed + await self._call(self._push)
@@ -303,9 +329,14 @@ class StoreSync:
             self._set_state(connected=False, last_error=user_text(exc))
             raise
         self._set_state(
-            connected=True, to_send=pending, last_ok_at=datetime.now(UTC), last_error=None, serie=serie
+            connected=True,
+            to_send=pending,
+            last_ok_at=datetime.now(UTC),
+            last_error=None,
+            serie=serie,
+            settings_problem=settings.refused,
         )
-        return SyncReport(pushed, pulled, handled, serie)
+        return SyncReport(pushed, pulled, handled, serie, settings)
 
     def start(self) -> None:
         if self._task is None:
@@ -393,9 +424,34 @@ class StoreSync:
         return await self._call(lambda: self._guarded(numbering.duplicate_claims))
 
     async def publish(self, table: str, keys: list[str] | None = None) -> int:
+        """Publish this till's ``table`` (for ``ibpt``: the whole table, withdrawn rows
+        included in the count)."""
+
         def body(conn: ServerConnection) -> int:
             assert self._store is not None
+            if table == "ibpt":
+                return sum(store_settings_server.publish_ibpt(conn, self._store))
             return shared.publish_local(conn, self._store, table, keys)
+
+        return await self._call(lambda: self._guarded(body))
+
+    async def publish_settings(self, settings: StoreSettings) -> int:
+        """Publish the store's settings (validated by the caller's parse: an invalid document
+        never reaches the server); 0 when the server already holds the same."""
+
+        def body(conn: ServerConnection) -> int:
+            return store_settings_server.publish_settings(conn, settings, till_id=self._till_id())
+
+        return await self._call(lambda: self._guarded(body))
+
+    async def settings_state(self) -> tuple[LocalState, tuple[int, dict[str, Any] | None, bool] | None]:
+        """The copy in force here (and the last refusal), and the server's copy."""
+
+        def body(conn: ServerConnection) -> tuple[LocalState, tuple[int, dict[str, Any] | None, bool] | None]:
+            from posapp.store_settings import local_state
+
+            assert self._store is not None
+            return local_state(self._store), store_settings_server.server_settings(conn)
 
         return await self._call(lambda: self._guarded(body))
 
@@ -495,6 +551,18 @@ class StoreSync:
             # No answer yet: resending is the lifecycle's harmless retry; the request waits.
             return answer(cancels.PENDING, state, message or "Cancelamento sem resposta; será repetido.")
         return answer(cancels.REFUSED, state, message or "O cancelamento não foi feito.")
+
+
+def _settings_line(pull: store_settings_server.SettingsPull) -> str:
+    if pull.refused:
+        return f"configurações da loja RECUSADAS (o caixa segue com as anteriores): {pull.refused}"
+    if pull.withdrawn:
+        return "configurações da loja retiradas: o caixa volta ao seu arquivo de configuração"
+    if pull.applied:
+        return f"configurações da loja recebidas: versão {pull.version}"
+    if pull.version:
+        return f"configurações da loja: versão {pull.version} em vigor"
+    return "configurações da loja: nenhuma publicada (vale o arquivo deste caixa)"
 
 
 def _check_cancellable(sale: cancels.RemoteSale) -> None:

@@ -149,6 +149,25 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE UNIQUE INDEX cancel_requests_one_open ON cancel_requests (till_id, sale_id)
         WHERE status = 'pending';
     """,
+    # 2: the store's settings (one document) and the IBPT table (per UF and NCM), shared like
+    # the catalog: jsonb rows versioned by the same sequence.
+    """
+    CREATE TABLE store_settings (
+        name text PRIMARY KEY,
+        row jsonb NOT NULL,
+        deleted boolean NOT NULL DEFAULT false,
+        version bigint NOT NULL,
+        updated_at timestamptz NOT NULL DEFAULT clock_timestamp()
+    );
+    CREATE TABLE ibpt (
+        key text PRIMARY KEY,
+        row jsonb NOT NULL,
+        deleted boolean NOT NULL DEFAULT false,
+        version bigint NOT NULL,
+        updated_at timestamptz NOT NULL DEFAULT clock_timestamp()
+    );
+    CREATE INDEX ibpt_version ON ibpt (version);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,5 +1,6 @@
 """What the store shares from the server to every till: the catalog (every column, copied by
-name) and the operators (PIN hashes and roles).
+name), the operators (PIN hashes and roles) and the IBPT table (per UF and NCM); the store's
+settings travel in the same kind of table (``storeserver/settings.py``).
 
 The server keeps each row as ``jsonb`` with a ``version`` from one sequence. Publishers take
 one advisory lock, so versions commit in the order they were drawn and a till's cursor ("I
@@ -19,6 +20,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from posapp.catalog import ibpt_replica
 from posapp.catalog.products import Catalog
 from posapp.catalog.replica import BULK_ROWS, apply_pull, export_rows, local_rows, pulled_version
 from posapp.catalog.storedb import StoreDB
@@ -29,6 +31,8 @@ PUBLISH_LOCK = 0x706F_7361_7070_0002
 SERVER_TABLES: dict[str, tuple[str, str]] = {
     "products": ("catalog", "code"),
     "operators": ("operators", "login"),
+    "settings": ("store_settings", "name"),  # the store's settings (storeserver/settings.py)
+    "ibpt": ("ibpt", "key"),  # UF:NCM (catalog/ibpt_replica.py)
 }
 CHUNK = 2_000
 
@@ -129,7 +133,8 @@ def pull(conn: psycopg.Connection, store: StoreDB, table: str) -> PullReport:
         "SELECT {k}, CASE WHEN deleted THEN NULL ELSE row END, version FROM {t} "
         "WHERE version > %s AND version <= %s ORDER BY version"
     ).format(t=sql.Identifier(server_table), k=sql.Identifier(key))
-    bulk = backlog > BULK_ROWS and local_rows(store, table) == 0
+    local = ibpt_replica.local_rows(store) if table == "ibpt" else local_rows(store, table)
+    bulk = backlog > BULK_ROWS and local == 0
     upserted = deleted = 0
     refused: list[str] = []
     version = since
@@ -138,7 +143,10 @@ def pull(conn: psycopg.Connection, store: StoreDB, table: str) -> PullReport:
         cur.execute(query, (since, head))
         batches = [_chunks(cur)] if bulk else ([chunk] for chunk in _chunks(cur))
         for batch in batches:
-            report, version = apply_pull(store, table, batch, bulk=bulk)
+            if table == "ibpt":
+                report, version = ibpt_replica.apply_pull(store, batch, bulk=bulk)
+            else:
+                report, version = apply_pull(store, table, batch, bulk=bulk)
             upserted, deleted = upserted + report.upserted, deleted + report.deleted
             refused += report.refused
     return PullReport(table, upserted, deleted, tuple(refused), version)
@@ -155,5 +163,7 @@ def _chunks(cur: psycopg.Cursor[Any]) -> Iterator[list[tuple[str, Mapping[str, A
 def _ensure_local(store: StoreDB, table: str) -> None:
     if table == "products":
         Catalog(store)
+    elif table == "ibpt":
+        ibpt_replica.ensure_table(store)
     else:
         ensure_tables(store)

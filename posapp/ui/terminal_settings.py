@@ -43,11 +43,23 @@ class TerminalSettings(BaseModel):
 
 
 def load_terminal_settings(store: StoreDB) -> TerminalSettings:
-    """The stored settings; unreadable ones fall back to defaults (never block the start)."""
+    """The stored settings; unreadable ones fall back to defaults (never block the start).
+    The discount limits are the store's when it published them (posapp/store_settings.py)."""
     try:
-        return TerminalSettings.model_validate(store.get_setting(KEY, {}) or {})
+        settings = TerminalSettings.model_validate(store.get_setting(KEY, {}) or {})
     except ValidationError:
-        return TerminalSettings()
+        settings = TerminalSettings()
+    from posapp.store_settings import local_state
+
+    shared = local_state(store).settings
+    if shared is None or shared.discounts is None:
+        return settings
+    return settings.model_copy(
+        update={
+            "discount_limit_cashier": shared.discounts.cashier,
+            "discount_limit_manager": shared.discounts.manager,
+        }
+    )
 
 
 def save_terminal_settings(store: StoreDB, settings: TerminalSettings) -> None:
