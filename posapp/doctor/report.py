@@ -46,9 +46,10 @@ def collect_checks(config_path: Path | None, data_dir: Path, *, test_page: bool 
         results.append(no_issuer)
     results.extend(check_printer(config.printer, test_page=test_page))
     if config.store_server is not None:  # issue 16; psycopg is loaded only then
-        from posapp.doctor.store import check_store_server
+        from posapp.doctor.store import check_store_server, check_store_settings
 
         results.extend(check_store_server(config, data_dir / JOURNAL_FILENAME))
+        results.extend(check_store_settings(data_dir))
     return results
 
 

@@ -88,3 +88,42 @@ def check_store_server(config: Config, journal_path: Path) -> list[CheckResult]:
         detail = f" Este caixa usa a série {mine}." if mine is not None else ""
         results.append(ok(SERIES, f"Nenhuma série usada por dois caixas.{detail}"))
     return results
+
+
+SETTINGS = "Configurações da loja"
+
+
+def check_store_settings(data_dir: Path) -> list[CheckResult]:
+    """The store's settings this till uses (posapp/store_settings.py), from its own copy: said
+    even when the server is away, since that copy is what the till sells with."""
+    from posapp.catalog.storedb import STORE_FILENAME, StoreDB
+    from posapp.store_settings import local_state
+
+    if not (data_dir / STORE_FILENAME).exists():
+        return [ok(SETTINGS, "Nenhuma recebida ainda: vale o arquivo de configuração deste caixa.")]
+    store = StoreDB.in_data_dir(data_dir)
+    try:
+        state = local_state(store)
+    except (PosappError, sqlite3.Error) as exc:
+        return [
+            warn(SETTINGS, f"Não foi possível ler a cópia local: {exc}", "Veja o log; rode 'posapp doctor'.")
+        ]
+    finally:
+        store.close()
+    results: list[CheckResult] = []
+    if state.settings is not None:
+        results.append(ok(SETTINGS, f"Versão {state.version} em vigor: {state.settings.summary()}."))
+    else:
+        results.append(ok(SETTINGS, "Nenhuma recebida ainda: vale o arquivo de configuração deste caixa."))
+    if state.problem:
+        keeps = f"a versão {state.version}" if state.settings is not None else "o seu arquivo de configuração"
+        results.append(
+            warn(
+                SETTINGS,
+                f"A versão {state.problem_version} publicada foi recusada neste caixa, que segue com "
+                f"{keeps}: {state.problem}",
+                "Corrija as configurações da loja e publique de novo ('posapp store publish settings'); "
+                "se foram publicadas por um posapp mais novo, atualize este caixa.",
+            )
+        )
+    return results

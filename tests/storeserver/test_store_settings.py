@@ -218,6 +218,12 @@ def test_an_invalid_publish_is_refused_and_a_till_never_applies_an_invalid_copy(
             state.version > 0 and state.problem is not None and (state.problem_version or 0) > state.version
         )
         assert effective_config(config, Path(data)).store.crt == 3  # the previous copy, still in force
+        from posapp.doctor.result import Level
+        from posapp.doctor.store import check_store_settings
+
+        in_force, refused = check_store_settings(Path(data))
+        assert in_force.level is Level.OK and "MERCADO CENTRAL" in in_force.message
+        assert refused.level is Level.WARN and "store.crt" in refused.message
         code, status = run(capsys, "store", "status", *base)
         assert code == 0 and "store.crt" in status["settings"]["problem"]
         assert status["settings"]["server_version"] == state.problem_version
