@@ -174,6 +174,10 @@ def run_gui(config: Config, data_dir: Path, *, config_path: Path | None = None) 
     from posapp.ui.main import default_config_path, gui_main, run_loop
 
     path = config_path if config_path is not None else default_config_path()
+    if config.store_server is not None:  # the GUI shows and edits the store's settings in force
+        from posapp.store_settings import effective_in
+
+        config = effective_in(config, data_dir)
     factory = service_factory(data_dir)
     return run_loop(lambda: gui_main(config, data_dir, config_path=path, service_factory=factory))
 

@@ -444,6 +444,12 @@ class StoreSync:
 
         return await self._call(lambda: self._guarded(body))
 
+    async def pull_settings(self) -> store_settings_server.SettingsPull:
+        """Pull the store's settings now (after this till published them)."""
+        pulled = await self._call(self._pull_settings)
+        self._set_state(settings_problem=pulled.refused)
+        return pulled
+
     async def settings_state(self) -> tuple[LocalState, tuple[int, dict[str, Any] | None, bool] | None]:
         """The copy in force here (and the last refusal), and the server's copy."""
 

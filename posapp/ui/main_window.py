@@ -701,10 +701,18 @@ class MainWindow(QMainWindow):
         if await self.dialog(dialog) != QDialog.DialogCode.Accepted:
             return
         config, terminal = dialog.new_config, dialog.new_terminal
+        store_news = None
+        if config is not None and terminal is not None and config.store_server is not None:
+            from posapp.ui.store_publish import publish_store_part  # the store's part, to every till
+
+            before = (self.ctx.config, self.ctx.terminal)
+            config, terminal, store_news = await publish_store_part(
+                self.status.store_sync, before, (config, terminal)
+            )
         config_changed = config is not None and config != self.ctx.config
         terminal_changed = terminal is not None and terminal != self.ctx.terminal
         if not (config_changed or terminal_changed):
-            self.say(tr("Nenhuma configuração mudou."))
+            self.say(tr("Nenhuma configuração mudou.") + (f" {store_news}" if store_news else ""))
             return
         if config is not None and config_changed:
             self.say(tr("Aplicando as configurações…"))
@@ -722,7 +730,7 @@ class MainWindow(QMainWindow):
             await self.ctx.apply_terminal(terminal)
             if scanner_changed:
                 self.start_scanner()
-        self.say(tr("Configurações salvas."))
+        self.say(tr("Configurações salvas.") + (f" {store_news}" if store_news else ""))
 
     @checkout_flow
     async def on_history(self) -> None:

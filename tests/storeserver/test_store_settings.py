@@ -352,3 +352,43 @@ def test_catalog_import_checks_products_against_the_stores_regime(
     assert code == 0
     assert report["accepted"] == 1 and [r["code"] for r in report["rejected"]] == ["1002"]
     assert "CSOSN" in report["rejected"][0]["reason"] or "CST" in report["rejected"][0]["reason"]
+
+
+def test_the_settings_dialog_publishes_the_stores_part_or_keeps_it_when_the_server_is_away(
+    tmp_path: Path, pg_server: PostgresServer, pg_database: str
+) -> None:
+    """F11's save with [store_server] (posapp/ui/store_publish.py): the store's part goes to
+    every till before this one applies it; with the server away it stays as the store has it."""
+    from posapp.ui.store_publish import publish_store_part
+    from posapp.ui.terminal_settings import TerminalSettings
+
+    till = tmp_path / "a"
+    config = Config.model_validate(till_data(pg_database))
+    terminal = TerminalSettings()
+    edited = config.model_copy(
+        update={
+            "store": config.store.model_copy(update={"crt": 2}),
+            "printer": config.printer.model_copy(update={"paper_mm": 58}),
+        }
+    )
+
+    async def save(before: Config, new: Config, when_down: bool = False) -> tuple[Config, str | None, int]:
+        sync = StoreSync(config, till)
+        try:
+            if when_down:
+                await asyncio.to_thread(pg_server.stop, "immediate")
+            applied, _terminal, news = await publish_store_part(sync, (before, terminal), (new, terminal))
+        finally:
+            await sync.aclose()
+        return applied, news, effective_config(config, till).store.crt
+
+    applied, news, in_force = asyncio.run(save(config, edited))
+    assert applied.store.crt == 2 and in_force == 2 and news and "publicadas" in news
+    again = edited.model_copy(update={"store": edited.store.model_copy(update={"crt": 3})})
+    try:
+        applied, news, in_force = asyncio.run(save(applied, again, when_down=True))
+    finally:
+        pg_server.start()
+    assert news and "NÃO mudaram" in news
+    assert applied.store.crt == 2 and in_force == 2  # the store's part as the store has it
+    assert applied.printer.paper_mm == 58  # the till's own part is applied
