@@ -92,6 +92,7 @@ class SyncState:
     last_error: str | None = None
     serie: int | None = None
     settings_problem: str | None = None  # the store's settings last pulled were refused
+    settings_version: int = 0  # of the store's settings in force in this till's copy (0: none)
 
     @property
     def text(self) -> str:
@@ -335,6 +336,7 @@ class StoreSync:
             last_error=None,
             serie=serie,
             settings_problem=settings.refused,
+            settings_version=settings.version,
         )
         return SyncReport(pushed, pulled, handled, serie, settings)
 
@@ -447,7 +449,7 @@ class StoreSync:
     async def pull_settings(self) -> store_settings_server.SettingsPull:
         """Pull the store's settings now (after this till published them)."""
         pulled = await self._call(self._pull_settings)
-        self._set_state(settings_problem=pulled.refused)
+        self._set_state(settings_problem=pulled.refused, settings_version=pulled.version)
         return pulled
 
     async def settings_state(self) -> tuple[LocalState, tuple[int, dict[str, Any] | None, bool] | None]:

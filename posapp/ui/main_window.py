@@ -258,6 +258,8 @@ class MainWindow(QMainWindow):
 
         self.status = StatusPanel(ctx, self)
         self.setStatusBar(self.status)
+        self._store_settings_version = 0  # the store's settings this window's service was built with
+        self.status.on_store_settings = self._store_settings_arrived
         self.scan_filter = ScanBurstFilter(self._scan_from_dialog, active=self._watch_bursts, parent=self)
         self._filter_installed = False
 
@@ -731,6 +733,30 @@ class MainWindow(QMainWindow):
             if scanner_changed:
                 self.start_scanner()
         self.say(tr("Configurações salvas.") + (f" {store_news}" if store_news else ""))
+
+    def _store_settings_arrived(self, version: int) -> None:
+        """[store_server]: the store's settings in force changed (another till published them).
+        Applied between sales only: a sale already in the cart finishes with the settings it
+        started with; until then each sync retries."""
+        if version != self._store_settings_version and self.vm.cart.is_empty:
+            self._apply_store_settings()
+
+    @checkout_flow
+    async def _apply_store_settings(self) -> None:
+        from posapp.store_settings import local_state
+
+        state = await self.ctx.store.run(local_state, self.ctx.store)
+        self._store_settings_version = state.version
+        if state.settings is None:
+            return
+        config = state.settings.overlay(self.ctx.config)
+        if config == self.ctx.config:
+            return
+        while self._disposals:  # a closed history may still be talking to the old service
+            await asyncio.wait(set(self._disposals))
+        await self.status.replace_service(config)
+        set_store_timezone(self.ctx.config.store.tz)
+        self.say(tr("Configurações da loja atualizadas (versão {v}).").replace("{v}", str(state.version)))
 
     @checkout_flow
     async def on_history(self) -> None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -157,6 +158,9 @@ class StatusPanel(QStatusBar):
         self.store_label.setMaximumWidth(260)
         self.store_label.setVisible(ctx.config.store_server is not None)
         self.store_sync: StoreSync | None = None
+        # Told the version of the store's settings in force after each sync (the window
+        # applies a new one between sales).
+        self.on_store_settings: Callable[[int], None] | None = None
         self.addWidget(self.badge)
         self.addWidget(self.queue_label)
         self.addWidget(self.printer_label)
@@ -230,6 +234,8 @@ class StatusPanel(QStatusBar):
             self.store_label.setVisible(True)
             self.store_label.setText(state.text)
             self.store_label.setToolTip(state.detail)
+        if self.on_store_settings is not None and state.settings_version:
+            self.on_store_settings(state.settings_version)
 
     async def stop_drainer(self) -> None:
         if self.drainer is not None:
