@@ -506,6 +506,8 @@ class FocusNfeSimulator(HttpSimulator):
         }
 
     def _file(self, chave: str, kind: str) -> SimResponse:
+        if self.faults.missing_files:
+            return _not_found()
         for record in self.notes.values():
             if record.shown is not None and record.shown.chave == chave:
                 data = (record.told_xml or record.xml) if kind == "nfe" else record.cancel_xml
