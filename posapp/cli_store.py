@@ -192,6 +192,14 @@ def _sync(args: argparse.Namespace, kit: StoreKit) -> int:
                         for c in report.cancels
                     ],
                     "serie": report.serie,
+                    "settings": None
+                    if report.settings is None
+                    else {
+                        "version": report.settings.version,
+                        "applied": report.settings.applied,
+                        "withdrawn": report.settings.withdrawn,
+                        "refused": report.settings.refused,
+                    },
                     "errors": [],
                 },
                 sys.stdout,

@@ -339,8 +339,8 @@ def test_catalog_import_checks_products_against_the_stores_regime(
     good.write_text(STORE_TOML, encoding="utf-8")
     base = ["--config", conf, "--data-dir", str(data), "--json"]
     assert cli.main(["store", "publish", "settings", "--from", str(good), "--operator", "g", *base]) == 0
-    assert cli.main(["store", "sync", *base]) == 0
-    capsys.readouterr()
+    code, synced = run(capsys, "store", "sync", *base)
+    assert code == 0 and synced["settings"]["applied"] and synced["settings"]["refused"] is None
     csv = tmp_path / "catalogo.csv"
     csv.write_text(
         "code,description,ncm,cfop,unit,price,origin,csosn\n"
