@@ -227,6 +227,13 @@ def test_an_invalid_publish_is_refused_and_a_till_never_applies_an_invalid_copy(
         code, status = run(capsys, "store", "status", *base)
         assert code == 0 and "store.crt" in status["settings"]["problem"]
         assert status["settings"]["server_version"] == state.problem_version
+        # The store withdraws its settings: the till goes back to its own file.
+        from posapp.storeserver.settings import withdraw_settings
+
+        assert withdraw_settings(conn) == 1
+        report = asyncio.run(pull(config, Path(data)))
+        assert report.settings is not None and report.settings.withdrawn
+        assert effective_config(config, Path(data)).store.crt == config.store.crt == 1
     finally:
         conn.close()
 
