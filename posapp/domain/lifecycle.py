@@ -359,6 +359,17 @@ def is_final(state: SaleState) -> bool:
     return state in _FINAL
 
 
+def can_archive(state: SaleState) -> bool:
+    """Settled with a note for good (authorized, or cancelled): nothing can still happen to it
+    that would need its documents in the live journal."""
+    return state in (SaleState.AUTHORIZED, SaleState.CANCELLED)
+
+
+def has_cancel_event(state: SaleState) -> bool:
+    """Its note's cancel event is registered (the event XML belongs with the note)."""
+    return state is SaleState.CANCELLED
+
+
 def money_received(state: SaleState) -> bool:
     """The customer paid and left: authorized, or its note still pending (queued, in doubt)
     or a cancel unanswered. Cancelled sales gave the money back; rejected ones wait for a fix."""

@@ -28,6 +28,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from posapp.domain import lifecycle
 from posapp.domain.audit import AuditRecord
 from posapp.domain.errors import IllegalMove
 from posapp.domain.issuance import AuthorizedNote, PreparedIssue, new_till_id
@@ -1030,13 +1031,14 @@ class Journal:
                 "SELECT s.sale_id, s.state, x.sha256 AS xml, c.sha256 AS cancel FROM sales s"
                 " JOIN documents x ON x.sale_id = s.sale_id AND x.kind = 'xml'"
                 " LEFT JOIN documents c ON c.sale_id = s.sale_id AND c.kind = 'cancel_xml'"
-                " WHERE s.archived IS NULL AND s.state IN (?, ?) ORDER BY s.created_at",
-                (SaleState.AUTHORIZED, SaleState.CANCELLED),
+                " WHERE s.archived IS NULL ORDER BY s.created_at",
             ).fetchall()
         return [
             str(r["sale_id"])
             for r in rows
-            if r["xml"] in exported and (r["state"] != SaleState.CANCELLED or r["cancel"] in exported)
+            if lifecycle.can_archive(state := SaleState(r["state"]))
+            and r["xml"] in exported
+            and (not lifecycle.has_cancel_event(state) or r["cancel"] in exported)
         ]
 
     def archive_sales(self, month: str, sale_ids: Sequence[str], export_id: int, at: datetime) -> int:

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from posapp.domain import lifecycle
 from posapp.domain.cancel import check_motivo
 from posapp.domain.lifecycle import SaleState
 from posapp.errors import PosappError
@@ -166,7 +167,7 @@ class StoreSalesDialog(QDialog):
         sale = self.selected()
         if sale is None:
             return
-        if SaleState(sale["state"]) is not SaleState.AUTHORIZED:
+        if not lifecycle.can_cancel(SaleState(sale["state"])):
             self.say(tr("Só NFC-e autorizadas podem ser canceladas."), "warning")
             return
         by = await self.authorize(tr("Cancelar NFC-e de outro caixa: digite o PIN do gerente."))
