@@ -24,6 +24,7 @@ overlaid with its last valid copy (:func:`effective`); without a copy, the file 
 
 from __future__ import annotations
 
+import json
 import logging
 import tomllib
 from collections.abc import Mapping
@@ -67,9 +68,7 @@ class StoreSettings:
 
     def overlay(self, config: Config) -> Config:
         """``config`` (the till's file) with the store's sections replaced by these."""
-        nfce = {
-            key: getattr(self.part.nfce, key) for key in NFCE_KEYS if key in self.document.get("nfce", {})
-        }
+        nfce = {key: getattr(self.part.nfce, key) for key in NFCE_KEYS}  # a document is whole
         return config.model_copy(
             update={
                 **{section: getattr(self.part, section) for section in WHOLE_SECTIONS},
@@ -218,7 +217,7 @@ def save_copy(store: StoreDB, version: int, settings: StoreSettings) -> None:
         conn.execute(
             "INSERT INTO settings(key, value) VALUES (?, ?) "
             "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            (COPY_KEY, _json({"version": version, "settings": settings.document})),
+            (COPY_KEY, json.dumps({"version": version, "settings": settings.document}, ensure_ascii=False)),
         )
         conn.execute("DELETE FROM settings WHERE key = ?", (PROBLEM_KEY,))
 
@@ -231,12 +230,6 @@ def drop_copy(store: StoreDB) -> None:
 
 def record_problem(store: StoreDB, version: int, message: str) -> None:
     store.set_setting(PROBLEM_KEY, {"version": version, "message": message})
-
-
-def _json(value: Any) -> str:
-    import json
-
-    return json.dumps(value, ensure_ascii=False)
 
 
 def effective(config: Config, store: StoreDB) -> Config:
