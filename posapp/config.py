@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from posapp.config_errors import config_problems
 from posapp.domain.cancel import MAX_CANCEL_WINDOW_MIN
 from posapp.domain.taxes import Crt, ItemTax, store_defaults
 from posapp.errors import PosappError
@@ -310,7 +311,7 @@ def load_config(path: Path | None) -> Config:
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
+        problems = config_problems(exc)
         raise ConfigError(
             f"{path}: {problems}", user_message=f"Configuração inválida em {path}: {problems}"
         ) from None

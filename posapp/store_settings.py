@@ -37,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from posapp.catalog.storedb import StoreDB
 from posapp.config import Config, ConfigError
+from posapp.config_errors import config_problems
 
 log = logging.getLogger("posapp.store_settings")
 
@@ -91,7 +92,7 @@ class StoreSettings:
 
 
 def _problems(exc: ValidationError, prefix: str = "") -> str:
-    return "; ".join(f"{prefix}{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
+    return config_problems(exc, prefix)
 
 
 def parse_settings(data: Mapping[str, Any], *, source: str = "configurações da loja") -> StoreSettings:
