@@ -1,6 +1,6 @@
 """Start-up cost of the command line, measured in fresh processes.
 
-    .venv/bin/python benchmarks/bench_startup.py [--runs 15] [--baseline DIR] [--json]
+    .venv/bin/python benchmarks/bench_startup.py [--runs 15] [--baseline DIR] [--sale FILE] [--json]
 
 * ``posapp --version``: wall time and CPU (user + system) of the whole process;
 * ``posapp nfce emit examples/sale.json`` against the Emites-Client simulator on loopback
@@ -84,6 +84,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--baseline", type=Path, help="another posapp checkout to compare with")
+    parser.add_argument("--sale", type=Path, default=SALE, help="the SALE.json every run emits")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     trees: dict[str, Path | None] = {"current": ROOT}
@@ -98,7 +99,7 @@ def main() -> int:
             for name, tree in trees.items():  # interleaved: both see the same machine state
                 version = _run([sys.executable, "-m", "posapp", "--version"], tree)
                 with tempfile.TemporaryDirectory(prefix="posapp-bench-") as data:
-                    emit = [sys.executable, "-m", "posapp", "nfce", "emit", str(SALE)]
+                    emit = [sys.executable, "-m", "posapp", "nfce", "emit", str(args.sale.resolve())]
                     emit += ["--emites", f"127.0.0.1:{port}", "--data-dir", data, "--json"]
                     issued = _run(emit, tree)
                 if run == 0:
