@@ -72,6 +72,9 @@ connect_timeout_s = 3
 
 [printer]
 uri = "file:$WORK/doctor-printer.bin"
+# A raster till keeps the issuer's DANFE PDF in its journal (a native one keeps only the XML),
+# so step 5 can reprint it from the PDF: the bundle's reportlab, pypdfium2 and Pillow at work.
+mode = "raster"
 TOML
 
 echo "==> 3. doctor"
