@@ -21,7 +21,7 @@ from posapp.catalog.storedb import StoreDB
 from posapp.catalog.text import fold, words
 from posapp.domain.money import round_quantity
 from posapp.domain.sale import SEM_GTIN, Item
-from posapp.domain.taxes import IbptRates, ItemTax
+from posapp.domain.taxes import TAX_FIELDS, IbptRates, ItemTax
 
 COMPONENT = "catalog"
 
@@ -82,25 +82,7 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 #: The tax columns of ``products``, named as :class:`~posapp.domain.taxes.ItemTax` fields.
-TAX_COLUMNS: tuple[str, ...] = (
-    "icms_cst",
-    "csosn",
-    "icms_rate",
-    "icms_base_reduction",
-    "st_base_unit",
-    "st_rate",
-    "st_icms_unit",
-    "pis_cst",
-    "pis_rate",
-    "cofins_cst",
-    "cofins_rate",
-    "ibs_cbs_cst",
-    "cclass_trib",
-    "ibpt_federal",
-    "ibpt_state",
-    "ibpt_municipal",
-    "ibpt_source",
-)
+TAX_COLUMNS: tuple[str, ...] = TAX_FIELDS
 _BASE_COLUMNS = ("code", "gtin", "description", "ncm", "cfop", "cest", "unit", "price", "origin")
 
 # The triggers that keep the FTS index in step, row by row. A bulk import drops them,

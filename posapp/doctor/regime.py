@@ -13,27 +13,9 @@ from pathlib import Path
 
 from posapp.config import Config
 from posapp.doctor.result import CheckResult, fail, ok, warn
-from posapp.domain.taxes import ItemTax, tax_problems
+from posapp.domain.taxes import TAX_FIELDS, ItemTax, tax_problems
 
-TAX_COLUMNS = (  # posapp.catalog.products.TAX_COLUMNS (the doctor reads the file, not the package)
-    "icms_cst",
-    "csosn",
-    "icms_rate",
-    "icms_base_reduction",
-    "st_base_unit",
-    "st_rate",
-    "st_icms_unit",
-    "pis_cst",
-    "pis_rate",
-    "cofins_cst",
-    "cofins_rate",
-    "ibs_cbs_cst",
-    "cclass_trib",
-    "ibpt_federal",
-    "ibpt_state",
-    "ibpt_municipal",
-    "ibpt_source",
-)
+TAX_COLUMNS = TAX_FIELDS  # the catalog's tax columns (the doctor reads the file, not the package)
 TITLE = "Regime tributário"
 IBPT_TITLE = "Tabela IBPT (Lei 12.741)"
 

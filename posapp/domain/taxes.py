@@ -258,6 +258,10 @@ class ItemTax(BaseModel):
         return self.icms_code_for(crt) in ST_CODES
 
 
+#: The tax registry's fields, in order: the catalog's tax columns and what the doctor reads.
+TAX_FIELDS: tuple[str, ...] = tuple(ItemTax.model_fields)
+
+
 _ICMS_FIELDS: Final = ("icms_cst", "csosn", "st_base_unit", "st_icms_unit")
 
 
