@@ -20,6 +20,7 @@ from posapp.domain.errors import DomainError, InvalidSale
 from posapp.domain.issuance import IssueContext, Outcome, PreparedIssue, idempotency_reference
 from posapp.domain.lifecycle import Happening, Notice, SaleState
 from posapp.domain.sale import Sale
+from posapp.domain.sale_rules import check_sale_for_store
 from posapp.domain.sale_taxes import with_store_taxes
 from posapp.fiscal.errors import FiscalError
 from posapp.fiscal.port import FiscalBackend
@@ -58,10 +59,13 @@ class Issuing:
             return await self._issue(sale, new_sale=True)
 
     def _under_regime(self, sale: Sale) -> Sale:
-        """The sale with the store's tax defaults, checked against its regime (CRT):
-        :class:`InvalidSale` naming the item and the field when it cannot be issued."""
+        """The sale with the store's tax defaults, checked against its regime (CRT) and its
+        state's rules (card details, an identified consumer): :class:`InvalidSale` naming
+        what is missing, before a número is reserved (where we number, a refused sale would
+        otherwise leave a gap to inutilize). The adapters check again before sending."""
         config = self.core.config
-        return with_store_taxes(sale, crt=config.store.regime, defaults=config.tax_defaults)
+        sale = with_store_taxes(sale, crt=config.store.regime, defaults=config.tax_defaults)
+        return check_sale_for_store(sale, uf=config.store.uf)
 
     async def resend(
         self, sale_id: str, sale: Sale | None = None, *, by: Authorization | None = None

@@ -5,8 +5,10 @@ two cancels of one note at once. Real simulators over loopback, real SQLite jour
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
@@ -493,3 +495,38 @@ def test_a_duplicidade_shown_with_a_note_at_another_number_is_no_proof_the_numbe
 
     asyncio.run(scenario())
     assert len(ours(issuers, "integranotas")) == 1
+
+
+def test_a_sale_the_stores_state_refuses_takes_no_numero(issuers: Issuers, tmp_path: Path) -> None:
+    """A card sale without its details in RJ is refused before anything is stored: where we
+    number (Integra), no série/número is reserved for it, so it leaves no gap to inutilize."""
+    from posapp.app import build_service
+    from posapp.domain.errors import InvalidSale
+    from posapp.domain.sale import Sale
+
+    config = issuers.config(emites=False, providers=("integranotas",))
+    config = config.model_copy(update={"store": config.store.model_copy(update={"uf": "RJ"})})
+    mapping = sale_mapping(23)
+    total = str(Sale.from_mapping(mapping).total)
+    mapping["payments"] = [{"method": "credito", "amount": total}]
+    sale = Sale.from_mapping(mapping)
+
+    async def scenario() -> None:
+        service = build_service(config, tmp_path)
+        await service.start()
+        try:
+            with pytest.raises(InvalidSale) as refused:
+                await service.issue(sale, print_receipt=False)
+            assert "em RJ o cartão exige CNPJ da credenciadora" in (refused.value.user_message or "")
+        finally:
+            await service.aclose()
+
+    asyncio.run(scenario())
+    assert issuers.integra.requests == []
+    journal = Journal.in_dir(tmp_path)
+    try:
+        assert not journal.exists(sale.sale_id)
+    finally:
+        journal.close()
+    with contextlib.closing(sqlite3.connect(tmp_path / "journal.sqlite3")) as db:
+        assert db.execute("SELECT count(*) FROM number_reservations").fetchone() == (0,)
