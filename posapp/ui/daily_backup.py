@@ -4,7 +4,8 @@ Every ``CHECK_EVERY_S`` it asks :func:`posapp.services.backup.daily_backup` (in 
 thread: the copy reads the whole journal and writes to a USB disk or a network share, never on
 the GUI thread) whether a backup is due, which takes one when this till's newest backup in
 ``[backup] folder`` is a day old and applies the retention. A failure (the disk unplugged) is
-logged and tried again at the next check; ``posapp doctor`` warns after two days without one.
+logged, told to the till (``on_failure``: the checkout's message line) and tried again at the next
+check; ``posapp doctor`` warns after two days without one.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 from posapp.config import BackupConfig, Config
-from posapp.errors import PosappError
+from posapp.errors import PosappError, user_text
 from posapp.services.backup import BackupReport, daily_backup
 
 log = logging.getLogger("posapp.ui.backup")
@@ -34,8 +35,10 @@ async def run_daily_backups(
     first_s: float = FIRST_CHECK_S,
     every_s: float = CHECK_EVERY_S,
     backup: DailyBackup = daily_backup,
+    on_failure: Callable[[str], None] | None = None,
 ) -> None:
-    """Until cancelled. ``config`` is read at each check (the settings may change it)."""
+    """Until cancelled. ``config`` is read at each check (the settings may change it);
+    ``on_failure`` gets a Portuguese sentence for the person at the till when one fails."""
     await asyncio.sleep(first_s)
     while True:
         settings = config().backup
@@ -44,12 +47,18 @@ async def run_daily_backups(
                 report = await asyncio.to_thread(backup, settings, data_dir, datetime.now().astimezone())
             except PosappError as exc:
                 log.warning("daily backup failed: %s", exc)
-            except Exception:
-                log.exception("daily backup failed unexpectedly")
+                _tell(on_failure, user_text(exc))
+            except Exception as exc:
+                _tell(on_failure, user_text(exc, logger=log, context="daily backup"))
             else:
                 if report is not None:
                     log.info("daily backup written to %s (%d sales)", report.path, report.sales)
         await asyncio.sleep(every_s)
+
+
+def _tell(on_failure: Callable[[str], None] | None, why: str) -> None:
+    if on_failure is not None:
+        on_failure(f"A cópia de segurança diária não foi feita: {why} Será tentada de novo em uma hora.")
 
 
 __all__ = ["run_daily_backups"]

@@ -128,7 +128,11 @@ async def gui_main(
         window.showMaximized()  # a till's screen is the checkout's (1024x768 is common)
         window.start()
         # The daily backup to [backup] folder, in a worker thread (posapp/ui/daily_backup.py).
-        backups = asyncio.ensure_future(run_daily_backups(lambda: ctx.config, data_dir))
+        backups = asyncio.ensure_future(
+            run_daily_backups(
+                lambda: ctx.config, data_dir, on_failure=lambda text: window.say(text, "warning")
+            )
+        )
         try:
             if on_window is not None:
                 await on_window(window)

@@ -381,3 +381,30 @@ def test_the_daily_backup_says_when_its_folder_is_not_there(tmp_path: Path) -> N
         daily_backup(BackupConfig(folder=tmp_path / "unplugged"), data, datetime.now(UTC))
     assert "conecte o disco" in failed.value.user_message
     assert last_backup(data) is None
+
+
+def test_a_failed_daily_backup_is_told_to_the_till(tmp_path: Path) -> None:
+    """The share or USB disk is gone: the till's message line says the backup was not made and
+    why, in Portuguese, at each check until it works again (the GUI passes window.say)."""
+    data = tmp_path / "data"
+    _journal_with_a_sale(data)
+    config = Config(backup=BackupConfig(folder=tmp_path / "unplugged"))
+    told: list[str] = []
+    twice = threading.Event()
+
+    def tell(text: str) -> None:
+        told.append(text)
+        if len(told) >= 2:
+            twice.set()
+
+    async def scenario() -> None:
+        task = asyncio.ensure_future(
+            run_daily_backups(lambda: config, data, first_s=0, every_s=0.05, on_failure=tell)
+        )
+        await asyncio.to_thread(twice.wait, 30)
+        task.cancel()
+
+    asyncio.run(scenario())
+    assert len(told) >= 2
+    assert told[0].startswith("A cópia de segurança diária não foi feita:")
+    assert str(tmp_path / "unplugged") in told[0] and "uma hora" in told[0]
