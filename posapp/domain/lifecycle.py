@@ -365,6 +365,11 @@ def can_archive(state: SaleState) -> bool:
     return state in (SaleState.AUTHORIZED, SaleState.CANCELLED)
 
 
+def cancel_unanswered(state: SaleState) -> bool:
+    """A cancel was sent and its answer never came: cancelling again is a retry of it."""
+    return state is SaleState.CANCELLING
+
+
 def has_cancel_event(state: SaleState) -> bool:
     """Its note's cancel event is registered (the event XML belongs with the note)."""
     return state is SaleState.CANCELLED

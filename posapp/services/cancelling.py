@@ -65,7 +65,7 @@ class Cancelling:
                 user_message="Esta venda não tem emissor registrado; não é possível cancelá-la daqui.",
             )
         backend = core.router.get(row.backend)
-        retry = row.state is SaleState.CANCELLING
+        retry = lifecycle.cancel_unanswered(row.state)
         if retry and await self._in_flight_elsewhere(sale_id):
             return self._being_cancelled(sale_id, row.backend)
         # The issuers know the note by the reference its issue request carried.
@@ -206,7 +206,7 @@ class Cancelling:
     async def _after_lost_race(self, sale_id: str) -> CancelReport:
         core = self.core
         row = await core.db(core.journal.get_sale, sale_id)
-        if row.state is SaleState.CANCELLED:
+        if lifecycle.has_cancel_event(row.state):
             return CancelReport(
                 sale_id,
                 SaleState.CANCELLED,
