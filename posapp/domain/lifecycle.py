@@ -306,6 +306,10 @@ _HAS_NOTE = frozenset({SaleState.AUTHORIZED, SaleState.CANCELLING, SaleState.CAN
 _NEEDS_ATTENTION = frozenset({SaleState.REJECTED, SaleState.IN_DOUBT, SaleState.CANCELLING})
 _FINAL = frozenset({SaleState.CANCELLED, SaleState.VOIDED})
 _UNISSUED = frozenset({SaleState.QUEUED, SaleState.IN_DOUBT, SaleState.ISSUING})
+_MAY_BE_ISSUED = frozenset(
+    {SaleState.OPEN, SaleState.ISSUING, SaleState.QUEUED, SaleState.IN_DOUBT, SaleState.REJECTED}
+)
+_OUTCOME_UNKNOWN = frozenset({SaleState.ISSUING, SaleState.IN_DOUBT, SaleState.CANCELLING})
 _RECEIVED = frozenset({SaleState.AUTHORIZED, SaleState.QUEUED, SaleState.IN_DOUBT, SaleState.CANCELLING})
 
 
@@ -363,6 +367,22 @@ def can_archive(state: SaleState) -> bool:
     """Settled with a note for good (authorized, or cancelled): nothing can still happen to it
     that would need its documents in the live journal."""
     return state in (SaleState.AUTHORIZED, SaleState.CANCELLED)
+
+
+def may_still_be_issued(state: SaleState) -> bool:
+    """No note yet, and one may still come (open, being sent, queued, in doubt, rejected to be
+    fixed): its série/número is not a gap, and its month's export lists it as pending."""
+    return state in _MAY_BE_ISSUED
+
+
+def outcome_unknown(state: SaleState) -> bool:
+    """What the issuer did is not known yet (a send or a cancel without its answer)."""
+    return state in _OUTCOME_UNKNOWN
+
+
+def archivable_states() -> tuple[SaleState, ...]:
+    """The states :func:`can_archive` accepts, for a storage query."""
+    return tuple(s for s in SaleState if can_archive(s))
 
 
 def cancel_unanswered(state: SaleState) -> bool:

@@ -1068,13 +1068,12 @@ class Journal:
             raise JournalUnavailable(f"a document of {month} has no stored content; nothing archived")
         archive.write(target, documents, attempts, blobs)
         moved = 0
+        states = lifecycle.archivable_states()  # still final: nothing happened meanwhile
+        marks = ", ".join("?" * len(states))
+        sql = f"UPDATE sales SET archived = ? WHERE sale_id = ? AND archived IS NULL AND state IN ({marks})"  # noqa: S608
         with self._tx() as db:
             for sale_id in sale_ids:
-                updated = db.execute(
-                    "UPDATE sales SET archived = ?"
-                    " WHERE sale_id = ? AND archived IS NULL AND state IN (?, ?)",
-                    (month, sale_id, SaleState.AUTHORIZED, SaleState.CANCELLED),
-                ).rowcount
+                updated = db.execute(sql, (month, sale_id, *states)).rowcount
                 if not updated:
                     continue
                 db.execute("DELETE FROM documents WHERE sale_id = ?", (sale_id,))

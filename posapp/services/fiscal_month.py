@@ -41,6 +41,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from pathlib import Path
 
+from posapp.domain import lifecycle
 from posapp.domain.audit import Action, AuditRecord
 from posapp.domain.errors import DomainError
 from posapp.domain.lifecycle import SaleState
@@ -59,11 +60,6 @@ log = logging.getLogger("posapp.services")
 # offline contingency, may be emitted (dhEmi) in a later month than it was made.
 LOOKBACK = timedelta(days=62)
 BATCH = 200  # documents read from the journal per call
-_NOTE_STATES = frozenset({SaleState.AUTHORIZED, SaleState.CANCELLING, SaleState.CANCELLED})
-_PENDING_STATES = frozenset(
-    {SaleState.OPEN, SaleState.ISSUING, SaleState.QUEUED, SaleState.IN_DOUBT, SaleState.REJECTED}
-)
-_UNKNOWN_OUTCOME = frozenset({SaleState.ISSUING, SaleState.IN_DOUBT, SaleState.CANCELLING})
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
 
 Progress = Callable[[int, int], None]  # (done, total), called from a worker thread
@@ -148,7 +144,7 @@ class PendingEntry:
 
     @property
     def outcome_unknown(self) -> bool:
-        return self.state in _UNKNOWN_OUTCOME
+        return lifecycle.outcome_unknown(self.state)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,11 +162,11 @@ class MonthPlan:
 
     @property
     def authorized_count(self) -> int:
-        return sum(1 for n in self.notes if n.state is not SaleState.CANCELLED)
+        return sum(1 for n in self.notes if not lifecycle.has_cancel_event(n.state))
 
     @property
     def cancelled_count(self) -> int:
-        return sum(1 for n in self.notes if n.state is SaleState.CANCELLED)
+        return sum(1 for n in self.notes if lifecycle.has_cancel_event(n.state))
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,14 +208,14 @@ def _read_candidates(
                 problems.append(f"venda {row.sale_id} ilegível no diário ({row.unreadable}): não exportada")
             continue
         made_in_month = start <= row.created_at < end
-        if row.state in _NOTE_STATES and row.chave is not None:
+        if lifecycle.has_note(row.state) and row.chave is not None:
             entry = _note_entry(journal, row, problems)
             if entry is not None and start <= entry.emitted_at < end:
                 notes.append(entry)
-                if row.state is SaleState.CANCELLING:
+                if lifecycle.cancel_unanswered(row.state):
                     pending.append(_pending(row))
             continue
-        if row.state in _PENDING_STATES and made_in_month:
+        if lifecycle.may_still_be_issued(row.state) and made_in_month:
             pending.append(_pending(row))
     notes.sort(key=lambda n: (n.serie, n.numero, n.emitted_at))
     return notes, pending, problems
@@ -234,7 +230,7 @@ def _pending(row: SaleRow) -> PendingEntry:
 def _note_entry(journal: Journal, row: SaleRow, problems: list[str]) -> NoteEntry | None:
     assert row.chave is not None
     xml = journal.authorized_xml(row.sale_id)
-    cancel_xml = journal.cancel_event_xml(row.sale_id) if row.state is SaleState.CANCELLED else None
+    cancel_xml = journal.cancel_event_xml(row.sale_id) if lifecycle.has_cancel_event(row.state) else None
     emitted_at = row.authorized_at or row.created_at
     authorized_at = row.authorized_at
     payments: tuple[tuple[str, Decimal], ...] = tuple((p.method.value, p.amount) for p in row.sale.payments)
@@ -256,7 +252,7 @@ def _note_entry(journal: Journal, row: SaleRow, problems: list[str]) -> NoteEntr
             change = doc.change
             if doc.protocolo is None:
                 problems.append(f"NFC-e {row.chave}: XML sem protocolo de autorização (nfeProc)")
-    if row.state is SaleState.CANCELLED and cancel_xml is None:
+    if lifecycle.has_cancel_event(row.state) and cancel_xml is None:
         problems.append(
             f"NFC-e {row.chave} cancelada sem o XML do evento no diário (protocolo "
             f"{row.cancel_protocolo or 'não informado'}): baixe-o no emissor"
@@ -372,7 +368,7 @@ def totals_csv(plan: MonthPlan, tz: tzinfo) -> bytes:
     went back); cash net of the change given, as the day close counts it."""
     by_day: dict[date, dict[str, tuple[int, Decimal]]] = {}
     for note in plan.notes:
-        if note.state is SaleState.CANCELLED:
+        if lifecycle.has_cancel_event(note.state):
             continue
         day = note.emitted_at.astimezone(tz).date()
         methods = by_day.setdefault(day, {})
@@ -397,7 +393,7 @@ def totals_csv(plan: MonthPlan, tz: tzinfo) -> bytes:
         notes_that_day = sum(
             1
             for n in plan.notes
-            if n.state is not SaleState.CANCELLED and n.emitted_at.astimezone(tz).date() == day
+            if not lifecycle.has_cancel_event(n.state) and n.emitted_at.astimezone(tz).date() == day
         )
         rows.append((day.isoformat(), "", "TOTAL DO DIA", notes_that_day, _money(day_total)))
     for code, (count, amount) in sorted(month_methods.items()):
@@ -654,7 +650,7 @@ def _documents(journal: Journal, notes: Sequence[NoteEntry]) -> list[tuple[str, 
         (
             n.chave,
             journal.authorized_xml(n.sale_id),
-            journal.cancel_event_xml(n.sale_id) if n.state is SaleState.CANCELLED else None,
+            journal.cancel_event_xml(n.sale_id) if lifecycle.has_cancel_event(n.state) else None,
         )
         for n in notes
     ]

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from posapp.domain import lifecycle
 from posapp.domain.audit import Action, AuditRecord
 from posapp.domain.inutilizacao import (
     InutOutcome,
@@ -47,10 +48,6 @@ from posapp.services.errors import ServiceError
 log = logging.getLogger("posapp.services")
 
 ALL_SALES = 10**9  # list_sales' limit when every sale must be read
-# A reservation whose sale may still be issued with it: not a gap, and not to inutilize.
-_STILL_OPEN = frozenset(
-    {SaleState.OPEN, SaleState.ISSUING, SaleState.QUEUED, SaleState.IN_DOUBT, SaleState.REJECTED}
-)
 
 
 class NoInutilizador(ServiceError):
@@ -133,7 +130,8 @@ def _usage(
             usage.add(reservation.serie, NumberUse(reservation.numero, "taken"), reservation.backend)
             continue
         row = states.get(reservation.sale_id)
-        if row is not None and row.state in _STILL_OPEN:
+        # A reservation whose sale may still be issued with it: not a gap, not to inutilize.
+        if row is not None and lifecycle.may_still_be_issued(row.state):
             use = NumberUse(reservation.numero, "pending", row.sale_id, None, row.state)
             usage.add(reservation.serie, use, reservation.backend)
         else:

@@ -553,9 +553,9 @@ class StoreSync:
         except PosappError as exc:
             message, refused = user_text(exc), True
         state = await service.state_of(request.sale_id)
-        if state is SaleState.CANCELLED:
+        if state is not None and lifecycle.has_cancel_event(state):
             return answer(cancels.DONE, state, message or "Cancelada.")
-        if state is SaleState.CANCELLING and not refused:
+        if state is not None and lifecycle.cancel_unanswered(state) and not refused:
             # No answer yet: resending is the lifecycle's harmless retry; the request waits.
             return answer(cancels.PENDING, state, message or "Cancelamento sem resposta; será repetido.")
         return answer(cancels.REFUSED, state, message or "O cancelamento não foi feito.")

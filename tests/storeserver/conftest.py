@@ -35,3 +35,14 @@ def pg_database(pg_server: PostgresServer, monkeypatch: pytest.MonkeyPatch) -> s
     name = pg_server.create_database()
     monkeypatch.setenv("POSAPP_STORE_SERVER_PASSWORD", pg_server.password)
     return pg_server.url(name)
+
+
+def require_tls(server: PostgresServer) -> None:
+    """Skip a TLS test only where the store-server tests may be skipped at all: where they are
+    required (CI), a server without a certificate (no openssl) fails the test."""
+    if server.tls:
+        return
+    why = "openssl missing: the test server has no TLS certificate"
+    if os.environ.get("POSAPP_REQUIRE_POSTGRES") == "1":
+        pytest.fail(f"{why} (POSAPP_REQUIRE_POSTGRES=1: install openssl)")
+    pytest.skip(f"!!! {why} !!!")

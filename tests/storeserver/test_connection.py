@@ -14,6 +14,7 @@ from posapp.storeserver.connection import connect
 from posapp.storeserver.errors import ServerSchemaTooNew, StoreServerMisconfigured, StoreServerUnavailable
 from posapp.storeserver.schema import SCHEMA_VERSION, migrate, server_version
 from posapp.storeserver.secret import server_password
+from tests.storeserver.conftest import require_tls
 from tests.support.postgres import PostgresServer, _free_port
 
 
@@ -65,8 +66,7 @@ def test_a_server_that_is_down_is_unavailable_not_a_crash() -> None:
 
 
 def test_tls_when_the_url_asks_for_it(pg_server: PostgresServer) -> None:
-    if not pg_server.tls:
-        pytest.skip("!!! openssl missing: no certificate for the TLS test !!!")
+    require_tls(pg_server)
     config = StoreServerConfig(url=pg_server.url(pg_server.create_database(), query="sslmode=require"))
     with connect(config, password=pg_server.password) as conn:
         row = conn.execute("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").fetchone()

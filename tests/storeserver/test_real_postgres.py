@@ -7,6 +7,7 @@ import os
 import psycopg
 import pytest
 
+from tests.storeserver.conftest import require_tls
 from tests.support.postgres import PostgresServer
 
 
@@ -22,8 +23,7 @@ def test_a_real_server_runs_unprivileged_and_asks_for_a_password(pg_server: Post
 
 
 def test_tls_is_used_when_the_url_asks(pg_server: PostgresServer) -> None:
-    if not pg_server.tls:
-        pytest.skip("!!! openssl missing: the TLS test cannot make a certificate !!!")
+    require_tls(pg_server)
     database = pg_server.create_database()
     url = pg_server.url(database, query="sslmode=require")
     with psycopg.connect(url, password=pg_server.password) as conn:
