@@ -66,7 +66,7 @@ class FiscalMonthDialog(QDialog):
         top.addWidget(QLabel(tr("Mês (AAAA-MM):"), self))
         self.month = QLineEdit(previous_month(ctx.service.now(), ctx).text, self)
         self.month.setMaxLength(7)
-        self.month.setMaximumWidth(120)
+        self.month.setFixedWidth(170)  # AAAA-MM in the counter's 20 px font and padding (120 px cut it)
         top.addWidget(self.month)
         self.check_button = key_button(tr("Conferir"), "F2", self.check, parent=self)
         top.addWidget(self.check_button)
