@@ -158,7 +158,9 @@ class Answers:
         )
         return core.report(sale.sale_id, step.notice, step.target, result.backend, (reason, *result.errors))
 
-    async def record_query(self, row: SaleRow, result: IssueResult) -> IssueReport:
+    async def record_query(
+        self, row: SaleRow, result: IssueResult, *, told_of_another: bool | None = None
+    ) -> IssueReport:
         """Record what a query about an in-doubt request found. The in-doubt attempt keeps its
         own outcome; the events record this answer. An inconclusive query changes nothing."""
         core = self.core
@@ -167,7 +169,11 @@ class Answers:
         # exists" without showing whose, has shown another note may hold this sale's reference:
         # "not found" is no proof nothing was issued (it may be searching for the lie), and a
         # note without its XML cannot show the total and items.
-        claimed_before = await core.db(told_of_another_note, core.journal, row.sale_id)
+        claimed_before = (
+            told_of_another
+            if told_of_another is not None  # the caller read the events already
+            else await core.db(told_of_another_note, core.journal, row.sale_id)
+        )
         if claimed_before and (
             result.outcome is Outcome.NOT_SENT
             or (result.outcome is Outcome.AUTHORIZED and result.note is not None and result.note.xml is None)

@@ -158,7 +158,9 @@ class CatchingUp:
         result = await backend.query_issue(attempt.prepared())
         if held and result.outcome is not Outcome.IN_DOUBT:
             self._held_asked_at[sale_id] = now  # it answered; an unanswered query counts for nothing
-        return await self.issuing.answers.record_query(row, result)
+        # Events only accumulate: "held" read before the query stays true, but "not held" may
+        # have changed meanwhile (another process heard a lie), so that is read again.
+        return await self.issuing.answers.record_query(row, result, told_of_another=True if held else None)
 
     async def resolve_in_doubt(
         self, sale_id: str, *, issued_chave: str | None, by: Authorization
