@@ -521,7 +521,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 # -- parser -------------------------------------------------------------------------------
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The whole command line; given ``argv``, only the command group it names (a process per
+    sale should neither build nor import thirty commands it will not run; ``posapp`` alone,
+    the GUI, needs none). Asking for help, or a word no group knows, gets every group."""
     parser = argparse.ArgumentParser(prog="posapp", description="Frente de caixa com emissão de NFC-e.")
     parser.add_argument("--version", action="version", version=f"posapp {__version__}")
     parser.add_argument("--config", type=Path, help="arquivo de configuração TOML")
@@ -529,6 +532,39 @@ def build_parser() -> argparse.ArgumentParser:
     parser.set_defaults(func=cmd_gui)
     sub = parser.add_subparsers(dest="command")
 
+    common = argparse.ArgumentParser(add_help=False)
+    # SUPPRESS: an option given before the subcommand is not reset by the subparser's default.
+    common.add_argument("--data-dir", default=argparse.SUPPRESS, help="pasta de dados (diário de vendas)")
+    common.add_argument("--config", type=Path, default=argparse.SUPPRESS, help="arquivo de configuração TOML")
+    common.add_argument("--json", action="store_true", help="imprime um objeto JSON")
+
+    wanted = _command_word(sys.argv[1:] if argv is None else argv)
+    if wanted is None:
+        for add in dict.fromkeys(_GROUPS.values()):  # backup/restore and store/catalog share one
+            add(sub, common)
+    elif wanted:
+        _GROUPS[wanted](sub, common)
+    return parser
+
+
+def _command_word(argv: Sequence[str]) -> str | None:
+    """The command group ``argv`` names (``nfce`` in ``--data-dir D nfce emit X``); ``""`` when
+    it names none (the GUI); ``None`` for help or an unknown word (every group is needed)."""
+    words = iter(argv)
+    for word in words:
+        if word in ("-h", "--help"):
+            return None
+        if word in _TOP_OPTIONS_WITH_VALUE:
+            next(words, None)  # its value, even a word like "store"
+        elif not word.startswith("-"):
+            return word if word in _GROUPS else None
+    return ""
+
+
+_TOP_OPTIONS_WITH_VALUE = ("--config", "--data-dir")
+
+
+def _add_demo(sub: Any, common: argparse.ArgumentParser) -> None:
     demo = sub.add_parser("demo", help="GUI com simulador do Emites-Client e impressora na tela")
     demo.add_argument(
         "--scenario",
@@ -539,6 +575,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(func=cmd_demo)
 
+
+def _add_sim(sub: Any, common: argparse.ArgumentParser) -> None:
     sim = sub.add_parser("sim", help="simuladores de loopback dos emissores")
     sim.add_argument("kind", choices=["emites", "focusnfe", "integranotas"])
     sim.add_argument("--host", default="127.0.0.1")
@@ -561,12 +599,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sim.set_defaults(func=cmd_sim)
 
-    common = argparse.ArgumentParser(add_help=False)
-    # SUPPRESS: an option given before the subcommand is not reset by the subparser's default.
-    common.add_argument("--data-dir", default=argparse.SUPPRESS, help="pasta de dados (diário de vendas)")
-    common.add_argument("--config", type=Path, default=argparse.SUPPRESS, help="arquivo de configuração TOML")
-    common.add_argument("--json", action="store_true", help="imprime um objeto JSON")
 
+def _add_nfce(sub: Any, common: argparse.ArgumentParser) -> None:
     nfce = sub.add_parser("nfce", help="emitir, cancelar e listar NFC-e")
     nfce_sub = nfce.add_subparsers(dest="nfce_command", required=True)
     emit = nfce_sub.add_parser("emit", parents=[common], help="emite a venda de SALE.json")
@@ -615,6 +649,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     resolve.set_defaults(func=cmd_nfce_resolve)
 
+
+def _add_print(sub: Any, common: argparse.ArgumentParser) -> None:
     printing = sub.add_parser("print", help="impressão")
     print_sub = printing.add_subparsers(dest="print_command", required=True)
     danfe = print_sub.add_parser("danfe", help="imprime um DANFE NFC-e")
@@ -628,29 +664,56 @@ def build_parser() -> argparse.ArgumentParser:
     danfe.add_argument("--data-dir", default=argparse.SUPPRESS)
     danfe.set_defaults(func=cmd_print_danfe)
 
+
+def _add_doctor(sub: Any, common: argparse.ArgumentParser) -> None:
     doctor = sub.add_parser("doctor", help="confere configuração, emissores e impressora")
     doctor.add_argument("--config", type=Path, default=argparse.SUPPRESS)
     doctor.add_argument("--data-dir", default=argparse.SUPPRESS)
     doctor.add_argument("--test-page", action="store_true", help="imprime uma página de teste")
     doctor.set_defaults(func=cmd_doctor)
 
+
+def _add_fiscal(sub: Any, common: argparse.ArgumentParser) -> None:
     from posapp.cli_fiscal import CliKit, add_fiscal_commands  # posapp fiscal (issue 15)
 
     kit = CliKit(run_service=_run_service, authorize=_authorize, error=_error, emit_json=_emit_json)
     add_fiscal_commands(sub, common, kit)
 
+
+def _add_backup(sub: Any, common: argparse.ArgumentParser) -> None:
     from posapp.cli_backup import BackupKit, add_backup_commands  # backup, restore (issue 15)
 
     add_backup_commands(sub, common, BackupKit(_data_dir, _load_config, _error, _emit_json))
 
+
+def _add_store(sub: Any, common: argparse.ArgumentParser) -> None:
     from posapp.cli_store import add_store_commands  # store server, catalog (issue 16)
 
     add_store_commands(sub, common, _store_kit())
 
+
+def _add_taxes(sub: Any, common: argparse.ArgumentParser) -> None:
     from posapp.cli_taxes import TaxKit, add_tax_commands  # the IBPT table (issue 14)
 
     add_tax_commands(sub, common, TaxKit(_data_dir, _load_config, _error, _emit_json))
-    return parser
+
+
+# Each top-level command and what registers it (``_add_backup`` registers backup, restore and
+# archive; ``_add_store`` store and catalog). tests/test_cli_parser.py keeps it complete.
+_GROUPS: dict[str, Callable[[Any, argparse.ArgumentParser], None]] = {
+    "demo": _add_demo,
+    "sim": _add_sim,
+    "nfce": _add_nfce,
+    "print": _add_print,
+    "doctor": _add_doctor,
+    "fiscal": _add_fiscal,
+    "backup": _add_backup,
+    "restore": _add_backup,
+    "archive": _add_backup,
+    "store": _add_store,
+    "catalog": _add_store,
+    "ibpt": _add_taxes,
+}
 
 
 def _store_kit() -> Any:
@@ -671,6 +734,10 @@ def run() -> int:
     sale issued is in the journal); only its output was cut.
     """
     import os
+
+    # posapp uses no pydantic plugin; without this, the first model pydantic builds scans the
+    # metadata of every installed package for one (3 ms of every start, bench_startup.py).
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
     def output_cut() -> int:
         # Point stdout at the null device so the interpreter's last flush cannot fail again.
@@ -707,7 +774,7 @@ def run() -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return dispatch(build_parser().parse_args(argv))
+    return dispatch(build_parser(argv).parse_args(argv))
 
 
 def dispatch(args: argparse.Namespace) -> int:

@@ -93,13 +93,14 @@ def _ibpt(args: argparse.Namespace, kit: TaxKit) -> int:
 def with_store_ibpt(sale: Any, data_dir: Path, uf: str) -> Any:
     """A SALE.json sale with the imported IBPT table's rates on the items that carry none
     (the GUI's items get them from the catalog); unchanged without a store file or table."""
-    from posapp.catalog.ibpt import rates_for
     from posapp.catalog.storedb import STORE_FILENAME, StoreDB
-    from posapp.domain.sale_taxes import with_ibpt
 
     path = data_dir / STORE_FILENAME
     if not path.exists():
         return sale
+    from posapp.catalog.ibpt import rates_for
+    from posapp.domain.sale_taxes import with_ibpt
+
     try:
         store = StoreDB(path)
         try:

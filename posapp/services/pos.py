@@ -10,19 +10,17 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from posapp.config import Config
 from posapp.domain.issuance import Health
 from posapp.domain.lifecycle import SaleState
 from posapp.domain.sale import Sale
 from posapp.journal.store import AuditRow, Journal, SaleRow
-from posapp.services.cancelling import Cancelling
-from posapp.services.catching_up import CatchingUp
 from posapp.services.core import Authorization, ServiceCore, utc_now
 from posapp.services.issuing import Issuing
 from posapp.services.ports import IssuerRouter, PrintResult, ReceiptPrinter
-from posapp.services.queries import Queries
-from posapp.services.receipts import Receipts
 from posapp.services.results import (
     CancelReport,
     CatchUpReport,
@@ -31,6 +29,12 @@ from posapp.services.results import (
     QueueStatus,
     SaleSummary,
 )
+
+if TYPE_CHECKING:
+    from posapp.services.cancelling import Cancelling
+    from posapp.services.catching_up import CatchingUp
+    from posapp.services.queries import Queries
+    from posapp.services.receipts import Receipts
 
 log = logging.getLogger("posapp.services")
 
@@ -51,16 +55,39 @@ class PosService:
     ) -> None:
         self.core = ServiceCore(config=config, journal=journal, router=router, printer=printer, clock=clock)
         self.issuing = Issuing(self.core)
-        self.cancelling = Cancelling(self.core)
-        self.receipts = Receipts(self.core)
+
+    # The other use cases are built on first use: ``posapp nfce emit`` (a process per sale)
+    # needs only issuing, and each module imported costs start-up time (bench_startup.py).
+
+    @cached_property
+    def cancelling(self) -> Cancelling:
+        from posapp.services.cancelling import Cancelling
+
+        return Cancelling(self.core)
+
+    @cached_property
+    def receipts(self) -> Receipts:
+        from posapp.services.receipts import Receipts
+
+        return Receipts(self.core)
+
+    @cached_property
+    def catching_up(self) -> CatchingUp:
+        from posapp.services.catching_up import CatchingUp
+
         # A queued sale issued later: its customer left, its DANFE prints for the store
         # (no drawer kick). Only where the service has a printer (the GUI's; the CLI's with --printer).
-        self.catching_up = CatchingUp(
+        return CatchingUp(
             self.core,
             self.issuing,
             after_issue=lambda report: self.receipts.after_issue(report, kind="late_issue"),
         )
-        self.queries = Queries(self.core)
+
+    @cached_property
+    def queries(self) -> Queries:
+        from posapp.services.queries import Queries
+
+        return Queries(self.core)
 
     # -- what the edges read -----------------------------------------------------------
 
