@@ -119,7 +119,8 @@ def rebuild_index(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
-# What a lookup or a search reads: the product's columns; its tax registry as one value,
+# What a lookup or a search reads: the product's columns; its search text (the order of a
+# search's results, ``_sort_key``); its tax registry as one value,
 # NULL when it has none (most products) or else a JSON array of the tax columns that SQLite
 # builds and Python decodes once per distinct registry (``_tax_of``): 17 columns read and
 # checked per row were a third of a search's time. With the store's UF (``?``), the IBPT
@@ -129,10 +130,12 @@ _TAX_SQL = (
     f"CASE WHEN {' AND '.join(f'p.{c} IS NULL' for c in TAX_COLUMNS)} THEN NULL "
     f"ELSE json_array({', '.join(f'p.{c}' for c in TAX_COLUMNS)}) END"
 )
-_SELECT = f"SELECT {_BASE_SQL}, {_TAX_SQL} FROM products p "  # noqa: S608 (our own column names)
+_SEARCH_TEXT_AT = len(_BASE_COLUMNS)  # the column of the search text in a row
+_SELECT = f"SELECT {_BASE_SQL}, p.search_text, {_TAX_SQL} FROM products p "  # noqa: S608 (our own column names)
 _SELECT_IBPT = (
-    f"SELECT {_BASE_SQL}, {_TAX_SQL}, i.national_federal, i.imported_federal, i.state, i.municipal, "  # noqa: S608
-    "i.source FROM products p LEFT JOIN ibpt i ON i.uf = ? AND i.ncm = p.ncm "
+    f"SELECT {_BASE_SQL}, p.search_text, {_TAX_SQL}, "  # noqa: S608
+    "i.national_federal, i.imported_federal, i.state, i.municipal, i.source "
+    "FROM products p LEFT JOIN ibpt i ON i.uf = ? AND i.ncm = p.ncm "
 )
 
 
@@ -230,21 +233,36 @@ def _ibpt_of(ncm: str, values: Sequence[Any]) -> IbptRates | None:
 
 
 def _row_to_product(row: Sequence[Any]) -> Product:
-    """A row of ``_SELECT`` (or ``_SELECT_IBPT``, five more columns) as a product."""
-    code, gtin, description, ncm, cfop, cest, unit, price, origin, taxes, *ibpt = row
+    """A row of ``_SELECT`` (or ``_SELECT_IBPT``, five more columns) as a product. The
+    columns' TEXT and INTEGER affinities already give ``str`` and ``int`` (no conversions:
+    a search makes 200 of these)."""
+    code, gtin, description, ncm, cfop, cest, unit, price, origin, _search, taxes, *rates = row
     return Product(
-        str(code),
-        str(description),
-        str(ncm),
-        Decimal(str(price)),
-        str(gtin) if gtin else None,
-        str(cfop),
-        str(cest) if cest else None,
-        str(unit),
-        int(str(origin)),
+        code,
+        description,
+        ncm,
+        Decimal(price),
+        gtin or None,
+        cfop,
+        cest or None,
+        unit,
+        int(origin),
         _tax_of(taxes),
-        _ibpt_of(str(ncm), ibpt),
+        _ibpt_of(ncm, rates) if rates else None,
     )
+
+
+def _sort_key(product: Product, search_text: str) -> tuple[str, str]:
+    """(the folded description, the code): the order of a search's results. The stored
+    search text is :attr:`Product.search_text` (the folded description, then the code and
+    the GTIN, as every writer makes it), so its head is read back rather than folded again;
+    a text that does not end with the product's code and GTIN is folded anew."""
+    tail = " ".join(part for part in (product.code.lower(), product.gtin or "") if part)
+    if tail and search_text.endswith(" " + tail):
+        return search_text[: -len(tail) - 1], product.code
+    if tail and search_text == tail:
+        return "", product.code
+    return fold(product.description), product.code
 
 
 def utc_now_iso() -> str:
@@ -321,9 +339,12 @@ class Catalog:
         rows = self._select(
             "WHERE p.id IN (SELECT rowid FROM products_fts WHERE products_fts MATCH ? LIMIT ?)", match, limit
         )
-        products = [_row_to_product(row) for row in rows]
-        products.sort(key=lambda p: (fold(p.description), p.code))
-        return products
+        keyed = []
+        for row in rows:
+            product = _row_to_product(row)
+            keyed.append((_sort_key(product, row[_SEARCH_TEXT_AT]), product))
+        keyed.sort(key=lambda pair: pair[0])
+        return [product for _key, product in keyed]
 
     def all_codes(self) -> set[str]:
         with self.store.reading() as conn:
