@@ -218,18 +218,14 @@ def _tax_of(packed: str | None) -> ItemTax | None:
     )
 
 
-def _ibpt_of(ncm: str, values: Sequence[Any]) -> IbptRates | None:
-    if not values or values[0] is None:
+@functools.lru_cache(maxsize=4096)
+def _ibpt_of(
+    ncm: str, national: str | None, imported: str, state: str, municipal: str, source: str
+) -> IbptRates | None:
+    """The IBPT table's rates of a row (``_SELECT_IBPT``), built once per NCM (immutable)."""
+    if national is None:
         return None
-    national, imported, state, municipal, source = values
-    return IbptRates(
-        ncm,
-        Decimal(str(national)),
-        Decimal(str(imported)),
-        Decimal(str(state)),
-        Decimal(str(municipal)),
-        str(source),
-    )
+    return IbptRates(ncm, Decimal(national), Decimal(imported), Decimal(state), Decimal(municipal), source)
 
 
 def _row_to_product(row: Sequence[Any]) -> Product:
@@ -248,7 +244,7 @@ def _row_to_product(row: Sequence[Any]) -> Product:
         unit,
         int(origin),
         _tax_of(taxes),
-        _ibpt_of(ncm, rates) if rates else None,
+        _ibpt_of(ncm, *rates) if rates else None,
     )
 
 
