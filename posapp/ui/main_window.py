@@ -31,16 +31,11 @@ from posapp.domain.sale import Sale, describe_validation_error
 from posapp.errors import PosappError, has_user_message
 from posapp.operators.accounts import Operator
 from posapp.services.core import Authorization
-from posapp.services.results import IssueReport
 from posapp.ui.checkout import CheckoutViewModel
 from posapp.ui.context import AppContext
-from posapp.ui.dialogs import CashMovementDialog, CustomerDialog, TextReportDialog, VoidLineDialog
 from posapp.ui.errors import error_text
 from posapp.ui.formatting import brl, local_day_bounds, plural, set_store_timezone, store_today
-from posapp.ui.history import HistoryDialog
-from posapp.ui.issue_dialog import Choice, IssueDialog
 from posapp.ui.models import CartModel
-from posapp.ui.payment_dialog import PaymentDialog
 from posapp.ui.qt import (
     QAbstractItemView,
     QApplication,
@@ -54,19 +49,19 @@ from posapp.ui.qt import (
     QLabel,
     QLineEdit,
     QMainWindow,
+    QPaintEvent,
     QPushButton,
     QShortcut,
     QSize,
     Qt,
     QTableView,
+    QTimer,
     QVBoxLayout,
     QWidget,
     Signal,
     tr,
 )
-from posapp.ui.report_print import text_report_escpos
 from posapp.ui.scan_burst import ScanBurstFilter
-from posapp.ui.search_dialog import SearchDialog
 from posapp.ui.status import StatusPanel
 from posapp.ui.tasks import dispose_when_idle, open_dialog, run_dialog, spawn
 from posapp.ui.widgets import (
@@ -79,10 +74,16 @@ from posapp.ui.widgets import (
     set_role,
 )
 
+# The dialogs, the history and the receipt printing are imported when first opened (start-up
+# loads only what the checkout shows: issue 11, "start fast"); tests/gui/test_startup.py
+# keeps it so.
 if TYPE_CHECKING:
     from posapp.services.ports import PrintResult
     from posapp.services.pos import PosService
+    from posapp.services.results import IssueReport
     from posapp.ui.demo import DemoControls
+    from posapp.ui.history import HistoryDialog
+    from posapp.ui.issue_dialog import Choice, IssueDialog
     from posapp.ui.scanner import SerialScanner
 
 log = logging.getLogger("posapp.ui")
@@ -92,6 +93,9 @@ UNEXPECTED_ISSUE = (
     "fiscal tem desta venda."
 )
 SALE_OPEN = "Finalize ou descarte a venda (F7) antes de {what}."
+# Background work starts once the window has painted, or after this long if it never does
+# (started hidden or minimized).
+BACKGROUND_FALLBACK_MS = 1000
 
 FlowBody = Callable[["MainWindow"], Coroutine[Any, Any, None]]
 
@@ -262,6 +266,13 @@ class MainWindow(QMainWindow):
         self.status.on_store_settings = self._store_settings_arrived
         self.scan_filter = ScanBurstFilter(self._scan_from_dialog, active=self._watch_bursts, parent=self)
         self._filter_installed = False
+        self._painted = False
+        self._background_wanted = False
+        self.background_started = False  # probes, drainer, store sync and serial scanner
+        # Owned by the window: it never fires for a window already gone.
+        self._background_timer = QTimer(self)
+        self._background_timer.setSingleShot(True)
+        self._background_timer.timeout.connect(self.start_background)
 
         self.vm.totals_changed.connect(self._show_totals)
         self.vm.model.rowsInserted.connect(lambda _parent, _first, _last: self.table.scrollToBottom())
@@ -306,16 +317,35 @@ class MainWindow(QMainWindow):
         self.status.show_operator()
 
     def start(self) -> None:
-        """After ``show()``: start the scan queue, status polls, the serial scanner, and the
-        application-wide scan-burst filter."""
+        """After ``show()``: the scan queue, the clock and the application-wide scan-burst
+        filter at once; the issuer probes, the queue's drainer, the store sync and the serial
+        scanner once the window has painted (:meth:`start_background`), so that the checkout
+        is on screen first."""
         self.vm.start()
         self.status.start()
-        self.start_scanner()
         app = QApplication.instance()
         if app is not None and not self._filter_installed:
             app.installEventFilter(self.scan_filter)
             self._filter_installed = True
         self.focus_code()
+        self._background_wanted = True
+        self._background_timer.start(0 if self._painted else BACKGROUND_FALLBACK_MS)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if not self._painted:
+            self._painted = True
+            if self._background_wanted:  # right after this paint has reached the screen
+                self._background_timer.start(0)
+
+    def start_background(self) -> None:
+        """What may wait until the checkout is on screen: the status bar's probes, polls,
+        drainer and store sync, and the serial scanner. Once; never after shutdown."""
+        if self.background_started or not self._background_wanted or self._shut_down:
+            return
+        self.background_started = True
+        self.status.start_background()
+        self.start_scanner()
 
     def start_scanner(self) -> None:
         port = self.ctx.terminal.scanner_port
@@ -339,6 +369,8 @@ class MainWindow(QMainWindow):
         if self._shut_down:
             return
         self._shut_down = True
+        with contextlib.suppress(RuntimeError):  # deleted with the window
+            self._background_timer.stop()
         app = QApplication.instance()
         if app is not None and self._filter_installed:
             self._filter_installed = False
@@ -483,6 +515,8 @@ class MainWindow(QMainWindow):
 
     @checkout_flow
     async def on_search(self) -> None:
+        from posapp.ui.search_dialog import SearchDialog
+
         dialog = SearchDialog(self.ctx.store, self.ctx.catalog, self, text=self.code.text())
         self.code.clear()
         if await self.dialog(dialog) == QDialog.DialogCode.Accepted and dialog.product is not None:
@@ -490,6 +524,8 @@ class MainWindow(QMainWindow):
 
     @checkout_flow
     async def on_customer(self) -> None:
+        from posapp.ui.dialogs import CustomerDialog
+
         dialog = CustomerDialog(self.vm.cart.customer, self, delivery=self.vm.cart.delivery)
         if await self.dialog(dialog) == QDialog.DialogCode.Accepted:
             self.vm.set_customer(dialog.customer, delivery=dialog.delivery)
@@ -526,6 +562,8 @@ class MainWindow(QMainWindow):
                 hint = tr(
                     "'{typed}' não é um número de item (1 a {count}): sugerido o item {number}."
                 ).format(typed=typed[:20], count=len(cart.lines), number=f"{number:03d}")
+        from posapp.ui.dialogs import VoidLineDialog
+
         dialog = VoidLineDialog(number, len(cart.lines), self, hint=hint)
         if await self.dialog(dialog) != QDialog.DialogCode.Accepted:
             return
@@ -583,6 +621,8 @@ class MainWindow(QMainWindow):
 
     @checkout_flow
     async def on_cash(self) -> None:
+        from posapp.ui.dialogs import CashMovementDialog
+
         dialog = CashMovementDialog(self)
         if await self.dialog(dialog) != QDialog.DialogCode.Accepted or dialog.amount is None:
             return
@@ -650,6 +690,8 @@ class MainWindow(QMainWindow):
         if manager is None:
             return
         from posapp.services.day_close import close_day, day_close_lines  # F9: not at start-up
+        from posapp.ui.dialogs import TextReportDialog
+        from posapp.ui.report_print import text_report_escpos
 
         ctx = self.ctx
         tz = ctx.config.store.tz  # the store's day, not the machine's
@@ -769,6 +811,8 @@ class MainWindow(QMainWindow):
             operator=self.ctx.operator_login,
             authorized_by=operator.login if operator is not None and operator.is_manager else None,
         )
+        from posapp.ui.history import HistoryDialog  # F12: not at start-up
+
         dialog = HistoryDialog(self.ctx, self)
         dialog.reload()
         self.history = dialog
@@ -823,6 +867,8 @@ class MainWindow(QMainWindow):
         if cart.is_empty:
             self.say(tr("Nenhum item na venda."), "warning")
             return
+        from posapp.ui.payment_dialog import PaymentDialog
+
         dialog = PaymentDialog(cart.total, payments=cart.payments, parent=self, uf=self.ctx.config.store.uf)
         accepted = await self.dialog(dialog) == QDialog.DialogCode.Accepted
         cart.payments = tuple(dialog.payments)
@@ -840,6 +886,8 @@ class MainWindow(QMainWindow):
 
     async def issue(self, sale: Sale, *, resend: bool) -> None:
         """Issue (or resend) ``sale`` without blocking the window, then show its outcome."""
+        from posapp.ui.issue_dialog import Choice
+
         self.issuing = True
         self.vm.scans.hold()
         try:
@@ -855,6 +903,8 @@ class MainWindow(QMainWindow):
             self.focus_code()
 
     async def _issue_once(self, sale: Sale, *, resend: bool) -> Choice | None:
+        from posapp.ui.issue_dialog import Choice, IssueDialog
+
         ctx = self.ctx
         dialog = IssueDialog(
             total=sale.total,

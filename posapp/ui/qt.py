@@ -5,75 +5,85 @@ that no other module imports PySide6 directly.
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
+import PySide6  # before qasync, which then takes this binding instead of probing for others
 import qasync
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QByteArray,
-    QCoreApplication,
-    QDate,
-    QEvent,
-    QModelIndex,
-    QObject,
-    QPersistentModelIndex,
-    QRegularExpression,
-    QSize,
-    Qt,
-    QTimer,
-    Signal,
-)
-from PySide6.QtGui import (
-    QAction,
-    QBrush,
-    QCloseEvent,
-    QColor,
-    QFont,
-    QFontDatabase,
-    QFontMetrics,
-    QGuiApplication,
-    QIcon,
-    QImage,
-    QKeyEvent,
-    QKeySequence,
-    QPainter,
-    QPaintEvent,
-    QPalette,
-    QPixmap,
-    QRegularExpressionValidator,
-    QShortcut,
-)
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QAbstractSpinBox,
-    QApplication,
-    QCheckBox,
-    QComboBox,
-    QDateEdit,
-    QDialog,
-    QFileDialog,
-    QFormLayout,
-    QFrame,
-    QGridLayout,
-    QHBoxLayout,
-    QHeaderView,
-    QLabel,
-    QLineEdit,
-    QListWidget,
-    QListWidgetItem,
-    QMainWindow,
-    QPlainTextEdit,
-    QProgressBar,
-    QPushButton,
-    QScrollArea,
-    QScrollBar,
-    QSizePolicy,
-    QSpinBox,
-    QStackedWidget,
-    QStatusBar,
-    QTableView,
-    QTabWidget,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtWidgets import QApplication
+
+# PySide6 builds a class's Python type, with all its enums, the first time the class is
+# looked up, and the few dozen below would cost start-up tens of milliseconds: each is
+# looked up when a module first imports it from here (``__getattr__``), so the checkout's
+# start pays only for the classes it shows (issue 11, "start fast"). Type checkers read:
+if TYPE_CHECKING:
+    from PySide6.QtCore import (
+        QAbstractTableModel,
+        QByteArray,
+        QDate,
+        QEvent,
+        QModelIndex,
+        QObject,
+        QPersistentModelIndex,
+        QRegularExpression,
+        QSize,
+        Qt,
+        QTimer,
+        Signal,
+    )
+    from PySide6.QtGui import (
+        QAction,
+        QBrush,
+        QCloseEvent,
+        QColor,
+        QFont,
+        QFontDatabase,
+        QFontMetrics,
+        QGuiApplication,
+        QIcon,
+        QImage,
+        QKeyEvent,
+        QKeySequence,
+        QPainter,
+        QPaintEvent,
+        QPalette,
+        QPixmap,
+        QRegularExpressionValidator,
+        QShortcut,
+    )
+    from PySide6.QtWidgets import (
+        QAbstractItemView,
+        QAbstractSpinBox,
+        QCheckBox,
+        QComboBox,
+        QDateEdit,
+        QDialog,
+        QFileDialog,
+        QFormLayout,
+        QFrame,
+        QGridLayout,
+        QHBoxLayout,
+        QHeaderView,
+        QLabel,
+        QLineEdit,
+        QListWidget,
+        QListWidgetItem,
+        QMainWindow,
+        QPlainTextEdit,
+        QProgressBar,
+        QPushButton,
+        QScrollArea,
+        QScrollBar,
+        QSizePolicy,
+        QSpinBox,
+        QStackedWidget,
+        QStatusBar,
+        QTableView,
+        QTabWidget,
+        QVBoxLayout,
+        QWidget,
+    )
 
 __all__ = [
     "QAbstractItemView",
@@ -145,6 +155,20 @@ __all__ = [
 ]
 
 
+_QT_MODULES = ("PySide6.QtCore", "PySide6.QtGui", "PySide6.QtWidgets")
+
+
+def __getattr__(name: str) -> Any:
+    """A Qt class of ``__all__``, looked up (and kept) on first use."""
+    if name in __all__:
+        for module_name in _QT_MODULES:
+            value = getattr(importlib.import_module(module_name), name, None)
+            if value is not None:
+                globals()[name] = value
+                return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def tr(text: str) -> str:
     """Translate a UI string (the source strings are Brazilian Portuguese)."""
     return QCoreApplication.translate("posapp", text)
@@ -166,8 +190,6 @@ def known_binding_problem() -> str | None:
     after a few thousand events — minutes of use. 6.11.3 does not.
     """
     import sys
-
-    import PySide6
 
     if PySide6.__version__.startswith("6.12.0") and sys.version_info < (3, 12):
         return (

@@ -37,7 +37,6 @@ from posapp.errors import PosappError
 from posapp.services.drainer import QueueDrainer
 from posapp.services.results import DrainReport, IssueReport
 from posapp.ui.context import AppContext
-from posapp.ui.demo import DEMO_SCENARIOS, DemoControls
 from posapp.ui.formatting import clock_text
 from posapp.ui.qt import (
     QDialog,
@@ -59,6 +58,7 @@ from posapp.ui.widgets import ElidedLabel, set_role
 
 if TYPE_CHECKING:
     from posapp.services.store_sync import StoreSync, SyncState
+    from posapp.ui.demo import DemoControls  # the demo's module loads in demo mode only
 
 log = logging.getLogger("posapp.ui")
 
@@ -198,7 +198,17 @@ class StatusPanel(QStatusBar):
         self.show_queue()
 
     def start(self) -> None:
-        for timer in (self._clock, self._health, self._queue):
+        """The clock, at once (the window shows it from its first paint)."""
+        self._clock.start()
+
+    def start_background(self) -> None:
+        """The issuer probes, the queue's polls and drainer, the store sync: the window calls
+        it once it is on screen (their first round would otherwise compete with the first
+        paint). Until their first answer the bar says what it said at start-up (OFFLINE,
+        ``Fila: 0``), as it did while a probe was on its way."""
+        if self._stopped:
+            return
+        for timer in (self._health, self._queue):
             timer.start()
         self.start_drainer()
         self.poll_health()
@@ -467,6 +477,8 @@ class DemoScenarioDialog(QDialog):
     """The demo's issuer scenarios, one key each (1-5); Esc leaves things as they are."""
 
     def __init__(self, current: str, parent: QWidget | None = None) -> None:
+        from posapp.ui.demo import DEMO_SCENARIOS
+
         super().__init__(parent)
         self.setWindowTitle(tr("Demonstração: simular o emissor"))
         self.chosen: str | None = None
@@ -496,7 +508,7 @@ class DemoScenarioDialog(QDialog):
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         text = event.text()
-        names = list(DEMO_SCENARIOS)
+        names = list(self.buttons)  # in DEMO_SCENARIOS' order
         if text.isdigit() and 1 <= int(text) <= len(names):
             self.choose(names[int(text) - 1])
             event.accept()

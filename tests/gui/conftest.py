@@ -171,6 +171,8 @@ def open_window(qtbot: QtBot, ctx: AppContext) -> MainWindow:
     window.start()
     window.focus_code()
     qtbot.waitUntil(lambda: QApplication.focusWidget() is window.code)
+    # The probes, drainer, store sync and serial scanner start once it has painted.
+    qtbot.waitUntil(lambda: window.background_started)
     return window
 
 

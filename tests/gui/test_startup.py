@@ -1,0 +1,191 @@
+"""Start fast (issue 11 item 9): the checkout is on screen before anything it does not show
+is loaded or started.
+
+* A fresh process that opens a till and shows the checkout (what ``benchmarks/bench_gui.py``
+  times) has imported none of the dialogs, the history, the printing stack, the demo, the
+  daily backup or the crash reporter, and has started no probe, drainer or scanner before its
+  first paint; right after it, they start.
+* The status bar still tells the truth once known: the issuer probe runs once the window
+  has painted (against the Emites-Client simulator over loopback), or after a fallback when
+  it never paints; a window shut down first starts nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from posapp.config import Config, EmitesConfig, PrinterConfig
+from posapp.sim.emites import EmitesSimulator
+from posapp.ui import main_window
+from posapp.ui.main_window import MainWindow
+from tests.gui.conftest import MakeCtx, run
+
+ROOT = Path(__file__).resolve().parents[2]
+
+#: Opened or started on first use only, never by the start of the checkout.
+NOT_AT_START = (
+    "posapp.ui.dialogs",
+    "posapp.ui.history",
+    "posapp.ui.issue_dialog",
+    "posapp.ui.payment_dialog",
+    "posapp.ui.search_dialog",
+    "posapp.ui.discount_dialog",
+    "posapp.ui.settings_dialog",
+    "posapp.ui.fiscal_month_dialog",
+    "posapp.ui.store_sales",
+    "posapp.ui.store_publish",
+    "posapp.ui.receipt_preview",
+    "posapp.ui.report_print",
+    "posapp.ui.daily_backup",
+    "posapp.ui.scanner",
+    "posapp.ui.demo",
+    "posapp.crash",
+    "posapp.printing",
+    "posapp.services.day_close",
+    "posapp.services.backup",
+    "posapp.services.store_sync",
+    "posapp.services.pending_slips",
+    "posapp.catalog.csv_import",
+    "posapp.sim",
+)
+
+# The bench's start-up child, reporting what it loaded and started instead of timing it.
+CHILD = r"""
+import asyncio, gc, json, socket, sys
+from pathlib import Path
+from posapp.app import service_factory
+from posapp.config import Config, EmitesConfig, PrinterConfig
+from posapp.ui.main import open_context, run_loop
+from posapp.ui.main_window import MainWindow
+
+def closed_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+report = {}
+
+async def main():
+    data = Path(sys.argv[1])
+    emites = EmitesConfig(host="127.0.0.1", port=closed_port())
+    config = Config(emites=emites, printer=PrinterConfig(uri="none"))
+    ctx = await open_context(config, data, service_factory=service_factory(data))
+    ctx.operator = ctx.operators.get("caixa")
+    window = MainWindow(ctx)
+    window.show()
+    window.start()
+    await asyncio.sleep(0)
+    window.repaint()
+    report["loaded"] = sorted(m for m in sys.modules if m.startswith("posapp"))
+    report["started_before_paint"] = window.status.drainer is not None or window.background_started
+    report["frozen"] = gc.get_freeze_count()
+    for _ in range(100):
+        if window.background_started:
+            break
+        await asyncio.sleep(0.02)
+    report["drainer_after_paint"] = window.status.drainer is not None
+    await window.shutdown()
+    await ctx.aclose()
+    return 0
+
+run_loop(main)
+print(json.dumps(report))
+"""
+
+
+def test_the_checkout_starts_without_what_it_does_not_show(tmp_path: Path) -> None:
+    from posapp.ui.demo import prepare_demo_data
+
+    prepare_demo_data(tmp_path)  # the sample catalog and operators
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    loaded = report["loaded"]
+    early = [m for m in loaded if any(m == lazy or m.startswith(lazy + ".") for lazy in NOT_AT_START)]
+    assert early == [], f"loaded before the checkout needed them: {early}"
+    assert "posapp.ui.main_window" in loaded and "posapp.ui.status" in loaded  # it did start
+    assert report["started_before_paint"] is False
+    assert report["drainer_after_paint"] is True
+    assert report["frozen"] > 0  # start-up objects out of the collector's way
+
+
+@pytest.fixture
+def sim(qtbot: QtBot, qloop: asyncio.AbstractEventLoop) -> Iterator[EmitesSimulator]:
+    simulator = EmitesSimulator()
+    run(qtbot, simulator.start())
+    yield simulator
+    run(qtbot, simulator.stop())
+
+
+def sim_config(sim: EmitesSimulator) -> Config:
+    return Config(
+        emites=EmitesConfig(host="127.0.0.1", port=sim.port, connect_timeout_s=1, response_timeout_s=2),
+        printer=PrinterConfig(uri="none"),
+    )
+
+
+def test_background_work_starts_at_the_first_paint_and_the_bar_then_tells_the_truth(
+    qtbot: QtBot, make_ctx: MakeCtx, sim: EmitesSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(main_window, "BACKGROUND_FALLBACK_MS", 600_000)  # only a paint starts it
+    window = MainWindow(make_ctx(sim_config(sim)))
+    qtbot.addWidget(window)
+    window.start()  # before show(): nothing painted yet
+    assert not window.background_started and window.status.drainer is None
+    assert window.status.badge.text() == "Emissor: OFFLINE"  # what it says until a probe answers
+    qtbot.wait(50)
+    assert not window.background_started
+    window.show()
+    qtbot.waitUntil(lambda: window.background_started, timeout=5000)
+    assert window.status.drainer is not None
+    qtbot.waitUntil(lambda: window.status.badge.text() == "Emissor: ONLINE", timeout=5000)
+    run(qtbot, window.shutdown())
+
+
+def test_a_window_that_never_paints_starts_its_background_work_anyway(
+    qtbot: QtBot, make_ctx: MakeCtx, sim: EmitesSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(main_window, "BACKGROUND_FALLBACK_MS", 100)
+    window = MainWindow(make_ctx(sim_config(sim)))
+    qtbot.addWidget(window)
+    started = time.monotonic()
+    window.start()  # never shown (a till started minimized)
+    qtbot.waitUntil(lambda: window.background_started, timeout=5000)
+    assert time.monotonic() - started >= 0.09
+    qtbot.waitUntil(lambda: window.status.badge.text() == "Emissor: ONLINE", timeout=5000)
+    run(qtbot, window.shutdown())
+
+
+def test_a_window_shut_down_before_its_first_paint_starts_nothing(
+    qtbot: QtBot, make_ctx: MakeCtx, sim: EmitesSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(main_window, "BACKGROUND_FALLBACK_MS", 50)
+    window = MainWindow(make_ctx(sim_config(sim)))
+    qtbot.addWidget(window)
+    window.start()
+    run(qtbot, window.shutdown())
+    window.show()
+    window.repaint()
+    qtbot.wait(300)  # past the fallback, and past the paint's turn
+    assert not window.background_started
+    assert window.status.drainer is None and window.scanner is None
+    assert window.status.badge.text() == "Emissor: OFFLINE"  # no probe ran
