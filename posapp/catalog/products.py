@@ -119,23 +119,33 @@ def rebuild_index(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
-# What a lookup or a search reads: the product's columns; its search text (the order of a
-# search's results, ``_sort_key``); its tax registry as one value,
-# NULL when it has none (most products) or else a JSON array of the tax columns that SQLite
-# builds and Python decodes once per distinct registry (``_tax_of``): 17 columns read and
-# checked per row were a third of a search's time. With the store's UF (``?``), the IBPT
-# table's rates for the product's NCM (a LEFT JOIN, only then: without a UF none apply).
+# What a lookup or a search reads: the product's columns, then its tax registry as one
+# value, NULL when it has none (most products) or else a JSON array of the tax columns that
+# SQLite builds and Python decodes once per distinct registry (``_tax_of``): 17 columns read
+# and checked per row were a third of a search's time. With the store's UF (``?``), the
+# IBPT table's rates for the product's NCM follow (a LEFT JOIN, only then: without a UF none
+# apply); a search adds the search text last (the order of its results, ``_sort_key``).
 _BASE_SQL = ", ".join(f"p.{c}" for c in _BASE_COLUMNS)
-_TAX_SQL = (
-    f"CASE WHEN {' AND '.join(f'p.{c} IS NULL' for c in TAX_COLUMNS)} THEN NULL "
-    f"ELSE json_array({', '.join(f'p.{c}' for c in TAX_COLUMNS)}) END"
-)
-_SEARCH_TEXT_AT = len(_BASE_COLUMNS)  # the column of the search text in a row
-_SELECT = f"SELECT {_BASE_SQL}, p.search_text, {_TAX_SQL} FROM products p "  # noqa: S608 (our own column names)
-_SELECT_IBPT = (
-    f"SELECT {_BASE_SQL}, p.search_text, {_TAX_SQL}, "  # noqa: S608
-    "i.national_federal, i.imported_federal, i.state, i.municipal, i.source "
-    "FROM products p LEFT JOIN ibpt i ON i.uf = ? AND i.ncm = p.ncm "
+_TAX_LIST = ", ".join(f"p.{c}" for c in TAX_COLUMNS)
+_TAX_SQL = f"CASE WHEN coalesce({_TAX_LIST}) IS NULL THEN NULL ELSE json_array({_TAX_LIST}) END"
+_IBPT_SQL = ", i.national_federal, i.imported_federal, i.state, i.municipal, i.source"
+_IBPT_JOIN = "LEFT JOIN ibpt i ON i.uf = ? AND i.ncm = p.ncm "
+
+
+def _queries(where: str, *, search_text: bool = False) -> tuple[str, str]:
+    """A query without and with the store's UF, built once (SQLite's statement cache then
+    finds the same string object each time)."""
+    last = ", p.search_text" if search_text else ""
+    return (
+        f"SELECT {_BASE_SQL}, {_TAX_SQL}{last} FROM products p {where}",  # noqa: S608 (our own names)
+        f"SELECT {_BASE_SQL}, {_TAX_SQL}{_IBPT_SQL}{last} FROM products p {_IBPT_JOIN}{where}",  # noqa: S608
+    )
+
+
+_BY_CODE = _queries("WHERE p.code = ?")
+_BY_GTIN = _queries("WHERE p.gtin = ? ORDER BY p.id LIMIT 1")
+_SEARCH = _queries(
+    "WHERE p.id IN (SELECT rowid FROM products_fts WHERE products_fts MATCH ? LIMIT ?)", search_text=True
 )
 
 
@@ -208,7 +218,7 @@ def tax_row(tax: ItemTax | None) -> tuple[str | None, ...]:
 
 @functools.lru_cache(maxsize=4096)
 def _tax_of(packed: str | None) -> ItemTax | None:
-    """The registry of a row's tax columns (``_TAX_SQL``); a catalog has few distinct ones,
+    """The registry of a product's tax columns (``_TAX_SQL``); a catalog has few distinct ones,
     so a search of 200 rows validates a handful (the model is immutable: sharing it is safe)."""
     if packed is None:
         return None
@@ -222,17 +232,17 @@ def _tax_of(packed: str | None) -> ItemTax | None:
 def _ibpt_of(
     ncm: str, national: str | None, imported: str, state: str, municipal: str, source: str
 ) -> IbptRates | None:
-    """The IBPT table's rates of a row (``_SELECT_IBPT``), built once per NCM (immutable)."""
+    """The IBPT table's rates of a row (``_IBPT_SQL``), built once per NCM (immutable)."""
     if national is None:
         return None
     return IbptRates(ncm, Decimal(national), Decimal(imported), Decimal(state), Decimal(municipal), source)
 
 
-def _row_to_product(row: Sequence[Any]) -> Product:
-    """A row of ``_SELECT`` (or ``_SELECT_IBPT``, five more columns) as a product. The
-    columns' TEXT and INTEGER affinities already give ``str`` and ``int`` (no conversions:
-    a search makes 200 of these)."""
-    code, gtin, description, ncm, cfop, cest, unit, price, origin, _search, taxes, *rates = row
+def _row_to_product(row: Sequence[Any], with_ibpt: bool) -> Product:
+    """A row of ``_queries`` as a product (``with_ibpt``: the UF's query). The columns' TEXT
+    and INTEGER affinities already give ``str`` and ``int`` (no conversions: a search makes
+    200 of these)."""
+    code, gtin, description, ncm, cfop, cest, unit, price, origin, taxes = row[:10]
     return Product(
         code,
         description,
@@ -244,7 +254,7 @@ def _row_to_product(row: Sequence[Any]) -> Product:
         unit,
         int(origin),
         _tax_of(taxes),
-        _ibpt_of(ncm, *rates) if rates else None,
+        _ibpt_of(ncm, *row[10:15]) if with_ibpt else None,
     )
 
 
@@ -285,20 +295,21 @@ class Catalog:
         with self.store.reading() as conn:
             return int(conn.execute("SELECT count(*) FROM products").fetchone()[0])
 
-    def _select(self, where: str, *params: object) -> list[Any]:
-        """The rows of ``_SELECT`` (with the UF's IBPT rates when the store has a UF)."""
-        with self.store.reading() as conn:
-            if self.uf is None:
-                return conn.execute(_SELECT + where, params).fetchall()
-            return conn.execute(_SELECT_IBPT + where, (self.uf, *params)).fetchall()
+    def _execute(self, conn: sqlite3.Connection, queries: tuple[str, str], *params: object) -> sqlite3.Cursor:
+        """One of ``_queries``: with the UF's IBPT rates when the store has a UF."""
+        if self.uf is None:
+            return conn.execute(queries[0], params)
+        return conn.execute(queries[1], (self.uf, *params))
 
     def by_code(self, code: str) -> Product | None:
-        rows = self._select("WHERE p.code = ?", code)
-        return _row_to_product(rows[0]) if rows else None
+        with self.store.reading() as conn:
+            row = self._execute(conn, _BY_CODE, code).fetchone()
+        return _row_to_product(row, self.uf is not None) if row else None
 
     def by_gtin(self, gtin: str) -> Product | None:
-        rows = self._select("WHERE p.gtin = ? ORDER BY p.id LIMIT 1", gtin)
-        return _row_to_product(rows[0]) if rows else None
+        with self.store.reading() as conn:
+            row = self._execute(conn, _BY_GTIN, gtin).fetchone()
+        return _row_to_product(row, self.uf is not None) if row else None
 
     def find(self, code: str) -> Product | None:
         """What a scan or a typed code means: a GTIN first (for digit strings of GTIN
@@ -332,13 +343,13 @@ class Catalog:
         if not terms:
             return []
         match = " AND ".join(f'"{term}"*' for term in terms)
-        rows = self._select(
-            "WHERE p.id IN (SELECT rowid FROM products_fts WHERE products_fts MATCH ? LIMIT ?)", match, limit
-        )
+        with self.store.reading() as conn:
+            rows = self._execute(conn, _SEARCH, match, limit).fetchall()
         keyed = []
+        with_ibpt = self.uf is not None
         for row in rows:
-            product = _row_to_product(row)
-            keyed.append((_sort_key(product, row[_SEARCH_TEXT_AT]), product))
+            product = _row_to_product(row, with_ibpt)
+            keyed.append((_sort_key(product, row[-1]), product))
         keyed.sort(key=lambda pair: pair[0])
         return [product for _key, product in keyed]
 
