@@ -13,9 +13,11 @@ fields) as a CSV and measures, against the real code paths:
   paint is forced when it has not), for a ``--lines`` cart — target <= 16 ms median (a
   full-window repaint is reported apart, as a worst case);
 * start-up to a ready checkout, in a fresh process (Python and Qt imports, store and
-  journal open, window shown and painted): the median of ``--startup-runs`` processes,
-  from spawn to the moment its READY line arrives — target <= 0.3 s (issue 11). The time
-  to the child's exit (its shutdown and interpreter teardown) is reported apart.
+  journal open, window shown and painted once): the median of ``--startup-runs``
+  processes, from spawn to the moment its READY line arrives — target <= 0.3 s (issue 11).
+  The time to the child's exit (its shutdown and interpreter teardown) is reported apart.
+  (Until issue 11 the child printed READY after a ``repaint()`` of a window the platform
+  had not exposed yet, which paints nothing, and the time was taken at its exit.)
 
 ``--baseline DIR`` runs the start-up, interleaved run by run, against another checkout of
 posapp too (e.g. ``git worktree add /tmp/posapp-base <commit>``), imported through
@@ -348,16 +350,23 @@ from posapp.ui.main import open_context, run_loop
 from posapp.ui.main_window import MainWindow
 from posapp.ui.qt import QApplication
 
+class Window(MainWindow):
+    painted = False
+
+    def paintEvent(self, event):
+        super().paintEvent(event)
+        self.painted = True  # the window's own paint opens the pass that paints its children
+
 async def main():
     emites = EmitesConfig(host="127.0.0.1", port=int(sys.argv[2]))
     config = Config(emites=emites, printer=PrinterConfig(uri="none"))
     ctx = await open_context(config, Path(sys.argv[1]), **factory(Path(sys.argv[1])))
     ctx.operator = ctx.operators.get("bench")
-    window = MainWindow(ctx)
+    window = Window(ctx)
     window.show()
     window.start()
-    await asyncio.sleep(0)
-    window.repaint()
+    while not window.painted:  # until the platform exposed it and Qt painted it once
+        await asyncio.sleep(0)
     print("READY", time.perf_counter() - t0, flush=True)
     await window.shutdown()
     await ctx.aclose()

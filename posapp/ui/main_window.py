@@ -317,16 +317,10 @@ class MainWindow(QMainWindow):
         self.status.show_operator()
 
     def start(self) -> None:
-        """After ``show()``: the scan queue, the clock and the application-wide scan-burst
-        filter at once; the issuer probes, the queue's drainer, the store sync and the serial
-        scanner once the window has painted (:meth:`start_background`), so that the checkout
-        is on screen first."""
+        """After ``show()``: the scan queue and the clock at once; the rest once the window
+        has painted (:meth:`start_background`), so that the checkout is on screen first."""
         self.vm.start()
         self.status.start()
-        app = QApplication.instance()
-        if app is not None and not self._filter_installed:
-            app.installEventFilter(self.scan_filter)
-            self._filter_installed = True
         self.focus_code()
         self._background_wanted = True
         self._background_timer.start(0 if self._painted else BACKGROUND_FALLBACK_MS)
@@ -340,10 +334,17 @@ class MainWindow(QMainWindow):
 
     def start_background(self) -> None:
         """What may wait until the checkout is on screen: the status bar's probes, polls,
-        drainer and store sync, and the serial scanner. Once; never after shutdown."""
+        drainer and store sync, the serial scanner, and the application-wide scan-burst
+        filter (only dialogs need it, and none is open yet; its first events cost ~30 ms, as
+        PySide6 builds the Python types of every kind of event and object it is shown).
+        Once; never after shutdown."""
         if self.background_started or not self._background_wanted or self._shut_down:
             return
         self.background_started = True
+        app = QApplication.instance()
+        if app is not None and not self._filter_installed:
+            app.installEventFilter(self.scan_filter)
+            self._filter_installed = True
         self.status.start_background()
         self.start_scanner()
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import PySide6  # before qasync, which then takes this binding instead of probing for others
 import qasync
-from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import QApplication
 
 # PySide6 builds a class's Python type, with all its enums, the first time the class is
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
         QPersistentModelIndex,
         QRegularExpression,
         QSize,
-        Qt,
         QTimer,
         Signal,
     )
@@ -175,7 +174,13 @@ def tr(text: str) -> str:
 
 
 def repolish(widget: QWidget) -> None:
-    """Re-apply the style sheet after a dynamic property changed (``role``, ``status``)."""
+    """Re-apply the style sheet after a dynamic property changed (``role``, ``status``).
+
+    A widget not polished yet needs nothing: its first polish (when it is shown) reads the
+    properties as they are then. Start-up so never asks for the style object, which would
+    build PySide6's QStyle type and its enums (~6 ms) before the checkout is on screen."""
+    if not widget.testAttribute(Qt.WidgetAttribute.WA_WState_Polished):
+        return
     style = widget.style()
     style.unpolish(widget)
     style.polish(widget)

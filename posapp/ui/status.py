@@ -133,6 +133,7 @@ class StatusPanel(QStatusBar):
         self.in_doubt = 0
         self.badge = QLabel(tr(_STATE_TEXT["offline"]), self)
         self.badge.setObjectName("statusBadge")
+        self._set_badge("offline")  # before the bar lays it out (and polishes it): no re-polish
         # Texts elide (whole in the tooltip) and never widen the window; the queue keeps
         # its counts in view ("Fila: 12  ·  Em dúvida: 3").
         self.queue_label = ElidedLabel("", self, keep=28)
@@ -191,7 +192,6 @@ class StatusPanel(QStatusBar):
         self._news.setSingleShot(True)
         self._news.setInterval(NEWS_MS)
         self._news.timeout.connect(lambda: self.show_news(""))
-        self._set_badge("offline")
         self.tick_clock()
         self.show_operator()
         self.show_printer()

@@ -121,17 +121,17 @@ class ElidedLabel(QLabel):
 
     def paintEvent(self, event: QPaintEvent) -> None:
         QFrame.paintEvent(self, event)
+        text = self.elided()
+        if not text:
+            return
         painter = QPainter(self)
         rect = self.contentsRect().adjusted(self.margin(), self.margin(), -self.margin(), -self.margin())
-        self.style().drawItemText(
-            painter,
-            rect,
-            int(self.alignment()),
-            self.palette(),
-            self.isEnabled(),
-            self.elided(),
-            QPalette.ColorRole.WindowText,
-        )
+        # What QStyle.drawItemText does for a label (the style sheet's color is in the
+        # palette), without asking for the style object while the checkout first paints.
+        pen = painter.pen()
+        pen.setBrush(self.palette().brush(QPalette.ColorRole.WindowText))
+        painter.setPen(pen)
+        painter.drawText(rect, int(self.alignment()), text)
         painter.end()
 
 
