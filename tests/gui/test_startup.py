@@ -8,6 +8,9 @@ is loaded or started.
 * The status bar still tells the truth once known: the issuer probe runs once the window
   has painted (against the Emites-Client simulator over loopback), or after a fallback when
   it never paints; a window shut down first starts nothing.
+* Nothing asks for the style object at start-up, and the screen looks the same: a role set
+  before a widget's first polish styles it as one set after, and an elided label paints its
+  text pixel for pixel as ``QStyle.drawItemText`` did, with the counter's style sheet.
 """
 
 from __future__ import annotations
@@ -22,12 +25,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPainter, QPaintEvent, QPalette
+from PySide6.QtWidgets import QApplication, QFrame, QHBoxLayout, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 
 from posapp.config import Config, EmitesConfig, PrinterConfig
+from posapp.resources import load_stylesheet
 from posapp.sim.emites import EmitesSimulator
 from posapp.ui import main_window
 from posapp.ui.main_window import MainWindow
+from posapp.ui.widgets import ElidedLabel, set_role
 from tests.gui.conftest import MakeCtx, run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -196,3 +204,68 @@ def test_a_window_shut_down_before_its_first_paint_starts_nothing(
     assert not window.background_started
     assert window.status.drainer is None and window.scanner is None
     assert window.status.badge.text() == "Emissor: OFFLINE"  # no probe ran
+
+
+class StyleDrawnLabel(ElidedLabel):
+    """How ElidedLabel painted before start-up stopped asking for the style object."""
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        QFrame.paintEvent(self, event)
+        painter = QPainter(self)
+        rect = self.contentsRect().adjusted(self.margin(), self.margin(), -self.margin(), -self.margin())
+        self.style().drawItemText(
+            painter,
+            rect,
+            int(self.alignment()),
+            self.palette(),
+            self.isEnabled(),
+            self.elided(),
+            QPalette.ColorRole.WindowText,
+        )
+        painter.end()
+
+
+@pytest.fixture
+def counter_theme(qapp: QApplication) -> Iterator[None]:
+    qapp.setStyleSheet(load_stylesheet())
+    yield
+    qapp.setStyleSheet("")
+
+
+@pytest.mark.usefixtures("counter_theme")
+@pytest.mark.parametrize("role", [None, "warning", "error"])
+@pytest.mark.parametrize("width", [600, 90])  # whole, and elided
+def test_an_elided_label_paints_as_the_style_did(qtbot: QtBot, role: str | None, width: int) -> None:
+    box = QWidget()
+    qtbot.addWidget(box)
+    row = QHBoxLayout(box)
+    text = "Fila: 12  ·  Em dúvida: 3  ·  Impressora: ERRO — sem papel"
+    ours, styles = ElidedLabel(text, box, keep=8), StyleDrawnLabel(text, box, keep=8)
+    for label in (ours, styles):
+        set_role(label, role)
+        label.setFixedWidth(width)
+        row.addWidget(label)
+    box.show()
+    qtbot.waitExposed(box)
+    assert ours.elided().endswith("…") == (width == 90)
+    assert ours.grab().toImage() == styles.grab().toImage()
+
+
+@pytest.mark.usefixtures("counter_theme")
+def test_a_role_set_before_the_first_polish_styles_the_widget(qtbot: QtBot) -> None:
+    box = QWidget()
+    qtbot.addWidget(box)
+    row = QHBoxLayout(box)
+    before, after, plain = (QPushButton("F10  Pagar", box) for _ in range(3))
+    set_role(before, "primary")  # not polished yet: nothing re-polished
+    for button in (before, after, plain):
+        button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # no focus ring on the first one
+        button.setFixedSize(160, 48)
+        row.addWidget(button)
+    box.show()
+    qtbot.waitExposed(box)
+    set_role(after, "primary")  # polished: re-polished
+    qtbot.wait(20)
+    image = before.grab().toImage()
+    assert image == after.grab().toImage()
+    assert image != plain.grab().toImage()  # the role did style it
