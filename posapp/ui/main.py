@@ -158,11 +158,9 @@ def run_loop(main: Callable[[], Awaitable[int]]) -> int:
     app = ensure_app()
     loop = QEventLoop(app)
     asyncio.set_event_loop(loop)
-    handler = None
-    if "posapp.crash" in sys.modules:  # only an entry that imported it can have installed one
-        from posapp.crash import installed_handler
+    from posapp.crash import installed_handler  # the entry (cli.run) has imported it already
 
-        handler = installed_handler()
+    handler = installed_handler()
     if handler is not None:  # exceptions of tasks nobody awaits reach the log too
         handler.attach_loop(loop)
     try:

@@ -2,9 +2,9 @@
 is loaded or started.
 
 * A fresh process that opens a till and shows the checkout (what ``benchmarks/bench_gui.py``
-  times) has imported none of the dialogs, the history, the printing stack, the demo, the
-  daily backup or the crash reporter, and has started no probe, drainer or scanner before its
-  first paint; right after it, they start.
+  times) has imported none of the dialogs, the history, the printing stack, the demo or the
+  daily backup, and has started no probe, drainer or scanner before its first paint; right
+  after it, they start.
 * The status bar still tells the truth once known: the issuer probe runs once the window
   has painted (against the Emites-Client simulator over loopback), or after a fallback when
   it never paints; a window shut down first starts nothing.
@@ -57,7 +57,6 @@ NOT_AT_START = (
     "posapp.ui.daily_backup",
     "posapp.ui.scanner",
     "posapp.ui.demo",
-    "posapp.crash",
     "posapp.printing",
     "posapp.services.day_close",
     "posapp.services.backup",
