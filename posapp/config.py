@@ -271,7 +271,8 @@ class Config(_Section):
 
     @property
     def tax_defaults(self) -> ItemTax:
-        """``[taxes]`` over the regime's own defaults (CSOSN 102, PIS/COFINS 49 in the Simples)."""
+        """``[taxes]`` over the regime's own defaults (CSOSN 102, PIS/COFINS 49 in the Simples).
+        Not a cached_property: ``model_copy`` would carry a stale value into a new config."""
         return store_defaults(self.store.regime, self.taxes)
 
 

@@ -237,12 +237,17 @@ class ItemTax(BaseModel):
         may take the store's rates (the UF's internal rate, pST)."""
         if defaults is None:
             return self
-        own = self.model_dump(exclude_none=True)
-        base = defaults.model_dump(exclude_none=True)
+        own = {k: v for k, v in self.__dict__.items() if v is not None}
+        if not own:
+            return defaults  # the common case: a product that says nothing
+        base = {k: v for k, v in defaults.__dict__.items() if v is not None}
         if "icms_cst" in own or "csosn" in own:
             for key in _ICMS_FIELDS:
                 base.pop(key, None)
-        return ItemTax.model_validate({**base, **own})
+        # Every value was validated in its own registry and ItemTax has no rule across fields
+        # (tests/domain/test_taxes.py keeps it so): built, not validated again, since every
+        # item of every sale goes through here.
+        return ItemTax.model_construct(**{**base, **own})
 
     @property
     def icms_code(self) -> str | None:

@@ -187,6 +187,25 @@ def test_an_item_with_its_own_icms_code_keeps_it_and_never_inherits_per_unit_st_
     assert ItemTax().merged_over(defaults).st_icms_unit == Decimal("0.45")
 
 
+def test_a_merged_registry_is_what_validating_the_merge_would_give() -> None:
+    """merged_over builds the merge without validating it again (every sale's items go
+    through it): right only while ItemTax has no rule across fields."""
+    assert not ItemTax.__pydantic_decorators__.model_validators
+    defaults = ItemTax(icms_cst="60", st_base_unit="4.5", st_rate="18", pis_cst="01", pis_rate="1.65")
+    for own in (
+        ItemTax(),
+        ItemTax(csosn="102"),
+        ItemTax(icms_cst="00", icms_rate="18"),
+        ItemTax(cofins_cst="01", cofins_rate="7.6", ibpt_source="IBPT 26.1"),
+        ItemTax(pis_cst="02", pis_rate="0.65"),  # both say it: the item's own wins
+    ):
+        merged = own.merged_over(defaults)
+        validated = ItemTax.model_validate(merged.model_dump())
+        assert merged == validated and merged.model_dump() == validated.model_dump()
+        assert hash(merged) == hash(validated)
+    assert ItemTax(pis_cst="02", pis_rate="0.65").merged_over(defaults).pis_rate == Decimal("0.65")
+
+
 def test_a_sale_lacking_what_the_regime_requires_is_refused_naming_item_and_field() -> None:
     sale = sale_with(item(code="1", cfop="5102", cest=None), item(code="2", tax=BEER_ST))
     config = Config.model_validate({"store": {"crt": 3}})
