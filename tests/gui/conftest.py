@@ -21,6 +21,7 @@ from pytestqt.qtbot import QtBot
 
 from posapp.config import Config
 from posapp.services.pos import PosService
+from posapp.sim.emites import EmitesSimulator
 from posapp.ui.context import AppContext
 from posapp.ui.demo import prepare_demo_data
 from posapp.ui.main_window import MainWindow
@@ -91,6 +92,15 @@ class Clock:
 
     def advance(self, delta: timedelta) -> None:
         self.offset += delta
+
+
+@pytest.fixture
+def sim(qtbot: QtBot, qloop: asyncio.AbstractEventLoop) -> Iterator[EmitesSimulator]:
+    """The Emites-Client simulator on loopback, for the tests that issue through it."""
+    simulator = EmitesSimulator()
+    run(qtbot, simulator.start())
+    yield simulator
+    run(qtbot, simulator.stop())
 
 
 def service_factory(

@@ -9,13 +9,12 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
-from collections.abc import Coroutine, Iterator
+from collections.abc import Coroutine
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
@@ -52,14 +51,6 @@ from tests.gui.conftest import (
 T = TypeVar("T")
 
 BEER, RICE, SUGAR = "7891000315507", "7898621001017", "7891153002125"
-
-
-@pytest.fixture
-def sim(qtbot: QtBot, qloop: asyncio.AbstractEventLoop) -> Iterator[EmitesSimulator]:
-    simulator = EmitesSimulator()
-    run(qtbot, simulator.start())
-    yield simulator
-    run(qtbot, simulator.stop())
 
 
 def online(sim: EmitesSimulator, *, printer: str = "preview", response_timeout_s: float = 20) -> Config:

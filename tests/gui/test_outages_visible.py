@@ -12,10 +12,6 @@ and part of 6), keyboard only, against the Emites-Client simulator over loopback
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterator
-
-import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
@@ -42,14 +38,6 @@ from tests.gui.conftest import (
 )
 
 BEER = "7891000315507"  # R$ 4,99
-
-
-@pytest.fixture
-def sim(qtbot: QtBot, qloop: asyncio.AbstractEventLoop) -> Iterator[EmitesSimulator]:
-    simulator = EmitesSimulator()
-    run(qtbot, simulator.start())
-    yield simulator
-    run(qtbot, simulator.stop())
 
 
 def config_for(sim: EmitesSimulator, *, response_timeout_s: float = 20) -> Config:

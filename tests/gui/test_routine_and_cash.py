@@ -7,7 +7,6 @@ screens show the store's time."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -50,14 +49,6 @@ from tests.gui.test_flow import next_sale, online, outcome, pay_cash
 
 BEER, RICE = "7891000315507", "7898621001017"
 CPF = "52998224725"
-
-
-@pytest.fixture
-def sim(qtbot: QtBot, qloop: asyncio.AbstractEventLoop) -> Iterator[EmitesSimulator]:
-    simulator = EmitesSimulator()
-    run(qtbot, simulator.start())
-    yield simulator
-    run(qtbot, simulator.stop())
 
 
 def with_printer(config: Config, path: Path) -> Config:

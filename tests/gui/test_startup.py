@@ -15,7 +15,6 @@ is loaded or started.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess
@@ -140,14 +139,6 @@ def test_the_checkout_starts_without_what_it_does_not_show(tmp_path: Path) -> No
     assert report["started_before_paint"] is False
     assert report["drainer_after_paint"] is True
     assert report["frozen"] > 0  # start-up objects out of the collector's way
-
-
-@pytest.fixture
-def sim(qtbot: QtBot, qloop: asyncio.AbstractEventLoop) -> Iterator[EmitesSimulator]:
-    simulator = EmitesSimulator()
-    run(qtbot, simulator.start())
-    yield simulator
-    run(qtbot, simulator.stop())
 
 
 def sim_config(sim: EmitesSimulator) -> Config:
