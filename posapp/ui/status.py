@@ -137,7 +137,7 @@ class StatusPanel(QStatusBar):
         # Texts elide (whole in the tooltip) and never widen the window; the queue keeps
         # its counts in view ("Fila: 12  ·  Em dúvida: 3").
         self.queue_label = ElidedLabel("", self, keep=28)
-        self.printer_label = ElidedLabel("", self, keep=16)  # "Impressora: ERRO"
+        self.printer_label = ElidedLabel("", self, keep=19)  # "Impressora: na tela", "...: ERRO — "
         self.scanner_label = ElidedLabel("", self)
         self.operator_label = ElidedLabel("", self)
         self.clock_label = QLabel("", self)
