@@ -342,9 +342,15 @@ def _race(send: Callable[[], httpx.Response]) -> list[httpx.Response]:
     return results
 
 
-def _cancel_answers(sim: HttpSimulator, method: str, path: str) -> list[SimAnswer]:
-    """The answers to cancels, in the order the simulator wrote them."""
-    return [a for a in sim.answers if (a.request.method, a.request.path) == (method, path)]
+def _cancel_answers(sim: HttpSimulator, method: str, path: str, count: int = 2) -> list[SimAnswer]:
+    """The ``count`` answers to cancels, in the order the simulator wrote them. A handler
+    records its answer once written, so a client may have read it a moment before: wait."""
+    deadline = time.monotonic() + 5
+    while True:
+        found = [a for a in sim.answers if (a.request.method, a.request.path) == (method, path)]
+        if len(found) >= count or time.monotonic() > deadline:
+            return found
+        time.sleep(0.01)
 
 
 @pytest.mark.parametrize("code", ["573", "218"])
