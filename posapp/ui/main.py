@@ -22,6 +22,7 @@ from posapp.ui.context import AppContext, ServiceFactory
 from posapp.ui.main_window import MainWindow, demo_hint
 from posapp.ui.qt import QApplication, QDialog, QEventLoop, QIcon, known_binding_problem
 from posapp.ui.tasks import dispose_when_idle, run_dialog
+from posapp.ui.widgets import fill_screen
 
 log = logging.getLogger("posapp.ui")
 
@@ -126,7 +127,8 @@ async def gui_main(
                 closed.set_result(None)
 
         window.closed.connect(on_closed)
-        window.showMaximized()  # a till's screen is the checkout's (1024x768 is common)
+        fill_screen(window)  # a till's screen is the checkout's (1024x768 is common)
+        window.showMaximized()
         window.start()
         from posapp.ui.daily_backup import run_daily_backups  # its first check is a minute away
 

@@ -69,6 +69,15 @@ def fit_to_screen(window: QWidget, preferred: QSize | None = None) -> None:
     window.resize(wanted.expandedTo(window.minimumSizeHint()).boundedTo(room))
 
 
+def fill_screen(window: QWidget) -> None:
+    """Give a till's main window its whole screen before it is shown maximized: a kiosk
+    till's X session often has no window manager, and there ``showMaximized`` does nothing
+    (the checkout stayed 1008x715 on a 1024x768 screen under Xvfb)."""
+    screen = window.screen() or QGuiApplication.primaryScreen()
+    if screen is not None:
+        window.setGeometry(screen.availableGeometry())
+
+
 def grow_to_contents(window: QWidget) -> None:
     """Make a shown window tall enough for what its layout holds now (a word-wrapped
     error that just appeared), within its screen: Qt does not grow it by itself."""

@@ -44,7 +44,7 @@ from posapp.ui.payment_dialog import PaymentDialog
 from posapp.ui.receipt_preview import ReceiptView
 from posapp.ui.search_dialog import SearchDialog
 from posapp.ui.settings_dialog import SettingsDialog
-from posapp.ui.widgets import ConfirmDialog, MessageDialog, PinDialog
+from posapp.ui.widgets import ConfirmDialog, MessageDialog, PinDialog, fill_screen
 from tests.gui.conftest import MakeCtx, open_window, run
 
 SCREEN = QSize(1024, 768)
@@ -194,6 +194,17 @@ def test_checkout_at_1024x768_keeps_total_change_and_issuer_in_view(qtbot: QtBot
             assert corner.x() <= window.width() and corner.y() <= window.height(), label.objectName()
     finally:
         run(qtbot, window.shutdown())
+
+
+def test_the_checkout_takes_its_whole_screen_before_it_is_shown(qtbot: QtBot, ctx: AppContext) -> None:
+    """Where no window manager maximizes it (a kiosk till's X session), the checkout still
+    covers the screen: it is given the screen's whole available area before showMaximized."""
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    area = window.screen().availableGeometry()
+    assert window.geometry() != area  # what it would keep with nobody to maximize it
+    fill_screen(window)
+    assert window.geometry() == area
 
 
 class _Scenarios:
