@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Iterator
+from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Subprocesses started by tests (``python -m posapp ...``) log here, not in the user's folder.
@@ -13,6 +16,8 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+from tests.support.emites_thread import EmitesInThread
 
 settings.register_profile("ci", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("dev", max_examples=60, deadline=None)
@@ -57,6 +62,22 @@ def sale_mapping(**overrides: Any) -> dict[str, Any]:
 @pytest.fixture
 def sale_data() -> dict[str, Any]:
     return sale_mapping()
+
+
+@pytest.fixture
+def sale_file(tmp_path: Path) -> Path:
+    """The sample sale as a SALE.json file."""
+    path = tmp_path / "sale.json"
+    path.write_text(json.dumps(sale_mapping()), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def emites() -> Iterator[EmitesInThread]:
+    """The Emites-Client simulator on loopback, in a thread of its own (for synchronous
+    callers such as the command line)."""
+    with EmitesInThread() as sim:
+        yield sim
 
 
 TOTAL_OF_SAMPLE = Decimal("35.90")  # 6 x 4.99 = 29.94; 0.375 x 15.90 = 5.9625 -> 5.96

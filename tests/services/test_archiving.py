@@ -5,10 +5,8 @@ Emites-Client simulator over loopback, real SQLite files."""
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import zipfile
-from collections.abc import Iterator
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
@@ -23,29 +21,10 @@ from posapp.printing.escpos_decode import decode_escpos
 from posapp.services.archiving import archive_month
 from posapp.services.errors import ArchiveRefused
 from posapp.services.fiscal_month import Month
-from tests.conftest import sale_mapping
+from tests.support.cli import run_cli
 from tests.support.emites_thread import EmitesInThread
 
 MOTIVO = "Desistencia do comprador"
-
-
-@pytest.fixture
-def emites() -> Iterator[EmitesInThread]:
-    with EmitesInThread() as sim:
-        yield sim
-
-
-@pytest.fixture
-def sale_file(tmp_path: Path) -> Path:
-    path = tmp_path / "sale.json"
-    path.write_text(json.dumps(sale_mapping()), encoding="utf-8")
-    return path
-
-
-def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, Any]]:
-    code = cli.main(list(argv))
-    out = capsys.readouterr().out
-    return code, json.loads(out.strip().splitlines()[-1])
 
 
 class Till:

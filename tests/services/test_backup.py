@@ -14,14 +14,12 @@ import sys
 import threading
 import time
 import zipfile
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from posapp import cli
 from posapp.config import BackupConfig, Config
 from posapp.doctor.backup import check_backup
 from posapp.doctor.result import Level
@@ -32,28 +30,10 @@ from posapp.services.backup import BackupReport, daily_backup, last_backup, rest
 from posapp.services.errors import BackupFailed, RestoreRefused
 from posapp.ui.daily_backup import run_daily_backups
 from tests.conftest import sale_mapping
+from tests.support.cli import run_cli
 from tests.support.emites_thread import EmitesInThread
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def emites() -> Iterator[EmitesInThread]:
-    with EmitesInThread() as sim:
-        yield sim
-
-
-@pytest.fixture
-def sale_file(tmp_path: Path) -> Path:
-    path = tmp_path / "sale.json"
-    path.write_text(json.dumps(sale_mapping()), encoding="utf-8")
-    return path
-
-
-def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, Any]]:
-    code = cli.main(list(argv))
-    out = capsys.readouterr().out
-    return code, json.loads(out.strip().splitlines()[-1])
 
 
 def emit(capsys: pytest.CaptureFixture[str], data: Path, sim: EmitesInThread, sale: Path) -> dict[str, Any]:

@@ -14,35 +14,21 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from posapp import cli
 from posapp.domain.documents import parse_chave
 from posapp.journal.store import Journal
 from posapp.protocol.framing import FrameDecoder
 from posapp.services.core import Authorization
 from tests.conftest import sale_mapping
+from tests.support.cli import run_cli
 from tests.support.emites_thread import EmitesInThread
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def emites() -> Iterator[EmitesInThread]:
-    with EmitesInThread() as sim:
-        yield sim
-
-
-@pytest.fixture
-def sale_file(tmp_path: Path) -> Path:
-    path = tmp_path / "sale.json"
-    path.write_text(json.dumps(sale_mapping()), encoding="utf-8")
-    return path
 
 
 def write_config(tmp_path: Path, *, response_timeout_s: float = 5, window_min: int = 30) -> Path:
@@ -53,12 +39,6 @@ def write_config(tmp_path: Path, *, response_timeout_s: float = 5, window_min: i
         encoding="utf-8",
     )
     return path
-
-
-def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, Any]]:
-    code = cli.main(list(argv))
-    out = capsys.readouterr().out
-    return code, json.loads(out.strip().splitlines()[-1])
 
 
 def emit(

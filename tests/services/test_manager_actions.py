@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,15 +20,10 @@ from posapp.operators.accounts import Operators, Role
 from posapp.operators.audit import AuditLog
 from posapp.services.core import Authorization
 from tests.conftest import sale_mapping
+from tests.support.cli import run_cli
 from tests.support.emites_thread import EmitesInThread
 
 MOTIVO = "Desistencia do comprador"
-
-
-@pytest.fixture
-def emites() -> Iterator[EmitesInThread]:
-    with EmitesInThread() as sim:
-        yield sim
 
 
 def add_operators(data: Path) -> None:
@@ -40,12 +34,6 @@ def add_operators(data: Path) -> None:
         operators.create("caixa", "Caixa", Role.CASHIER, "0000", created_by="teste")
     finally:
         store.close()
-
-
-def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, Any]]:
-    code = cli.main(list(argv))
-    out = capsys.readouterr().out
-    return code, json.loads(out.strip().splitlines()[-1])
 
 
 def emit(capsys: pytest.CaptureFixture[str], data: Path, sim: EmitesInThread, index: int) -> dict[str, Any]:

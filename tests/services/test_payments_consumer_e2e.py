@@ -47,12 +47,6 @@ ADDRESS = {
 CUSTOMER = {"document": "12.ABC.345/01DE-35", "name": "Mercado Exemplo Ltda", "address": ADDRESS}
 
 
-@pytest.fixture
-def emites() -> Iterator[EmitesInThread]:
-    with EmitesInThread() as sim:
-        yield sim
-
-
 def cli_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, Any]]:
     code = cli.main(list(argv))
     out = capsys.readouterr().out

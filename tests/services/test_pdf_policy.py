@@ -4,7 +4,6 @@ works either way (a native till prints from the XML, the legal document)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,12 +13,6 @@ from posapp.journal.store import Journal
 from posapp.printing.escpos_decode import DecodedReceipt, decode_escpos
 from tests.conftest import sale_mapping
 from tests.support.emites_thread import EmitesInThread
-
-
-@pytest.fixture
-def emites() -> Iterator[EmitesInThread]:
-    with EmitesInThread() as sim:
-        yield sim
 
 
 def emit(

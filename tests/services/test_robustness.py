@@ -4,7 +4,6 @@ send, corrected sales with no issuer, repeated cancels. Real simulator, real jou
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,12 +26,6 @@ from tests.support.service import wait_until
 
 async def _async_true(value: bool) -> bool:
     return value
-
-
-@pytest.fixture
-def emites() -> Iterator[EmitesInThread]:
-    with EmitesInThread() as sim:
-        yield sim
 
 
 def service(data: Path, sim: EmitesInThread, **config_overrides: Any) -> PosService:

@@ -5,7 +5,6 @@ simulator listening on loopback."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +17,6 @@ from tests.domain.test_sale_validation import ENGLISH
 from tests.support.emites_thread import EmitesInThread
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sale.json"
-
-
-@pytest.fixture
-def emites() -> Iterator[EmitesInThread]:
-    with EmitesInThread() as sim:
-        yield sim
 
 
 def emit(data: Path, sim: EmitesInThread, sale: Path, *extra: str) -> int:

@@ -6,7 +6,6 @@ totals carry them."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -19,12 +18,6 @@ from posapp.domain.nfe_xml import read_nfe
 from tests.support.emites_thread import EmitesInThread
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sale_with_discount.json"
-
-
-@pytest.fixture
-def emites() -> Iterator[EmitesInThread]:
-    with EmitesInThread() as sim:
-        yield sim
 
 
 def emit(data: Path, sim: EmitesInThread, sale: Path) -> int:

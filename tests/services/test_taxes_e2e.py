@@ -12,7 +12,6 @@ items 1, 2, 5), with real simulators and a ``file:`` printer whose bytes are dec
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -34,12 +33,6 @@ NORMAL_SALE = EXAMPLES / "sale_regime_normal.json"
 NORMAL_CONFIG = EXAMPLES / "posapp_regime_normal.toml"
 TOKEN_ENV = "POSAPP_TEST_TAXES_FOCUS_TOKEN"
 TOKEN = "taxes-e2e-token-0123456789"
-
-
-@pytest.fixture
-def emites() -> Iterator[EmitesInThread]:
-    with EmitesInThread() as sim:
-        yield sim
 
 
 def emit(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any]]:

@@ -12,7 +12,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +29,6 @@ from tests.support.sales import make_sale
 ROOT = Path(__file__).resolve().parents[2]
 MOTIVO = "Cliente desistiu da compra no caixa vizinho"
 MANAGER = Authorization(operator="ana", authorized_by="gerente")
-
-
-@pytest.fixture
-def emites() -> Iterator[EmitesInThread]:
-    with EmitesInThread() as sim:
-        yield sim
 
 
 def sell_and_sync(till: Till) -> tuple[str, str]:

@@ -6,11 +6,9 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
-import pytest
 
 from posapp.domain.lifecycle import SaleState
 from posapp.services.store_sync import StoreSync
@@ -21,12 +19,6 @@ from tests.support.sales import make_sale
 from tests.support.service import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def emites() -> Iterator[EmitesInThread]:
-    with EmitesInThread() as sim:
-        yield sim
 
 
 def server_states(pg_server: PostgresServer, url: str) -> dict[str, str]:
