@@ -356,13 +356,9 @@ def product_from_row(values: dict[str, str], taxes: TaxRows | None = None) -> Pr
     fields = _plain_fields(values, price)
     if fields is None:
         origin_text = values.get("origin", "").strip() or "0"
-        try:
-            origin = int(origin_text) if origin_text.isdigit() else None
-        except ValueError:  # a digit int() does not read, such as "²"
-            origin = None
-        if origin is None:
+        if not (origin_text.isascii() and origin_text.isdigit()):  # "²" is a digit int() refuses
             raise ValueError(f"origem '{origin_text}' deve ser um número de 0 a 8")
-        fields = _item_fields(values, price, origin)
+        fields = _item_fields(values, price, int(origin_text))
     taxes = taxes or TaxRows()
     tax = taxes.tax(values)
     taxes.check(tax, fields.cfop, fields.cest)

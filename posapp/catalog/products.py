@@ -244,17 +244,17 @@ def _row_to_product(row: Sequence[Any], with_ibpt: bool) -> Product:
     200 of these)."""
     code, gtin, description, ncm, cfop, cest, unit, price, origin, taxes = row[:10]
     return Product(
-        code,
-        description,
-        ncm,
-        Decimal(price),
-        gtin or None,
-        cfop,
-        cest or None,
-        unit,
-        int(origin),
-        _tax_of(taxes),
-        _ibpt_of(ncm, *row[10:15]) if with_ibpt else None,
+        code=code,
+        description=description,
+        ncm=ncm,
+        price=Decimal(price),
+        gtin=gtin or None,
+        cfop=cfop,
+        cest=cest or None,
+        unit=unit,
+        origin=int(origin),
+        tax=_tax_of(taxes),
+        ibpt=_ibpt_of(ncm, *row[10:15]) if with_ibpt else None,
     )
 
 
