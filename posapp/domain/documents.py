@@ -2,17 +2,16 @@
 
 All validators accept formatted or bare input (``529.982.247-25`` or ``52998224725``)
 and return the bare characters; a wrong length or check digit raises :class:`InvalidDocument`
-with a message a cashier can act on. CPF and CNPJ check digits are python-stdnum's (2.x
-knows the alphanumeric CNPJ of IN RFB 2.229/2024: ``12.ABC.345/01DE-35``); the chave's is
-ours (mod 11, each character worth its ASCII code minus 48, so an alphanumeric CNPJ inside
-it counts as the Receita specifies).
+with a message a cashier can act on. The CPF, the CNPJ (the alphanumeric one of IN RFB
+2.229/2024 too: ``12.ABC.345/01DE-35``) and the chave share one check-digit rule, mod 11 with
+each character worth its ASCII code minus 48 (:func:`mod11_check_digit`); the tests hold it
+against python-stdnum's, digit for digit.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
 
 from posapp.domain.errors import InvalidDocument
 
@@ -64,21 +63,24 @@ def is_ascii_digits(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
-def _checked_by_stdnum(kind: Literal["cpf", "cnpj"], digits: str) -> bool:
-    """python-stdnum's verdict on the check digits (it computes them, we do not).
+def mod11_check_digit(body: str, *, max_weight: int) -> int:
+    """The Receita's mod-11 check digit of ``body``: weights 2, 3, … from the rightmost
+    character, starting over at 2 after ``max_weight``; a character is worth its ASCII code
+    minus 48 (``A`` = 17, for the alphanumeric CNPJ); a rest of 0 or 1 gives 0.
 
-    Imported on first use: ``stdnum.util`` pulls in pydoc, ssl and pkgutil (≈ 20-50 ms),
-    which no till should pay at start-up for a consumer who may never give a document. The
-    imports are written out (not ``importlib`` by name) so that the frozen bundle's analysis
-    sees them: the bundle shipped without stdnum once and every sale with a CPF crashed."""
-    from stdnum.br import cnpj, cpf
-    from stdnum.exceptions import ValidationError
+    The CPF's two digits use ``max_weight=11`` (weights never start over on its 9 and 10
+    characters); the CNPJ's and the chave's use 9."""
+    span = max_weight - 1
+    total = sum((ord(c) - 48) * (2 + i % span) for i, c in enumerate(reversed(body)))
+    rest = total % 11
+    return 0 if rest < 2 else 11 - rest
 
-    try:
-        (cpf if kind == "cpf" else cnpj).validate(digits)
-    except ValidationError:
-        return False
-    return True
+
+def _check_digits_match(digits: str, *, max_weight: int) -> bool:
+    """The last two characters are the check digits of what precedes them."""
+    first = mod11_check_digit(digits[:-2], max_weight=max_weight)
+    second = mod11_check_digit(digits[:-2] + str(first), max_weight=max_weight)
+    return digits[-2:] == f"{first}{second}"
 
 
 def validate_cpf(text: str) -> str:
@@ -90,7 +92,7 @@ def validate_cpf(text: str) -> str:
         )
     if digits == digits[0] * 11:
         raise InvalidDocument(f"CPF {text!r} is a repeated digit", user_message="CPF inválido.")
-    if not _checked_by_stdnum("cpf", digits):
+    if not _check_digits_match(digits, max_weight=11):
         raise InvalidDocument(
             f"CPF {text!r} has wrong check digits",
             user_message="CPF inválido: dígito verificador não confere. Confira o número com o cliente.",
@@ -106,8 +108,8 @@ def is_cnpj_shape(text: str) -> bool:
 
 def validate_cnpj(text: str) -> str:
     """A CNPJ, numeric (``11.222.333/0001-81``) or alphanumeric (``12.ABC.345/01DE-35``);
-    returns its 14 characters, letters in upper case. The check digits are python-stdnum's
-    (mod 11 over each character's ASCII code minus 48, the same for both forms)."""
+    returns its 14 characters, letters in upper case. The check digits are mod 11 over each
+    character's ASCII code minus 48, the same for both forms."""
     digits = only_digits(text).upper()
     if not is_cnpj_shape(digits):
         raise InvalidDocument(
@@ -119,7 +121,7 @@ def validate_cnpj(text: str) -> str:
         )
     if digits == digits[0] * 14:
         raise InvalidDocument(f"CNPJ {text!r} is a repeated digit", user_message="CNPJ inválido.")
-    if not _checked_by_stdnum("cnpj", digits):
+    if not _check_digits_match(digits, max_weight=9):
         raise InvalidDocument(
             f"CNPJ {text!r} has wrong check digits",
             user_message="CNPJ inválido: dígito verificador não confere. Confira o número com o cliente.",
@@ -172,10 +174,7 @@ def mask_cpf_cnpj(digits: str) -> str:
 def chave_check_digit(first43: str) -> int:
     """Mod-11 check digit of a chave de acesso (weights 2..9 from the right); a letter of an
     alphanumeric CNPJ is worth its ASCII code minus 48 (``A`` = 17), as for the CNPJ itself."""
-    weights = [2, 3, 4, 5, 6, 7, 8, 9]
-    total = sum((ord(d) - 48) * weights[i % 8] for i, d in enumerate(reversed(first43)))
-    rest = total % 11
-    return 0 if rest < 2 else 11 - rest
+    return mod11_check_digit(first43, max_weight=9)
 
 
 @dataclass(frozen=True, slots=True)
