@@ -10,7 +10,7 @@ so the sum printed on the DANFE always equals the sum of its lines. Floats never
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 
 from posapp.domain.errors import DomainError
@@ -31,10 +31,11 @@ class LayoutSize:
 
     integer_digits: int
     decimals: int
+    #: ``10^-decimals``, computed once: every amount of every sale is checked against it.
+    step: Decimal = field(init=False, repr=False, compare=False)
 
-    @property
-    def step(self) -> Decimal:
-        return Decimal(1).scaleb(-self.decimals)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "step", Decimal(1).scaleb(-self.decimals))
 
     @property
     def largest(self) -> Decimal:

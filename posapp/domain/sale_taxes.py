@@ -13,12 +13,20 @@ from collections.abc import Mapping
 from posapp.domain.errors import InvalidSale
 from posapp.domain.money import ZERO
 from posapp.domain.sale import MAX_MESSAGE_LINES, Item, Sale
-from posapp.domain.taxes import ApproxTaxes, Crt, IbptRates, ItemTax, approx_taxes, tax_problems
+from posapp.domain.taxes import (
+    EMPTY_TAX,
+    ApproxTaxes,
+    Crt,
+    IbptRates,
+    ItemTax,
+    approx_taxes,
+    tax_problems,
+)
 
 
 def _complete(item: Item, defaults: ItemTax | None) -> Item:
-    tax = (item.tax or ItemTax()).merged_over(defaults)
-    return item if tax == item.tax else item.model_copy(update={"tax": tax})
+    tax = (item.tax or EMPTY_TAX).merged_over(defaults)
+    return item if tax is item.tax or tax == item.tax else item.model_copy(update={"tax": tax})
 
 
 def with_store_taxes(sale: Sale, *, crt: Crt, defaults: ItemTax | None = None) -> Sale:
@@ -39,7 +47,9 @@ def with_store_taxes(sale: Sale, *, crt: Crt, defaults: ItemTax | None = None) -
             f"sale {sale.sale_id} breaks the tax rules of CRT {int(crt)}: {len(lines)} problem(s)",
             user_message="\n".join(shown),
         )
-    return sale if items == sale.items else sale.model_copy(update={"items": items})
+    # _complete returns the very item it was given when nothing changed: no deep comparison.
+    changed = any(new is not old for new, old in zip(items, sale.items, strict=True))
+    return sale.model_copy(update={"items": items}) if changed else sale
 
 
 def item_approx_taxes(item: Item) -> ApproxTaxes | None:

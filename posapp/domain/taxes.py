@@ -22,6 +22,7 @@ by quantity; money is rounded half up to the centavo as the NF-e does.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -280,7 +281,14 @@ class TaxProblem:
 
 def tax_problems(tax: ItemTax | None, *, crt: Crt, cfop: str, cest: str | None) -> list[TaxProblem]:
     """What keeps this item from going to SEFAZ from a store of regime ``crt``."""
-    t = tax or ItemTax()
+    return list(_tax_problems(tax or EMPTY_TAX, crt, cfop, cest))
+
+
+@functools.lru_cache(maxsize=1024)
+def _tax_problems(t: ItemTax, crt: Crt, cfop: str, cest: str | None) -> tuple[TaxProblem, ...]:
+    # Cached: every item of every sale is checked (on the event loop, before the sale is
+    # stored), and a store sells the same few hundred registries all day. ItemTax is frozen,
+    # so equal registries hash alike.
     problems: list[TaxProblem] = []
 
     def need(field: str, message: str) -> None:
@@ -344,7 +352,7 @@ def tax_problems(tax: ItemTax | None, *, crt: Crt, cfop: str, cest: str | None) 
             "cclass_trib",
             f"cClassTrib {t.cclass_trib} não é do CST {t.ibs_cbs_cst} (começa pelos 3 dígitos do CST)",
         )
-    return problems
+    return tuple(problems)
 
 
 # -- the values of one item ---------------------------------------------------------------
@@ -468,9 +476,11 @@ def tax_from_mapping(data: Mapping[str, Any]) -> ItemTax:
 #: and PIS/COFINS 49 (the contributions are paid in the DAS). A store in the normal regime
 #: has no safe default: its rates depend on its UF and products (``[taxes]`` in the config).
 SIMPLES_DEFAULTS: Final = ItemTax(csosn="102", pis_cst="49", cofins_cst="49")
+#: A registry that says nothing (an item without ``tax``); frozen, so one instance serves all.
+EMPTY_TAX: Final = ItemTax()
 
 
 def store_defaults(crt: Crt, configured: ItemTax | None = None) -> ItemTax:
     """The store's defaults: the configured ``[taxes]`` over the regime's own."""
-    base = SIMPLES_DEFAULTS if crt.uses_csosn else ItemTax()
+    base = SIMPLES_DEFAULTS if crt.uses_csosn else EMPTY_TAX
     return base if configured is None else configured.merged_over(base)
