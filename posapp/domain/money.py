@@ -11,7 +11,8 @@ so the sum printed on the DANFE always equals the sum of its lines. Floats never
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
+from typing import Final
 
 from posapp.domain.errors import DomainError
 
@@ -138,14 +139,17 @@ def round_unit_price(value: Decimal) -> Decimal:
     return value.quantize(UNIT_PRICE_STEP, rounding=ROUND_HALF_UP)
 
 
+#: Room for any qCom x vUnCom exactly (up to 36 digits); one context object, not a
+#: ``localcontext()`` per line (every item's total is computed several times per sale).
+_EXACT: Final = Context(prec=60)
+
+
 def line_total(quantity: Decimal, unit_price: Decimal) -> Decimal:
     """``vProd`` of an item: quantity times unit price, rounded to centavos.
 
     The product is exact (a ``qCom`` times a ``vUnCom`` has up to 36 digits, more than the
     default 28), so it is rounded once, half up, and never twice."""
-    with localcontext() as exact:
-        exact.prec = 60
-        return round_money(quantity * unit_price)
+    return _EXACT.multiply(quantity, unit_price).quantize(CENT, rounding=ROUND_HALF_UP, context=_EXACT)
 
 
 def format_brl(value: Decimal) -> str:
