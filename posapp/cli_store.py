@@ -215,10 +215,10 @@ def _sync(args: argparse.Namespace, kit: StoreKit) -> int:
 def _status(args: argparse.Namespace, kit: StoreKit) -> int:
     async def body(sync: StoreSync) -> int:
         report = await sync.sync_now(with_cancels=False)
-        till_id = await sync.till_id()
-        tills = await sync.tills()
-        duplicates = await sync.duplicate_series()
-        day = await sync.day_by_till(*_today(kit.load_config(args)))
+        till_id = await sync.office.till_id()
+        tills = await sync.office.tills()
+        duplicates = await sync.office.duplicate_series()
+        day = await sync.office.day_by_till(*_today(kit.load_config(args)))
         store_day = {
             "till_id": "loja",
             **{
@@ -227,7 +227,7 @@ def _status(args: argparse.Namespace, kit: StoreKit) -> int:
             },
         }
         state = sync.state
-        local, on_server = await sync.settings_state()
+        local, on_server = await sync.office.settings_state()
         settings = {
             "version": local.version,
             "server_version": on_server[0] if on_server else None,
@@ -300,7 +300,7 @@ def _publish(args: argparse.Namespace, kit: StoreKit) -> int:
     table = {"catalog": "products"}.get(args.what, args.what)
 
     async def body(sync: StoreSync) -> int:
-        changed = await sync.publish(table)
+        changed = await sync.office.publish(table)
         if args.json:
             kit.emit_json(
                 {"status": "published", "table": args.what, "changed": changed, "errors": []}, sys.stdout
@@ -339,7 +339,7 @@ def _publish_settings(args: argparse.Namespace, kit: StoreKit) -> int:
         return EXIT_BAD_INPUT
 
     async def body(sync: StoreSync) -> int:
-        changed = await sync.publish_settings(settings)
+        changed = await sync.office.publish_settings(settings)
         if args.json:
             kit.emit_json(
                 {
@@ -380,11 +380,11 @@ def _cancel(args: argparse.Namespace, kit: StoreKit) -> int:
     import asyncio
 
     async def body(sync: StoreSync) -> int:
-        request, new = await sync.request_cancel(chave=chave, sale_id=None, motivo=motivo, by=by)
+        request, new = await sync.cancels.request_cancel(chave=chave, sale_id=None, motivo=motivo, by=by)
         deadline = asyncio.get_running_loop().time() + max(args.wait, 0)
         while request.status == "pending" and asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(0.5)
-            request = await sync.cancel_request(request.request_id) or request
+            request = await sync.cancels.cancel_request(request.request_id) or request
         data = {
             "status": {"pending": "requested", "done": "cancelled", "refused": "refused"}[request.status],
             "request_id": request.request_id,
@@ -412,7 +412,7 @@ def list_store_sales(args: argparse.Namespace, kit: StoreKit) -> int:
     """``posapp nfce list --store``: every till's sales, with the till, from the server."""
 
     async def body(sync: StoreSync) -> int:
-        sales = await sync.store_sales(limit=args.limit)
+        sales = await sync.office.store_sales(limit=args.limit)
         if args.json:
             kit.emit_json({"sales": [{k: _jsonable(v) for k, v in s.items()} for s in sales]}, sys.stdout)
             return EXIT_OK
@@ -461,7 +461,7 @@ def _catalog_import(args: argparse.Namespace, kit: StoreKit) -> int:
         async def publish() -> int:
             sync = StoreSync(config, kit.data_dir(args))
             try:
-                return await sync.publish("products")
+                return await sync.office.publish("products")
             finally:
                 await sync.aclose()
 

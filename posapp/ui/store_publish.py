@@ -35,7 +35,7 @@ async def publish_store_part(
             raise PosappError(
                 "no store sync running", user_message="A sincronização com a loja não está ativa."
             )
-        changed = await sync.publish_settings(new)
+        changed = await sync.office.publish_settings(new)
         await sync.pull_settings()
     except PosappError as exc:
         kept = old.overlay(config)

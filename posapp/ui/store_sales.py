@@ -130,8 +130,8 @@ class StoreSalesDialog(QDialog):
         now = in_store_zone(datetime.now().astimezone(), tz)
         start = now.replace(hour=0, minute=0, second=0, microsecond=0)
         try:
-            sales = await self.sync.store_sales(limit=200)
-            day = await self.sync.day_by_till(start, start + timedelta(days=1))
+            sales = await self.sync.office.store_sales(limit=200)
+            day = await self.sync.office.day_by_till(start, start + timedelta(days=1))
         except PosappError as exc:
             self.say(error_text(exc), "error")
             return
@@ -178,7 +178,7 @@ class StoreSalesDialog(QDialog):
         if await run_dialog(dialog) != QDialog.DialogCode.Accepted:
             return
         try:
-            request, _new = await self.sync.request_cancel(
+            request, _new = await self.sync.cancels.request_cancel(
                 chave=sale["chave"], sale_id=None, motivo=dialog.motivo_text, by=by
             )
         except PosappError as exc:

@@ -54,7 +54,7 @@ def request(manager: Till, chave: str) -> tuple[Any, bool]:
     async def body() -> tuple[Any, bool]:
         sync = StoreSync(manager.config, manager.data_dir)
         try:
-            return await sync.request_cancel(chave=chave, sale_id=None, motivo=MOTIVO, by=MANAGER)
+            return await sync.cancels.request_cancel(chave=chave, sale_id=None, motivo=MOTIVO, by=MANAGER)
         finally:
             await sync.aclose()
 
@@ -84,7 +84,7 @@ def request_status(manager: Till, request_id: str) -> Any:
     async def body() -> Any:
         sync = StoreSync(manager.config, manager.data_dir)
         try:
-            return await sync.cancel_request(request_id)
+            return await sync.cancels.cancel_request(request_id)
         finally:
             await sync.aclose()
 
