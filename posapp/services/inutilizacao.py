@@ -1,12 +1,9 @@
 """Number gaps per série, and the inutilização of a range (issue 15 item 2). Qt-free: the
 command line (``posapp fiscal``) and the GUI's fiscal month dialog call these.
 
-**Gaps.** SEFAZ numbers per CNPJ, model and série, whichever issuer sent the note. For a série
-we number (the client-numbered providers, ``[nfce] serie``), every número from 1 to the last
-one handed out must end as a note, a reservation still pending (queued, in doubt, rejected:
-it may still be issued with that número), a número another note took, or an inutilização.
-For séries the issuers number for us (Emites-Client, Focus NFe), only the números we have
-seen are known: the gaps between them may be another till's notes, and are shown as such.
+**Gaps.** SEFAZ numbers per CNPJ, model and série, whichever issuer sent the note. What a
+número is and which are gaps is computed, pure, in :mod:`posapp.services.number_gaps`; this
+module reads the journal for it.
 
 **Inutilização** keeps the issuing discipline: the range is checked against what the journal
 knows (a número used or still pending is refused locally, nothing sent), the exact request is
@@ -20,30 +17,44 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
-from posapp.domain import lifecycle
 from posapp.domain.audit import Action, AuditRecord
 from posapp.domain.inutilizacao import (
     InutOutcome,
     InutResult,
     InutState,
-    InvalidInutilizacao,
     NumberRange,
     check_justificativa,
     check_range,
-    gaps,
-    subtract,
 )
-from posapp.domain.lifecycle import SaleState
 from posapp.fiscal.inutilizacao import Inutilizador
 from posapp.journal.errors import JournalError
-from posapp.journal.inutilizacoes import InutilizacaoBook, InutilizacaoRow, Reservation
-from posapp.journal.store import SaleRow
+from posapp.journal.inutilizacoes import InutilizacaoBook, InutilizacaoRow
 from posapp.services.core import Authorization, ServiceCore
 from posapp.services.crashpoints import crash_point
 from posapp.services.errors import ServiceError
+from posapp.services.number_gaps import (
+    NumberUsage,
+    NumberUse,
+    SerieGaps,
+    check_inutilizable,
+    serie_gaps,
+    usage_of,
+)
+
+# NumberUse and SerieGaps live in number_gaps; still importable from here (fiscal_month does).
+__all__ = [
+    "ALL_SALES",
+    "InutReport",
+    "InutilizacaoNotRecorded",
+    "Inutilizacoes",
+    "NoInutilizador",
+    "NumberUse",
+    "SerieGaps",
+    "rows_since",
+]
 
 log = logging.getLogger("posapp.services")
 
@@ -60,41 +71,6 @@ class InutilizacaoNotRecorded(ServiceError):
 
 
 @dataclass(frozen=True, slots=True)
-class NumberUse:
-    """What one número of a série is, as far as this journal knows."""
-
-    numero: int
-    kind: str  # "note", "pending", "taken"
-    sale_id: str | None = None
-    chave: str | None = None
-    state: SaleState | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SerieGaps:
-    serie: int
-    numbered_by_us: bool  # a série we number (client-numbered issuer): the gaps are certain
-    backends: tuple[str, ...]  # the issuers that hold notes or reservations in it
-    highest: int  # the last número used or handed out
-    gaps: tuple[tuple[int, int], ...]  # to inutilize (minus homologated and in-flight ones)
-    inutilizadas: tuple[InutilizacaoRow, ...]
-    in_flight: tuple[InutilizacaoRow, ...]  # sending / in doubt
-    pending: tuple[NumberUse, ...]  # reserved for sales still open (not gaps yet)
-
-    @property
-    def gap_count(self) -> int:
-        return sum(last - first + 1 for first, last in self.gaps)
-
-    def note(self) -> str:
-        if self.numbered_by_us:
-            return "numerada por este caixa: as lacunas devem ser inutilizadas até o dia 10 do mês seguinte"
-        return (
-            "numerada pelo emissor: as lacunas podem ser notas de outro caixa; confira no emissor "
-            "antes de inutilizar"
-        )
-
-
-@dataclass(frozen=True, slots=True)
 class InutReport:
     inut_id: int
     backend: str
@@ -104,46 +80,6 @@ class InutReport:
     message: str  # Portuguese, for the manager
     errors: tuple[str, ...] = ()
     outcome: InutOutcome | None = None  # what the issuer said this time (None: not asked)
-
-
-@dataclass
-class _Usage:
-    by_serie: dict[int, dict[int, NumberUse]] = field(default_factory=dict)
-    backends: dict[int, set[str]] = field(default_factory=dict)
-    ours: dict[int, int] = field(default_factory=dict)  # série we number -> last número handed out
-
-    def add(self, serie: int, use: NumberUse, backend: str | None) -> None:
-        numbers = self.by_serie.setdefault(serie, {})
-        if use.kind == "note" or use.numero not in numbers:
-            numbers[use.numero] = use
-        if backend:
-            self.backends.setdefault(serie, set()).add(backend)
-
-
-def _usage(
-    rows: Sequence[SaleRow], reservations: Sequence[Reservation], last: dict[tuple[str, int], int]
-) -> _Usage:
-    usage = _Usage()
-    states = {r.sale_id: r for r in rows}
-    for reservation in reservations:
-        if reservation.sale_id is None:
-            usage.add(reservation.serie, NumberUse(reservation.numero, "taken"), reservation.backend)
-            continue
-        row = states.get(reservation.sale_id)
-        # A reservation whose sale may still be issued with it: not a gap, not to inutilize.
-        if row is not None and lifecycle.may_still_be_issued(row.state):
-            use = NumberUse(reservation.numero, "pending", row.sale_id, None, row.state)
-            usage.add(reservation.serie, use, reservation.backend)
-        else:
-            usage.backends.setdefault(reservation.serie, set()).add(reservation.backend)
-    for (backend, serie), numero in last.items():
-        usage.ours[serie] = max(usage.ours.get(serie, 0), numero)
-        usage.backends.setdefault(serie, set()).add(backend)
-    for row in rows:
-        if row.chave is not None and row.numero is not None and row.serie is not None:
-            use = NumberUse(row.numero, "note", row.sale_id, row.chave, row.state)
-            usage.add(row.serie, use, row.backend)
-    return usage
 
 
 class Inutilizacoes:
@@ -172,49 +108,19 @@ class Inutilizacoes:
         book = await self.book()
         return await self.core.db(book.rows)
 
-    async def _read_usage(self) -> tuple[_Usage, list[InutilizacaoRow]]:
+    async def _read_usage(self) -> tuple[NumberUsage, list[InutilizacaoRow]]:
         book = await self.book()
         core = self.core
 
-        def read() -> tuple[_Usage, list[InutilizacaoRow]]:
+        def read() -> tuple[NumberUsage, list[InutilizacaoRow]]:
             rows = core.journal.list_sales(limit=ALL_SALES)
-            return _usage(rows, book.reservations(), book.last_numbers()), book.rows()
+            return usage_of(rows, book.reservations(), book.last_numbers()), book.rows()
 
         return await core.db(read)
 
     async def gaps(self) -> list[SerieGaps]:
         usage, inuts = await self._read_usage()
-        result = []
-        for serie in sorted(set(usage.by_serie) | set(usage.ours)):
-            numbers = usage.by_serie.get(serie, {})
-            ours = serie in usage.ours
-            highest = max([usage.ours.get(serie, 0), *numbers])
-            if highest <= 0:
-                continue
-            if ours:
-                found = gaps(numbers, up_to=highest)
-            else:
-                start = min(numbers)  # an issuer's série: from the first número we saw
-                found = gaps(numbers, up_to=highest, start=start)
-            mine = [r for r in inuts if r.range.serie == serie]
-            done = tuple(r for r in mine if r.state is InutState.DONE)
-            flying = tuple(r for r in mine if r.state in (InutState.SENDING, InutState.IN_DOUBT))
-            left = subtract(found, [(r.range.first, r.range.last) for r in (*done, *flying)])
-            result.append(
-                SerieGaps(
-                    serie=serie,
-                    numbered_by_us=ours,
-                    backends=tuple(sorted(usage.backends.get(serie, ()))),
-                    highest=highest,
-                    gaps=tuple(left),
-                    inutilizadas=done,
-                    in_flight=flying,
-                    pending=tuple(
-                        u for u in sorted(numbers.values(), key=lambda u: u.numero) if u.kind == "pending"
-                    ),
-                )
-            )
-        return result
+        return serie_gaps(usage, inuts)
 
     # -- inutilizar ---------------------------------------------------------------------
 
@@ -242,56 +148,6 @@ class Inutilizacoes:
                 return backend
         return able[0]
 
-    def _check_against_journal(self, numbers: NumberRange, usage: _Usage) -> None:
-        serie = numbers.serie
-        known = usage.by_serie.get(serie, {})
-        highest = max([usage.ours.get(serie, 0), *known])
-        if highest <= 0:
-            raise InvalidInutilizacao(
-                f"no número known in serie {serie}",
-                user_message=(
-                    f"Este caixa não tem nenhuma nota nem número reservado na série {serie}: "
-                    "confira a série. Só se inutiliza número pulado."
-                ),
-            )
-        if numbers.last > highest:
-            raise InvalidInutilizacao(
-                f"range beyond the highest número {highest} of serie {serie}",
-                user_message=(
-                    f"O maior número usado na série {serie} é {highest}: números acima dele ainda serão "
-                    "usados pelas próximas vendas e não podem ser inutilizados. Nada foi enviado."
-                ),
-            )
-        for numero in range(numbers.first, numbers.last + 1):
-            use = known.get(numero)
-            if use is None:
-                continue
-            if use.kind == "note":
-                raise InvalidInutilizacao(
-                    f"numero {numero} holds note {use.chave}",
-                    user_message=(
-                        f"O número {numero} da série {serie} é de uma nota emitida (chave {use.chave}, "
-                        f"venda {use.sale_id}). Nada foi enviado: corrija a faixa."
-                    ),
-                )
-            if use.kind == "pending":
-                state = use.state.label if use.state else "?"
-                raise InvalidInutilizacao(
-                    f"numero {numero} reserved for open sale {use.sale_id}",
-                    user_message=(
-                        f"O número {numero} da série {serie} está reservado para a venda {use.sale_id} "
-                        f"({state}), que ainda pode ser emitida com ele. Resolva a venda antes. "
-                        "Nada foi enviado."
-                    ),
-                )
-            raise InvalidInutilizacao(
-                f"numero {numero} used by another note at the issuer",
-                user_message=(
-                    f"O número {numero} da série {serie} já foi usado por outra nota no emissor. "
-                    "Nada foi enviado: corrija a faixa."
-                ),
-            )
-
     async def request(
         self,
         serie: int,
@@ -307,7 +163,7 @@ class Inutilizacoes:
         numbers = check_range(serie, first, last)
         text = check_justificativa(justificativa)
         usage, _rows = await self._read_usage()
-        self._check_against_journal(numbers, usage)
+        check_inutilizable(numbers, usage)
         backend = self._choose(via, tuple(usage.backends.get(serie, ())))
         request = backend.inutilizacao_request(numbers, text)
         book = await self.book()

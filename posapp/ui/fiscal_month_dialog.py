@@ -16,7 +16,8 @@ from typing import Any
 
 from posapp.services.core import Authorization
 from posapp.services.fiscal_month import ExportReport, Month, MonthPlan, export_month, plan_month
-from posapp.services.inutilizacao import Inutilizacoes, SerieGaps
+from posapp.services.inutilizacao import Inutilizacoes
+from posapp.services.number_gaps import SerieGaps
 from posapp.ui.context import AppContext
 from posapp.ui.errors import error_text
 from posapp.ui.qt import (

@@ -23,7 +23,8 @@ from posapp.domain.inutilizacao import InutState, InvalidInutilizacao
 from posapp.journal.inutilizacoes import InutilizacaoBook, RangeTaken
 from posapp.journal.store import Journal
 from posapp.services.core import Authorization
-from posapp.services.inutilizacao import Inutilizacoes, InutReport, SerieGaps
+from posapp.services.inutilizacao import Inutilizacoes, InutReport
+from posapp.services.number_gaps import SerieGaps
 from tests.support.issuers import FOCUS_TOKEN, INTEGRA_TOKEN, Issuers
 from tests.support.sales import make_sale
 from tests.support.service import service_for
