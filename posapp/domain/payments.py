@@ -8,6 +8,8 @@ decides, :mod:`posapp.domain.sale_rules`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from decimal import Decimal
 from enum import StrEnum
 
 from posapp.domain.errors import InvalidSale
@@ -123,3 +125,16 @@ def parse_payment_method(value: str) -> PaymentMethod:
         f"unknown payment method {value!r}",
         user_message=f"Forma de pagamento desconhecida: '{value}'. Use uma de: {known}, ou um código tPag.",
     )
+
+
+def net_of_change(payments: Iterable[tuple[str, Decimal]], change: Decimal) -> list[tuple[str, Decimal]]:
+    """Each payment's ``(tPag code, amount)`` net of the change (vTroco) given back, which only
+    cash gives: taken from the cash payments in order. What each method really brought in, as
+    the day close and the accountant's monthly totals count it."""
+    left = max(change, Decimal(0))
+    net: list[tuple[str, Decimal]] = []
+    for code, amount in payments:
+        given = min(left, amount) if code == PaymentMethod.DINHEIRO.value else Decimal(0)
+        left -= given
+        net.append((code, amount - given))
+    return net

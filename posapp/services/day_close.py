@@ -26,7 +26,7 @@ from posapp.domain import lifecycle
 from posapp.domain.audit import Action
 from posapp.domain.lifecycle import SaleState
 from posapp.domain.money import ZERO, format_brl
-from posapp.domain.payments import PaymentMethod
+from posapp.domain.payments import PaymentMethod, net_of_change
 from posapp.operators.audit import AuditLog
 from posapp.operators.cash import CashBook, CashKind, CashMovement
 from posapp.services.core import Authorization
@@ -106,13 +106,7 @@ def build_day_close(
         sales_count += 1
         sales_total += sale.total
         paid = sum((amount for _, amount in sale.payments), ZERO)
-        change = max(paid - sale.total, ZERO)
-        for code, amount in sale.payments:
-            net = amount
-            if code == PaymentMethod.DINHEIRO.value and change > 0:
-                given = min(change, amount)
-                net -= given
-                change -= given
+        for code, net in net_of_change(sale.payments, paid - sale.total):
             count, total = per_method.get(code, (0, ZERO))
             per_method[code] = (count + 1, total + net)
     by_method = tuple(

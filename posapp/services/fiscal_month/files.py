@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from posapp.domain import lifecycle
 from posapp.domain.money import ZERO
-from posapp.domain.payments import PaymentMethod
+from posapp.domain.payments import PaymentMethod, net_of_change
 from posapp.services.fiscal_month.plan import MonthPlan
 
 
@@ -90,13 +90,7 @@ def totals_csv(plan: MonthPlan, tz: tzinfo) -> bytes:
             continue
         day = note.emitted_at.astimezone(tz).date()
         methods = by_day.setdefault(day, {})
-        change = note.change
-        for code, amount in note.payments:
-            net = amount
-            if code == PaymentMethod.DINHEIRO.value and change > 0:
-                given = min(change, amount)
-                net -= given
-                change -= given
+        for code, net in net_of_change(note.payments, note.change):
             count, total = methods.get(code, (0, ZERO))
             methods[code] = (count + 1, total + net)
     rows: list[tuple[object, ...]] = []
