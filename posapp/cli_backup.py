@@ -84,8 +84,8 @@ def _backup(args: argparse.Namespace, kit: BackupKit) -> int:
 
 
 def _restore(args: argparse.Namespace, kit: BackupKit) -> int:
-    from posapp.services.backup import restore_backup
     from posapp.services.errors import RestoreRefused
+    from posapp.services.restore import restore_backup
 
     try:
         report = restore_backup(kit.data_dir(args), args.file, _now(), force=args.force)

@@ -1,4 +1,5 @@
-"""Backups of the data folder: ``posapp backup``, ``posapp restore`` and the daily one.
+"""Backups of the data folder: ``posapp backup`` and the daily one (restoring one is
+:mod:`posapp.services.restore`; the file's format, :mod:`posapp.services.backup_format`).
 
 A backup is one ZIP file holding an online copy (SQLite's backup API, taken while the till
 sells) of ``journal.sqlite3`` and ``store.sqlite3``, each checked (``integrity_check``)
@@ -9,57 +10,43 @@ either whole or absent.
 A sale is committed to the journal (ISSUING, with its exact request) before its request
 leaves, so a backup taken during a sale holds it: restored, that sale becomes IN_DOUBT at the
 next start and is reconciled like any interrupted sale, never lost and never resent blindly.
-
-Restoring checks the file (manifest, digests, integrity, a journal schema this posapp can
-read), refuses while another posapp runs on the folder, refuses to replace a journal that
-holds events the backup lacks (or another till's journal) unless forced, and keeps the
-replaced files in ``replaced-<time>/`` in the data folder. Blocking: call it off the GUI thread.
+Blocking: call it off the GUI thread.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
-import re
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from posapp import __version__
-from posapp.catalog.storedb import STORE_FILENAME
 from posapp.config import BackupConfig
 from posapp.journal.backup import CopyFacts, copy_facts, online_copy
-from posapp.journal.lockfile import ProcessLock
-from posapp.journal.schema import SCHEMA_VERSION
 from posapp.journal.store import JOURNAL_FILENAME
-from posapp.services.errors import BackupFailed, RestoreRefused
+from posapp.services.backup_format import (
+    FORMAT,
+    MANIFEST,
+    PRIVATE_MODE,
+    databases,
+    fsync_dir,
+    sha256_of,
+    stamp,
+)
+from posapp.services.errors import BackupFailed
 
 log = logging.getLogger("posapp.services.backup")
 
-MANIFEST = "manifest.json"
-FORMAT = "posapp-backup-1"
 PREFIX = "posapp-backup-"
 LAST_BACKUP_FILE = "backup-last.json"  # in the data folder: when and where the last one went
-PRIVATE_MODE = 0o600  # backups and restored files, like the journal (posapp/files.py)
 DAILY_EVERY = timedelta(hours=24)
 STALE_AFTER = timedelta(days=2)  # posapp doctor warns after this
-_FILES = (JOURNAL_FILENAME, STORE_FILENAME)
-_ARCHIVE = re.compile(r"archive/journal-\d{4}-\d{2}\.sqlite3")  # closed months (posapp/journal/archive.py)
-
-
-def _databases(data_dir: Path) -> list[str]:
-    """The SQLite files a backup holds, relative to the data folder."""
-    names = [name for name in _FILES if (data_dir / name).exists()]
-    archived = sorted((data_dir / "archive").glob("journal-*.sqlite3"))
-    return names + [f"archive/{p.name}" for p in archived if _ARCHIVE.fullmatch(f"archive/{p.name}")]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,42 +55,6 @@ class BackupReport:
     taken_at: datetime
     files: dict[str, int]  # name -> bytes of the copy
     sales: int
-
-
-@dataclass(frozen=True, slots=True)
-class RestoreReport:
-    restored: tuple[str, ...]
-    replaced_dir: Path | None
-    taken_at: datetime
-    sales: int
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        descriptor = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return  # Windows: folders cannot be opened; the rename is durable enough there
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
-
-
-# -- taking one ------------------------------------------------------------------------------
 
 
 def take_backup(data_dir: Path, out: Path, now: datetime) -> BackupReport:
@@ -131,7 +82,7 @@ def take_backup(data_dir: Path, out: Path, now: datetime) -> BackupReport:
         manifest: dict[str, Any] = {"format": FORMAT, "taken_at": now.isoformat(), "posapp": __version__}
         files: dict[str, Any] = {}
         facts: dict[str, CopyFacts] = {}
-        for name in _databases(data_dir):
+        for name in databases(data_dir):
             source = data_dir / name
             copy = work / name
             copy.parent.mkdir(exist_ok=True)
@@ -147,7 +98,7 @@ def take_backup(data_dir: Path, out: Path, now: datetime) -> BackupReport:
                 )
             facts[name] = found
             files[name] = {
-                "sha256": _sha256(copy),
+                "sha256": sha256_of(copy),
                 "bytes": copy.stat().st_size,
                 "user_version": found.user_version,
             }
@@ -168,7 +119,7 @@ def take_backup(data_dir: Path, out: Path, now: datetime) -> BackupReport:
         with partial.open("rb") as handle:
             os.fsync(handle.fileno())
         os.replace(partial, out)
-        _fsync_dir(out.parent)
+        fsync_dir(out.parent)
     except OSError as exc:
         raise _cannot_write(out, exc) from exc
     finally:
@@ -246,7 +197,7 @@ def daily_backup(settings: BackupConfig, data_dir: Path, now: datetime) -> Backu
     existing = _ours(folder, till)
     if existing and now - existing[-1][0] < DAILY_EVERY:
         return None
-    report = take_backup(data_dir, folder / f"{PREFIX}{till}-{_stamp(now)}.zip", now)
+    report = take_backup(data_dir, folder / f"{PREFIX}{till}-{stamp(now)}.zip", now)
     for taken, path in _ours(folder, till)[:-1]:
         if now - taken > timedelta(days=settings.keep_days):
             try:
@@ -256,137 +207,11 @@ def daily_backup(settings: BackupConfig, data_dir: Path, now: datetime) -> Backu
     return report
 
 
-# -- restoring -------------------------------------------------------------------------------
-
-
-@contextmanager
-def _alone(data_dir: Path) -> Iterator[None]:
-    """No other posapp may run on the folder while its files are swapped."""
-    lock = ProcessLock(data_dir / f"{JOURNAL_FILENAME}.lock")
-    if not lock.acquire():
-        lock.release()
-        raise RestoreRefused(
-            "another posapp is running on this data folder",
-            user_message=(
-                "Outro posapp está aberto nesta pasta de dados (o caixa ou outro comando): feche-o e "
-                "rode 'posapp restore' de novo."
-            ),
-        )
-    try:
-        yield
-    finally:
-        lock.release()
-
-
-def _read_backup(file: Path, work: Path) -> dict[str, Any]:
-    def bad(why: str) -> RestoreRefused:
-        return RestoreRefused(
-            f"{file} is not a usable posapp backup: {why}",
-            user_message=f"{file} não é uma cópia de segurança do posapp que possa ser restaurada ({why}).",
-        )
-
-    try:
-        with zipfile.ZipFile(file) as archive:
-            manifest = json.loads(archive.read(MANIFEST))
-            if manifest.get("format") != FORMAT or JOURNAL_FILENAME not in manifest.get("files", {}):
-                raise bad("formato desconhecido")
-            for name in manifest["files"]:
-                if name not in _FILES and not _ARCHIVE.fullmatch(name):
-                    raise bad(f"arquivo inesperado {name!r}")
-                archive.extract(name, work)
-    except FileNotFoundError as exc:
-        raise RestoreRefused(f"{file} not found", user_message=f"O arquivo {file} não existe.") from exc
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise bad(f"arquivo danificado: {exc}") from exc
-    for name, info in manifest["files"].items():
-        if _sha256(work / name) != info.get("sha256"):
-            raise bad(f"{name} não confere com o resumo SHA-256 da cópia")
-        found = copy_facts(work / name)
-        if found.integrity != "ok":
-            raise bad(f"{name}: {found.integrity}")
-    version = copy_facts(work / JOURNAL_FILENAME).user_version
-    if version > SCHEMA_VERSION:
-        raise RestoreRefused(
-            f"backup journal schema {version} is newer than this posapp ({SCHEMA_VERSION})",
-            user_message=(
-                "A cópia foi feita por uma versão mais nova do posapp: atualize o programa e tente de novo."
-            ),
-        )
-    return dict(manifest)
-
-
-def _would_lose(current: CopyFacts, restored: CopyFacts) -> str | None:
-    """Why replacing ``current`` with ``restored`` would lose something, or None."""
-    if not current.sales and not current.last_event_id:
-        return None  # a fresh folder (a reinstalled till): nothing in it to lose
-    if current.till_id and restored.till_id and current.till_id != restored.till_id:
-        return "a cópia é de outro caixa (outra identidade de caixa)"
-    if (current.last_event_id or 0) > (restored.last_event_id or 0):
-        newer = (current.last_event_id or 0) - (restored.last_event_id or 0)
-        return f"o diário atual tem {newer} registro(s) mais novo(s) que a cópia"
-    return None
-
-
-def restore_backup(data_dir: Path, file: Path, now: datetime, *, force: bool = False) -> RestoreReport:
-    """Bring the backup ``file`` back into ``data_dir`` (see the module's docstring)."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".posapp-restore-", dir=data_dir))
-    try:
-        manifest = _read_backup(file.resolve(), work)
-        with _alone(data_dir):
-            live = data_dir / JOURNAL_FILENAME
-            if live.exists() and not force:
-                why = _would_lose(copy_facts(live), copy_facts(work / JOURNAL_FILENAME))
-                if why is not None:
-                    raise RestoreRefused(
-                        f"restoring {file} would lose data: {why}",
-                        user_message=(
-                            f"Restauração recusada: {why}. Nada foi alterado. Se é isso mesmo que quer, rode "
-                            "de novo com --force (os arquivos atuais ficam guardados em replaced-…)."
-                        ),
-                    )
-            replaced = _set_aside(data_dir, now)
-            for name in manifest["files"]:
-                (data_dir / name).parent.mkdir(mode=0o700, exist_ok=True)
-                os.chmod(work / name, PRIVATE_MODE)
-                os.replace(work / name, data_dir / name)
-            _fsync_dir(data_dir)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return RestoreReport(
-        tuple(manifest["files"]),
-        replaced,
-        datetime.fromisoformat(manifest["taken_at"]),
-        int(manifest.get("sales") or 0),
-    )
-
-
-def _set_aside(data_dir: Path, now: datetime) -> Path | None:
-    """Move the current databases (and their -wal/-shm) into ``replaced-<time>/``."""
-    present = [
-        f"{name}{suffix}"
-        for name in _databases(data_dir)
-        for suffix in ("", "-wal", "-shm")
-        if (data_dir / f"{name}{suffix}").exists()
-    ]
-    if not present:
-        return None
-    aside = data_dir / f"replaced-{_stamp(now)}"
-    aside.mkdir(mode=0o700)
-    for name in present:
-        (aside / name).parent.mkdir(mode=0o700, exist_ok=True)
-        os.replace(data_dir / name, aside / name)
-    _fsync_dir(data_dir)
-    return aside
-
-
 __all__ = [
     "LAST_BACKUP_FILE",
     "STALE_AFTER",
     "BackupReport",
-    "RestoreReport",
     "daily_backup",
     "last_backup",
-    "restore_backup",
     "take_backup",
 ]

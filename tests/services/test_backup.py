@@ -26,8 +26,9 @@ from posapp.doctor.result import Level
 from posapp.domain.lifecycle import SaleState
 from posapp.journal.lockfile import ProcessLock
 from posapp.journal.store import Journal
-from posapp.services.backup import BackupReport, daily_backup, last_backup, restore_backup, take_backup
+from posapp.services.backup import BackupReport, daily_backup, last_backup, take_backup
 from posapp.services.errors import BackupFailed, RestoreRefused
+from posapp.services.restore import restore_backup
 from posapp.ui.daily_backup import run_daily_backups
 from tests.conftest import sale_mapping
 from tests.support.cli import run_cli
