@@ -53,7 +53,8 @@ def test_an_option_before_the_command_parses_as_before() -> None:
     args = cli.build_parser(["--data-dir", "store", "nfce", "list", "--limit", "3"]).parse_args(
         ["--data-dir", "store", "nfce", "list", "--limit", "3"]
     )
-    assert (args.data_dir, args.limit, args.func) == ("store", 3, cli.cmd_nfce_list)
+    assert (args.data_dir, args.limit, args.nfce_command, args.store) == ("store", 3, "list", False)
+    assert callable(args.func)
 
 
 def test_an_unknown_command_still_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
