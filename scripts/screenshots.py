@@ -91,7 +91,7 @@ async def ring_up(window: MainWindow, codes: tuple[str, ...]) -> None:
 async def pay_and_issue(
     window: MainWindow, tenders: list[tuple[PaymentMethod, str]], *, shot: Path | None = None
 ) -> IssueDialog:
-    task = window.on_pay()
+    task = window.issue_flow.on_pay()
     await wait_for(lambda: top(PaymentDialog) is not None)
     payment = top(PaymentDialog)
     assert isinstance(payment, PaymentDialog)
