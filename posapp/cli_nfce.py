@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sqlite3
 import sys
 from collections.abc import Callable
 from datetime import datetime
@@ -170,9 +171,7 @@ def cmd_nfce_emit(args: argparse.Namespace, kit: NfceKit) -> int:
         with open(args.sale, "rb") as sale_file:  # never more than the reader accepts, plus one
             raw = sale_file.read(MAX_SALE_FILE_BYTES + 1)
         sale = sale_from_json_bytes(raw)  # the one validator of SALE.json (domain/sale_file.py)
-        from posapp.cli_taxes import with_store_ibpt  # Lei 12.741: the imported IBPT table's rates
-
-        sale = with_store_ibpt(sale, kit.data_dir(args), kit.load_config(args).store.uf)
+        sale = _with_store_ibpt(sale, kit.data_dir(args), kit.load_config(args).store.uf)  # Lei 12.741
     except OSError as exc:
         reason = {
             errno.ENOENT: "arquivo não encontrado",
@@ -440,3 +439,26 @@ def cmd_nfce_resolve(args: argparse.Namespace, kit: NfceKit) -> int:
         return ExitCode.DONE
 
     return kit.run_service(args, body)
+
+
+def _with_store_ibpt(sale: Any, data_dir: Path, uf: str) -> Any:
+    """A SALE.json sale with the imported IBPT table's rates on the items that carry none
+    (the GUI's items get them from the catalog); unchanged without a store file or table."""
+    from posapp.catalog.storedb import STORE_FILENAME, StoreDB
+
+    path = data_dir / STORE_FILENAME
+    if not path.exists():
+        return sale
+    from posapp.catalog.ibpt import rates_for
+    from posapp.domain.sale_taxes import with_ibpt
+
+    try:
+        store = StoreDB(path)
+        try:
+            rates = rates_for(store, uf, (item.ncm for item in sale.items))
+        finally:
+            store.close()
+    except (PosappError, OSError, sqlite3.Error) as exc:  # the sale goes without the approximation
+        log.warning("IBPT rates not read from %s: %s", path, exc)
+        return sale
+    return with_ibpt(sale, rates) if rates else sale

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sqlite3
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -88,26 +87,3 @@ def _ibpt(args: argparse.Namespace, kit: TaxKit) -> int:
         for line in [*report.lines(), *(f"aviso: {w}" for w in warnings)]:
             print(line)
     return 0
-
-
-def with_store_ibpt(sale: Any, data_dir: Path, uf: str) -> Any:
-    """A SALE.json sale with the imported IBPT table's rates on the items that carry none
-    (the GUI's items get them from the catalog); unchanged without a store file or table."""
-    from posapp.catalog.storedb import STORE_FILENAME, StoreDB
-
-    path = data_dir / STORE_FILENAME
-    if not path.exists():
-        return sale
-    from posapp.catalog.ibpt import rates_for
-    from posapp.domain.sale_taxes import with_ibpt
-
-    try:
-        store = StoreDB(path)
-        try:
-            rates = rates_for(store, uf, (item.ncm for item in sale.items))
-        finally:
-            store.close()
-    except (PosappError, OSError, sqlite3.Error) as exc:  # the sale goes without the approximation
-        log.warning("IBPT rates not read from %s: %s", path, exc)
-        return sale
-    return with_ibpt(sale, rates) if rates else sale
