@@ -281,14 +281,15 @@ class TaxProblem:
 
 def tax_problems(tax: ItemTax | None, *, crt: Crt, cfop: str, cest: str | None) -> list[TaxProblem]:
     """What keeps this item from going to SEFAZ from a store of regime ``crt``."""
-    return list(_tax_problems(tax or EMPTY_TAX, crt, cfop, cest))
+    return list(_tax_problems(tax or EMPTY_TAX, crt, cfop, bool(cest)))
 
 
 @functools.lru_cache(maxsize=1024)
-def _tax_problems(t: ItemTax, crt: Crt, cfop: str, cest: str | None) -> tuple[TaxProblem, ...]:
+def _tax_problems(t: ItemTax, crt: Crt, cfop: str, has_cest: bool) -> tuple[TaxProblem, ...]:
     # Cached: every item of every sale is checked (on the event loop, before the sale is
     # stored), and a store sells the same few hundred registries all day. ItemTax is frozen,
-    # so equal registries hash alike.
+    # so equal registries hash alike; the rules ask only whether a CEST is there, so the key
+    # holds that, not the CEST itself.
     problems: list[TaxProblem] = []
 
     def need(field: str, message: str) -> None:
@@ -312,7 +313,7 @@ def _tax_problems(t: ItemTax, crt: Crt, cfop: str, cest: str | None) -> tuple[Ta
     if cst == "20" and not t.icms_base_reduction:
         need("icms_base_reduction", "CST 20 exige o percentual de redução da base (pRedBC)")
     if code in ST_CODES:
-        if not cest:
+        if not has_cest:
             need("cest", f"mercadoria com ICMS-ST ({code}) exige o CEST")
         for field, what in (
             ("st_base_unit", "a base do ICMS-ST retido por unidade (vBCSTRet)"),
