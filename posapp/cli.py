@@ -20,14 +20,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from posapp import __version__
+from posapp.cli_kit import PIN_ENV, CliKit
 from posapp.errors import PosappError, user_text
 
 if TYPE_CHECKING:
     from posapp.config import Config
 
 log = logging.getLogger("posapp.cli")
-
-PIN_ENV = "POSAPP_PIN"
 
 
 def default_data_dir() -> Path:
@@ -270,19 +269,9 @@ def _add_sim(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _add_nfce(sub: Any, common: argparse.ArgumentParser) -> None:
-    from posapp.cli_nfce import NfceKit, add_nfce_commands  # a sale's life: emit, cancel, list...
+    from posapp.cli_nfce import add_nfce_commands  # a sale's life: emit, cancel, list...
 
-    kit = NfceKit(
-        data_dir=_data_dir,
-        load_config=_load_config,
-        run_service=_run_service,
-        authorize=_authorize,
-        error=_error,
-        emit_json=_emit_json,
-        store_kit=_store_kit,
-        pin_env=PIN_ENV,
-    )
-    add_nfce_commands(sub, common, kit)
+    add_nfce_commands(sub, common, _kit())
 
 
 def _add_print(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -309,28 +298,27 @@ def _add_doctor(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _add_fiscal(sub: Any, common: argparse.ArgumentParser) -> None:
-    from posapp.cli_fiscal import CliKit, add_fiscal_commands  # posapp fiscal (issue 15)
+    from posapp.cli_fiscal import add_fiscal_commands  # posapp fiscal (issue 15)
 
-    kit = CliKit(run_service=_run_service, authorize=_authorize, error=_error, emit_json=_emit_json)
-    add_fiscal_commands(sub, common, kit)
+    add_fiscal_commands(sub, common, _kit())
 
 
 def _add_backup(sub: Any, common: argparse.ArgumentParser) -> None:
-    from posapp.cli_backup import BackupKit, add_backup_commands  # backup, restore (issue 15)
+    from posapp.cli_backup import add_backup_commands  # backup, restore (issue 15)
 
-    add_backup_commands(sub, common, BackupKit(_data_dir, _load_config, _error, _emit_json))
+    add_backup_commands(sub, common, _kit())
 
 
 def _add_store(sub: Any, common: argparse.ArgumentParser) -> None:
     from posapp.cli_store import add_store_commands  # store server, catalog (issue 16)
 
-    add_store_commands(sub, common, _store_kit())
+    add_store_commands(sub, common, _kit())
 
 
 def _add_taxes(sub: Any, common: argparse.ArgumentParser) -> None:
-    from posapp.cli_taxes import TaxKit, add_tax_commands  # the IBPT table (issue 14)
+    from posapp.cli_taxes import add_tax_commands  # the IBPT table (issue 14)
 
-    add_tax_commands(sub, common, TaxKit(_data_dir, _load_config, _error, _emit_json))
+    add_tax_commands(sub, common, _kit())
 
 
 # Each top-level command and what registers it (``_add_backup`` registers backup, restore and
@@ -351,10 +339,16 @@ _GROUPS: dict[str, Callable[[Any, argparse.ArgumentParser], None]] = {
 }
 
 
-def _store_kit() -> Any:
-    from posapp.cli_store import StoreKit
-
-    return StoreKit(_data_dir, _load_config, _run_service, _authorize, _error, _emit_json)
+def _kit() -> CliKit:
+    """The helpers every command group gets (posapp/cli_kit.py)."""
+    return CliKit(
+        data_dir=_data_dir,
+        load_config=_load_config,
+        run_service=_run_service,
+        authorize=_authorize,
+        error=_error,
+        emit_json=_emit_json,
+    )
 
 
 def run() -> int:

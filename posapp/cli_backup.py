@@ -1,5 +1,5 @@
 """``posapp backup``, ``posapp restore`` and ``posapp archive`` (issue 15 items 3 and 4).
-Registered by :mod:`posapp.cli`, which lends its helpers (:class:`BackupKit`); the services
+Registered by :mod:`posapp.cli`, which lends its helpers (:class:`~posapp.cli_kit.CliKit`); the services
 are imported only when a command runs.
 
 Exit codes, as the rest of the command line: 0 done; 2 refused, nothing changed (a backup
@@ -11,25 +11,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
 
+from posapp.cli_kit import CliKit
 from posapp.errors import PosappError
 
 
-@dataclass(frozen=True, slots=True)
-class BackupKit:
-    data_dir: Callable[[argparse.Namespace], Path]
-    load_config: Callable[[argparse.Namespace], Any]
-    error: Callable[..., None]
-    emit_json: Callable[[dict[str, Any], TextIO], None]
-
-
 def add_backup_commands(
-    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser, kit: BackupKit
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser, kit: CliKit
 ) -> None:
     backup = sub.add_parser(
         "backup", parents=[common], help="cópia de segurança do diário e do cadastro, com o caixa aberto"
@@ -59,7 +49,7 @@ def _now() -> datetime:
     return datetime.now().astimezone()
 
 
-def _backup(args: argparse.Namespace, kit: BackupKit) -> int:
+def _backup(args: argparse.Namespace, kit: CliKit) -> int:
     from posapp.services.backup import take_backup
 
     try:
@@ -83,7 +73,7 @@ def _backup(args: argparse.Namespace, kit: BackupKit) -> int:
     return 0
 
 
-def _restore(args: argparse.Namespace, kit: BackupKit) -> int:
+def _restore(args: argparse.Namespace, kit: CliKit) -> int:
     from posapp.services.errors import RestoreRefused
     from posapp.services.restore import restore_backup
 
@@ -115,7 +105,7 @@ def _restore(args: argparse.Namespace, kit: BackupKit) -> int:
     return 0
 
 
-def _archive(args: argparse.Namespace, kit: BackupKit) -> int:
+def _archive(args: argparse.Namespace, kit: CliKit) -> int:
     from posapp.journal.store import Journal
     from posapp.services.archiving import archive_month
     from posapp.services.errors import ArchiveRefused

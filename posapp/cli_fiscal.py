@@ -1,6 +1,6 @@
 """``posapp fiscal``: the month's export for the accountant, the number gaps and the
 inutilização of a range (issue 15 items 1 and 2). Registered by :mod:`posapp.cli`, which
-hands over its helpers (:class:`CliKit`): this module imports nothing of the composition
+hands over its helpers (:class:`~posapp.cli_kit.CliKit`): this module imports nothing of the composition
 root, and the services only when a command runs.
 
 Exit codes, as the rest of the command line: 0 done; 2 bad input or a refused manager check
@@ -16,25 +16,13 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
+from posapp.cli_kit import CliKit
 from posapp.errors import PosappError
 
 log = logging.getLogger("posapp.cli")
-
-
-@dataclass(frozen=True, slots=True)
-class CliKit:
-    """What :mod:`posapp.cli` lends: build and run a service, the manager check, and the
-    error and JSON writers (same words and shapes as the other commands)."""
-
-    run_service: Callable[[argparse.Namespace, Callable[[Any], Any]], int]
-    authorize: Callable[[argparse.Namespace], Any]
-    error: Callable[..., None]
-    emit_json: Callable[[dict[str, Any], TextIO], None]
 
 
 def add_fiscal_commands(

@@ -1,6 +1,6 @@
 """``posapp nfce emit|cancel|list|drain|reconcile|resolve``: a sale's life from the command line
 (README, "Issue and cancel from the command line"). :mod:`posapp.cli` registers the group and
-lends its helpers (:class:`NfceKit`): this module imports nothing of the composition root, and
+lends its helpers (:class:`~posapp.cli_kit.CliKit`): this module imports nothing of the composition root, and
 the services only when a command runs. Exit codes are :mod:`posapp.cli`'s.
 """
 
@@ -10,54 +10,17 @@ import argparse
 import logging
 import sqlite3
 import sys
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from posapp.cli_kit import PIN_ENV, CliKit
 from posapp.errors import PosappError, user_text
 
 if TYPE_CHECKING:
-    from posapp.config import Config
+    pass
 
 log = logging.getLogger("posapp.cli")
-
-
-class NfceKit:
-    """What :mod:`posapp.cli` lends (a plain class, not a dataclass: ``posapp nfce emit``'s
-    start-up is measured, and a dataclass costs its creation there)."""
-
-    __slots__ = (
-        "authorize",
-        "data_dir",
-        "emit_json",
-        "error",
-        "load_config",
-        "pin_env",
-        "run_service",
-        "store_kit",
-    )
-
-    def __init__(
-        self,
-        *,
-        data_dir: Callable[[argparse.Namespace], Path],
-        load_config: Callable[[argparse.Namespace], Config],
-        run_service: Callable[..., int],
-        authorize: Callable[[argparse.Namespace], Any],
-        error: Callable[..., None],
-        emit_json: Callable[[dict[str, Any], TextIO], None],
-        store_kit: Callable[[], Any],
-        pin_env: str,
-    ) -> None:
-        self.data_dir = data_dir
-        self.load_config = load_config
-        self.run_service = run_service
-        self.authorize = authorize
-        self.error = error
-        self.emit_json = emit_json
-        self.store_kit = store_kit
-        self.pin_env = pin_env
 
 
 def host_port(text: str) -> tuple[str, int]:
@@ -67,7 +30,7 @@ def host_port(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def add_nfce_commands(sub: Any, common: argparse.ArgumentParser, kit: NfceKit) -> None:
+def add_nfce_commands(sub: Any, common: argparse.ArgumentParser, kit: CliKit) -> None:
     nfce = sub.add_parser("nfce", help="emitir, cancelar e listar NFC-e")
     nfce_sub = nfce.add_subparsers(dest="nfce_command", required=True)
     emit = nfce_sub.add_parser("emit", parents=[common], help="emite a venda de SALE.json")
@@ -78,9 +41,7 @@ def add_nfce_commands(sub: Any, common: argparse.ArgumentParser, kit: NfceKit) -
     cancel = nfce_sub.add_parser("cancel", parents=[common], help="cancela uma NFC-e dentro do prazo")
     cancel.add_argument("chave", metavar="CHAVE")
     cancel.add_argument("--motivo", required=True)
-    cancel.add_argument(
-        "--operator", help=f"quem pede (com o PIN de um gerente, digitado ou em ${kit.pin_env})"
-    )
+    cancel.add_argument("--operator", help=f"quem pede (com o PIN de um gerente, digitado ou em ${PIN_ENV})")
     cancel.add_argument("--emites", type=host_port, metavar="HOST:PORT")
     cancel.set_defaults(func=lambda args: cmd_nfce_cancel(args, kit))
     listing = nfce_sub.add_parser("list", parents=[common], help="lista as vendas")
@@ -114,7 +75,7 @@ def add_nfce_commands(sub: Any, common: argparse.ArgumentParser, kit: NfceKit) -
     resolve.add_argument(
         "--operator",
         required=True,
-        help=f"quem conferiu (fica no registro; com o PIN de um gerente, digitado ou em ${kit.pin_env})",
+        help=f"quem conferiu (fica no registro; com o PIN de um gerente, digitado ou em ${PIN_ENV})",
     )
     resolve.set_defaults(func=lambda args: cmd_nfce_resolve(args, kit))
 
@@ -161,7 +122,7 @@ def _print_report(report: Any, out: TextIO) -> None:
         out.write(f"  impressão: {data['print_error']}\n")
 
 
-def cmd_nfce_emit(args: argparse.Namespace, kit: NfceKit) -> int:
+def cmd_nfce_emit(args: argparse.Namespace, kit: CliKit) -> int:
     import errno
 
     from posapp.domain.lifecycle import ExitCode, SaleState, exit_code, state_notice
@@ -211,7 +172,7 @@ def cmd_nfce_emit(args: argparse.Namespace, kit: NfceKit) -> int:
     return kit.run_service(args, body, with_printer=args.printer is not None)
 
 
-def cmd_nfce_cancel(args: argparse.Namespace, kit: NfceKit) -> int:
+def cmd_nfce_cancel(args: argparse.Namespace, kit: CliKit) -> int:
     from posapp.domain.errors import CancelWindowClosed, DomainError
     from posapp.domain.lifecycle import ExitCode, SaleState, exit_code
     from posapp.fiscal.errors import FiscalError
@@ -271,7 +232,7 @@ def cmd_nfce_cancel(args: argparse.Namespace, kit: NfceKit) -> int:
     return kit.run_service(args, body)
 
 
-def cmd_nfce_list(args: argparse.Namespace, kit: NfceKit) -> int:
+def cmd_nfce_list(args: argparse.Namespace, kit: CliKit) -> int:
     """List the sales, newest first. A row the journal cannot read is listed as "ilegível"
     with its id and the reason (``status: "unreadable"`` in ``--json``); the others still list."""
     from posapp.domain.lifecycle import ExitCode
@@ -279,7 +240,7 @@ def cmd_nfce_list(args: argparse.Namespace, kit: NfceKit) -> int:
     if args.store:
         from posapp.cli_store import list_store_sales
 
-        return list_store_sales(args, kit.store_kit())
+        return list_store_sales(args, kit)
 
     async def body(service: Any) -> int:
         # The journal's rows, not the service's summaries: only a row knows it is unreadable.
@@ -344,7 +305,7 @@ def _summary_dict(s: Any) -> dict[str, Any]:
     }
 
 
-def cmd_nfce_drain(args: argparse.Namespace, kit: NfceKit) -> int:
+def cmd_nfce_drain(args: argparse.Namespace, kit: CliKit) -> int:
     from posapp.domain.lifecycle import ExitCode
     from posapp.services.results import DrainReport
 
@@ -376,7 +337,7 @@ def cmd_nfce_drain(args: argparse.Namespace, kit: NfceKit) -> int:
     return kit.run_service(args, body)
 
 
-def cmd_nfce_reconcile(args: argparse.Namespace, kit: NfceKit) -> int:
+def cmd_nfce_reconcile(args: argparse.Namespace, kit: CliKit) -> int:
     from posapp.domain.lifecycle import ExitCode, SaleState
 
     async def body(service: Any) -> int:
@@ -393,7 +354,7 @@ def cmd_nfce_reconcile(args: argparse.Namespace, kit: NfceKit) -> int:
     return kit.run_service(args, body)
 
 
-def cmd_nfce_resolve(args: argparse.Namespace, kit: NfceKit) -> int:
+def cmd_nfce_resolve(args: argparse.Namespace, kit: CliKit) -> int:
     """A manager's word on an in-doubt sale the issuer cannot be asked about (Emites-Client)."""
     from posapp.domain.errors import DomainError
     from posapp.domain.lifecycle import ExitCode

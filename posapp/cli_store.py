@@ -1,6 +1,6 @@
 """``posapp store sync|status|publish|cancel``, ``posapp catalog import|find`` and
 ``posapp nfce list --store`` (issue 16). Registered by :mod:`posapp.cli`, which lends its
-helpers (:class:`StoreKit`): this module imports nothing of the composition root, and the
+helpers (:class:`~posapp.cli_kit.CliKit`): this module imports nothing of the composition root, and the
 store server (psycopg) only when a command needs it.
 
 ``catalog import`` and ``catalog find`` work on the till's own store file, with or without a
@@ -16,8 +16,9 @@ import argparse
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
+from posapp.cli_kit import PIN_ENV, CliKit
 from posapp.errors import PosappError, user_text
 
 if TYPE_CHECKING:
@@ -27,31 +28,8 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
-class StoreKit:
-    """What :mod:`posapp.cli` lends (a plain class: every ``posapp`` command imports this
-    module, ``--version`` included, so it stays light)."""
-
-    __slots__ = ("authorize", "data_dir", "emit_json", "error", "load_config", "run_service")
-
-    def __init__(
-        self,
-        data_dir: Callable[[argparse.Namespace], Path],
-        load_config: Callable[[argparse.Namespace], Config],
-        run_service: Callable[[argparse.Namespace, Callable[[Any], Any]], int],
-        authorize: Callable[[argparse.Namespace], Any],
-        error: Callable[..., None],
-        emit_json: Callable[[dict[str, Any], TextIO], None],
-    ) -> None:
-        self.data_dir = data_dir
-        self.load_config = load_config
-        self.run_service = run_service
-        self.authorize = authorize
-        self.error = error
-        self.emit_json = emit_json
-
-
 def add_store_commands(
-    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser, kit: StoreKit
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser, kit: CliKit
 ) -> None:
     store = sub.add_parser("store", help="servidor da loja (PostgreSQL): sincronizar, situação, cancelar")
     store_sub = store.add_subparsers(dest="store_command", required=True)
@@ -73,7 +51,7 @@ def add_store_commands(
         help="settings: de um arquivo só com as seções da loja (sem ele: da configuração deste caixa)",
     )
     publish.add_argument(
-        "--operator", help="settings: o gerente que publica (PIN digitado ou em $POSAPP_PIN)"
+        "--operator", help=f"settings: o gerente que publica (PIN digitado ou em ${PIN_ENV})"
     )
     publish.set_defaults(func=lambda args: _publish(args, kit))
     cancel = store_sub.add_parser(
@@ -81,7 +59,7 @@ def add_store_commands(
     )
     cancel.add_argument("chave", metavar="CHAVE")
     cancel.add_argument("--motivo", required=True)
-    cancel.add_argument("--operator", help="quem pede (com o PIN de um gerente, digitado ou em $POSAPP_PIN)")
+    cancel.add_argument("--operator", help=f"quem pede (com o PIN de um gerente, digitado ou em ${PIN_ENV})")
     cancel.add_argument(
         "--wait", type=float, default=0, metavar="S", help="espera a resposta do caixa (segundos)"
     )
@@ -110,7 +88,7 @@ def _jsonable(value: Any) -> Any:
     return str(value) if isinstance(value, Decimal) else value
 
 
-def _server_config(args: argparse.Namespace, kit: StoreKit) -> Config | None:
+def _server_config(args: argparse.Namespace, kit: CliKit) -> Config | None:
     config = kit.load_config(args)
     if config.store_server is None:
         kit.error(
@@ -123,7 +101,7 @@ def _server_config(args: argparse.Namespace, kit: StoreKit) -> Config | None:
 
 
 def _with_sync(
-    args: argparse.Namespace, kit: StoreKit, body: Callable[[StoreSync], Coroutine[Any, Any, int]]
+    args: argparse.Namespace, kit: CliKit, body: Callable[[StoreSync], Coroutine[Any, Any, int]]
 ) -> int:
     """Run ``body`` with a :class:`StoreSync` on a fresh loop (no sale service needed)."""
     config = _server_config(args, kit)
@@ -149,7 +127,7 @@ def _with_sync(
 # -- posapp store ... ---------------------------------------------------------------------
 
 
-def _sync(args: argparse.Namespace, kit: StoreKit) -> int:
+def _sync(args: argparse.Namespace, kit: CliKit) -> int:
     """Push, pull, take this till's série and perform the cancels queued to it (that needs the
     till's service: the cancel runs with its usual discipline)."""
     if _server_config(args, kit) is None:
@@ -212,7 +190,7 @@ def _sync(args: argparse.Namespace, kit: StoreKit) -> int:
     return kit.run_service(args, with_service)
 
 
-def _status(args: argparse.Namespace, kit: StoreKit) -> int:
+def _status(args: argparse.Namespace, kit: CliKit) -> int:
     async def body(sync: StoreSync) -> int:
         report = await sync.sync_now(with_cancels=False)
         till_id = await sync.office.till_id()
@@ -294,7 +272,7 @@ def _today(config: Config) -> tuple[Any, Any]:
     return start, start + timedelta(days=1)
 
 
-def _publish(args: argparse.Namespace, kit: StoreKit) -> int:
+def _publish(args: argparse.Namespace, kit: CliKit) -> int:
     if args.what == "settings":
         return _publish_settings(args, kit)
     table = {"catalog": "products"}.get(args.what, args.what)
@@ -312,7 +290,7 @@ def _publish(args: argparse.Namespace, kit: StoreKit) -> int:
     return _with_sync(args, kit, body)
 
 
-def _publish_settings(args: argparse.Namespace, kit: StoreKit) -> int:
+def _publish_settings(args: argparse.Namespace, kit: CliKit) -> int:
     """A manager publishes the store's settings (posapp/store_settings.py says which): from
     ``--from LOJA.toml`` or from this till's configuration and terminal settings. Validated as
     the configuration file is, before anything reaches the server."""
@@ -363,7 +341,7 @@ def _publish_settings(args: argparse.Namespace, kit: StoreKit) -> int:
     return _with_sync(args, kit, body)
 
 
-def _cancel(args: argparse.Namespace, kit: StoreKit) -> int:
+def _cancel(args: argparse.Namespace, kit: CliKit) -> int:
     """The manager's cross-till cancel: checked here (manager's PIN, the motivo), queued to the
     till that issued the note, performed there (see posapp/storeserver/cancels.py)."""
     from posapp.domain.cancel import check_motivo
@@ -408,7 +386,7 @@ def _cancel(args: argparse.Namespace, kit: StoreKit) -> int:
     return _with_sync(args, kit, body)
 
 
-def list_store_sales(args: argparse.Namespace, kit: StoreKit) -> int:
+def list_store_sales(args: argparse.Namespace, kit: CliKit) -> int:
     """``posapp nfce list --store``: every till's sales, with the till, from the server."""
 
     async def body(sync: StoreSync) -> int:
@@ -432,7 +410,7 @@ def list_store_sales(args: argparse.Namespace, kit: StoreKit) -> int:
 # -- posapp catalog ... ---------------------------------------------------------------------
 
 
-def _catalog_import(args: argparse.Namespace, kit: StoreKit) -> int:
+def _catalog_import(args: argparse.Namespace, kit: CliKit) -> int:
     from posapp.catalog.csv_import import import_csv
     from posapp.catalog.products import Catalog
     from posapp.catalog.storedb import StoreDB
@@ -492,7 +470,7 @@ def _catalog_import(args: argparse.Namespace, kit: StoreKit) -> int:
     return EXIT_OK if not problems else EXIT_FAILED
 
 
-def _catalog_find(args: argparse.Namespace, kit: StoreKit) -> int:
+def _catalog_find(args: argparse.Namespace, kit: CliKit) -> int:
     """By code or GTIN first (what a scan means), then by name; each product printed with all
     its columns in ``--json`` (new columns appear without a change here)."""
     from posapp.catalog.products import Catalog

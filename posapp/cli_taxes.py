@@ -1,6 +1,6 @@
 """``posapp ibpt FILE.csv`` (issue 14 item 5): import the IBPT table of approximate taxes
 (Lei 12.741/2012) for the store's UF. Registered by :mod:`posapp.cli`, which lends its
-helpers (:class:`TaxKit`).
+helpers (:class:`~posapp.cli_kit.CliKit`).
 
 Exit codes, as the rest of the command line: 0 imported; 2 the file cannot be used
 (nothing changed); 1 the store file failed.
@@ -11,27 +11,17 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
 
+from posapp.cli_kit import CliKit
 from posapp.errors import PosappError
 
 EXIT_BAD_INPUT = 2
 log = logging.getLogger("posapp.cli")
 
 
-@dataclass(frozen=True, slots=True)
-class TaxKit:
-    data_dir: Callable[[argparse.Namespace], Path]
-    load_config: Callable[[argparse.Namespace], Any]
-    error: Callable[..., None]
-    emit_json: Callable[[dict[str, Any], TextIO], None]
-
-
 def add_tax_commands(
-    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser, kit: TaxKit
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser, kit: CliKit
 ) -> None:
     ibpt = sub.add_parser(
         "ibpt", parents=[common], help="importa a tabela IBPT de tributos aproximados (Lei 12.741/2012)"
@@ -41,7 +31,7 @@ def add_tax_commands(
     ibpt.set_defaults(func=lambda args: _ibpt(args, kit))
 
 
-def _ibpt(args: argparse.Namespace, kit: TaxKit) -> int:
+def _ibpt(args: argparse.Namespace, kit: CliKit) -> int:
     from posapp.catalog.errors import CatalogFileError
     from posapp.catalog.ibpt import import_ibpt, uf_from_name
     from posapp.catalog.storedb import StoreDB
