@@ -73,7 +73,6 @@ def _exit_codes() -> Any:
 
 
 def _export(args: argparse.Namespace, kit: CliKit) -> int:
-    from posapp.operators.errors import OperatorError
     from posapp.services.fiscal_month import Month, export_month
     from posapp.services.inutilizacao import Inutilizacoes
 
@@ -88,10 +87,8 @@ def _export(args: argparse.Namespace, kit: CliKit) -> int:
             f"o destino deve ser um arquivo .zip (recebido {args.out})", as_json=args.json, status="invalid"
         )
         return int(code.BAD_INPUT)
-    try:
-        by = kit.authorize(args)
-    except OperatorError as exc:
-        kit.error(exc.user_message, as_json=args.json, status="not_authorized")
+    by = kit.manager(args)
+    if by is None:
         return int(code.BAD_INPUT)
 
     async def body(service: Any) -> int:
@@ -265,15 +262,12 @@ def _inut_exit(report: Any) -> int:
 def _inutilizar(args: argparse.Namespace, kit: CliKit) -> int:
     from posapp.domain.errors import DomainError
     from posapp.journal.inutilizacoes import RangeTaken
-    from posapp.operators.errors import OperatorError
     from posapp.services.errors import ServiceError
     from posapp.services.inutilizacao import InutilizacaoNotRecorded, Inutilizacoes
 
     code = _exit_codes()
-    try:
-        by = kit.authorize(args)
-    except OperatorError as exc:
-        kit.error(exc.user_message, as_json=args.json, status="not_authorized")
+    by = kit.manager(args)
+    if by is None:
         return int(code.BAD_INPUT)
 
     async def body(service: Any) -> int:

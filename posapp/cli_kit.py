@@ -41,3 +41,14 @@ class CliKit:
         self.authorize = authorize
         self.error = error
         self.emit_json = emit_json
+
+    def manager(self, args: argparse.Namespace) -> Any | None:
+        """The manager check of a protected command (``--operator`` and the manager's PIN);
+        ``None`` when refused, the refusal written (status ``not_authorized``, exit 2)."""
+        from posapp.operators.errors import OperatorError
+
+        try:
+            return self.authorize(args)
+        except OperatorError as exc:
+            self.error(exc.user_message, as_json=args.json, status="not_authorized")
+            return None

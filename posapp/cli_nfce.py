@@ -177,13 +177,10 @@ def cmd_nfce_cancel(args: argparse.Namespace, kit: CliKit) -> int:
     from posapp.domain.lifecycle import ExitCode, SaleState, exit_code
     from posapp.fiscal.errors import FiscalError
     from posapp.journal.errors import UnknownSale
-    from posapp.operators.errors import OperatorError
     from posapp.services.errors import ServiceError
 
-    try:
-        by = kit.authorize(args)
-    except OperatorError as exc:
-        kit.error(exc.user_message, as_json=args.json, status="not_authorized")
+    by = kit.manager(args)
+    if by is None:
         return ExitCode.BAD_INPUT
 
     async def body(service: Any) -> int:
@@ -359,13 +356,10 @@ def cmd_nfce_resolve(args: argparse.Namespace, kit: CliKit) -> int:
     from posapp.domain.errors import DomainError
     from posapp.domain.lifecycle import ExitCode
     from posapp.journal.errors import UnknownSale
-    from posapp.operators.errors import OperatorError
     from posapp.services.errors import ServiceError
 
-    try:
-        by = kit.authorize(args)
-    except OperatorError as exc:
-        kit.error(exc.user_message, as_json=args.json, status="not_authorized")
+    by = kit.manager(args)
+    if by is None:
         return ExitCode.BAD_INPUT
 
     async def body(service: Any) -> int:
