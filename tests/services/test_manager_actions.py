@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from posapp import cli
 from posapp.app import build_service
 from posapp.catalog.storedb import StoreDB
+from posapp.cli_kit import PIN_ENV
 from posapp.config import Config
 from posapp.domain.lifecycle import SaleState
 from posapp.journal.store import Journal
@@ -100,7 +100,7 @@ def test_cli_and_gui_cancels_leave_the_same_events_and_audit_row(
     by_cli = emit(capsys, data, emites, 1)
     by_gui = emit(capsys, data, emites, 2)
 
-    monkeypatch.setenv(cli.PIN_ENV, "1234")
+    monkeypatch.setenv(PIN_ENV, "1234")
     code, out = cli_cancel(capsys, data, emites, by_cli["chave_acesso"], "--operator", "caixa")
     assert (code, out["status"]) == (0, "cancelled")
 
@@ -132,7 +132,7 @@ def test_a_wrong_pin_sends_nothing_and_is_audited(
     data.mkdir()
     add_operators(data)
     sale = emit(capsys, data, emites, 1)
-    monkeypatch.setenv(cli.PIN_ENV, "9999")
+    monkeypatch.setenv(PIN_ENV, "9999")
     code, out = cli_cancel(capsys, data, emites, sale["chave_acesso"], "--operator", "caixa")
     assert code == 2 and out["status"] == "not_authorized"
     assert [r for r in emites.requests() if r.identifier == "CANCEL_NFCE"] == []
@@ -158,7 +158,7 @@ def test_a_till_with_operators_needs_one(
     data.mkdir()
     add_operators(data)
     sale = emit(capsys, data, emites, 1)
-    monkeypatch.delenv(cli.PIN_ENV, raising=False)
+    monkeypatch.delenv(PIN_ENV, raising=False)
     code, out = cli_cancel(capsys, data, emites, sale["chave_acesso"])
     assert code == 2 and "--operator" in out["errors"][0]
     # An operator but no PIN (no terminal, no POSAPP_PIN): refused, in Portuguese.
