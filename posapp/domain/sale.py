@@ -33,7 +33,7 @@ import re
 import uuid
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, Final, Self
 
 from pydantic import (
     BaseModel,
@@ -171,6 +171,22 @@ def _percent(value: object) -> Decimal:
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    def replaced(self, **changes: Any) -> Self:
+        """``model_copy(update=changes)`` without its general machinery (three shallow copies,
+        the ``extra`` and private-attribute cases), for the one path that copies at every
+        sale: the store's tax registries completed before a sale is stored, on the event
+        loop. These models are frozen, forbid extras and have no private attributes, so a
+        copy is the fields' dict with the changes. Not validated, as ``model_copy`` is not;
+        ``tests/domain/test_taxes.py`` checks it equals ``model_copy``'s result."""
+        cls = type(self)
+        copy = cls.__new__(cls)
+        setattr_ = object.__setattr__  # the frozen model's own __setattr__ refuses
+        setattr_(copy, "__dict__", {**self.__dict__, **changes})
+        setattr_(copy, "__pydantic_fields_set__", self.__pydantic_fields_set__ | changes.keys())
+        setattr_(copy, "__pydantic_extra__", None)
+        setattr_(copy, "__pydantic_private__", None)
+        return copy
 
 
 class Item(_Frozen):

@@ -8,6 +8,7 @@ A sale that breaks a rule is one :class:`InvalidSale` naming the item and the fi
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 from posapp.domain.errors import InvalidSale
@@ -24,19 +25,32 @@ from posapp.domain.taxes import (
 )
 
 
-def _complete(item: Item, defaults: ItemTax | None) -> Item:
-    tax = (item.tax or EMPTY_TAX).merged_over(defaults)
-    return item if tax is item.tax or tax == item.tax else item.model_copy(update={"tax": tax})
+@functools.lru_cache(maxsize=1024)
+def _completed(own: ItemTax, defaults: ItemTax | None) -> ItemTax:
+    # A store sells the same few hundred registries all day, under one set of defaults:
+    # both are frozen, so equal pairs hash alike.
+    return own.merged_over(defaults)
 
 
 def with_store_taxes(sale: Sale, *, crt: Crt, defaults: ItemTax | None = None) -> Sale:
     """``sale`` with every item's registry completed by ``defaults``; raises
     :class:`InvalidSale` (Portuguese, one line per problem) if the store's regime ``crt``
-    cannot issue it as it is."""
-    items = tuple(_complete(item, defaults) for item in sale.items)
+    cannot issue it as it is.
+
+    Every sale goes through here on the event loop before it is stored (a queued one
+    too), so it is one pass: an item is copied only when its registry changed, the sale
+    only when an item did."""
+    blank = EMPTY_TAX if defaults is None else defaults  # what an item without a registry gets
+    items: list[Item] = []
+    changed = False
     lines: list[str] = []
-    for number, item in enumerate(items, start=1):
-        for problem in tax_problems(item.tax, crt=crt, cfop=item.cfop, cest=item.cest):
+    for number, given in enumerate(sale.items, start=1):
+        own = given.tax
+        tax = blank if own is None else _completed(own, defaults)
+        item = given if tax is own or tax == own else given.replaced(tax=tax)
+        changed = changed or item is not given
+        items.append(item)
+        for problem in tax_problems(tax, crt=crt, cfop=item.cfop, cest=item.cest):
             where = problem.field if problem.field in ("cfop", "cest") else f"tributos.{problem.field}"
             lines.append(f"itens[{number}].{where}: {problem.message}")
     if lines:
@@ -47,9 +61,7 @@ def with_store_taxes(sale: Sale, *, crt: Crt, defaults: ItemTax | None = None) -
             f"sale {sale.sale_id} breaks the tax rules of CRT {int(crt)}: {len(lines)} problem(s)",
             user_message="\n".join(shown),
         )
-    # _complete returns the very item it was given when nothing changed: no deep comparison.
-    changed = any(new is not old for new, old in zip(items, sale.items, strict=True))
-    return sale.model_copy(update={"items": items}) if changed else sale
+    return sale.replaced(items=tuple(items)) if changed else sale
 
 
 def item_approx_taxes(item: Item) -> ApproxTaxes | None:

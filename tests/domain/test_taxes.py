@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from posapp.config import Config
 from posapp.domain.errors import InvalidSale
@@ -218,6 +219,42 @@ def test_a_sale_lacking_what_the_regime_requires_is_refused_naming_item_and_fiel
     done = with_store_taxes(sale, crt=Crt.SIMPLES, defaults=store_defaults(Crt.SIMPLES))
     assert done.items[0].tax == ItemTax(csosn="102", pis_cst="49", cofins_cst="49")
     assert done.items[1].tax is not None and done.items[1].tax.csosn == "500"
+
+
+def test_completing_a_sale_copies_only_what_changed() -> None:
+    """with_store_taxes is one pass that copies an item only when its registry changed and
+    the sale only when an item did; what it builds is what validating it would give."""
+    own = ItemTax(**BEER_ST)
+    complete = sale_with(item(code="1", tax=BEER_ST), item(code="2", tax=BEER_ST))
+    assert with_store_taxes(complete, crt=Crt.SIMPLES) is complete  # no defaults: nothing to add
+    # defaults the registries already cover: equal, so neither the items nor the sale are copied
+    assert with_store_taxes(complete, crt=Crt.SIMPLES, defaults=own) is complete
+    mixed = sale_with(item(code="1", cfop="5102", cest=None), item(code="2", tax=BEER_ST))
+    done = with_store_taxes(mixed, crt=Crt.SIMPLES, defaults=store_defaults(Crt.SIMPLES))
+    assert done is not mixed and done.items[1] is mixed.items[1]  # item 2 kept as it was
+    assert done.items[0].tax == store_defaults(Crt.SIMPLES)
+    again = Sale.from_stored_json(done.model_dump_json())
+    assert again == done
+    assert mixed.items[0].tax is None  # the sale it was given is unchanged (frozen)
+
+
+def test_replaced_is_model_copy_with_the_changes() -> None:
+    """Item.replaced / Sale.replaced, the lean copy of the queued path, against pydantic's own."""
+    sale = sale_with(item(code="1", cfop="5102", cest=None), item(code="2", tax=BEER_ST))
+    tax = ItemTax(csosn="102")
+    for original, changes in (
+        (sale.items[0], {"tax": tax}),
+        (sale, {"items": (sale.items[1],)}),
+        (sale, {}),
+    ):
+        lean, stock = original.replaced(**changes), original.model_copy(update=changes)
+        assert lean == stock and lean is not original
+        assert lean.model_fields_set == stock.model_fields_set
+        assert lean.model_dump_json() == stock.model_dump_json()
+        assert hash(lean.model_dump_json()) == hash(stock.model_dump_json())
+        assert lean.__pydantic_extra__ is None and lean.__pydantic_private__ is None
+        with pytest.raises(ValidationError):  # still frozen
+            setattr(lean, next(iter(type(lean).model_fields)), "x")
 
 
 def test_the_stored_sale_reads_back_with_its_registry() -> None:
