@@ -825,6 +825,14 @@ class Sale(_Frozen):
     def paid(self) -> Decimal:
         return sum((p.amount for p in self.payments), ZERO)
 
+    def total_reaches(self, amount: Decimal) -> bool:
+        """``total >= amount``, without summing the items when the payments already say no:
+        a sale with payments is never paid less than its total (checked on construction), so
+        what was paid bounds it. Every sale asks this before it is stored."""
+        if self.paid < amount and not any(p.method.is_no_payment for p in self.payments):
+            return False
+        return self.total >= amount
+
     @property
     def change(self) -> Decimal:
         """``vTroco``: only cash gives change (checked on construction)."""

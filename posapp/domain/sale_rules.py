@@ -43,7 +43,7 @@ def sale_problems(sale: Sale, *, uf: str) -> list[str]:
                     "bandeira e autorização (cnpj_credenciadora, bandeira, autorizacao)"
                 )
     customer = sale.customer
-    if sale.total >= IDENTIFY_ABOVE and (customer is None or not customer.name):
+    if (customer is None or not customer.name) and sale.total_reaches(IDENTIFY_ABOVE):
         problems.append(
             f"consumidor: venda de R$ {format_brl(sale.total)} (a partir de R$ {format_brl(IDENTIFY_ABOVE)}) "
             "exige o consumidor identificado: CPF/CNPJ (ou documento de estrangeiro) e nome"

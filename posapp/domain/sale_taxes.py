@@ -47,7 +47,7 @@ def with_store_taxes(sale: Sale, *, crt: Crt, defaults: ItemTax | None = None) -
     for number, given in enumerate(sale.items, start=1):
         own = given.tax
         tax = blank if own is None else _completed(own, defaults)
-        item = given if tax is own or tax == own else given.replaced(tax=tax)
+        item = given if tax is own or (own is not None and tax == own) else given.replaced(tax=tax)
         changed = changed or item is not given
         items.append(item)
         for problem in tax_problems(tax, crt=crt, cfop=item.cfop, cest=item.cest):

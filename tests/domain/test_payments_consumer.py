@@ -227,6 +227,27 @@ def test_ten_thousand_reais_need_an_identified_consumer() -> None:
     assert check_sale_for_store(Sale.from_mapping(big), uf="SP").customer is not None
     small = sale_with([{"method": "dinheiro", "amount": "50"}])
     assert check_sale_for_store(small.model_copy(update={"customer": None}), uf="SP").customer is None
+    # 'sem pagamento' (90) pays zero: the payments bound nothing there, the items decide
+    free = sale_mapping(payments=[{"method": "sem_pagamento", "amount": "0"}])
+    free["items"] = big["items"]
+    free.pop("customer", None)
+    with pytest.raises(InvalidSale) as caught:
+        check_sale_for_store(Sale.from_mapping(free), uf="SP")
+    assert "R$ 10.000,00" in caught.value.user_message
+
+
+@pytest.mark.parametrize("paid", ["10000.00", "12000.00", "50.00", "0"])
+@pytest.mark.parametrize("price", ["9999.99", "10000.00", "49.99", "50.00"])
+def test_total_reaches_is_total_at_least(paid: str, price: str) -> None:
+    """The shortcut the regime check takes (payments bound the total) answers as the sum would."""
+    data = sale_mapping(payments=[{"method": "dinheiro" if paid != "0" else "sem_pagamento", "amount": paid}])
+    data["items"] = [{**data["items"][0], "quantity": "1", "unit_price": price}]
+    try:
+        sale = Sale.from_mapping(data)
+    except InvalidSale:
+        return  # paid less than the total: no such sale exists
+    for threshold in ("50.00", "9999.99", "10000.00", "10000.01"):
+        assert sale.total_reaches(Decimal(threshold)) is (sale.total >= Decimal(threshold))
 
 
 def test_a_delivery_needs_the_consumers_name_and_address() -> None:
