@@ -11,6 +11,11 @@ checkout of posapp (e.g. ``git worktree add /tmp/posapp-base <commit>``), import
 ``PYTHONPATH`` with the same interpreter, and prints both medians and their ratio side by
 side, so a before/after comparison shares one machine state. Targets (issue 11): ``--version``
 at most 60 ms, a whole ``nfce emit`` at most 150 ms of CPU. Measured, never asserted.
+
+Beside them, interleaved, the **floor of the stack** (``stack floor``): a process that loads
+only what any ``nfce emit`` built on the design's libraries loads (argparse, json, logging,
+sqlite3, a socket, asyncio running one coroutine, pydantic validating one model) and none of
+posapp; and the same without pydantic (``no pydantic``). No posapp code can start below it.
 """
 
 from __future__ import annotations
@@ -54,6 +59,27 @@ def _run(argv: list[str], tree: Path | None) -> Sample:
         raise RuntimeError(f"{argv} exited {proc.returncode}: {proc.stderr.decode()[-2000:]}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return Sample(wall, cpu)
+
+
+# What every ``nfce emit`` loads before posapp's own code, whatever that code does.
+_STACK = """
+import argparse, json, logging, logging.handlers, socket, sqlite3, asyncio
+from decimal import Decimal
+async def main():
+    sqlite3.connect(":memory:").execute("select 1")
+asyncio.run(main())
+"""
+_PYDANTIC = """
+import os
+os.environ["PYDANTIC_DISABLE_PLUGINS"] = "__all__"  # as posapp's entry point sets it
+from pydantic import BaseModel
+class Item(BaseModel):
+    code: str
+    price: Decimal
+    note: str | None = None
+Item.model_validate({"code": "1", "price": "2.50"})
+"""
+FLOORS = {"floor": _STACK + _PYDANTIC, "floor_no_pydantic": _STACK}
 
 
 def _start_simulator() -> tuple[subprocess.Popen[bytes], int]:
@@ -106,6 +132,10 @@ def main() -> int:
                     continue  # the first emit writes the bytecode of what --version did not load
                 samples.setdefault((name, "version"), []).append(version)
                 samples.setdefault((name, "emit"), []).append(issued)
+            for what, program in FLOORS.items():
+                stack_only = _run([sys.executable, "-c", program], None)
+                if run:
+                    samples.setdefault(("stack", what), []).append(stack_only)
     finally:
         simulator.terminate()
         simulator.wait(timeout=10)
@@ -124,6 +154,12 @@ def main() -> int:
                 f" | ratio CPU {current['cpu_ms'] / base['cpu_ms']:.2f}"
             )
         print(line)
+    floor_cpu = results["stack/floor"]["cpu_ms"]
+    print(
+        f"stack floor (no posapp code): {floor_cpu:7.1f} ms CPU; "
+        f"no pydantic: {results['stack/floor_no_pydantic']['cpu_ms']:7.1f} ms CPU; emit over the floor: "
+        f"{results['current/emit']['cpu_ms'] - floor_cpu:7.1f} ms"
+    )
     return 0
 
 
