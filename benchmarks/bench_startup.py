@@ -110,12 +110,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--baseline", type=Path, help="another posapp checkout to compare with")
-    parser.add_argument("--sale", type=Path, default=SALE, help="the SALE.json every run emits")
+    parser.add_argument(
+        "--sale",
+        type=Path,
+        help="the SALE.json every run emits (default: examples/sale.json of the baseline if given, "
+        "which both trees read, else of this tree)",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     trees: dict[str, Path | None] = {"current": ROOT}
     if args.baseline is not None:
         trees["baseline"] = args.baseline.resolve()
+    if args.sale is None:  # an older tree may refuse fields added since; the newer reads the older's
+        args.sale = args.baseline / "examples" / "sale.json" if args.baseline is not None else SALE
     simulator, port = _start_simulator()
     samples: dict[tuple[str, str], list[Sample]] = {}
     try:
