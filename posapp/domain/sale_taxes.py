@@ -8,7 +8,6 @@ A sale that breaks a rule is one :class:`InvalidSale` naming the item and the fi
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 
 from posapp.domain.errors import InvalidSale
@@ -25,13 +24,6 @@ from posapp.domain.taxes import (
 )
 
 
-@functools.lru_cache(maxsize=1024)
-def _completed(own: ItemTax, defaults: ItemTax | None) -> ItemTax:
-    # A store sells the same few hundred registries all day, under one set of defaults:
-    # both are frozen, so equal pairs hash alike.
-    return own.merged_over(defaults)
-
-
 def with_store_taxes(sale: Sale, *, crt: Crt, defaults: ItemTax | None = None) -> Sale:
     """``sale`` with every item's registry completed by ``defaults``; raises
     :class:`InvalidSale` (Portuguese, one line per problem) if the store's regime ``crt``
@@ -46,7 +38,7 @@ def with_store_taxes(sale: Sale, *, crt: Crt, defaults: ItemTax | None = None) -
     lines: list[str] = []
     for number, given in enumerate(sale.items, start=1):
         own = given.tax
-        tax = blank if own is None else _completed(own, defaults)
+        tax = blank if own is None else own.merged_over(defaults)
         item = given if tax is own or (own is not None and tax == own) else given.replaced(tax=tax)
         changed = changed or item is not given
         items.append(item)

@@ -236,19 +236,7 @@ class ItemTax(BaseModel):
         code is one choice: an item with its own CST or CSOSN takes neither code from the
         defaults, nor their per-unit ST values (they come from each product's purchase); it
         may take the store's rates (the UF's internal rate, pST)."""
-        if defaults is None:
-            return self
-        own = {k: v for k, v in self.__dict__.items() if v is not None}
-        if not own:
-            return defaults  # the common case: a product that says nothing
-        base = {k: v for k, v in defaults.__dict__.items() if v is not None}
-        if "icms_cst" in own or "csosn" in own:
-            for key in _ICMS_FIELDS:
-                base.pop(key, None)
-        # Every value was validated in its own registry and ItemTax has no rule across fields
-        # (tests/domain/test_taxes.py keeps it so): built, not validated again, since every
-        # item of every sale goes through here.
-        return ItemTax.model_construct(**{**base, **own})
+        return self if defaults is None else _merged(self, defaults)
 
     @property
     def icms_code(self) -> str | None:
@@ -262,6 +250,24 @@ class ItemTax(BaseModel):
 
     def is_st_for(self, crt: Crt) -> bool:
         return self.icms_code_for(crt) in ST_CODES
+
+
+@functools.lru_cache(maxsize=1024)
+def _merged(tax: ItemTax, defaults: ItemTax) -> ItemTax:
+    # Cached: every item of every sale (on the event loop, before it is stored) and every
+    # product scanned goes through here, and a store has a few hundred registries under one
+    # set of defaults. Both are frozen and compared by value, so equal pairs share a merge
+    # (a rate written 18 or 18.00 is the same rate; the layout writes both as 18.00).
+    own = {k: v for k, v in tax.__dict__.items() if v is not None}
+    if not own:
+        return defaults  # the common case: a product that says nothing
+    base = {k: v for k, v in defaults.__dict__.items() if v is not None}
+    if "icms_cst" in own or "csosn" in own:
+        for key in _ICMS_FIELDS:
+            base.pop(key, None)
+    # Every value was validated in its own registry and ItemTax has no rule across fields
+    # (tests/domain/test_taxes.py keeps it so): built, not validated again.
+    return ItemTax.model_construct(**{**base, **own})
 
 
 #: The tax registry's fields, in order: the catalog's tax columns and what the doctor reads.

@@ -22,7 +22,6 @@ from posapp.domain.lifecycle import Happening, Notice, SaleState
 from posapp.domain.sale import Sale
 from posapp.domain.sale_rules import check_sale_for_store
 from posapp.domain.sale_taxes import with_store_taxes
-from posapp.domain.taxes import EMPTY_TAX, Crt, ItemTax
 from posapp.fiscal.errors import FiscalError
 from posapp.fiscal.port import FiscalBackend
 from posapp.journal.errors import JournalUnavailable
@@ -42,8 +41,6 @@ class Issuing:
     def __init__(self, core: ServiceCore) -> None:
         self.core = core
         self.answers = Answers(core)
-        self._regime_of: object = None
-        self._regime: tuple[Crt, ItemTax, str] = (Crt.SIMPLES, EMPTY_TAX, "")
 
     async def issue(self, sale: Sale) -> IssueReport:
         """Issue a new sale. Bad input raises :class:`InvalidSale` with nothing stored."""
@@ -66,17 +63,9 @@ class Issuing:
         state's rules (card details, an identified consumer): :class:`InvalidSale` naming
         what is missing, before a número is reserved (where we number, a refused sale would
         otherwise leave a gap to inutilize). The adapters check again before sending."""
-        crt, defaults, uf = self._store_regime()
-        return check_sale_for_store(with_store_taxes(sale, crt=crt, defaults=defaults), uf=uf)
-
-    def _store_regime(self) -> tuple[Crt, ItemTax, str]:
-        # Derived once per configuration (applying settings swaps the whole frozen Config),
-        # not at every sale.
         config = self.core.config
-        if config is not self._regime_of:
-            self._regime = (config.store.regime, config.tax_defaults, config.store.uf)
-            self._regime_of = config
-        return self._regime
+        sale = with_store_taxes(sale, crt=config.store.regime, defaults=config.tax_defaults)
+        return check_sale_for_store(sale, uf=config.store.uf)
 
     async def resend(
         self, sale_id: str, sale: Sale | None = None, *, by: Authorization | None = None
